@@ -1,0 +1,1 @@
+"""The Gridline application: settings, the Telegram Application, CLI, scheduler and outbound queue."""

@@ -1,0 +1,98 @@
+"""Building the Telegram Application around the store, and starting and stopping what runs beside it."""
+
+from __future__ import annotations
+
+import logging
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from telegram import BotCommand, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.ext import Application, ApplicationBuilder, Defaults
+
+from bot.i18n import translator
+from bot.outbound import OutboundSender
+from bot.runtime import Runtime
+from bot.settings import SUPPORTED_LANGUAGES
+from bot.update_processor import PerChatUpdateProcessor
+from handlers.setup import register_handlers
+from storage.catalog import sync_categories
+
+log = logging.getLogger(__name__)
+
+OUTBOX_SWEEP_SECONDS = 5
+
+
+def build_application(runtime: Runtime, max_concurrent_updates: int = 64) -> Application:
+    settings = runtime.settings
+    if settings.bot_token is None:
+        raise ValueError("GRIDLINE_BOT_TOKEN is not set")
+    api = settings.api_url
+    application = (
+        ApplicationBuilder()
+        .token(settings.bot_token.get_secret_value())
+        .base_url(f"{api}/bot")
+        .base_file_url(f"{api}/file/bot")
+        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .concurrent_updates(PerChatUpdateProcessor(max_concurrent_updates))
+        .post_init(start_background)
+        .post_stop(stop_background)
+        .build()
+    )
+    application.bot_data["runtime"] = runtime
+    runtime.sender = OutboundSender(runtime, application.bot)
+    register_handlers(application)
+    return application
+
+
+async def prepare_store(runtime: Runtime) -> None:
+    """Load the category catalog into the store (the schema must already be up to date)."""
+    async with runtime.store.transaction() as session:
+        await sync_categories(session, runtime.catalog)
+
+
+async def publish_commands(application: Application) -> None:
+    """The command menu Telegram shows, in each language."""
+    def commands(language: str) -> list[BotCommand]:
+        _ = translator(language)
+        return [
+            BotCommand("report", _("Report a problem")),
+            BotCommand("mycases", _("My reports")),
+            BotCommand("language", _("Language")),
+            BotCommand("help", _("Help")),
+            BotCommand("cancel", _("Stop what I am doing")),
+        ]
+
+    for language in SUPPORTED_LANGUAGES:
+        await application.bot.set_my_commands(commands(language), language_code=language)
+    runtime: Runtime = application.bot_data["runtime"]
+    await application.bot.set_my_commands(commands(runtime.settings.default_language))
+
+
+async def start_background(application: Application) -> None:
+    """Start the queue sender and the scheduler; send what an earlier run left queued."""
+    runtime: Runtime = application.bot_data["runtime"]
+    await prepare_store(runtime)
+    sender = runtime.sender
+    assert sender is not None
+    runtime.store.on_outbox_commit(sender.wake)
+    scheduler = AsyncIOScheduler(timezone=runtime.settings.zone)
+    scheduler.add_job(sender.drain, "interval", seconds=OUTBOX_SWEEP_SECONDS, id="outbox",
+                      max_instances=1, coalesce=True)
+    scheduler.start()
+    application.bot_data["scheduler"] = scheduler
+    try:
+        await publish_commands(application)
+    except Exception as error:  # noqa: BLE001 - a missing command menu must not stop the bot
+        log.warning("could not publish the command menu: %s", error)
+    sender.wake()
+
+
+async def stop_background(application: Application) -> None:
+    scheduler: AsyncIOScheduler | None = application.bot_data.pop("scheduler", None)
+    if scheduler is not None:
+        scheduler.shutdown(wait=False)
+    runtime: Runtime = application.bot_data["runtime"]
+    if runtime.sender is not None:
+        await runtime.sender.wait_idle()
+
+

@@ -1,0 +1,163 @@
+"""The `gridline` command: run the bot, upgrade the store, load the demo, check a catalog."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from bot.logs import configure_logging
+from bot.settings import Settings
+from storage.catalog import CatalogError, load_catalog
+from storage.db import upgrade_schema
+
+log = logging.getLogger("gridline")
+
+NO_TOKEN = (
+    "GRIDLINE_BOT_TOKEN is not set: get a token from @BotFather in Telegram (/newbot), "
+    "then put GRIDLINE_BOT_TOKEN=<token> in a .env file here or in the environment."
+)
+
+
+class Problem(Exception):
+    """Bad input: each line is printed and the command exits non-zero."""
+
+    def __init__(self, *lines: str) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise Problem(*(f"setting GRIDLINE_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors())) from None
+
+
+def _catalog(settings: Settings):  # type: ignore[no-untyped-def]
+    try:
+        return load_catalog(settings.categories)
+    except CatalogError as error:
+        raise Problem(*(f"categories {settings.categories}: {p}" for p in error.problems)) from None
+
+
+def command_run(args: argparse.Namespace) -> None:
+    from bot.app import build_application
+    from bot.runtime import Runtime
+    from storage.clock import SystemClock
+    from storage.db import Store
+
+    settings = load_settings()
+    if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
+        raise Problem(NO_TOKEN)
+    configure_logging([settings.bot_token.get_secret_value()])
+    catalog = _catalog(settings)
+    log.info("bringing the store up to date")
+    upgrade_schema(settings.database_url)
+    store = Store(settings.database_url)
+    runtime = Runtime(settings=settings, store=store, clock=SystemClock(), catalog=catalog)
+    application = build_application(runtime)
+
+    async def close_store(_application) -> None:  # type: ignore[no-untyped-def]
+        await store.close()
+
+    application.post_shutdown(close_store)
+    if settings.webhook_url:
+        log.warning("webhook mode is not available yet; using long polling")
+    log.info("Gridline is running (long polling); Ctrl-C stops it")
+    application.run_polling(
+        allowed_updates=["message", "callback_query", "my_chat_member"],
+        stop_signals=(signal.SIGINT, signal.SIGTERM),
+        drop_pending_updates=False,
+    )
+    log.info("Gridline stopped")
+
+
+def command_db_upgrade(args: argparse.Namespace) -> None:
+    settings = load_settings()
+    upgrade_schema(settings.database_url)
+    print("The store is up to date.")
+
+
+def command_demo(args: argparse.Namespace) -> None:
+    from storage.db import Store
+    from storage.catalog import sync_categories
+
+    settings = load_settings()
+    catalog = _catalog(settings)
+    upgrade_schema(settings.database_url)
+
+    async def load() -> None:
+        store = Store(settings.database_url)
+        try:
+            async with store.transaction() as session:
+                await sync_categories(session, catalog)
+        finally:
+            await store.close()
+
+    asyncio.run(load())
+    subs = sum(len(t.children) for t in catalog.top)
+    print(f"Demo loaded: {len(catalog.top)} categories with {subs} sub-categories.")
+
+
+def command_categories_check(args: argparse.Namespace) -> None:
+    path = Path(args.file)
+    try:
+        catalog = load_catalog(path)
+    except CatalogError as error:
+        raise Problem(*(f"{path}: {p}" for p in error.problems)) from None
+    subs = sum(len(t.children) for t in catalog.top)
+    print(f"{path}: OK, {len(catalog.top)} categories with {subs} sub-categories.")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gridline", description="Gridline, the grid-governance Telegram bot.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="bring the store up to date and run the bot (long polling)",
+                              description="Bring the store up to date and run the bot until Ctrl-C or SIGTERM.")
+    run.set_defaults(handler=command_run)
+
+    db = commands.add_parser("db", help="the case store", description="Manage the case store.")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_commands.add_parser("upgrade", help="apply every pending migration",
+                           description="Apply every pending schema migration to GRIDLINE_DB_URL.").set_defaults(handler=command_db_upgrade)
+
+    demo = commands.add_parser("demo", help="load the demo data into the store",
+                               description="Bring the store up to date and load the demo data (the category catalog).")
+    demo.set_defaults(handler=command_demo)
+
+    categories = commands.add_parser("categories", help="the category catalog", description="Work with category catalogs.")
+    category_commands = categories.add_subparsers(dest="categories_command", required=True, metavar="ACTION")
+    check = category_commands.add_parser("check", help="check a catalog file without loading it",
+                                         description="Check a category catalog file and list every problem in it.")
+    check.add_argument("file", metavar="FILE", help="the catalog (TOML)")
+    check.set_defaults(handler=command_categories_check)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    args = build_parser().parse_args(argv)
+    try:
+        args.handler(args)
+    except (OperationalError, DBAPIError) as error:
+        print(f"gridline: cannot use the store: {error.orig}", file=sys.stderr)
+        return 1
+    except Problem as problem:
+        for line in problem.lines:
+            print(f"gridline: {line}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""The sender that drains the outbound queue: each message once, in order, and never to a person
+who blocked the bot. Telegram's flood-control answer (429) is waited out for that person only."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.ext import ExtBot
+
+from bot.runtime import Runtime
+from handlers.notices import Notice, deliver_notice, render_notice
+from storage import outbox, people
+
+log = logging.getLogger(__name__)
+
+BATCH = 50
+MAX_BACKOFF = timedelta(minutes=10)
+
+
+@dataclass
+class _Prepared:
+    message_id: int
+    person_id: int
+    chat_id: int
+    notice: Notice
+
+
+def _seconds(delay: object) -> float:
+    return delay.total_seconds() if isinstance(delay, timedelta) else float(delay)  # type: ignore[arg-type]
+
+
+class OutboundSender:
+    def __init__(self, runtime: Runtime, bot: ExtBot) -> None:
+        self.runtime = runtime
+        self.bot = bot
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[int] | None = None
+        self._again = False
+
+    def wake(self) -> None:
+        """Start draining now (called after a transaction that queued messages commits)."""
+        if self._task is not None and not self._task.done():
+            self._again = True
+            return
+        self._task = asyncio.get_running_loop().create_task(self._drain_while_woken())
+
+    async def _drain_while_woken(self) -> int:
+        sent = 0
+        while True:
+            self._again = False
+            sent += await self.drain()
+            if not self._again:
+                return sent
+
+    async def wait_idle(self) -> None:
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def drain(self) -> int:
+        """Send everything that is due; returns how many messages were handled."""
+        handled = 0
+        async with self._lock:
+            while batch := await self._claim_batch():
+                for prepared in batch:
+                    await self._send(prepared)
+                handled += len(batch)
+        return handled
+
+    async def _claim_batch(self) -> list[_Prepared]:
+        rt = self.runtime
+        now = rt.clock.now()
+        prepared: list[_Prepared] = []
+        # Loop until a batch yields something to send, so dropped messages do not end the drain.
+        while True:
+            async with rt.store.transaction() as session:
+                claimed = await outbox.claim_due(session, now, BATCH)
+                if not claimed:
+                    return prepared
+                for message in claimed:
+                    person = await people.person_by_id(session, message.person_id)
+                    if person is None or person.blocked:
+                        await outbox.mark_dead(session, message.id, "blocked")
+                        continue
+                    notice = await render_notice(session, rt, message, person)
+                    if notice is None:
+                        await outbox.mark_dead(session, message.id, "nothing to render")
+                        continue
+                    prepared.append(_Prepared(message.id, person.id, person.tg_id, notice))
+            if prepared:
+                return prepared
+
+    async def _send(self, prepared: _Prepared) -> None:
+        rt = self.runtime
+        try:
+            await deliver_notice(self.bot, rt, prepared.chat_id, prepared.notice)
+        except Forbidden:
+            log.info("outbox %s: person %s blocked the bot", prepared.message_id, prepared.person_id)
+            async with rt.store.transaction() as session:
+                await people.mark_blocked(session, prepared.person_id, rt.clock.now())
+                await outbox.mark_dead(session, prepared.message_id, "blocked")
+        except RetryAfter as error:
+            until = rt.clock.now() + timedelta(seconds=_seconds(error.retry_after))
+            log.warning("outbox %s: flood control, waiting until %s", prepared.message_id, until)
+            async with rt.store.transaction() as session:
+                await outbox.defer_person(session, prepared.person_id, until)
+                await outbox.mark_retry(session, prepared.message_id, "retry_after", until)
+        except BadRequest as error:
+            log.error("outbox %s: Telegram refused it: %s", prepared.message_id, error)
+            async with rt.store.transaction() as session:
+                await outbox.mark_dead(session, prepared.message_id, str(error))
+        except (TimedOut, NetworkError, OSError) as error:
+            async with rt.store.transaction() as session:
+                message = await session.get(outbox.OutboundMessage, prepared.message_id)
+                backoff = min(timedelta(seconds=2 ** ((message.attempts if message else 0) + 1)), MAX_BACKOFF)
+                alive = await outbox.mark_retry(session, prepared.message_id, str(error), rt.clock.now() + backoff)
+            log.warning("outbox %s: network trouble (%s); %s", prepared.message_id, error,
+                        "will retry" if alive else "giving up")
+        else:
+            async with rt.store.transaction() as session:
+                await outbox.mark_sent(session, prepared.message_id, rt.clock.now())

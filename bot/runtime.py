@@ -1,0 +1,24 @@
+"""What every part of a running bot shares: settings, the store, the clock, the catalog, the sender."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from storage.catalog import Catalog
+from storage.clock import Clock
+from storage.db import Store
+
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.outbound import OutboundSender
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: Store
+    clock: Clock
+    catalog: Catalog
+    sender: OutboundSender | None = field(default=None)

@@ -1,0 +1,1 @@
+"""Telegram conversations, one module per audience: parse the update, call a service, render a reply."""

@@ -1,0 +1,69 @@
+"""Button payloads: short, structured (`r:cat:12:municipal`), parsed in one place.
+
+A payload only says what was pressed; whether it still means anything is decided by the store.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+MAX_BYTES = 64
+_PART = re.compile(r"^[a-z0-9_.\-]{1,32}$")
+
+# action -> its arguments: "i" a whole number, "s" a short word (a code)
+ACTIONS: dict[str, str] = {
+    "r:exif": "i",  # use the photo's EXIF position (draft)
+    "r:top": "is",  # a top category chosen (draft, category)
+    "r:cat": "is",  # a final category chosen (draft, category)
+    "r:back": "i",  # back to the top categories (draft)
+    "r:unsure": "i",  # not sure of the category (draft)
+    "r:skip": "i",  # no description (draft)
+    "r:submit": "i",
+    "r:change": "i",  # show what can be changed (draft)
+    "r:summary": "i",  # back from "change" to the summary's buttons (draft)
+    "r:redo": "is",  # change one part (draft, part)
+    "r:cancel": "i",
+    "r:merge": "ii",  # add my photos to that case (draft, case)
+    "r:anyway": "i",  # report anyway despite a nearby case (draft)
+    "c:open": "i",  # a case's timeline (case)
+    "c:list": "i",  # a page of my cases (page)
+    "c:rate": "ii",  # satisfied 1 / not 0 (case, verdict)
+    "lang": "s",  # choose a language (code)
+}
+_INT = re.compile(r"^[0-9]{1,12}$")
+
+
+@dataclass(frozen=True)
+class Pressed:
+    action: str
+    args: tuple[str, ...]
+
+    def int_arg(self, index: int) -> int:
+        return int(self.args[index])
+
+
+def button_data(action: str, *args: object) -> str:
+    kinds = ACTIONS.get(action)
+    if kinds is None or len(kinds) != len(args):
+        raise ValueError(f"{action} takes {kinds!r}")
+    data = ":".join([action, *(str(a) for a in args)])
+    if len(data.encode()) > MAX_BYTES:
+        raise ValueError(f"callback data over {MAX_BYTES} bytes: {data}")
+    return data
+
+
+def parse_button(data: str | None) -> Pressed | None:
+    """The pressed button, or None when the payload is not one we could have made."""
+    if not data or len(data.encode()) > MAX_BYTES:
+        return None
+    for action, kinds in ACTIONS.items():
+        if data.startswith(action + ":"):
+            args = tuple(data[len(action) + 1 :].split(":"))
+            if len(args) != len(kinds):
+                return None
+            for kind, arg in zip(kinds, args, strict=True):
+                if not (_INT if kind == "i" else _PART).match(arg):
+                    return None
+            return Pressed(action, args)
+    return None

@@ -1,0 +1,163 @@
+"""What every conversation shares: the person behind an update, replies, and the general commands."""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import CallbackQuery, Message, ReplyKeyboardMarkup, Update
+from telegram.error import BadRequest, Forbidden
+from telegram.ext import CallbackContext, ExtBot
+
+from bot.i18n import Translate, language_from_telegram, translator
+from bot.runtime import Runtime
+from storage import people
+from storage.models import Person
+
+log = logging.getLogger(__name__)
+
+Context = CallbackContext[ExtBot[None], dict, dict, dict]
+
+
+def runtime(context: Context) -> Runtime:
+    return context.application.bot_data["runtime"]
+
+
+def esc(text: str | None) -> str:
+    """Whatever a person typed, made safe to put in an HTML message."""
+    return html.escape(text or "", quote=False)
+
+
+@asynccontextmanager
+async def person_session(update: Update, context: Context) -> AsyncIterator[tuple[AsyncSession, Person]]:
+    """One transaction for one update, with the (refreshed) person who sent it."""
+    rt = runtime(context)
+    user = update.effective_user
+    assert user is not None
+    language = language_from_telegram(user.language_code, rt.settings.default_language)
+    async with rt.store.transaction() as session:
+        person = await people.touch_person(session, user.id, user.full_name, language, rt.clock.now())
+        yield session, person
+
+
+def tr(person: Person) -> Translate:
+    return translator(person.language)
+
+
+async def answer_button(query: CallbackQuery, text: str | None = None, alert: bool = False) -> None:
+    """Stop the button's spinner, saying `text` if given; a query too old to answer is no matter."""
+    try:
+        await query.answer(text, show_alert=alert)
+    except BadRequest as error:
+        log.info("callback %s not answered: %s", query.id, error)
+
+
+async def drop_buttons(query: CallbackQuery) -> None:
+    """Take the buttons off the message a button was pressed on, so it cannot be pressed again."""
+    try:
+        await query.edit_message_reply_markup(None)
+    except BadRequest as error:
+        # "message is not modified" or a message too old to edit: the buttons stay, the store decides.
+        log.debug("buttons not removed: %s", error)
+
+
+async def edit_or_send(query: CallbackQuery, text: str, reply_markup=None) -> None:  # type: ignore[no-untyped-def]
+    """Replace the pressed message's text; where Telegram refuses, send it anew instead."""
+    message = query.message
+    try:
+        await query.edit_message_text(text, reply_markup=reply_markup)
+    except BadRequest as error:
+        if "not modified" in str(error):
+            return
+        if isinstance(message, Message):
+            await message.reply_text(text, reply_markup=reply_markup)
+
+
+def greeting(_: Translate, name: str) -> str:
+    return _(
+        "Hello, {name}! I am the city's grid service.\n"
+        "Send a photo of a problem you see in your neighbourhood, and we will get it fixed and tell you every step."
+    ).format(name=esc(name))
+
+
+def help_text(_: Translate) -> str:
+    return _(
+        "<b>How to report a problem</b>\n"
+        "1. Send one to five photos.\n"
+        "2. Share the location (or type the address).\n"
+        "3. Choose what kind of problem it is.\n"
+        "4. Add a few words if you like, then tap Submit.\n\n"
+        "You get a case number at once and a message at every step.\n"
+        "/mycases – your reports · /language – 中文/English · /cancel – stop a report"
+    )
+
+
+async def reply(message: Message | None, text: str, keyboard: ReplyKeyboardMarkup | object | None = None) -> None:
+    if message is not None:
+        await message.reply_text(text, reply_markup=keyboard, do_quote=False)
+
+
+async def on_error(update: object, context: Context) -> None:
+    """Log the failure with the update it came from; tell the person in one short sentence."""
+    error = context.error
+    update_id = update.update_id if isinstance(update, Update) else None
+    if isinstance(error, Forbidden) and isinstance(update, Update) and update.effective_user:
+        rt = runtime(context)
+        async with rt.store.transaction() as session:
+            await people.mark_blocked_by_tg_id(session, update.effective_user.id, rt.clock.now())
+        log.info("update %s: the person has blocked the bot", update_id)
+        return
+    log.error("update %s failed", update_id, exc_info=error)
+    if isinstance(update, Update) and update.effective_message and update.effective_user:
+        language = language_from_telegram(update.effective_user.language_code, runtime(context).settings.default_language)
+        _ = translator(language)
+        try:
+            await update.effective_message.reply_text(_("Sorry, something went wrong. Please try again."), do_quote=False)
+        except Exception:  # noqa: BLE001 - the apology is best effort; the failure is logged above
+            log.warning("update %s: could not send the apology", update_id)
+
+
+@dataclass
+class Outgoing:
+    """A message to send once the transaction that decided it has committed."""
+
+    text: str
+    markup: object | None = None
+
+
+KEEP = object()
+
+
+@dataclass
+class ButtonOutcome:
+    """What pressing a button leads to, decided inside a transaction and shown after it."""
+
+    notice: str | None = None
+    alert: bool = False
+    edit_text: str | None = None
+    markup: object | None = KEEP
+    messages: list[Outgoing] = field(default_factory=list)
+
+
+async def send_all(bot: object, chat_id: int, messages: list[Outgoing]) -> None:
+    for message in messages:
+        await bot.send_message(chat_id, message.text, reply_markup=message.markup)  # type: ignore[attr-defined]
+
+
+async def show_outcome(update: Update, context: Context, outcome: ButtonOutcome) -> None:
+    query = update.callback_query
+    assert query is not None
+    await answer_button(query, outcome.notice, outcome.alert)
+    if outcome.edit_text is not None:
+        await edit_or_send(query, outcome.edit_text, None if outcome.markup is KEEP else outcome.markup)
+    elif outcome.markup is not KEEP:
+        try:
+            await query.edit_message_reply_markup(outcome.markup)  # type: ignore[arg-type]
+        except BadRequest as error:
+            log.debug("buttons not changed: %s", error)
+    if outcome.messages and update.effective_chat:
+        await send_all(context.bot, update.effective_chat.id, outcome.messages)

@@ -1,0 +1,83 @@
+"""Messages from the outbound queue, rendered in the recipient's language when they are sent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardMarkup, InputMediaPhoto
+from telegram.ext import ExtBot
+
+from bot.i18n import translator
+from bot.runtime import Runtime
+from handlers import keyboards
+from handlers.citizen_cases import state_name
+from handlers.common import esc
+from storage import cases
+from storage.models import Case, CaseEvent, OutboundMessage, Person, Photo
+
+CAPTION_LIMIT = 1024
+
+
+@dataclass
+class Notice:
+    text: str
+    markup: InlineKeyboardMarkup | None = None
+    photos: list[Photo] = field(default_factory=list)
+
+
+def _case_update_text(rt: Runtime, person: Person, case: Case, event: CaseEvent) -> str:
+    _ = translator(person.language)
+    number = f"<b>{case.number}</b>"
+    note = esc(event.note) if event.note else ""
+    texts = {
+        "accepted": _("📥 Your report {number} was accepted and is being arranged."),
+        "assigned": _("👷 Case {number} was given to a grid worker."),
+        "in_progress": _("🚧 Work on case {number} has started."),
+        "resolved": _("✅ Case {number} is resolved. Are you satisfied with the result?"),
+        "closed": _("🏁 Case {number} is closed. Thank you for helping your neighbourhood."),
+        "rejected": _("⛔ Case {number} was not accepted."),
+        "reopened": _("🔁 Case {number} was reopened."),
+        "escalated": _("⏫ Case {number} was passed to a higher level to handle."),
+    }
+    text = texts.get(event.to_state or "", _("Case {number}: {state}")).format(
+        number=number, state=state_name(_, event.to_state or "")
+    )
+    if note:
+        label = _("Reason") if event.to_state in ("rejected", "reopened", "escalated") else _("Note")
+        text += f"\n{label}: {note}"
+    return text
+
+
+async def render_notice(session: AsyncSession, rt: Runtime, message: OutboundMessage, person: Person) -> Notice | None:
+    """The notice for one queued message, or None when there is nothing left to say."""
+    if message.kind != "case_update":
+        return None
+    case = await session.get(Case, message.payload["case"])
+    event = await session.get(CaseEvent, message.payload["event"])
+    if case is None or event is None:
+        return None
+    _ = translator(person.language)
+    text = _case_update_text(rt, person, case, event)
+    markup = None
+    if event.to_state == "resolved" and case.reporter_id == person.id and case.state == "resolved":
+        markup = keyboards.rating(_, case.id)
+    photos = await cases.event_photos(session, event.id) if event.to_state == "resolved" else []
+    return Notice(text, markup, photos)
+
+
+def _photo_input(rt: Runtime, photo: Photo) -> str | bytes:
+    if photo.channel_file_id:
+        return photo.channel_file_id
+    return (Path(rt.settings.data_dir) / photo.path).read_bytes()
+
+
+async def deliver_notice(bot: ExtBot, rt: Runtime, chat_id: int, notice: Notice) -> None:
+    """Send a notice: the text alone, one photo with the text as caption, or an album then the text."""
+    if len(notice.photos) == 1 and len(notice.text) <= CAPTION_LIMIT:
+        await bot.send_photo(chat_id, _photo_input(rt, notice.photos[0]), caption=notice.text, reply_markup=notice.markup)
+        return
+    if notice.photos:
+        await bot.send_media_group(chat_id, [InputMediaPhoto(_photo_input(rt, p)) for p in notice.photos[:10]])
+    await bot.send_message(chat_id, notice.text, reply_markup=notice.markup)

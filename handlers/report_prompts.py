@@ -1,0 +1,100 @@
+"""What the bot says at each step of a report, and the summary a citizen checks before submitting."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import Translate, duration, translator
+from bot.runtime import Runtime
+from handlers import keyboards
+from handlers.common import Outgoing, esc
+from storage import cases, drafts
+from storage.catalog import CategoryDef
+from storage.models import Person, ReportDraft
+
+
+def category_label(rt: Runtime, code: str, language: str) -> str:
+    """'Municipal facilities › Broken manhole cover', or the top name alone."""
+    category = rt.catalog.get(code)
+    if category is None:
+        return code
+    if category.parent_code:
+        parent = rt.catalog.get(category.parent_code)
+        if parent is not None:
+            return f"{parent.name(language)} › {category.name(language)}"
+    return category.name(language)
+
+
+def time_limit(rt: Runtime, code: str, language: str) -> str:
+    category: CategoryDef | None = rt.catalog.get(code)
+    hours = category.time_limit_hours if category else 72
+    return duration(timedelta(hours=hours), language)
+
+
+def where_text(_: Translate, draft: ReportDraft) -> str:
+    if draft.location_source == "typed":
+        return _("{address} (typed, not checked on the map)").format(address=esc(draft.address))
+    point = f"{draft.lat:.5f}, {draft.lon:.5f}"
+    if draft.address:
+        return f"{esc(draft.address)} ({point})"
+    if draft.location_source == "exif":
+        return _("{point} (where the photo was taken)").format(point=point)
+    return point
+
+
+def photos_left_line(_: Translate, draft: ReportDraft) -> str:
+    return _("You can still add photos ({count} of {limit} so far).").format(
+        count=len(draft.photos), limit=drafts.MAX_PHOTOS
+    )
+
+
+async def step_prompt(session: AsyncSession, rt: Runtime, draft: ReportDraft, person: Person) -> list[Outgoing]:
+    """The message that asks for what the report lacks now (the summary when nothing is missing)."""
+    _ = translator(person.language)
+    step = draft.step
+    if step == drafts.PHOTOS:
+        return [Outgoing(_("📷 Send a photo of the problem (one to five photos)."), keyboards.main_menu(_))]
+    if step == drafts.LOCATION:
+        text = _(
+            "📍 Where is it? Tap “Send my location” below, pick a place with 📎 › Location, "
+            "or type the address."
+        )
+        return [Outgoing(text + "\n" + photos_left_line(_, draft), keyboards.location_request(_))]
+    if step == drafts.CATEGORY:
+        return [Outgoing(_("🏷 What kind of problem is it?"),
+                         keyboards.top_categories(_, person.language, draft.id, rt.catalog.top))]
+    if step == drafts.DESCRIPTION:
+        return [Outgoing(_("📝 Add a few words about it (optional, up to {limit} characters), or tap Skip.")
+                         .format(limit=drafts.MAX_DESCRIPTION), keyboards.skip_description(_, draft.id))]
+    return [await summary(session, rt, draft, person)]
+
+
+async def summary(session: AsyncSession, rt: Runtime, draft: ReportDraft, person: Person) -> Outgoing:
+    """The report as it will be submitted, with Submit / Change / Cancel, or the nearby case first."""
+    _ = translator(person.language)
+    language = person.language
+    assert draft.category_code is not None
+    lines = [
+        _("<b>Please check your report</b>"),
+        _("📷 Photos: {count}").format(count=len(draft.photos)),
+        _("📍 Location: {where}").format(where=where_text(_, draft)),
+        _("🏷 Category: {category} (time limit {limit})").format(
+            category=esc(category_label(rt, draft.category_code, language)),
+            limit=time_limit(rt, draft.category_code, language),
+        ),
+        _("📝 Description: {text}").format(text=esc(draft.description) if draft.description else "—"),
+    ]
+    nearby = []
+    if draft.lat is not None and draft.lon is not None:
+        nearby = await cases.nearby_open_cases(session, draft.category_code, draft.lat, draft.lon)
+    if nearby:
+        case, distance = nearby[0]
+        lines.append("")
+        lines.append(
+            _("⚠️ Case <b>{number}</b> of the same kind is already open {distance} m from here. "
+              "If it is the same problem, add your photos to it.").format(number=case.number, distance=round(distance))
+        )
+        return Outgoing("\n".join(lines), keyboards.duplicate_choice(_, draft.id, case.id, case.number))
+    return Outgoing("\n".join(lines), keyboards.summary(_, draft.id))

@@ -1,0 +1,59 @@
+"""Which update goes to which handler."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from handlers import citizen, citizen_cases, citizen_report
+from handlers.callbacks import parse_button
+from handlers.common import Context, answer_button, on_error, person_session, tr
+
+log = logging.getLogger(__name__)
+
+BUTTON_ROUTES = {
+    "r": citizen_report.on_report_button,
+    "c": citizen_cases.on_case_button,
+    "lang": citizen.on_language_button,
+}
+
+
+async def on_button(update: Update, context: Context) -> None:
+    """Every inline button: parsed in one place; what it still means is up to the store."""
+    query = update.callback_query
+    pressed = parse_button(query.data)
+    route = BUTTON_ROUTES.get(pressed.action.split(":")[0]) if pressed else None
+    if pressed is None or route is None:
+        log.warning("update %s: unparseable callback data %r", update.update_id, query.data)
+        async with person_session(update, context) as (_session, person):
+            _ = tr(person)
+        await answer_button(query, _("This button is not valid."))
+        return
+    await route(update, context, pressed)
+
+
+UNSUPPORTED = (
+    filters.Sticker.ALL | filters.VOICE | filters.VIDEO | filters.AUDIO | filters.VIDEO_NOTE
+    | filters.ANIMATION | filters.CONTACT | filters.POLL | filters.Dice.ALL | filters.GAME | filters.STORY
+)
+
+
+def register_handlers(application: Application) -> None:
+    private = filters.ChatType.PRIVATE
+    new = filters.UpdateType.MESSAGE & private
+    application.add_handler(CommandHandler("start", citizen.start, filters=private))
+    application.add_handler(CommandHandler("help", citizen.show_help, filters=private))
+    application.add_handler(CommandHandler("language", citizen.choose_language, filters=private))
+    application.add_handler(CommandHandler("report", citizen_report.start_report, filters=private))
+    application.add_handler(CommandHandler("cancel", citizen_report.cancel, filters=private))
+    application.add_handler(CommandHandler("mycases", citizen_cases.my_cases, filters=private))
+    application.add_handler(MessageHandler(new & filters.COMMAND, citizen.unknown_command))
+    application.add_handler(MessageHandler(new & filters.PHOTO, citizen_report.on_photo))
+    application.add_handler(MessageHandler(new & filters.Document.ALL, citizen_report.on_document))
+    application.add_handler(MessageHandler(new & (filters.LOCATION | filters.VENUE), citizen_report.on_location))
+    application.add_handler(MessageHandler(new & filters.TEXT, citizen.on_text))
+    application.add_handler(MessageHandler(new & UNSUPPORTED, citizen.on_unsupported))
+    application.add_handler(CallbackQueryHandler(on_button))
+    application.add_error_handler(on_error)

@@ -1,0 +1,1 @@
+"""The case store: models, migrations and the services that change state. Knows nothing of Telegram."""

@@ -1,0 +1,343 @@
+"""Cases and their life: numbering, submitting, every change of state, and who hears of it.
+
+Every change writes a CaseEvent and, in the same transaction, queues a message to each person
+who follows the case, so a crash can lose neither.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import outbox
+from storage.models import Case, CaseCounter, CaseEvent, CaseFollower, CasePhoto, Category, Photo
+
+OPEN_STATES = ("reported", "accepted", "assigned", "in_progress", "escalated", "reopened")
+FINAL_STATES = ("closed", "rejected")
+STATES = (*OPEN_STATES, "resolved", *FINAL_STATES)
+
+# The closed loop of DESIGN.md: where a case may go from each state.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "reported": frozenset({"accepted", "assigned", "rejected", "escalated"}),
+    "accepted": frozenset({"assigned", "rejected", "escalated"}),
+    "assigned": frozenset({"in_progress", "resolved", "accepted", "escalated"}),
+    "in_progress": frozenset({"resolved", "assigned", "escalated"}),
+    "resolved": frozenset({"closed", "reopened"}),
+    "reopened": frozenset({"assigned", "in_progress", "resolved", "escalated"}),
+    "escalated": frozenset({"accepted", "assigned", "rejected", "escalated"}),
+    "closed": frozenset(),
+    "rejected": frozenset(),
+}
+
+EARTH_RADIUS_M = 6_371_000
+DUPLICATE_RADIUS_M = 50
+
+
+class CaseStateError(Exception):
+    """The case is not in a state that allows this change (someone else got there first)."""
+
+    def __init__(self, case: Case, wanted: str) -> None:
+        super().__init__(f"case {case.number} is {case.state}, cannot become {wanted}")
+        self.case = case
+        self.wanted = wanted
+
+
+class NotYourCase(Exception):
+    """The person asked about a case they neither reported nor follow."""
+
+
+@dataclass(frozen=True)
+class NewCase:
+    reporter_id: int
+    category_code: str
+    description: str | None
+    lat: float | None
+    lon: float | None
+    address: str | None
+    location_source: str
+    photo_ids: tuple[int, ...]
+
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+
+
+async def next_case_number(session: AsyncSession, now: datetime, timezone: ZoneInfo) -> str:
+    """A number to say on the phone: the local date and the day's sequence, e.g. 261123-0042."""
+    day = now.astimezone(timezone).strftime("%y%m%d")
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(CaseCounter)
+        .values(day=day, last=1)
+        .on_conflict_do_update(index_elements=["day"], set_={"last": CaseCounter.last + 1})
+        .returning(CaseCounter.last)
+    )
+    sequence = (await session.execute(statement)).scalar_one()
+    return f"{day}-{sequence:04d}"
+
+
+async def time_limit_hours(session: AsyncSession, category_code: str) -> int:
+    category = await session.get(Category, category_code)
+    return category.time_limit_hours if category else 72
+
+
+async def _record_event(
+    session: AsyncSession,
+    case: Case,
+    kind: str,
+    actor_id: int | None,
+    now: datetime,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    note: str | None = None,
+) -> CaseEvent:
+    event = CaseEvent(
+        case_id=case.id,
+        at=now,
+        actor_id=actor_id,
+        kind=kind,
+        from_state=from_state,
+        to_state=to_state,
+        note=note,
+    )
+    session.add(event)
+    await session.flush()
+    return event
+
+
+async def _tell_followers(
+    session: AsyncSession, case: Case, event: CaseEvent, now: datetime, skip_person: int | None = None
+) -> None:
+    followers = await session.scalars(select(CaseFollower.person_id).where(CaseFollower.case_id == case.id))
+    for person_id in followers.all():
+        if person_id != skip_person:
+            await outbox.enqueue(session, person_id, "case_update", {"case": case.id, "event": event.id}, now)
+
+
+async def follow_case(session: AsyncSession, case_id: int, person_id: int, now: datetime) -> bool:
+    """Make the person hear of the case's progress; False when they already did."""
+    if await session.get(CaseFollower, (case_id, person_id)) is not None:
+        return False
+    session.add(CaseFollower(case_id=case_id, person_id=person_id, since=now))
+    await session.flush()
+    return True
+
+
+async def _attach_photos(
+    session: AsyncSession, case: Case, photo_ids: tuple[int, ...], role: str, event: CaseEvent, person_id: int | None
+) -> int:
+    existing = set(
+        (await session.scalars(select(CasePhoto.photo_id).where(CasePhoto.case_id == case.id, CasePhoto.role == role))).all()
+    )
+    added = 0
+    for photo_id in photo_ids:
+        if photo_id in existing:
+            continue
+        existing.add(photo_id)
+        session.add(CasePhoto(case_id=case.id, photo_id=photo_id, role=role, event_id=event.id, added_by=person_id))
+        added += 1
+    await session.flush()
+    return added
+
+
+async def submit_case(session: AsyncSession, new: NewCase, now: datetime, timezone: ZoneInfo) -> Case:
+    """Create a case from a finished report; the reporter follows it from now on."""
+    hours = await time_limit_hours(session, new.category_code)
+    case = Case(
+        number=await next_case_number(session, now, timezone),
+        reporter_id=new.reporter_id,
+        state="reported",
+        category_code=new.category_code,
+        description=new.description,
+        lat=new.lat,
+        lon=new.lon,
+        address=new.address,
+        location_verified=new.lat is not None and new.location_source != "typed",
+        location_source=new.location_source,
+        created_at=now,
+        deadline_at=now + timedelta(hours=hours),
+        updated_at=now,
+    )
+    session.add(case)
+    await session.flush()
+    event = await _record_event(session, case, "state", new.reporter_id, now, None, "reported")
+    await _attach_photos(session, case, new.photo_ids, "report", event, new.reporter_id)
+    await follow_case(session, case.id, new.reporter_id, now)
+    return case
+
+
+async def nearby_open_cases(
+    session: AsyncSession, category_code: str, lat: float, lon: float, radius_m: float = DUPLICATE_RADIUS_M
+) -> list[tuple[Case, float]]:
+    """Open cases of the same category within `radius_m`, nearest first."""
+    dlat = radius_m / 111_320
+    dlon = radius_m / (111_320 * max(math.cos(math.radians(lat)), 0.01))
+    candidates = await session.scalars(
+        select(Case).where(
+            Case.category_code == category_code,
+            Case.state.in_((*OPEN_STATES, "resolved")),
+            Case.lat.between(lat - dlat, lat + dlat),
+            Case.lon.between(lon - dlon, lon + dlon),
+        )
+    )
+    found = [(case, distance_m(lat, lon, case.lat, case.lon)) for case in candidates.all()]
+    return sorted((pair for pair in found if pair[1] <= radius_m), key=lambda pair: pair[1])
+
+
+async def add_photos_to_case(
+    session: AsyncSession, case_id: int, person_id: int, photo_ids: tuple[int, ...], now: datetime
+) -> Case:
+    """A second reporter's photos join an open case, and that reporter follows it."""
+    case = await _case_for_update(session, case_id)
+    if case.state not in (*OPEN_STATES, "resolved"):
+        raise CaseStateError(case, case.state)
+    event = await _record_event(session, case, "photos", person_id, now, note=None)
+    await _attach_photos(session, case, photo_ids, "report", event, person_id)
+    await follow_case(session, case.id, person_id, now)
+    case.updated_at = now
+    return case
+
+
+async def _case_for_update(session: AsyncSession, case_id: int) -> Case:
+    statement = select(Case).where(Case.id == case_id)
+    if session.bind.dialect.name == "postgresql":
+        statement = statement.with_for_update()
+    case = await session.scalar(statement)
+    if case is None:
+        raise LookupError(f"no case {case_id}")
+    return case
+
+
+async def change_state(
+    session: AsyncSession,
+    case_id: int,
+    to_state: str,
+    actor_id: int | None,
+    now: datetime,
+    note: str | None = None,
+    after_photo_ids: tuple[int, ...] = (),
+) -> Case:
+    """Move a case along its life, record the event, and queue word to everyone following it."""
+    case = await _case_for_update(session, case_id)
+    if to_state not in TRANSITIONS[case.state]:
+        raise CaseStateError(case, to_state)
+    event = await _record_event(session, case, "state", actor_id, now, case.state, to_state, note)
+    if after_photo_ids:
+        await _attach_photos(session, case, after_photo_ids, "after", event, actor_id)
+    case.state = to_state
+    case.updated_at = now
+    if to_state in FINAL_STATES:
+        case.closed_at = now
+    # The person who made the change knows of it already; everybody else following hears.
+    await _tell_followers(session, case, event, now, skip_person=actor_id)
+    return case
+
+
+async def add_comment(session: AsyncSession, case_id: int, person_id: int, text: str, now: datetime) -> CaseEvent:
+    """A note a follower adds to the case's history, such as why they are not satisfied."""
+    case = await _case_for_update(session, case_id)
+    return await _record_event(session, case, "comment", person_id, now, note=text)
+
+
+async def accept_case(session: AsyncSession, case_id: int, actor_id: int | None, now: datetime) -> Case:
+    return await change_state(session, case_id, "accepted", actor_id, now)
+
+
+async def assign_case(
+    session: AsyncSession, case_id: int, actor_id: int | None, now: datetime, note: str | None = None
+) -> Case:
+    return await change_state(session, case_id, "assigned", actor_id, now, note)
+
+
+async def start_work(session: AsyncSession, case_id: int, actor_id: int | None, now: datetime) -> Case:
+    return await change_state(session, case_id, "in_progress", actor_id, now)
+
+
+async def resolve_case(
+    session: AsyncSession, case_id: int, actor_id: int | None, now: datetime, note: str, photo_ids: tuple[int, ...]
+) -> Case:
+    return await change_state(session, case_id, "resolved", actor_id, now, note, photo_ids)
+
+
+async def reject_case(session: AsyncSession, case_id: int, actor_id: int | None, now: datetime, reason: str) -> Case:
+    return await change_state(session, case_id, "rejected", actor_id, now, reason)
+
+
+async def close_case(session: AsyncSession, case_id: int, actor_id: int | None, now: datetime) -> Case:
+    return await change_state(session, case_id, "closed", actor_id, now)
+
+
+async def escalate_case(session: AsyncSession, case_id: int, actor_id: int | None, now: datetime, reason: str) -> Case:
+    return await change_state(session, case_id, "escalated", actor_id, now, reason)
+
+
+async def rate_case(
+    session: AsyncSession, case_id: int, person_id: int, satisfied: bool, now: datetime, reason: str | None = None
+) -> Case:
+    """The reporter's verdict on a resolved case: satisfied closes it, not satisfied reopens it."""
+    case = await _case_for_update(session, case_id)
+    if case.reporter_id != person_id:
+        raise NotYourCase(case_id)
+    if case.state != "resolved":
+        raise CaseStateError(case, "closed" if satisfied else "reopened")
+    case.rating = 1 if satisfied else 0
+    if satisfied:
+        return await change_state(session, case_id, "closed", person_id, now, note=None)
+    return await change_state(session, case_id, "reopened", person_id, now, note=reason)
+
+
+async def followed_case(session: AsyncSession, case_id: int, person_id: int) -> Case:
+    """A case the person follows, or NotYourCase: a person sees only their own cases."""
+    case = await session.scalar(
+        select(Case)
+        .join(CaseFollower, CaseFollower.case_id == Case.id)
+        .where(Case.id == case_id, CaseFollower.person_id == person_id)
+    )
+    if case is None:
+        raise NotYourCase(case_id)
+    return case
+
+
+async def followed_cases_page(
+    session: AsyncSession, person_id: int, page: int, per_page: int = 10
+) -> tuple[list[Case], int]:
+    """One page of the cases a person follows, newest first, and how many there are in all."""
+    followed = select(CaseFollower.case_id).where(CaseFollower.person_id == person_id)
+    total = await session.scalar(select(func.count()).select_from(followed.subquery()))
+    cases = await session.scalars(
+        select(Case)
+        .where(Case.id.in_(followed))
+        .order_by(Case.created_at.desc(), Case.id.desc())
+        .offset(page * per_page)
+        .limit(per_page)
+    )
+    return list(cases.all()), int(total or 0)
+
+
+async def case_timeline(session: AsyncSession, case_id: int) -> list[CaseEvent]:
+    events = await session.scalars(
+        select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.at, CaseEvent.id)
+    )
+    return list(events.all())
+
+
+async def event_photos(session: AsyncSession, event_id: int) -> list[Photo]:
+    photos = await session.scalars(
+        select(Photo).join(CasePhoto, CasePhoto.photo_id == Photo.id).where(CasePhoto.event_id == event_id).order_by(CasePhoto.id)
+    )
+    return list(photos.all())
+
+
+async def case_photo_count(session: AsyncSession, case_id: int) -> int:
+    return int(await session.scalar(select(func.count()).where(CasePhoto.case_id == case_id)) or 0)

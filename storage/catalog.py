@@ -1,0 +1,148 @@
+"""The category catalog (事项清单): reading and checking the file, and keeping the store in step with it."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Category
+
+DEFAULT_CATALOG = Path(__file__).parent / "categories.toml"
+LANGUAGES = ("zh", "en")
+LEVELS = ("grid", "community", "street", "district")
+CODE_PATTERN = re.compile(r"^[a-z0-9_.]{1,24}$")
+
+
+@dataclass(frozen=True)
+class CategoryDef:
+    code: str
+    names: dict[str, str]
+    time_limit_hours: int
+    handling_level: str
+    urgent: bool
+    parent_code: str | None = None
+    children: tuple[CategoryDef, ...] = field(default=())
+
+    def name(self, language: str) -> str:
+        return self.names.get(language) or self.names["en"]
+
+
+class CatalogError(Exception):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Catalog:
+    top: tuple[CategoryDef, ...]
+
+    def all(self) -> list[CategoryDef]:
+        return [c for top in self.top for c in (top, *top.children)]
+
+    def get(self, code: str) -> CategoryDef | None:
+        return next((c for c in self.all() if c.code == code), None)
+
+    def fallback_code(self) -> str:
+        """The category for a report whose sender is not sure: "other" if the catalog has it."""
+        return "other" if self.get("other") else self.top[-1].code
+
+
+def _category_from(entry: object, where: str, parent: CategoryDef | None, problems: list[str]) -> CategoryDef | None:
+    if not isinstance(entry, dict):
+        problems.append(f"{where}: expected a table of code, names and hours")
+        return None
+    code = entry.get("code")
+    label = f"{where} ({code})" if isinstance(code, str) else where
+    if not isinstance(code, str) or not CODE_PATTERN.match(code):
+        problems.append(f"{label}: code must be 1-24 characters of a-z, 0-9, '_' or '.'")
+        return None
+    names = {}
+    for language in LANGUAGES:
+        name = entry.get(language)
+        if not isinstance(name, str) or not name.strip():
+            problems.append(f"{label}: missing the name in '{language}'")
+        else:
+            names[language] = name.strip()
+    hours = entry.get("hours", parent.time_limit_hours if parent else None)
+    if not isinstance(hours, int) or isinstance(hours, bool) or not 1 <= hours <= 24 * 90:
+        problems.append(f"{label}: hours must be a whole number from 1 to 2160")
+        hours = 1
+    level = entry.get("level", parent.handling_level if parent else None)
+    if level not in LEVELS:
+        problems.append(f"{label}: level must be one of {', '.join(LEVELS)}")
+        level = "grid"
+    urgent = entry.get("urgent", parent.urgent if parent else False)
+    if not isinstance(urgent, bool):
+        problems.append(f"{label}: urgent must be true or false")
+        urgent = False
+    if parent and not code.startswith(parent.code + "."):
+        problems.append(f"{label}: a sub-category's code must start with '{parent.code}.'")
+    unknown = set(entry) - {"code", "hours", "level", "urgent", "sub", *LANGUAGES}
+    if unknown:
+        problems.append(f"{label}: unknown keys {', '.join(sorted(unknown))}")
+    return CategoryDef(code, names, hours, level, urgent, parent.code if parent else None)
+
+
+def parse_catalog(text: str) -> Catalog:
+    """Read a catalog file's text, raising CatalogError with every problem found."""
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise CatalogError([f"not valid TOML: {error}"]) from None
+    entries = document.get("category")
+    if not isinstance(entries, list) or not entries:
+        raise CatalogError(["no [[category]] entries"])
+    problems: list[str] = []
+    top: list[CategoryDef] = []
+    for index, entry in enumerate(entries, start=1):
+        parent = _category_from(entry, f"category {index}", None, problems)
+        if parent is None:
+            continue
+        subs = entry.get("sub", [])
+        children = []
+        for sub_index, sub in enumerate(subs if isinstance(subs, list) else [], start=1):
+            child = _category_from(sub, f"category {index}, sub {sub_index}", parent, problems)
+            if child is not None:
+                children.append(child)
+        top.append(CategoryDef(**{**parent.__dict__, "children": tuple(children)}))
+    seen: set[str] = set()
+    for category in (c for t in top for c in (t, *t.children)):
+        if category.code in seen:
+            problems.append(f"{category.code}: code used twice")
+        seen.add(category.code)
+    if problems:
+        raise CatalogError(problems)
+    return Catalog(tuple(top))
+
+
+def load_catalog(path: Path | None = None) -> Catalog:
+    path = path or DEFAULT_CATALOG
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise CatalogError([f"cannot read {path}: {error.strerror}"]) from None
+    return parse_catalog(text)
+
+
+async def sync_categories(session: AsyncSession, catalog: Catalog) -> None:
+    """Make the categories table match the catalog; codes no longer listed are kept but inactive."""
+    existing = {c.code: c for c in (await session.scalars(select(Category))).all()}
+    for position, definition in enumerate(catalog.all()):
+        row = existing.pop(definition.code, None) or Category(code=definition.code)
+        row.parent_code = definition.parent_code
+        row.names = dict(definition.names)
+        row.time_limit_hours = definition.time_limit_hours
+        row.handling_level = definition.handling_level
+        row.urgent = definition.urgent
+        row.position = position
+        row.active = True
+        session.add(row)
+        await session.flush()
+    for row in existing.values():
+        row.active = False

@@ -1,0 +1,110 @@
+"""Opening the store: the engine, short transactions, and bringing the schema up to date."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    # SQLite allows one writer. Taking the write lock at BEGIN (rather than at the first write)
+    # makes a competing transaction wait on busy_timeout instead of failing with SQLITE_BUSY
+    # when it tries to upgrade a stale read snapshot.
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def ensure_sqlite_folder(url: str) -> None:
+    """SQLite creates its file but not the folder it goes in."""
+    database = make_url(url).database
+    if is_sqlite(url) and database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def create_engine(url: str) -> AsyncEngine:
+    if is_sqlite(url):
+        ensure_sqlite_folder(url)
+        engine = create_async_engine(url, pool_size=5, max_overflow=10)
+        _configure_sqlite(engine)
+        return engine
+    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+class Store:
+    """The case store of one process: an engine and short transactions on it.
+
+    Listeners registered with `on_outbox_commit` are called after a transaction that queued
+    outbound messages commits, so the sender can start at once instead of waiting for its poll.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = create_engine(url)
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._outbox_listeners: list[Callable[[], None]] = []
+        # One process writes to SQLite through one queue: waiting here costs nothing, while
+        # waiting inside SQLite's busy handler sleeps in coarse steps.
+        self._write_lock = asyncio.Lock() if is_sqlite(url) else None
+
+    def on_outbox_commit(self, listener: Callable[[], None]) -> None:
+        self._outbox_listeners.append(listener)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """One unit of work: committed when the block ends, rolled back if it raises."""
+        if self._write_lock is not None:
+            await self._write_lock.acquire()
+        try:
+            async with self._sessions() as session:
+                async with session.begin():
+                    yield session
+                queued = session.info.pop("outbox_queued", False)
+        finally:
+            if self._write_lock is not None:
+                self._write_lock.release()
+        if queued:
+            for listener in self._outbox_listeners:
+                listener()
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def upgrade_schema(url: str) -> None:
+    """Bring the schema at `url` up to the newest migration (blocking; run before the loop starts)."""
+    from alembic import command
+    from alembic.config import Config
+
+    ensure_sqlite_folder(url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    config.attributes["configure_logger"] = False
+    command.upgrade(config, "head")
+
+
+async def upgrade_schema_async(url: str) -> None:
+    await asyncio.to_thread(upgrade_schema, url)

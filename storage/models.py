@@ -1,0 +1,238 @@
+"""The tables of the case store, as typed SQLAlchemy models."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An instant stored as UTC and always read back timezone-aware (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Person(Base):
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tg_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(8))
+    # Set once the person picks a language, so Telegram's language_code no longer overrides it.
+    language_chosen: Mapped[bool] = mapped_column(Boolean, default=False)
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A question the bot asked and waits for a typed answer to, e.g. why a citizen is not satisfied.
+    awaiting: Mapped[str | None] = mapped_column(String(32))
+    awaiting_ref: Mapped[int | None] = mapped_column(Integer)
+    # The last hint shown, so a burst of wrong input gets one hint, not one per message.
+    hint_kind: Mapped[str | None] = mapped_column(String(32))
+    hint_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Category(Base):
+    __tablename__ = "categories"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("categories.code"))
+    names: Mapped[dict[str, str]] = mapped_column(JSON)
+    time_limit_hours: Mapped[int] = mapped_column(Integer)
+    handling_level: Mapped[str] = mapped_column(String(16))
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    # Codes that left the catalog stay for the cases that use them, but are no longer offered.
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Photo(Base):
+    """An image file kept under the data dir, named by the SHA-256 of its content."""
+
+    __tablename__ = "photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    path: Mapped[str] = mapped_column(String(255))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    mime: Mapped[str] = mapped_column(String(40))
+    # The chat platform's own handle for the same file, to send it again without uploading it.
+    channel_file_id: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ReportDraft(Base):
+    """A report a citizen is still putting together; kept in the store so a restart loses nothing."""
+
+    __tablename__ = "report_drafts"
+    __table_args__ = (Index("ix_report_drafts_person_status", "person_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    step: Mapped[str] = mapped_column(String(16))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    address: Mapped[str | None] = mapped_column(Text)
+    location_source: Mapped[str | None] = mapped_column(String(12))
+    exif_lat: Mapped[float | None] = mapped_column(Float)
+    exif_lon: Mapped[float | None] = mapped_column(Float)
+    category_code: Mapped[str | None] = mapped_column(ForeignKey("categories.code"))
+    description: Mapped[str | None] = mapped_column(Text)
+    description_done: Mapped[bool] = mapped_column(Boolean, default=False)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    last_media_group: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    photos: Mapped[list[DraftPhoto]] = relationship(
+        order_by="DraftPhoto.position", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class DraftPhoto(Base):
+    __tablename__ = "draft_photos"
+    __table_args__ = (UniqueConstraint("draft_id", "photo_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("report_drafts.id", ondelete="CASCADE"))
+    photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id"))
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_category_state", "category_code", "state"),
+        Index("ix_cases_reporter_created", "reporter_id", "created_at"),
+        Index("ix_cases_lat", "lat"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(16), unique=True)
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    category_code: Mapped[str] = mapped_column(ForeignKey("categories.code"))
+    description: Mapped[str | None] = mapped_column(Text)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    address: Mapped[str | None] = mapped_column(Text)
+    location_verified: Mapped[bool] = mapped_column(Boolean)
+    location_source: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # 1 satisfied, 0 not satisfied; the latest answer of the reporter.
+    rating: Mapped[int | None] = mapped_column(Integer)
+
+
+class CasePhoto(Base):
+    __tablename__ = "case_photos"
+    __table_args__ = (UniqueConstraint("case_id", "photo_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id"))
+    # report: sent with the report or added by a later reporter; after: proof of the fix.
+    role: Mapped[str] = mapped_column(String(8))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("case_events.id"))
+    added_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+
+
+class CaseEvent(Base):
+    """One thing that happened to a case: the single source of timelines, reminders and sync."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (Index("ix_case_events_case_at", "case_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class CaseFollower(Base):
+    __tablename__ = "case_followers"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True, index=True)
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CaseCounter(Base):
+    """The last case number given out on one local day."""
+
+    __tablename__ = "case_counters"
+
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class OutboundMessage(Base):
+    """A message to a person, queued in the same transaction as the change it reports."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_due", "status", "not_before"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(8), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(300))

@@ -1,0 +1,115 @@
+"""The durable outbound queue: messages are written with the change they report, then sent."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import OutboundMessage
+
+LEASE = timedelta(seconds=60)
+MAX_ATTEMPTS = 8
+
+
+async def enqueue(
+    session: AsyncSession, person_id: int, kind: str, payload: dict[str, Any], now: datetime
+) -> OutboundMessage:
+    message = OutboundMessage(
+        person_id=person_id,
+        kind=kind,
+        payload=payload,
+        status="pending",
+        attempts=0,
+        created_at=now,
+        not_before=now,
+    )
+    session.add(message)
+    session.info["outbox_queued"] = True
+    return message
+
+
+async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[OutboundMessage]:
+    """Take up to `limit` due messages, oldest first, under a lease so no other sender takes them."""
+    due = (
+        select(OutboundMessage.id)
+        .where(
+            OutboundMessage.status == "pending",
+            OutboundMessage.not_before <= now,
+            (OutboundMessage.claimed_until.is_(None)) | (OutboundMessage.claimed_until < now),
+        )
+        .order_by(OutboundMessage.id)
+        .limit(limit)
+    )
+    if session.bind.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    ids = list((await session.scalars(due)).all())
+    if not ids:
+        return []
+    await session.execute(
+        update(OutboundMessage).where(OutboundMessage.id.in_(ids)).values(claimed_until=now + LEASE)
+    )
+    rows = await session.scalars(
+        select(OutboundMessage).where(OutboundMessage.id.in_(ids)).order_by(OutboundMessage.id)
+    )
+    return list(rows.all())
+
+
+async def mark_sent(session: AsyncSession, message_id: int, now: datetime) -> None:
+    await session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.id == message_id)
+        .values(status="sent", sent_at=now, claimed_until=None, attempts=OutboundMessage.attempts + 1)
+    )
+
+
+async def mark_retry(session: AsyncSession, message_id: int, error: str, not_before: datetime) -> bool:
+    """Put the message back for a later try; False when it has used up its tries and is dead."""
+    message = await session.get(OutboundMessage, message_id)
+    if message is None:
+        return False
+    message.attempts += 1
+    message.last_error = error[:300]
+    message.claimed_until = None
+    if message.attempts >= MAX_ATTEMPTS:
+        message.status = "dead"
+        return False
+    message.not_before = not_before
+    return True
+
+
+async def mark_dead(session: AsyncSession, message_id: int, error: str) -> None:
+    """Give up on a message for good (the person blocked the bot, or it can never be sent)."""
+    await session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.id == message_id)
+        .values(status="dead", last_error=error[:300], claimed_until=None)
+    )
+
+
+async def defer_person(session: AsyncSession, person_id: int, not_before: datetime) -> None:
+    """Hold back everything queued for one person, as Telegram's flood control asks."""
+    await session.execute(
+        update(OutboundMessage)
+        .where(
+            OutboundMessage.person_id == person_id,
+            OutboundMessage.status == "pending",
+            OutboundMessage.not_before < not_before,
+        )
+        .values(not_before=not_before)
+    )
+
+
+async def count_by_status(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(
+        select(OutboundMessage.status, func.count()).group_by(OutboundMessage.status)
+    )
+    return {status: count for status, count in rows.all()}
+
+
+async def next_due_at(session: AsyncSession) -> datetime | None:
+    return await session.scalar(
+        select(func.min(OutboundMessage.not_before)).where(OutboundMessage.status == "pending")
+    )

@@ -1,0 +1,82 @@
+"""People the bot talks to: who they are, their language, and whether they still hear us."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Person
+
+HINT_INTERVAL = timedelta(seconds=20)
+
+
+async def touch_person(
+    session: AsyncSession, tg_id: int, name: str, telegram_language: str, now: datetime
+) -> Person:
+    """The person behind an incoming update, created on first contact and refreshed after."""
+    person = await session.scalar(select(Person).where(Person.tg_id == tg_id))
+    if person is None:
+        person = Person(
+            tg_id=tg_id,
+            name=name[:200],
+            language=telegram_language,
+            language_chosen=False,
+            blocked=False,
+            created_at=now,
+            last_seen_at=now,
+        )
+        session.add(person)
+        await session.flush()
+        return person
+    person.name = name[:200]
+    person.last_seen_at = now
+    if not person.language_chosen:
+        person.language = telegram_language
+    if person.blocked:
+        # A person who writes to us has unblocked the bot.
+        person.blocked = False
+        person.blocked_at = None
+    return person
+
+
+async def person_by_id(session: AsyncSession, person_id: int) -> Person | None:
+    return await session.get(Person, person_id)
+
+
+async def choose_language(session: AsyncSession, person_id: int, language: str) -> None:
+    await session.execute(
+        update(Person).where(Person.id == person_id).values(language=language, language_chosen=True)
+    )
+
+
+async def mark_blocked(session: AsyncSession, person_id: int, now: datetime) -> None:
+    """Record that the person blocked the bot: nothing more is sent until they write again."""
+    await session.execute(
+        update(Person).where(Person.id == person_id).values(blocked=True, blocked_at=now)
+    )
+
+
+async def mark_blocked_by_tg_id(session: AsyncSession, tg_id: int, now: datetime) -> None:
+    await session.execute(update(Person).where(Person.tg_id == tg_id).values(blocked=True, blocked_at=now))
+
+
+async def await_answer(session: AsyncSession, person: Person, question: str, ref: int | None) -> None:
+    """Remember that the next text from this person answers `question` about object `ref`."""
+    person.awaiting = question
+    person.awaiting_ref = ref
+
+
+def stop_awaiting(person: Person) -> None:
+    person.awaiting = None
+    person.awaiting_ref = None
+
+
+def claim_hint(person: Person, kind: str, now: datetime) -> bool:
+    """Whether to show hint `kind` now; the same hint is shown at most once per interval."""
+    if person.hint_kind == kind and person.hint_at is not None and now - person.hint_at < HINT_INTERVAL:
+        return False
+    person.hint_kind = kind
+    person.hint_at = now
+    return True

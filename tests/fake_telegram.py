@@ -1,0 +1,377 @@
+"""A Bot API server on loopback that answers like Telegram, errors included.
+
+Only the edge is fake: the bot under test talks to it over real HTTP through python-telegram-bot's
+own request layer. It checks what Telegram checks (HTML entities, text and caption lengths,
+callback_data size, edits that change nothing) and can play a person who blocked the bot or a
+flood-control answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+BOT_USER = {"id": 1000, "is_bot": True, "first_name": "Gridline", "username": "gridline_test_bot"}
+ALLOWED_TAGS = "b|strong|i|em|u|ins|s|strike|del|a|code|pre|tg-spoiler|span|blockquote|tg-emoji"
+TAG = re.compile(rf"</?({ALLOWED_TAGS})(\s[^<>]*)?>")
+ENTITY = re.compile(r"&(lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);")
+JSON_FIELDS = {"reply_markup", "media", "commands", "allowed_updates", "link_preview_options", "reply_parameters"}
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+        self.retry_after = retry_after
+
+
+def check_html(text: str) -> None:
+    """Raise like Telegram does when HTML text has a stray '<' or '&' or unbalanced tags."""
+    stack: list[str] = []
+    position = 0
+    while position < len(text):
+        char = text[position]
+        if char == "<":
+            match = TAG.match(text, position)
+            if match is None:
+                raise ApiError(400, f"Bad Request: can't parse entities: unsupported start tag at byte offset {position}")
+            name = match.group(1)
+            if match.group(0).startswith("</"):
+                if not stack or stack.pop() != name:
+                    raise ApiError(400, f"Bad Request: can't parse entities: unmatched end tag at byte offset {position}")
+            else:
+                stack.append(name)
+            position = match.end()
+        elif char == "&":
+            match = ENTITY.match(text, position)
+            if match is None:
+                raise ApiError(400, f"Bad Request: can't parse entities: unsupported entity at byte offset {position}")
+            position = match.end()
+        else:
+            position += 1
+    if stack:
+        raise ApiError(400, "Bad Request: can't parse entities: can't find end tag corresponding to start tag")
+
+
+def plain(text: str) -> str:
+    """The text a person sees: tags dropped, entities decoded."""
+    import html
+
+    return html.unescape(TAG.sub("", text))
+
+
+@dataclass
+class Sent:
+    """One message as it stands in a chat (edits change it in place)."""
+
+    chat_id: int
+    message_id: int
+    method: str
+    text: str
+    reply_markup: dict[str, Any] | None
+    photo: str | None = None
+    location: tuple[float, float] | None = None
+    edits: int = 0
+
+    @property
+    def plain(self) -> str:
+        return plain(self.text)
+
+    def buttons(self) -> list[dict[str, Any]]:
+        if not self.reply_markup:
+            return []
+        rows = self.reply_markup.get("inline_keyboard") or self.reply_markup.get("keyboard") or []
+        return [b if isinstance(b, dict) else {"text": b} for row in rows for b in row]
+
+
+@dataclass
+class FakeFile:
+    file_id: str
+    content: bytes
+    file_size: int
+    path: str
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
+
+
+class FakeBotApi:
+    def __init__(self, token: str = "123456:TEST-token-for-gridline") -> None:
+        self.token = token
+        self.calls: list[Call] = []
+        self.chats: dict[int, list[Sent]] = {}
+        self.blocked: set[int] = set()
+        self.flood: dict[int, int] = {}  # chat -> retry_after seconds, answered once
+        self.files: dict[str, FakeFile] = {}
+        self.updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1)
+        self._file_ids = itertools.count(1)
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    # --- life ---------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=60 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._method)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._file)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # --- what tests arrange -------------------------------------------------------------------
+
+    def add_file(self, content: bytes, file_size: int | None = None, suffix: str = "jpg") -> FakeFile:
+        number = next(self._file_ids)
+        fake = FakeFile(f"file-{number}", content, file_size if file_size is not None else len(content),
+                        f"photos/file_{number}.{suffix}")
+        self.files[fake.file_id] = fake
+        return fake
+
+    def next_update_id(self) -> int:
+        return next(self._update_ids)
+
+    async def push_update(self, update: dict[str, Any]) -> None:
+        async with self._changed:
+            self.updates.append(update)
+            self._changed.notify_all()
+
+    # --- what tests read ----------------------------------------------------------------------
+
+    def messages(self, chat_id: int) -> list[Sent]:
+        return self.chats.get(chat_id, [])
+
+    def methods(self, name: str) -> list[Call]:
+        return [c for c in self.calls if c.method == name]
+
+    async def wait_for(self, predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+        """Wait until `predicate()` holds, woken by each request the bot makes (never by polling)."""
+        async def until() -> None:
+            async with self._changed:
+                await self._changed.wait_for(predicate)
+
+        await asyncio.wait_for(until(), timeout)
+
+    # --- the API ------------------------------------------------------------------------------
+
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        if request.content_type == "application/json":
+            return await request.json()
+        form = await request.post()
+        params: dict[str, Any] = {}
+        for key, value in form.items():
+            if hasattr(value, "file"):
+                params[key] = value.file.read()
+                continue
+            if key in JSON_FIELDS:
+                params[key] = json.loads(value)
+            else:
+                params[key] = value
+        return params
+
+    async def _method(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
+        method = request.match_info["method"]
+        params = await self._params(request)
+        if method != "getUpdates":
+            self.calls.append(Call(method, params))
+        try:
+            handler = getattr(self, f"_api_{method}", None)
+            if handler is None:
+                raise ApiError(404, "Not Found: method not found")
+            result = await handler(params)
+        except ApiError as error:
+            body: dict[str, Any] = {"ok": False, "error_code": error.code, "description": error.description}
+            if error.retry_after is not None:
+                body["parameters"] = {"retry_after": error.retry_after}
+            response = web.json_response(body, status=error.code)
+        else:
+            response = web.json_response({"ok": True, "result": result})
+        async with self._changed:
+            self._changed.notify_all()
+        return response
+
+    async def _file(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        path = request.match_info["path"]
+        fake = next((f for f in self.files.values() if f.path == path), None)
+        if fake is None:
+            return web.Response(status=404)
+        return web.Response(body=fake.content)
+
+    def _chat(self, params: dict[str, Any]) -> int:
+        chat_id = int(params["chat_id"])
+        if chat_id in self.blocked:
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
+        if chat_id in self.flood:
+            raise ApiError(429, f"Too Many Requests: retry after {self.flood[chat_id]}", self.flood.pop(chat_id))
+        return chat_id
+
+    @staticmethod
+    def _check_markup(markup: dict[str, Any] | None) -> None:
+        for row in (markup or {}).get("inline_keyboard", []):
+            for button in row:
+                data = button.get("callback_data")
+                if data is not None and not 1 <= len(data.encode()) <= 64:
+                    raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+
+    def _message_json(self, sent: Sent) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "message_id": sent.message_id,
+            "date": int(time.time()),
+            "chat": {"id": sent.chat_id, "type": "private"},
+            "from": BOT_USER,
+        }
+        if sent.photo is not None:
+            message["photo"] = [{"file_id": sent.photo, "file_unique_id": sent.photo, "width": 1, "height": 1}]
+            if sent.text:
+                message["caption"] = sent.text
+        elif sent.location is not None:
+            message["location"] = {"latitude": sent.location[0], "longitude": sent.location[1]}
+        else:
+            message["text"] = sent.text
+        if sent.reply_markup and "inline_keyboard" in sent.reply_markup:
+            message["reply_markup"] = sent.reply_markup
+        return message
+
+    def _record(self, chat_id: int, method: str, text: str, markup: dict[str, Any] | None, **extra: Any) -> Sent:
+        sent = Sent(chat_id, next(self._message_ids), method, text, markup, **extra)
+        self.chats.setdefault(chat_id, []).append(sent)
+        return sent
+
+    def _text(self, params: dict[str, Any], key: str, limit: int) -> str:
+        text = params.get(key) or ""
+        if key == "text" and not text.strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        if len(text) > limit:
+            raise ApiError(400, "Bad Request: message is too long" if key == "text" else "Bad Request: message caption is too long")
+        if params.get("parse_mode") == "HTML":
+            check_html(text)
+        return text
+
+    async def _api_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
+        return BOT_USER
+
+    async def _api_deleteWebhook(self, params: dict[str, Any]) -> bool:
+        return True
+
+    async def _api_setMyCommands(self, params: dict[str, Any]) -> bool:
+        return True
+
+    async def _api_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        timeout = float(params.get("timeout") or 0)
+        async with self._changed:
+            self.updates = [u for u in self.updates if u["update_id"] >= offset]
+            if not self.updates and timeout:
+                try:
+                    await asyncio.wait_for(self._changed.wait_for(lambda: bool(self.updates)), timeout)
+                except TimeoutError:
+                    return []
+            return list(self.updates[: int(params.get("limit") or 100)])
+
+    async def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = self._chat(params)
+        text = self._text(params, "text", 4096)
+        markup = params.get("reply_markup")
+        self._check_markup(markup)
+        return self._message_json(self._record(chat_id, "sendMessage", text, markup))
+
+    async def _api_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = self._chat(params)
+        caption = self._text(params, "caption", 1024)
+        markup = params.get("reply_markup")
+        self._check_markup(markup)
+        photo = params["photo"]
+        file_id = photo if isinstance(photo, str) else self.add_file(photo).file_id
+        return self._message_json(self._record(chat_id, "sendPhoto", caption, markup, photo=file_id))
+
+    async def _api_sendMediaGroup(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        chat_id = self._chat(params)
+        media = params["media"]
+        if not 2 <= len(media) <= 10:
+            raise ApiError(400, "Bad Request: wrong number of media")
+        sent = []
+        for item in media:
+            ref = item["media"]
+            file_id = ref if not ref.startswith("attach://") else self.add_file(b"upload").file_id
+            sent.append(self._message_json(self._record(chat_id, "sendMediaGroup", item.get("caption", ""), None, photo=file_id)))
+        return sent
+
+    async def _api_sendLocation(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = self._chat(params)
+        location = (float(params["latitude"]), float(params["longitude"]))
+        return self._message_json(self._record(chat_id, "sendLocation", "", params.get("reply_markup"), location=location))
+
+    async def _api_sendChatAction(self, params: dict[str, Any]) -> bool:
+        self._chat(params)
+        return True
+
+    def _find(self, params: dict[str, Any]) -> Sent:
+        chat_id = int(params["chat_id"])
+        message_id = int(params["message_id"])
+        for sent in self.chats.get(chat_id, []):
+            if sent.message_id == message_id:
+                return sent
+        raise ApiError(400, "Bad Request: message to edit not found")
+
+    async def _api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
+        self._chat(params)
+        sent = self._find(params)
+        text = self._text(params, "text", 4096)
+        markup = params.get("reply_markup")
+        self._check_markup(markup)
+        if sent.photo is not None:
+            raise ApiError(400, "Bad Request: there is no text in the message to edit")
+        if text == sent.text and markup == sent.reply_markup:
+            raise ApiError(400, "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message")
+        sent.text, sent.reply_markup = text, markup
+        sent.edits += 1
+        return self._message_json(sent)
+
+    async def _api_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
+        self._chat(params)
+        sent = self._find(params)
+        markup = params.get("reply_markup")
+        self._check_markup(markup)
+        if markup == sent.reply_markup or (not markup and not sent.reply_markup):
+            raise ApiError(400, "Bad Request: message is not modified")
+        sent.reply_markup = markup
+        sent.edits += 1
+        return self._message_json(sent)
+
+    async def _api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
+        if len(params.get("text") or "") > 200:
+            raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+        return True
+
+    async def _api_getFile(self, params: dict[str, Any]) -> dict[str, Any]:
+        fake = self.files.get(params["file_id"])
+        if fake is None:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        if fake.file_size > 20 * 1024 * 1024:
+            raise ApiError(400, "Bad Request: file is too big")
+        return {"file_id": fake.file_id, "file_unique_id": fake.file_id, "file_size": fake.file_size, "file_path": fake.path}

@@ -1,0 +1,42 @@
+"""Steps that many stories share, written once."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from bot.i18n import translator
+from storage.models import Case
+from tests.harness import Harness, Person
+
+MANHOLE = ("Municipal", "manhole")  # English labels; Chinese stories pick by translated names
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def label(language: str, english: str) -> str:
+    return translator(language)(english)
+
+
+async def report_manhole(person: Person, lat: float = 29.8751, lon: float = 121.5512, language: str = "en",
+                         description: str | None = None) -> None:
+    """Photo, location, Municipal facilities › manhole cover, optional words; stops at the summary."""
+    await person.send_photo()
+    await person.send_location(lat, lon)
+    await person.tap("市政设施" if language == "zh" else "Municipal")
+    await person.tap("井盖" if language == "zh" else "manhole")
+    if description is None:
+        await person.tap(label(language, "Skip ➡️"))
+    else:
+        await person.say(description)
+
+
+async def submit_manhole(person: Person, language: str = "en", **kwargs) -> Case:  # type: ignore[no-untyped-def]
+    await report_manhole(person, language=language, **kwargs)
+    await person.tap(label(language, "✅ Submit"))
+    return await newest_case(person.world)
+
+
+async def newest_case(world: Harness) -> Case:
+    async with world.store.transaction() as session:
+        return await session.scalar(select(Case).order_by(Case.id.desc()).limit(1))
