@@ -71,9 +71,8 @@ class Person(Base):
     # A question the bot asked and waits for a typed answer to, e.g. why a citizen is not satisfied.
     awaiting: Mapped[str | None] = mapped_column(String(32))
     awaiting_ref: Mapped[int | None] = mapped_column(Integer)
-    # The last hint shown, so a burst of wrong input gets one hint, not one per message.
-    hint_kind: Mapped[str | None] = mapped_column(String(32))
-    hint_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When each kind of hint was last shown (ISO time), so a burst of wrong input gets one hint.
+    hints: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
 
 
 class Category(Base):

@@ -24,6 +24,7 @@ async def touch_person(
             language=telegram_language,
             language_chosen=False,
             blocked=False,
+            hints={},
             created_at=now,
             last_seen_at=now,
         )
@@ -75,8 +76,8 @@ def stop_awaiting(person: Person) -> None:
 
 def claim_hint(person: Person, kind: str, now: datetime) -> bool:
     """Whether to show hint `kind` now; the same hint is shown at most once per interval."""
-    if person.hint_kind == kind and person.hint_at is not None and now - person.hint_at < HINT_INTERVAL:
+    shown = (person.hints or {}).get(kind)
+    if shown is not None and now - datetime.fromisoformat(shown) < HINT_INTERVAL:
         return False
-    person.hint_kind = kind
-    person.hint_at = now
+    person.hints = {**(person.hints or {}), kind: now.isoformat()}
     return True

@@ -49,8 +49,7 @@ def upgrade() -> None:
     sa.Column('last_seen_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('awaiting', sa.String(length=32), nullable=True),
     sa.Column('awaiting_ref', sa.Integer(), nullable=True),
-    sa.Column('hint_kind', sa.String(length=32), nullable=True),
-    sa.Column('hint_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('hints', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_people')),
     sa.UniqueConstraint('tg_id', name=op.f('uq_people_tg_id'))
     )
