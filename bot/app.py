@@ -36,6 +36,7 @@ def build_application(runtime: Runtime, max_concurrent_updates: int = 64) -> App
         .concurrent_updates(PerChatUpdateProcessor(max_concurrent_updates))
         .post_init(start_background)
         .post_stop(stop_background)
+        .post_shutdown(close_store)
         .build()
     )
     application.bot_data["runtime"] = runtime
@@ -85,6 +86,11 @@ async def start_background(application: Application) -> None:
     except Exception as error:  # noqa: BLE001 - a missing command menu must not stop the bot
         log.warning("could not publish the command menu: %s", error)
     sender.wake()
+
+
+async def close_store(application: Application) -> None:
+    runtime: Runtime = application.bot_data["runtime"]
+    await runtime.store.close()
 
 
 async def stop_background(application: Application) -> None:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from pydantic import ValidationError
+from telegram.error import InvalidToken, NetworkError
 
 from bot.logs import configure_logging
 from bot.settings import Settings
@@ -62,19 +63,20 @@ def command_run(args: argparse.Namespace) -> None:
     store = Store(settings.database_url)
     runtime = Runtime(settings=settings, store=store, clock=SystemClock(), catalog=catalog)
     application = build_application(runtime)
-
-    async def close_store(_application) -> None:  # type: ignore[no-untyped-def]
-        await store.close()
-
-    application.post_shutdown(close_store)
     if settings.webhook_url:
         log.warning("webhook mode is not available yet; using long polling")
-    log.info("Gridline is running (long polling); Ctrl-C stops it")
-    application.run_polling(
-        allowed_updates=["message", "callback_query", "my_chat_member"],
-        stop_signals=(signal.SIGINT, signal.SIGTERM),
-        drop_pending_updates=False,
-    )
+    log.info("Gridline is starting (long polling); Ctrl-C stops it")
+    try:
+        application.run_polling(
+            allowed_updates=["message", "callback_query", "my_chat_member"],
+            stop_signals=(signal.SIGINT, signal.SIGTERM),
+            drop_pending_updates=False,
+            bootstrap_retries=5,
+        )
+    except InvalidToken:
+        raise Problem("the Bot API refused GRIDLINE_BOT_TOKEN: check the token with @BotFather") from None
+    except NetworkError as error:
+        raise Problem(f"cannot reach the Bot API at {settings.api_url}: {error.message}") from None
     log.info("Gridline stopped")
 
 
