@@ -90,6 +90,20 @@ async def on_unsupported(update: Update, context: Context) -> None:
         await send_all(context.bot, update.effective_chat.id, [Outgoing(text)])
 
 
+async def on_membership(update: Update, context: Context) -> None:
+    """Telegram tells us when a person blocks the bot (kicked) or starts it again (member)."""
+    change = update.my_chat_member
+    if change is None or change.chat.type != "private":
+        return
+    rt = runtime(context)
+    status = change.new_chat_member.status
+    async with rt.store.transaction() as session:
+        if status in ("kicked", "left"):
+            await people.mark_blocked_by_tg_id(session, change.from_user.id, rt.clock.now())
+        elif status == "member":
+            await people.mark_unblocked_by_tg_id(session, change.from_user.id)
+
+
 async def unknown_command(update: Update, context: Context) -> None:
     async with person_session(update, context) as (_session, person):
         _ = tr(person)

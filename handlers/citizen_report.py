@@ -385,10 +385,10 @@ REPORT_BUTTONS: dict[str, tuple[ButtonStep, tuple[str, ...]]] = {
 
 async def _closed_draft_outcome(session: AsyncSession, draft: ReportDraft, _: Translate) -> ButtonOutcome:
     if draft.status == "submitted" and draft.case_id:
-        case = await session.get(cases.Case, draft.case_id)
+        case = await cases.case_by_id(session, draft.case_id)
         return ButtonOutcome(notice=_("Already submitted as case {number}.").format(number=case.number), markup=None)
     if draft.status == "merged" and draft.case_id:
-        case = await session.get(cases.Case, draft.case_id)
+        case = await cases.case_by_id(session, draft.case_id)
         return ButtonOutcome(notice=_("Your photos were already added to case {number}.").format(number=case.number), markup=None)
     return ButtonOutcome(notice=_("This report was cancelled."), markup=None)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import Application, CallbackQueryHandler, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
 from handlers import citizen, citizen_cases, citizen_report
 from handlers.callbacks import parse_button
@@ -56,4 +56,5 @@ def register_handlers(application: Application) -> None:
     application.add_handler(MessageHandler(new & filters.TEXT, citizen.on_text))
     application.add_handler(MessageHandler(new & UNSUPPORTED, citizen.on_unsupported))
     application.add_handler(CallbackQueryHandler(on_button))
+    application.add_handler(ChatMemberHandler(citizen.on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_error_handler(on_error)

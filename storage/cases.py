@@ -297,6 +297,10 @@ async def rate_case(
     return await change_state(session, case_id, "reopened", person_id, now, note=reason)
 
 
+async def case_by_id(session: AsyncSession, case_id: int) -> Case | None:
+    return await session.get(Case, case_id)
+
+
 async def followed_case(session: AsyncSession, case_id: int, person_id: int) -> Case:
     """A case the person follows, or NotYourCase: a person sees only their own cases."""
     case = await session.scalar(

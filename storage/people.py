@@ -63,6 +63,10 @@ async def mark_blocked_by_tg_id(session: AsyncSession, tg_id: int, now: datetime
     await session.execute(update(Person).where(Person.tg_id == tg_id).values(blocked=True, blocked_at=now))
 
 
+async def mark_unblocked_by_tg_id(session: AsyncSession, tg_id: int) -> None:
+    await session.execute(update(Person).where(Person.tg_id == tg_id).values(blocked=False, blocked_at=None))
+
+
 async def await_answer(session: AsyncSession, person: Person, question: str, ref: int | None) -> None:
     """Remember that the next text from this person answers `question` about object `ref`."""
     person.awaiting = question

@@ -168,3 +168,24 @@ async def test_idle_chatter_gets_one_hint_not_one_per_message(world, clock):
         await citizen.say(f"hi {index}")
     assert len(citizen.texts()) == 1
     assert "send a photo" in citizen.last().plain
+
+
+async def test_telegram_saying_the_person_blocked_us_is_recorded_at_once(world):
+    citizen = world.person(language_code="en")
+    await citizen.say("/start")
+
+    def membership(old: str, new: str) -> dict:
+        user = {"id": citizen.tg_id, "is_bot": False, "first_name": citizen.name}
+        bot = {"id": 1000, "is_bot": True, "first_name": "Gridline"}
+        return {"update_id": world.api.next_update_id(), "my_chat_member": {
+            "chat": {"id": citizen.tg_id, "type": "private"}, "from": user, "date": 0,
+            "old_chat_member": {"user": bot, "status": old, "until_date": 0}, "new_chat_member": {"user": bot, "status": new, "until_date": 0}}}
+
+    async def blocked() -> bool:
+        async with world.store.transaction() as session:
+            return (await session.scalar(select(Person).where(Person.tg_id == citizen.tg_id))).blocked
+
+    await world.process(membership("member", "kicked"))
+    assert await blocked() is True
+    await world.process(membership("kicked", "member"))
+    assert await blocked() is False
