@@ -127,7 +127,7 @@ async def _echo_citizen(api: FakeBotApi, index: int, waits: list[float]) -> None
             await api.push_update(_press(api, tg_id, "echo", 1))
         else:
             await api.push_update(_message(api, tg_id, text=f"hello {number}"))
-        await api.wait_for(lambda: len(api.messages(tg_id)) > count, timeout=300)
+        await api.wait_for(lambda count=count: len(api.messages(tg_id)) > count, timeout=300)
         waits.append(time.perf_counter() - started)
 
 

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import CallbackQuery, Message, ReplyKeyboardMarkup, Update
+from telegram import CallbackQuery, Message, Update
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import CallbackContext, ExtBot
 
@@ -56,15 +56,6 @@ async def answer_button(query: CallbackQuery, text: str | None = None, alert: bo
         log.info("callback %s not answered: %s", query.id, error)
 
 
-async def drop_buttons(query: CallbackQuery) -> None:
-    """Take the buttons off the message a button was pressed on, so it cannot be pressed again."""
-    try:
-        await query.edit_message_reply_markup(None)
-    except BadRequest as error:
-        # "message is not modified" or a message too old to edit: the buttons stay, the store decides.
-        log.debug("buttons not removed: %s", error)
-
-
 async def edit_or_send(query: CallbackQuery, text: str, reply_markup=None) -> None:  # type: ignore[no-untyped-def]
     """Replace the pressed message's text; where Telegram refuses, send it anew instead."""
     message = query.message
@@ -94,11 +85,6 @@ def help_text(_: Translate) -> str:
         "You get a case number at once and a message at every step.\n"
         "/mycases – your reports · /language – 中文/English · /cancel – stop a report"
     )
-
-
-async def reply(message: Message | None, text: str, keyboard: ReplyKeyboardMarkup | object | None = None) -> None:
-    if message is not None:
-        await message.reply_text(text, reply_markup=keyboard, do_quote=False)
 
 
 async def on_error(update: object, context: Context) -> None:

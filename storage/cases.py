@@ -342,6 +342,3 @@ async def event_photos(session: AsyncSession, event_id: int) -> list[Photo]:
     )
     return list(photos.all())
 
-
-async def case_photo_count(session: AsyncSession, case_id: int) -> int:
-    return int(await session.scalar(select(func.count()).where(CasePhoto.case_id == case_id)) or 0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OutboundMessage
@@ -101,15 +101,3 @@ async def defer_person(session: AsyncSession, person_id: int, not_before: dateti
         .values(not_before=not_before)
     )
 
-
-async def count_by_status(session: AsyncSession) -> dict[str, int]:
-    rows = await session.execute(
-        select(OutboundMessage.status, func.count()).group_by(OutboundMessage.status)
-    )
-    return {status: count for status, count in rows.all()}
-
-
-async def next_due_at(session: AsyncSession) -> datetime | None:
-    return await session.scalar(
-        select(func.min(OutboundMessage.not_before)).where(OutboundMessage.status == "pending")
-    )

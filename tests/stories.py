@@ -10,7 +10,6 @@ from bot.i18n import translator
 from storage.models import Case
 from tests.harness import Harness, Person
 
-MANHOLE = ("Municipal", "manhole")  # English labels; Chinese stories pick by translated names
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 

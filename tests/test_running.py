@@ -58,3 +58,18 @@ async def test_queued_messages_go_out_without_being_asked(world, api):
         await api.wait_for(lambda: "was accepted" in citizen.last().plain)
     finally:
         await stop_background(world.app)
+
+
+def test_the_token_is_cut_out_of_log_lines_and_tracebacks():
+    import logging
+
+    from bot.logs import RedactingFormatter
+
+    token = "123456:SECRET-token"
+    formatter = RedactingFormatter([token])
+    try:
+        raise RuntimeError(f"The token `{token}` was rejected by the server.")
+    except RuntimeError:
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "GET /bot%s/getMe", (token,), sys.exc_info())
+    text = formatter.format(record)
+    assert token not in text and text.count("<redacted>") == 2
