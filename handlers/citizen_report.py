@@ -127,6 +127,9 @@ async def _take_picture(update: Update, context: Context, file_id: str, size: in
         photo = await record_photo(session, facts, len(content), now, None if from_file else file_id)
         added = await drafts.add_photo(session, draft, photo.id, message.media_group_id, now)
         offer_position = from_file and facts.gps is not None and drafts.offer_photo_position(draft, *facts.gps)
+        if message.caption and not draft.description_done:
+            # People often write the problem under the photo; that is the description.
+            drafts.set_description(draft, message.caption.strip()[: drafts.MAX_DESCRIPTION] or None, now)
         step = drafts.advance(draft, now)
         messages: list[Outgoing] = []
         if not added.added:

@@ -45,8 +45,10 @@ def _case_update_text(rt: Runtime, person: Person, case: Case, event: CaseEvent)
         number=number, state=state_name(_, event.to_state or "")
     )
     if note:
-        label = _("Reason") if event.to_state in ("rejected", "reopened", "escalated") else _("Note")
-        text += f"\n{label}: {note}"
+        if event.to_state in ("rejected", "reopened", "escalated"):
+            text += "\n" + _("Reason: {reason}").format(reason=note)
+        else:
+            text += "\n" + _("Note: {note}").format(note=note)
     return text
 
 

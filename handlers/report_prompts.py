@@ -92,9 +92,11 @@ async def summary(session: AsyncSession, rt: Runtime, draft: ReportDraft, person
     if nearby:
         case, distance = nearby[0]
         lines.append("")
+        where = (_("right here") if distance < 10
+                 else _("{distance} m from here").format(distance=round(distance)))
         lines.append(
-            _("⚠️ Case <b>{number}</b> of the same kind is already open {distance} m from here. "
-              "If it is the same problem, add your photos to it.").format(number=case.number, distance=round(distance))
+            _("⚠️ Case <b>{number}</b> of the same kind is already open {where}. "
+              "If it is the same problem, add your photos to it.").format(number=case.number, where=where)
         )
         return Outgoing("\n".join(lines), keyboards.duplicate_choice(_, draft.id, case.id, case.number))
     return Outgoing("\n".join(lines), keyboards.summary(_, draft.id))

@@ -147,10 +147,12 @@ class Person:
             content["entities"] = entities
         await self.send(**content)
 
-    async def send_photo(self, content: bytes | None = None, media_group: str | None = None) -> None:
+    async def send_photo(self, content: bytes | None = None, media_group: str | None = None, caption: str | None = None) -> None:
         fake = self.world.api.add_file(content if content is not None else jpeg())
         photo = [{"file_id": fake.file_id, "file_unique_id": fake.file_id, "width": 64, "height": 48, "file_size": fake.file_size}]
-        extra = {"media_group_id": media_group} if media_group else {}
+        extra: dict[str, Any] = {"media_group_id": media_group} if media_group else {}
+        if caption:
+            extra["caption"] = caption
         await self.send(photo=photo, **extra)
 
     async def send_file(self, content: bytes, mime: str, name: str, size: int | None = None) -> None:

@@ -218,3 +218,13 @@ async def test_a_half_finished_report_survives_a_restart(world):
     await citizen.tap("Submit")
     case = await newest_case(world)
     assert case.number in citizen.last().plain
+
+
+async def test_words_written_under_the_photo_are_the_description(world):
+    citizen = world.person(language_code="en")
+    await citizen.send_photo(caption="Manhole cover gone near the school <gate>")
+    await citizen.send_location(29.87, 121.55)
+    await citizen.tap("Municipal")
+    await citizen.tap("manhole")
+    summary = citizen.last().plain  # no question for words: the caption answered it
+    assert "Description: Manhole cover gone near the school <gate>" in summary
