@@ -27,7 +27,7 @@ def test_run_without_a_token_says_how_to_get_one(tmp_path):
     assert not (tmp_path / "gridline.sqlite3").exists()
 
 
-@pytest.mark.parametrize("command", [[], ["run"], ["db"], ["db", "upgrade"], ["demo"], ["categories"], ["categories", "check"]])
+@pytest.mark.parametrize("command", [[], ["run"], ["db"], ["db", "upgrade"], ["demo"], ["categories"], ["categories", "check"], ["grids"], ["grids", "import"]])
 def test_every_command_has_help(command):
     result = gridline(*command, "--help")
     assert result.returncode == 0 and "usage: gridline" in result.stdout
@@ -37,7 +37,7 @@ def test_db_upgrade_and_demo_build_a_store_in_the_data_dir(tmp_path):
     env = {"GRIDLINE_DATA_DIR": str(tmp_path / "data")}
     assert gridline("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
     demo = gridline("demo", env=env, cwd=tmp_path)
-    assert demo.returncode == 0 and "11 categories" in demo.stdout
+    assert demo.returncode == 0 and "11 categories" in demo.stdout and "405 areas" in demo.stdout
     assert (tmp_path / "data" / "gridline.sqlite3").exists()
 
 
@@ -66,3 +66,22 @@ def test_settings_come_from_a_dot_env_file(tmp_path):
     (tmp_path / ".env").write_text(f"GRIDLINE_DATA_DIR={tmp_path / 'from-env-file'}\n", encoding="utf-8")
     assert gridline("db", "upgrade", cwd=tmp_path).returncode == 0
     assert (tmp_path / "from-env-file" / "gridline.sqlite3").exists()
+
+
+def test_grids_import_is_all_or_nothing_with_one_line_per_problem(tmp_path):
+    env = {"GRIDLINE_DATA_DIR": str(tmp_path / "data")}
+    good = tmp_path / "city.geojson"
+    good.write_text('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"code":"G1","name":"One",'
+                    '"level":"grid"},"geometry":{"type":"Polygon","coordinates":[[[121.5,29.8],[121.51,29.8],'
+                    '[121.51,29.81],[121.5,29.8]]]}}]}', encoding="utf-8")
+    result = gridline("grids", "import", str(good), env=env, cwd=tmp_path)
+    assert result.returncode == 0 and "1 areas added, 0 updated" in result.stdout
+    bad = tmp_path / "bad.geojson"
+    bad.write_text(good.read_text().replace('"G1"', '"G2"').replace("121.5,", "500000,"), encoding="utf-8")
+    result = gridline("grids", "import", str(bad), env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"gridline: {bad}: feature 1 (G2): coordinates are not WGS-84 longitude/latitude (e.g. 500000, 29.8); they look projected"
+    ]
+    again = gridline("grids", "import", str(good), env=env, cwd=tmp_path)
+    assert "0 areas added, 1 updated" in again.stdout  # G2 was never written
