@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from storage.catalog import Catalog
 from storage.clock import Clock
 from storage.db import Store
+from storage.map_index import MapCache
 
 from bot.settings import Settings
 
@@ -22,3 +23,4 @@ class Runtime:
     clock: Clock
     catalog: Catalog
     sender: OutboundSender | None = field(default=None)
+    map: MapCache = field(default_factory=MapCache)

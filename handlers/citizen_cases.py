@@ -90,7 +90,9 @@ def timeline_text(rt: Runtime, person: Person, case: Case, events: list[CaseEven
     if case.state not in cases.FINAL_STATES:
         lines.append(_("⏰ Due by {deadline}").format(deadline=local_time(case.deadline_at, rt.settings.zone, person.language)))
     lines.append("")
-    lines.extend(_event_line(rt, person, event, _) for event in events[-30:])
+    # Routing notes name staff and internal reasons; the citizen sees the state changes they cause.
+    shown = [event for event in events if event.kind != "routed"]
+    lines.extend(_event_line(rt, person, event, _) for event in shown[-30:])
     text = "\n".join(lines)
     return text if len(text) <= 4000 else text[:3990] + "…"
 

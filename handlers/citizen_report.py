@@ -30,7 +30,7 @@ from handlers.common import (
     tr,
 )
 from handlers.report_prompts import category_label, step_prompt, summary, time_limit
-from storage import cases, drafts, people
+from storage import cases, drafts, people, routing
 from storage.models import Person, ReportDraft
 from storage.photos import NotAnImage, inspect_image, record_photo, write_photo_file
 
@@ -316,6 +316,7 @@ async def _submit(session, rt, draft, person, pressed) -> ButtonOutcome:  # type
         rt.settings.zone,
     )
     drafts.finish(draft, "submitted", case.id, now)
+    await routing.route_case(session, case, await rt.map.index(session), now)
     text = _(
         "✅ Thank you! Your report is case <b>{number}</b>.\n"
         "It should be handled within {limit}, by {deadline}.\n"

@@ -10,7 +10,8 @@ from bot.i18n import Translate, duration, translator
 from bot.runtime import Runtime
 from handlers import keyboards
 from handlers.common import Outgoing, esc
-from storage import cases, drafts
+from storage import areas, cases, drafts
+from storage.map_index import AreaIndex
 from storage.catalog import CategoryDef
 from storage.models import Person, ReportDraft
 
@@ -71,6 +72,14 @@ async def step_prompt(session: AsyncSession, rt: Runtime, draft: ReportDraft, pe
     return [await summary(session, rt, draft, person)]
 
 
+async def area_path(session: AsyncSession, index: AreaIndex, code: str) -> str:
+    """'Community › grid' for the area a point falls in: the names a resident recognises."""
+    chain = index.chain(code)
+    shown = [c for c in chain if index.level_of(c) in ("community", "grid")] or chain[:1]
+    names = await areas.area_names(session, shown)
+    return " › ".join(names[c] for c in reversed(shown) if c in names)
+
+
 async def summary(session: AsyncSession, rt: Runtime, draft: ReportDraft, person: Person) -> Outgoing:
     """The report as it will be submitted, with Submit / Change / Cancel, or the nearby case first."""
     _ = translator(person.language)
@@ -86,6 +95,15 @@ async def summary(session: AsyncSession, rt: Runtime, draft: ReportDraft, person
         ),
         _("📝 Description: {text}").format(text=esc(draft.description) if draft.description else "—"),
     ]
+    if draft.lat is not None and draft.lon is not None:
+        index = await rt.map.index(session)
+        if len(index):
+            placement = index.locate(draft.lon, draft.lat)
+            if placement.code is None:
+                lines.append(_("⚠️ This place is outside the area we serve. You can still submit it; "
+                               "a dispatcher will decide who can help."))
+            else:
+                lines.append(_("🗺 Area: {area}").format(area=esc(await area_path(session, index, placement.code))))
     nearby = []
     if draft.lat is not None and draft.lon is not None:
         nearby = await cases.nearby_open_cases(session, draft.category_code, draft.lat, draft.lon)

@@ -171,6 +171,11 @@ class Case(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # 1 satisfied, 0 not satisfied; the latest answer of the reporter.
     rating: Mapped[int | None] = mapped_column(Integer)
+    # Where the point fell (inside / near / outside / typed) and the area it was routed by.
+    placement: Mapped[str | None] = mapped_column(String(8))
+    area_code: Mapped[str | None] = mapped_column(ForeignKey("areas.code"), index=True)
+    # Who holds the case now: a worker, a leader, or a dispatcher deciding what to do with it.
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
 
 
 class CasePhoto(Base):
@@ -255,3 +260,35 @@ class Area(Base):
     max_lon: Mapped[float] = mapped_column(Float)
     max_lat: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Role(Base):
+    """One hat a person wears in one area: a grid's worker, a community's dispatcher, an admin."""
+
+    __tablename__ = "roles"
+    __table_args__ = (UniqueConstraint("person_id", "role", "area_code"), Index("ix_roles_area_role", "area_code", "role"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(12))
+    area_code: Mapped[str | None] = mapped_column(ForeignKey("areas.code"))
+    # worker: full_time / part_time; responder: party_member, volunteer, property_staff, building_head
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    on_duty: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Invite(Base):
+    """A one-time deep link that gives whoever opens it first a role in an area."""
+
+    __tablename__ = "invites"
+
+    token: Mapped[str] = mapped_column(String(32), primary_key=True)
+    role: Mapped[str] = mapped_column(String(12))
+    area_code: Mapped[str | None] = mapped_column(ForeignKey("areas.code"))
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    used_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))

@@ -1,0 +1,18 @@
+"""Reading areas of the map by code."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Area
+
+
+async def area_names(session: AsyncSession, codes: list[str]) -> dict[str, str]:
+    if not codes:
+        return {}
+    return dict((await session.execute(select(Area.code, Area.name).where(Area.code.in_(codes)))).all())
+
+
+async def area_by_code(session: AsyncSession, code: str) -> Area | None:
+    return await session.get(Area, code)

@@ -1,0 +1,240 @@
+"""People's roles in areas, one-time invites, and rosters loaded from a spreadsheet export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Area, Invite, Person, Role
+
+ROLES = ("worker", "leader", "dispatcher", "responder", "admin")
+# Which level of area each role belongs to; an admin may be tied to any area, or none.
+ROLE_LEVELS = {
+    "worker": ("grid",),
+    "leader": ("grid",),
+    "dispatcher": ("community", "street", "district"),
+    "responder": ("microgrid",),
+    "admin": ("district", "street", "community", "grid", "microgrid"),
+}
+TAGS = {
+    "worker": ("full_time", "part_time"),
+    "responder": ("party_member", "volunteer", "property_staff", "building_head"),
+}
+INVITE_LIFETIME = timedelta(days=7)
+ROSTER_COLUMNS = ["tg_id", "name", "role", "area", "tags", "language"]
+
+
+class RoleError(Exception):
+    """A role that cannot be given as asked: one short sentence saying why."""
+
+
+def role_problem(role: str, area_level: str | None, tags: list[str]) -> str | None:
+    """Why `role` in an area of `area_level` with `tags` is not possible, or None."""
+    if role not in ROLES:
+        return f"unknown role {role!r}; roles are {', '.join(ROLES)}"
+    if area_level is None and role != "admin":
+        return f"a {role} needs an area (--area CODE)"
+    if area_level is not None and area_level not in ROLE_LEVELS[role]:
+        return f"a {role} belongs to a {' or '.join(ROLE_LEVELS[role])}, not a {area_level}"
+    allowed = TAGS.get(role, ())
+    unknown = [t for t in tags if t not in allowed]
+    if unknown:
+        hint = f"; tags for a {role}: {', '.join(allowed)}" if allowed else f"; a {role} takes no tags"
+        return f"unknown tag {', '.join(unknown)}{hint}"
+    return None
+
+
+async def area_level(session: AsyncSession, code: str | None) -> str | None:
+    if code is None:
+        return None
+    level = await session.scalar(select(Area.level).where(Area.code == code))
+    if level is None:
+        raise RoleError(f"no area with code {code}")
+    return level
+
+
+async def person_by_tg_id(session: AsyncSession, tg_id: int) -> Person | None:
+    return await session.scalar(select(Person).where(Person.tg_id == tg_id))
+
+
+async def ensure_person(session: AsyncSession, tg_id: int, name: str, language: str, now: datetime) -> Person:
+    """The person with this Telegram id, created if the bot has not met them yet."""
+    person = await person_by_tg_id(session, tg_id)
+    if person is None:
+        person = Person(tg_id=tg_id, name=name, language=language, language_chosen=False, blocked=False, hints={},
+                        created_at=now, last_seen_at=now)
+        session.add(person)
+        await session.flush()
+    return person
+
+
+async def give_role(session: AsyncSession, person_id: int, role: str, area_code: str | None, tags: list[str],
+                    now: datetime) -> tuple[Role, bool]:
+    """Give a person a role in an area; returns the role and whether it is new. RoleError says why not."""
+    problem = role_problem(role, await area_level(session, area_code), tags)
+    if problem:
+        raise RoleError(problem)
+    existing = await session.scalar(
+        select(Role).where(Role.person_id == person_id, Role.role == role,
+                           Role.area_code.is_(None) if area_code is None else Role.area_code == area_code)
+    )
+    if existing is not None:
+        if sorted(existing.tags or []) != sorted(tags):
+            existing.tags = sorted(set(tags))
+        return existing, False
+    granted = Role(person_id=person_id, role=role, area_code=area_code, tags=sorted(set(tags)), on_duty=True, created_at=now)
+    session.add(granted)
+    await session.flush()
+    return granted, True
+
+
+async def roles_of(session: AsyncSession, person_id: int) -> list[tuple[Role, Area | None]]:
+    rows = await session.execute(
+        select(Role, Area).outerjoin(Area, Area.code == Role.area_code).where(Role.person_id == person_id).order_by(Role.id)
+    )
+    return [(role, area) for role, area in rows.all()]
+
+
+async def take_roles(session: AsyncSession, person_id: int, role: str | None = None, area_code: str | None = None) -> list[Role]:
+    """Remove a person's roles (all, or those matching role / area) and return what was removed."""
+    query = select(Role).where(Role.person_id == person_id)
+    if role is not None:
+        query = query.where(Role.role == role)
+    if area_code is not None:
+        query = query.where(Role.area_code == area_code)
+    removed = list((await session.scalars(query)).all())
+    if removed:
+        await session.execute(delete(Role).where(Role.id.in_([r.id for r in removed])))
+    return removed
+
+
+async def people_with_roles(session: AsyncSession) -> list[tuple[Person, Role, Area | None]]:
+    rows = await session.execute(
+        select(Person, Role, Area).join(Role, Role.person_id == Person.id)
+        .outerjoin(Area, Area.code == Role.area_code).order_by(Role.area_code, Role.role, Person.name)
+    )
+    return [(person, role, area) for person, role, area in rows.all()]
+
+
+# --- invites ---------------------------------------------------------------------------------
+
+
+async def create_invite(session: AsyncSession, role: str, area_code: str | None, tags: list[str], now: datetime,
+                        created_by: int | None = None, lifetime: timedelta = INVITE_LIFETIME) -> Invite:
+    problem = role_problem(role, await area_level(session, area_code), tags)
+    if problem:
+        raise RoleError(problem)
+    invite = Invite(token=secrets.token_urlsafe(16), role=role, area_code=area_code, tags=sorted(set(tags)),
+                    created_by=created_by, created_at=now, expires_at=now + lifetime)
+    session.add(invite)
+    await session.flush()
+    return invite
+
+
+@dataclass(frozen=True)
+class Redeemed:
+    outcome: str  # granted, already, used, expired, unknown
+    role: str | None = None
+    area: Area | None = None
+
+
+async def redeem_invite(session: AsyncSession, token: str, person_id: int, now: datetime) -> Redeemed:
+    """Open an invite link: the first person to open it in time gets its role; nobody gets it twice."""
+    invite = await session.get(Invite, token) if len(token) <= 32 else None
+    if invite is None:
+        return Redeemed("unknown")
+    area = await session.get(Area, invite.area_code) if invite.area_code else None
+    if invite.used_at is not None:
+        return Redeemed("already" if invite.used_by == person_id else "used", invite.role, area)
+    if invite.expires_at <= now:
+        return Redeemed("expired", invite.role, area)
+    _role, created = await give_role(session, person_id, invite.role, invite.area_code, list(invite.tags or []), now)
+    if not created:
+        return Redeemed("already", invite.role, area)  # the invite stays unused for the one it was meant for
+    invite.used_at = now
+    invite.used_by = person_id
+    return Redeemed("granted", invite.role, area)
+
+
+# --- rosters ---------------------------------------------------------------------------------
+
+
+@dataclass
+class RosterRow:
+    line: int
+    tg_id: int
+    name: str
+    role: str
+    area: str | None
+    tags: list[str] = field(default_factory=list)
+    language: str = "zh"
+
+
+def parse_roster(text: str, areas: dict[str, str]) -> tuple[list[RosterRow], list[str]]:
+    """Rows of a roster CSV (tg_id,name,role,area,tags,language) and the problems, by line number.
+
+    `areas` maps every known area code to its level.
+    """
+    problems: list[str] = []
+    rows: list[RosterRow] = []
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    header = next(reader, None)
+    if header is None or [h.strip().lower() for h in header[: len(ROSTER_COLUMNS)]] != ROSTER_COLUMNS:
+        return [], [f"line 1: the header must be {','.join(ROSTER_COLUMNS)}"]
+    seen: dict[tuple[int, str, str | None], int] = {}
+    for values in reader:
+        line = reader.line_num
+        if not any(v.strip() for v in values):
+            continue
+        values = (values + [""] * len(ROSTER_COLUMNS))[: len(ROSTER_COLUMNS)]
+        tg_id_text, name, role, area, tags_text, language = (v.strip() for v in values)
+        if not tg_id_text.isdigit() or not 0 < int(tg_id_text) < 2**53:
+            problems.append(f"line {line}: tg_id must be a Telegram user id (digits), not {tg_id_text!r}")
+            continue
+        if not name:
+            problems.append(f"line {line}: name is empty")
+            continue
+        area_code = area or None
+        if area_code is not None and area_code not in areas:
+            problems.append(f"line {line}: no area with code {area_code}")
+            continue
+        tags = [t.strip() for t in tags_text.split(";") if t.strip()]
+        problem = role_problem(role, areas.get(area_code) if area_code else None, tags)
+        if problem:
+            problems.append(f"line {line}: {problem}")
+            continue
+        if language not in ("", "zh", "en"):
+            problems.append(f"line {line}: language must be zh or en, not {language!r}")
+            continue
+        key = (int(tg_id_text), role, area_code)
+        if key in seen:
+            problems.append(f"line {line}: the same person, role and area as line {seen[key]}")
+            continue
+        seen[key] = line
+        rows.append(RosterRow(line, int(tg_id_text), name, role, area_code, tags, language or "zh"))
+    return rows, problems
+
+
+async def area_levels(session: AsyncSession) -> dict[str, str]:
+    return dict((await session.execute(select(Area.code, Area.level))).all())
+
+
+async def apply_roster(session: AsyncSession, rows: list[RosterRow], now: datetime) -> tuple[int, int]:
+    """Write a checked roster: returns (roles added, roles already there)."""
+    added = kept = 0
+    for row in rows:
+        person = await ensure_person(session, row.tg_id, row.name, row.language, now)
+        _role, created = await give_role(session, person.id, row.role, row.area, row.tags, now)
+        added += created
+        kept += not created
+    return added, kept
+
+
+async def count_roles(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(Role)) or 0)
