@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import ValidationError
 from telegram.error import InvalidToken, NetworkError
 
+from bot.cli_people import add_people_commands
 from bot.logs import configure_logging
 from bot.settings import Settings
 from storage.catalog import CatalogError, load_catalog
@@ -156,6 +157,19 @@ def command_categories_check(args: argparse.Namespace) -> None:
     print(f"{path}: OK, {len(catalog.top)} categories with {subs} sub-categories.")
 
 
+def _with_settings(command):  # type: ignore[no-untyped-def]
+    """Adapt a `command(settings, args)` to the parser's `handler(args)`, turning its problems into ours."""
+    from bot.cli_people import PeopleProblem
+
+    def handler(args: argparse.Namespace) -> None:
+        try:
+            command(load_settings(), args)
+        except PeopleProblem as problem:
+            raise Problem(*problem.lines) from None
+
+    return handler
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gridline", description="Gridline, the grid-governance Telegram bot.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -182,6 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
                                description="Bring the store up to date and load a small synthetic city (grids, "
                                            "micro-grids) and the category catalog; no people.")
     demo.set_defaults(handler=command_demo)
+
+    add_people_commands(commands, _with_settings)
 
     categories = commands.add_parser("categories", help="the category catalog", description="Work with category catalogs.")
     category_commands = categories.add_subparsers(dest="categories_command", required=True, metavar="ACTION")

@@ -6,7 +6,7 @@ import logging
 
 from telegram import Update
 
-from handlers import citizen_cases, citizen_report, keyboards
+from handlers import citizen_cases, citizen_report, keyboards, onboarding
 from handlers.callbacks import Pressed
 from handlers.common import ButtonOutcome, Context, Outgoing, greeting, help_text, person_session, runtime, send_all, show_outcome, tr
 from storage import drafts, people
@@ -15,6 +15,10 @@ log = logging.getLogger(__name__)
 
 
 async def start(update: Update, context: Context) -> None:
+    """/start greets; /start <token> is an invite link being opened."""
+    if context.args:
+        await onboarding.redeem(update, context, context.args[0])
+        return
     async with person_session(update, context) as (_session, person):
         _ = tr(person)
     await send_all(context.bot, update.effective_chat.id, [Outgoing(greeting(_, person.name), keyboards.main_menu(_))])

@@ -7,7 +7,7 @@ import logging
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
-from handlers import citizen, citizen_cases, citizen_report
+from handlers import citizen, citizen_cases, citizen_report, onboarding
 from handlers.callbacks import parse_button
 from handlers.common import Context, answer_button, on_error, person_session, tr
 
@@ -49,6 +49,7 @@ def register_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("report", citizen_report.start_report, filters=private))
     application.add_handler(CommandHandler("cancel", citizen_report.cancel, filters=private))
     application.add_handler(CommandHandler("mycases", citizen_cases.my_cases, filters=private))
+    application.add_handler(CommandHandler("whoami", onboarding.whoami, filters=private))
     application.add_handler(MessageHandler(new & filters.COMMAND, citizen.unknown_command))
     application.add_handler(MessageHandler(new & filters.PHOTO, citizen_report.on_photo))
     application.add_handler(MessageHandler(new & filters.Document.ALL, citizen_report.on_document))

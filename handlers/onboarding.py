@@ -1,0 +1,63 @@
+"""Staff join through a one-time invite link (/start <token>) and can ask who they are (/whoami)."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+
+from bot.i18n import N_, Translate
+from handlers import keyboards
+from handlers.common import Context, Outgoing, esc, person_session, runtime, send_all, tr
+from storage import roles
+
+log = logging.getLogger(__name__)
+
+ROLE_NAMES = {
+    "worker": N_("grid worker"),
+    "leader": N_("grid leader"),
+    "dispatcher": N_("dispatcher"),
+    "responder": N_("emergency responder"),
+    "admin": N_("administrator"),
+}
+
+
+def role_in_area(_: Translate, role: str, area_name: str | None) -> str:
+    if area_name is None:
+        return _(ROLE_NAMES[role])
+    return _("{role} of {area}").format(role=_(ROLE_NAMES[role]), area=esc(area_name))
+
+
+async def redeem(update: Update, context: Context, token: str) -> None:
+    rt = runtime(context)
+    async with person_session(update, context) as (session, person):
+        _ = tr(person)
+        result = await roles.redeem_invite(session, token, person.id, rt.clock.now())
+    what = role_in_area(_, result.role, result.area.name if result.area else None) if result.role else ""
+    texts = {
+        "granted": _("✅ Welcome! You are now {what}. /whoami shows your roles.").format(what=what),
+        "already": _("You already are {what}.").format(what=what),
+        "used": _("This invitation has already been used. Please ask for a new one."),
+        "expired": _("This invitation has expired. Please ask for a new one."),
+        "unknown": _("This invitation link is not valid. Please check it or ask for a new one."),
+    }
+    if result.outcome != "granted":
+        log.info("update %s: invite not redeemed: %s", update.update_id, result.outcome)
+    await send_all(context.bot, update.effective_chat.id, [Outgoing(texts[result.outcome], keyboards.main_menu(_))])
+
+
+async def whoami(update: Update, context: Context) -> None:
+    async with person_session(update, context) as (session, person):
+        _ = tr(person)
+        held = await roles.roles_of(session, person.id)
+    if not held:
+        text = _("You have no staff role. You can report problems as a resident.")
+    else:
+        lines = [_("<b>{name}</b>, your roles:").format(name=esc(person.name))]
+        for role, area in held:
+            line = "• " + role_in_area(_, role.role, area.name if area else None)
+            if area is not None:
+                line += f" ({esc(area.code)})"
+            lines.append(line)
+        text = "\n".join(lines)
+    await send_all(context.bot, update.effective_chat.id, [Outgoing(text)])
