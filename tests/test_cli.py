@@ -27,7 +27,7 @@ def test_run_without_a_token_says_how_to_get_one(tmp_path):
     assert not (tmp_path / "gridline.sqlite3").exists()
 
 
-@pytest.mark.parametrize("command", [[], ["run"], ["db"], ["db", "upgrade"], ["demo"], ["categories"], ["categories", "check"], ["grids"], ["grids", "import"]])
+@pytest.mark.parametrize("command", [[], ["run"], ["db"], ["db", "upgrade"], ["demo"], ["categories"], ["categories", "check"], ["grids"], ["grids", "import"], ["people"], ["people", "add"], ["people", "import"], ["people", "list"], ["people", "remove"], ["invite"]])
 def test_every_command_has_help(command):
     result = gridline(*command, "--help")
     assert result.returncode == 0 and "usage: gridline" in result.stdout
@@ -85,3 +85,38 @@ def test_grids_import_is_all_or_nothing_with_one_line_per_problem(tmp_path):
     ]
     again = gridline("grids", "import", str(good), env=env, cwd=tmp_path)
     assert "0 areas added, 1 updated" in again.stdout  # G2 was never written
+
+
+def test_people_commands_from_roster_to_removal(tmp_path):
+    env = {"GRIDLINE_DATA_DIR": str(tmp_path / "data")}
+    assert gridline("demo", env=env, cwd=tmp_path).returncode == 0
+    added = gridline("people", "add", "--tg-id", "11", "--name", "Wang", "--role", "worker", "--area", "HS-01-01-G1",
+                     env=env, cwd=tmp_path)
+    assert added.returncode == 0 and "Wang (11) is now a worker of HS-01-01-G1." in added.stdout
+    wrong = gridline("people", "add", "--tg-id", "12", "--name", "Li", "--role", "worker", "--area", "HS-01",
+                     env=env, cwd=tmp_path)
+    assert wrong.returncode == 2 and wrong.stderr.strip() == "gridline: a worker belongs to a grid, not a street"
+    roster = tmp_path / "roster.csv"
+    roster.write_text("tg_id,name,role,area,tags,language\n13,Zhao,leader,HS-01-01-G1,,zh\n14,Qian,responder,NOPE,,\n",
+                      encoding="utf-8")
+    refused = gridline("people", "import", str(roster), env=env, cwd=tmp_path)
+    assert refused.returncode == 2 and refused.stderr.strip() == f"gridline: {roster}: line 3: no area with code NOPE"
+    assert "Zhao" not in gridline("people", "list", env=env, cwd=tmp_path).stdout  # nothing half-written
+    roster.write_text("tg_id,name,role,area,tags,language\n13,Zhao,leader,HS-01-01-G1,,zh\n", encoding="utf-8")
+    assert "1 roles added" in gridline("people", "import", str(roster), env=env, cwd=tmp_path).stdout
+    listing = gridline("people", "list", env=env, cwd=tmp_path).stdout
+    assert "11\tWang\tworker" in listing and "13\tZhao\tleader" in listing
+    removed = gridline("people", "remove", "--tg-id", "11", env=env, cwd=tmp_path)
+    assert removed.returncode == 0 and "Removed 1 role(s)" in removed.stdout
+    assert "Wang" not in gridline("people", "list", env=env, cwd=tmp_path).stdout
+
+
+async def test_invite_prints_a_deep_link_with_the_bots_name(api, tmp_path):
+    import asyncio
+
+    env = {"GRIDLINE_DATA_DIR": str(tmp_path / "data"), "GRIDLINE_BOT_TOKEN": api.token, "GRIDLINE_API_URL": api.url}
+    await asyncio.to_thread(gridline, "demo", env=env, cwd=tmp_path)
+    result = await asyncio.to_thread(gridline, "invite", "--role", "dispatcher", "--area", "HS-01", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    link = result.stdout.splitlines()[0]
+    assert link.startswith("https://t.me/gridline_test_bot?start=") and len(link.split("=")[1]) >= 16
