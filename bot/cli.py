@@ -143,8 +143,8 @@ def command_demo(args: argparse.Namespace) -> None:
 
     created, updated = asyncio.run(load())
     subs = sum(len(t.children) for t in catalog.top)
-    print(f"Demo loaded: {created + updated} areas of the demo city (1 district, 4 streets, 10 communities, "
-          f"60 grids, 330 micro-grids); {len(catalog.top)} categories with {subs} sub-categories; no people.")
+    print(f"Demo loaded: {created + updated} areas of the demo city; "
+          f"{len(catalog.top)} categories with {subs} sub-categories; no people.")
 
 
 def command_categories_check(args: argparse.Namespace) -> None:

@@ -11,7 +11,7 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
-from storage import roles, routing
+from storage import people, roles, routing
 from storage.clock import SystemClock
 from storage.db import Store, upgrade_schema
 from storage.map_index import AreaIndex
@@ -47,7 +47,7 @@ def people_add(settings: Settings, args: argparse.Namespace) -> None:
     now = SystemClock().now()
 
     async def work(session: AsyncSession) -> bool:
-        person = await roles.ensure_person(session, args.tg_id, args.name, args.language, now)
+        person = await people.ensure_person(session, args.tg_id, args.name, args.language, now)
         try:
             _role, created = await roles.give_role(session, person.id, args.role, args.area, _tags(args.tag), now)
         except roles.RoleError as error:
@@ -96,7 +96,7 @@ def people_remove(settings: Settings, args: argparse.Namespace) -> None:
     now = SystemClock().now()
 
     async def work(session: AsyncSession) -> tuple[int, int]:
-        person = await roles.person_by_tg_id(session, args.tg_id)
+        person = await people.person_by_tg_id(session, args.tg_id)
         if person is None:
             raise PeopleProblem(f"nobody with Telegram id {args.tg_id}")
         removed = await roles.take_roles(session, person.id, args.role, args.area)

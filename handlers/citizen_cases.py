@@ -137,7 +137,7 @@ async def _rate(rt: Runtime, session, person: Person, pressed: Pressed, update_i
     if satisfied:
         text = _("👍 Thank you! Case <b>{number}</b> is closed.").format(number=case.number)
         return ButtonOutcome(notice=_("Thank you!"), markup=None, messages=[Outgoing(text)])
-    await people.await_answer(session, person, REOPEN_REASON, case.id)
+    people.await_answer(person, REOPEN_REASON, case.id)
     text = _("🔁 Case <b>{number}</b> is reopened and goes back to the worker. What is still wrong? "
              "Type a few words, or /cancel.").format(number=case.number)
     return ButtonOutcome(notice=_("Reopened"), markup=None, messages=[Outgoing(text)])

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.error import BadRequest
 
-from bot.i18n import Translate, language_from_telegram, local_time, translator
+from bot.i18n import N_, Translate, local_time
 from bot.runtime import Runtime
 from handlers import keyboards
 from handlers.callbacks import Pressed
@@ -75,30 +75,28 @@ async def cancel(update: Update, context: Context) -> None:
 
 
 async def on_photo(update: Update, context: Context) -> None:
-    message = update.effective_message
-    largest = message.photo[-1]
-    await _take_picture(update, context, largest.file_id, largest.file_size, from_file=False)
+    await _take_picture(update, context, update.effective_message.photo[-1].file_id, from_file=False)
 
 
 async def on_document(update: Update, context: Context) -> None:
     """A photo sent as a file keeps its EXIF position, which we offer as the location."""
-    message = update.effective_message
-    document = message.document
+    document = update.effective_message.document
+    if not (document.mime_type or "").startswith("image/"):
+        await _refuse_picture(update, context, N_("This file is not a picture. Please send a photo."))
+    elif document.file_size is not None and document.file_size > MAX_DOWNLOAD_BYTES:
+        # Refused before downloading: the cloud Bot API would not hand the bot the file anyway.
+        await _refuse_picture(update, context, N_(
+            "This file is larger than 20 MB, more than the bot can receive. Please send it as a photo instead."))
+    else:
+        await _take_picture(update, context, document.file_id, from_file=True)
+
+
+async def _refuse_picture(update: Update, context: Context, message: str) -> None:
+    """Say why a file was not taken, and what the open report still waits for."""
     async with person_session(update, context) as (session, person):
         _ = tr(person)
-        is_image = (document.mime_type or "").startswith("image/")
-        too_big = document.file_size is not None and document.file_size > MAX_DOWNLOAD_BYTES
-        hint = await reminder_of_step(session, person, _) if not is_image or too_big else ""
-    if not is_image:
-        await message.reply_text(_("This file is not a picture. Please send a photo.") + hint, do_quote=False)
-        return
-    if too_big:
-        await message.reply_text(
-            _("This file is larger than 20 MB, more than the bot can receive. Please send it as a photo instead.") + hint,
-            do_quote=False,
-        )
-        return
-    await _take_picture(update, context, document.file_id, document.file_size, from_file=True)
+        text = _(message) + await reminder_of_step(session, person, _)
+    await send_all(context.bot, update.effective_chat.id, [Outgoing(text)])
 
 
 async def _download(context: Context, file_id: str) -> bytes:
@@ -106,7 +104,7 @@ async def _download(context: Context, file_id: str) -> bytes:
     return bytes(await file.download_as_bytearray())
 
 
-async def _take_picture(update: Update, context: Context, file_id: str, size: int | None, from_file: bool) -> None:
+async def _take_picture(update: Update, context: Context, file_id: str, from_file: bool) -> None:
     rt = runtime(context)
     message = update.effective_message
     try:
@@ -114,8 +112,8 @@ async def _take_picture(update: Update, context: Context, file_id: str, size: in
         facts = inspect_image(content)
     except (NotAnImage, BadRequest) as error:
         log.info("update %s: picture refused: %s", update.update_id, error)
-        _ = translator(_language_of(update, rt))
-        await message.reply_text(_("I could not open this picture. Please send it again as a photo (JPEG or PNG)."), do_quote=False)
+        await _refuse_picture(update, context, N_(
+            "I could not open this picture. Please send it again as a photo (JPEG or PNG)."))
         return
     await asyncio.to_thread(write_photo_file, rt.settings.data_dir, content, facts)
 
@@ -149,10 +147,6 @@ async def _take_picture(update: Update, context: Context, file_id: str, size: in
         if offer_position and draft.step in (drafts.LOCATION, drafts.PHOTOS):
             messages.append(Outgoing(_("This photo carries the place where it was taken."), keyboards.exif_offer(_, draft.id)))
     await send_all(context.bot, update.effective_chat.id, messages)
-
-
-def _language_of(update: Update, rt: Runtime) -> str:
-    return language_from_telegram(update.effective_user.language_code, rt.settings.default_language)
 
 
 async def reminder_of_step(session: AsyncSession, person: Person, _: Translate) -> str:

@@ -16,21 +16,9 @@ async def touch_person(
     session: AsyncSession, tg_id: int, name: str, telegram_language: str, now: datetime
 ) -> Person:
     """The person behind an incoming update, created on first contact and refreshed after."""
-    person = await session.scalar(select(Person).where(Person.tg_id == tg_id))
+    person = await person_by_tg_id(session, tg_id)
     if person is None:
-        person = Person(
-            tg_id=tg_id,
-            name=name[:200],
-            language=telegram_language,
-            language_chosen=False,
-            blocked=False,
-            hints={},
-            created_at=now,
-            last_seen_at=now,
-        )
-        session.add(person)
-        await session.flush()
-        return person
+        return await _new_person(session, tg_id, name, telegram_language, now)
     person.name = name[:200]
     person.last_seen_at = now
     if not person.language_chosen:
@@ -40,6 +28,23 @@ async def touch_person(
         person.blocked = False
         person.blocked_at = None
     return person
+
+
+async def _new_person(session: AsyncSession, tg_id: int, name: str, language: str, now: datetime) -> Person:
+    person = Person(tg_id=tg_id, name=name[:200], language=language, language_chosen=False, blocked=False,
+                    hints={}, created_at=now, last_seen_at=now)
+    session.add(person)
+    await session.flush()
+    return person
+
+
+async def person_by_tg_id(session: AsyncSession, tg_id: int) -> Person | None:
+    return await session.scalar(select(Person).where(Person.tg_id == tg_id))
+
+
+async def ensure_person(session: AsyncSession, tg_id: int, name: str, language: str, now: datetime) -> Person:
+    """The person with this Telegram id, created if the bot has not met them yet (rosters, the CLI)."""
+    return await person_by_tg_id(session, tg_id) or await _new_person(session, tg_id, name, language, now)
 
 
 async def person_by_id(session: AsyncSession, person_id: int) -> Person | None:
@@ -67,7 +72,7 @@ async def mark_unblocked_by_tg_id(session: AsyncSession, tg_id: int) -> None:
     await session.execute(update(Person).where(Person.tg_id == tg_id).values(blocked=False, blocked_at=None))
 
 
-async def await_answer(session: AsyncSession, person: Person, question: str, ref: int | None) -> None:
+def await_answer(person: Person, question: str, ref: int | None) -> None:
     """Remember that the next text from this person answers `question` about object `ref`."""
     person.awaiting = question
     person.awaiting_ref = ref

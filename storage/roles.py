@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Area, Invite, Person, Role
+from storage.people import ensure_person
 
 ROLES = ("worker", "leader", "dispatcher", "responder", "admin")
 # Which level of area each role belongs to; an admin may be tied to any area, or none.
@@ -57,21 +58,6 @@ async def area_level(session: AsyncSession, code: str | None) -> str | None:
     if level is None:
         raise RoleError(f"no area with code {code}")
     return level
-
-
-async def person_by_tg_id(session: AsyncSession, tg_id: int) -> Person | None:
-    return await session.scalar(select(Person).where(Person.tg_id == tg_id))
-
-
-async def ensure_person(session: AsyncSession, tg_id: int, name: str, language: str, now: datetime) -> Person:
-    """The person with this Telegram id, created if the bot has not met them yet."""
-    person = await person_by_tg_id(session, tg_id)
-    if person is None:
-        person = Person(tg_id=tg_id, name=name, language=language, language_chosen=False, blocked=False, hints={},
-                        created_at=now, last_seen_at=now)
-        session.add(person)
-        await session.flush()
-    return person
 
 
 async def give_role(session: AsyncSession, person_id: int, role: str, area_code: str | None, tags: list[str],

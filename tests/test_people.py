@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from storage import roles
+from storage import people, roles
 from storage.models import Invite, Role
 from tests.test_routing import demo_city
 
@@ -66,7 +66,7 @@ async def test_someone_who_already_has_the_role_leaves_the_invite_for_another(wo
 async def test_roles_must_fit_the_level_of_their_area(world):
     await demo_city(world)
     async with world.store.transaction() as session:
-        person = await roles.ensure_person(session, 1, "X", "zh", world.clock.now())
+        person = await people.ensure_person(session, 1, "X", "zh", world.clock.now())
         for role, area, tags, message in [
             ("worker", "HS-01", [], "a worker belongs to a grid, not a street"),
             ("dispatcher", "HS-01-01-G1", [], "a dispatcher belongs to a community or street or district, not a grid"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from storage import roles, routing
+from storage import people, roles, routing
 from storage.map_import import DEMO_CITY, read_map, write_map
 from storage.models import Case, CaseEvent
 from tests.stories import submit_manhole
@@ -21,7 +21,7 @@ async def demo_city(world) -> None:  # type: ignore[no-untyped-def]
 
 async def staff(world, tg_id: int, name: str, role: str, area: str | None) -> int:  # type: ignore[no-untyped-def]
     async with world.store.transaction() as session:
-        person = await roles.ensure_person(session, tg_id, name, "zh", world.clock.now())
+        person = await people.ensure_person(session, tg_id, name, "zh", world.clock.now())
         await roles.give_role(session, person.id, role, area, [], world.clock.now())
         return person.id
 
