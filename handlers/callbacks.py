@@ -11,7 +11,7 @@ from dataclasses import dataclass
 MAX_BYTES = 64
 _PART = re.compile(r"^[a-z0-9_.\-]{1,32}$")
 
-# action -> its arguments: "i" a whole number, "s" a short word (a code)
+# action -> its arguments: "i" a whole number, "s" a short word (a code), "a" an area code
 ACTIONS: dict[str, str] = {
     "r:exif": "i",  # use the photo's EXIF position (draft)
     "r:top": "is",  # a top category chosen (draft, category)
@@ -30,8 +30,26 @@ ACTIONS: dict[str, str] = {
     "c:list": "i",  # a page of my cases (page)
     "c:rate": "ii",  # satisfied 1 / not 0 (case, verdict)
     "lang": "s",  # choose a language (code)
+    "d:acc": "i",  # accept a case as it is (case)
+    "d:asg": "i",  # choose whom to give a case to (case)
+    "d:in": "ia",  # the people and areas inside an area, to give a case to (case, area)
+    "d:to": "ii",  # give a case to a worker or leader (case, person)
+    "d:rej": "i",  # why not accept a case (case)
+    "d:rjr": "ii",  # not accepted for a usual reason (case, reason)
+    "d:rjt": "i",  # not accepted, the reason typed (case)
+    "d:dup": "i",  # which earlier case this one repeats (case)
+    "d:dpo": "ii",  # a duplicate of that case (case, original case)
+    "d:dpt": "i",  # a duplicate, the original's number typed (case)
+    "d:back": "i",  # back to a case card's buttons (case)
+    "d:card": "i",  # send me the card of a waiting case (case)
+    "i:role": "i",  # invite: which role (role)
+    "i:in": "ia",  # invite: the areas inside an area (role, area)
+    "i:at": "ia",  # invite: this area (role, area)
+    "i:mk": "iia",  # invite: make the link (role, tag, area)
 }
 _INT = re.compile(r"^[0-9]{1,12}$")
+_AREA = re.compile(r"^[A-Za-z0-9_.\-]{1,40}$")
+_PATTERNS = {"i": _INT, "s": _PART, "a": _AREA}
 
 
 @dataclass(frozen=True)
@@ -63,7 +81,7 @@ def parse_button(data: str | None) -> Pressed | None:
             if len(args) != len(kinds):
                 return None
             for kind, arg in zip(kinds, args, strict=True):
-                if not (_INT if kind == "i" else _PART).match(arg):
+                if not _PATTERNS[kind].match(arg):
                     return None
             return Pressed(action, args)
     return None

@@ -6,7 +6,7 @@ import logging
 
 from telegram import Update
 
-from handlers import citizen_cases, citizen_report, keyboards, onboarding
+from handlers import citizen_cases, citizen_report, dispatcher, keyboards, onboarding
 from handlers.callbacks import Pressed
 from handlers.common import ButtonOutcome, Context, Outgoing, greeting, help_text, person_session, runtime, send_all, show_outcome, tr
 from storage import drafts, people
@@ -40,7 +40,8 @@ async def on_language_button(update: Update, context: Context, pressed: Pressed)
     language = pressed.args[0]
     async with person_session(update, context) as (session, person):
         if language not in keyboards.LANGUAGE_NAMES:
-            outcome = ButtonOutcome(notice=tr(person)("This button is not valid."))
+            _ = tr(person)
+            outcome = ButtonOutcome(notice=_("This button is not valid."))
         else:
             await people.choose_language(session, person.id, language)
             person.language = language
@@ -73,6 +74,8 @@ async def on_text(update: Update, context: Context) -> None:
         _ = tr(person)
         if person.awaiting == citizen_cases.REOPEN_REASON:
             messages = await citizen_cases.take_reopen_reason(session, rt, person, text)
+        elif person.awaiting in (dispatcher.REJECT_REASON, dispatcher.DUPLICATE_NUMBER):
+            messages = await dispatcher.take_typed_answer(session, rt, person, text)
         elif (draft := await drafts.open_draft(session, person.id)) is not None:
             messages = await citizen_report.report_text(session, rt, draft, person, text)
         elif people.claim_hint(person, "idle_text", rt.clock.now()):

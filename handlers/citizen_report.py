@@ -48,7 +48,8 @@ async def start_report(update: Update, context: Context) -> None:
         draft = existing or await drafts.start_draft(session, person.id, rt.clock.now())
         messages = await step_prompt(session, rt, draft, person)
         if existing is not None and existing.photos:
-            messages.insert(0, Outgoing(tr(person)("You have a report in progress; let us finish it. /cancel starts over.")))
+            _ = tr(person)
+            messages.insert(0, Outgoing(_("You have a report in progress; let us finish it. /cancel starts over.")))
     await send_all(context.bot, update.effective_chat.id, messages)
 
 

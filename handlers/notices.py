@@ -11,7 +11,7 @@ from telegram.ext import ExtBot
 
 from bot.i18n import translator
 from bot.runtime import Runtime
-from handlers import keyboards
+from handlers import dispatch_card, keyboards
 from handlers.citizen_cases import state_name
 from handlers.common import esc
 from storage import cases
@@ -25,9 +25,10 @@ class Notice:
     text: str
     markup: InlineKeyboardMarkup | None = None
     photos: list[Photo] = field(default_factory=list)
+    location: tuple[float, float] | None = None  # (lat, lon), sent as a pin between photos and text
 
 
-def _case_update_text(rt: Runtime, person: Person, case: Case, event: CaseEvent) -> str:
+def _case_update_text(person: Person, case: Case, event: CaseEvent, duplicate_of: str | None) -> str:
     _ = translator(person.language)
     number = f"<b>{case.number}</b>"
     note = esc(event.note) if event.note else ""
@@ -41,6 +42,9 @@ def _case_update_text(rt: Runtime, person: Person, case: Case, event: CaseEvent)
         "reopened": _("🔁 Case {number} was reopened."),
         "escalated": _("⏫ Case {number} was passed to a higher level to handle."),
     }
+    if event.to_state == "rejected" and duplicate_of is not None:
+        return _("🔗 Your report {number} is about the same problem as case {original}, which is already being "
+                 "handled. You will hear about {original} from now on.").format(number=number, original=duplicate_of)
     text = texts.get(event.to_state or "", _("Case {number}: {state}")).format(
         number=number, state=state_name(_, event.to_state or "")
     )
@@ -52,21 +56,41 @@ def _case_update_text(rt: Runtime, person: Person, case: Case, event: CaseEvent)
     return text
 
 
-async def render_notice(session: AsyncSession, rt: Runtime, message: OutboundMessage, person: Person) -> Notice | None:
-    """The notice for one queued message, or None when there is nothing left to say."""
-    if message.kind != "case_update":
-        return None
+async def _case_update(session: AsyncSession, rt: Runtime, message: OutboundMessage, person: Person) -> Notice | None:
     case = await session.get(Case, message.payload["case"])
     event = await session.get(CaseEvent, message.payload["event"])
     if case is None or event is None:
         return None
     _ = translator(person.language)
-    text = _case_update_text(rt, person, case, event)
+    original = await session.get(Case, case.duplicate_of_id) if case.duplicate_of_id else None
+    text = _case_update_text(person, case, event, original.number if original else None)
     markup = None
     if event.to_state == "resolved" and case.reporter_id == person.id and case.state == "resolved":
         markup = keyboards.rating(_, case.id)
     photos = await cases.event_photos(session, event.id) if event.to_state == "resolved" else []
     return Notice(text, markup, photos)
+
+
+async def _dispatch_card(session: AsyncSession, rt: Runtime, message: OutboundMessage, person: Person) -> Notice | None:
+    """A case for a dispatcher, rendered as it is when sent (a case decided meanwhile says so)."""
+    case = await session.get(Case, message.payload["case"])
+    if case is None:
+        return None
+    index = await rt.map.index(session)
+    text = await dispatch_card.card_text(session, rt, index, person, case)
+    markup = dispatch_card.card_buttons(translator(person.language), case)
+    photos = await cases.report_photos(session, case.id)
+    location = (case.lat, case.lon) if case.lat is not None and case.lon is not None else None
+    return Notice(text, markup, photos, location)
+
+
+RENDERERS = {"case_update": _case_update, "dispatch_card": _dispatch_card}
+
+
+async def render_notice(session: AsyncSession, rt: Runtime, message: OutboundMessage, person: Person) -> Notice | None:
+    """The notice for one queued message, or None when there is nothing left to say."""
+    renderer = RENDERERS.get(message.kind)
+    return await renderer(session, rt, message, person) if renderer else None
 
 
 def _photo_input(rt: Runtime, photo: Photo) -> str | bytes:
@@ -76,10 +100,15 @@ def _photo_input(rt: Runtime, photo: Photo) -> str | bytes:
 
 
 async def deliver_notice(bot: ExtBot, rt: Runtime, chat_id: int, notice: Notice) -> None:
-    """Send a notice: the text alone, one photo with the text as caption, or an album then the text."""
-    if len(notice.photos) == 1 and len(notice.text) <= CAPTION_LIMIT:
+    """Send a notice: the text alone, one photo with the text as caption, or the photos (one, or an
+    album), the pin, then the text with its buttons last, where the thumb is."""
+    if len(notice.photos) == 1 and notice.location is None and len(notice.text) <= CAPTION_LIMIT:
         await bot.send_photo(chat_id, _photo_input(rt, notice.photos[0]), caption=notice.text, reply_markup=notice.markup)
         return
-    if notice.photos:
+    if len(notice.photos) == 1:
+        await bot.send_photo(chat_id, _photo_input(rt, notice.photos[0]))
+    elif notice.photos:
         await bot.send_media_group(chat_id, [InputMediaPhoto(_photo_input(rt, p)) for p in notice.photos[:10]])
+    if notice.location is not None:
+        await bot.send_location(chat_id, latitude=notice.location[0], longitude=notice.location[1])
     await bot.send_message(chat_id, notice.text, reply_markup=notice.markup)

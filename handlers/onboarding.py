@@ -21,6 +21,12 @@ ROLE_NAMES = {
     "admin": N_("administrator"),
 }
 
+# Staff commands, and the roles that can use them.
+STAFF_COMMANDS = (
+    ("/queue", {"dispatcher"}),
+    ("/invite", {"admin", "leader"}),
+)
+
 
 def role_in_area(_: Translate, role: str, area_name: str | None) -> str:
     if area_name is None:
@@ -59,5 +65,9 @@ async def whoami(update: Update, context: Context) -> None:
             if area is not None:
                 line += f" ({esc(area.code)})"
             lines.append(line)
+        held_roles = {role.role for role, _area in held}
+        commands = [command for command, needs in STAFF_COMMANDS if held_roles & needs]
+        if commands:
+            lines.append(_("Your commands: {commands}").format(commands=" ".join(commands)))
         text = "\n".join(lines)
     await send_all(context.bot, update.effective_chat.id, [Outgoing(text)])

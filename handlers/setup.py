@@ -7,7 +7,7 @@ import logging
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
-from handlers import citizen, citizen_cases, citizen_report, onboarding
+from handlers import citizen, citizen_cases, citizen_report, dispatcher, invites, onboarding
 from handlers.callbacks import parse_button
 from handlers.common import Context, answer_button, on_error, person_session, tr
 
@@ -17,6 +17,8 @@ BUTTON_ROUTES = {
     "r": citizen_report.on_report_button,
     "c": citizen_cases.on_case_button,
     "lang": citizen.on_language_button,
+    "d": dispatcher.on_dispatch_button,
+    "i": invites.on_invite_button,
 }
 
 
@@ -50,6 +52,8 @@ def register_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("cancel", citizen_report.cancel, filters=private))
     application.add_handler(CommandHandler("mycases", citizen_cases.my_cases, filters=private))
     application.add_handler(CommandHandler("whoami", onboarding.whoami, filters=private))
+    application.add_handler(CommandHandler("queue", dispatcher.show_queue, filters=private))
+    application.add_handler(CommandHandler("invite", invites.start_invite, filters=private))
     application.add_handler(MessageHandler(new & filters.COMMAND, citizen.unknown_command))
     application.add_handler(MessageHandler(new & filters.PHOTO, citizen_report.on_photo))
     application.add_handler(MessageHandler(new & filters.Document.ALL, citizen_report.on_document))

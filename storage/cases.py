@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -178,14 +178,14 @@ async def submit_case(session: AsyncSession, new: NewCase, now: datetime, timezo
 
 
 async def nearby_open_cases(
-    session: AsyncSession, category_code: str, lat: float, lon: float, radius_m: float = DUPLICATE_RADIUS_M
+    session: AsyncSession, category_code: str | None, lat: float, lon: float, radius_m: float = DUPLICATE_RADIUS_M
 ) -> list[tuple[Case, float]]:
-    """Open cases of the same category within `radius_m`, nearest first."""
+    """Open cases of the same category (any, for None) within `radius_m`, nearest first."""
     dlat = radius_m / 111_320
     dlon = radius_m / (111_320 * max(math.cos(math.radians(lat)), 0.01))
     candidates = await session.scalars(
         select(Case).where(
-            Case.category_code == category_code,
+            Case.category_code == category_code if category_code is not None else true(),
             Case.state.in_((*OPEN_STATES, "resolved")),
             Case.lat.between(lat - dlat, lat + dlat),
             Case.lon.between(lon - dlon, lon + dlon),
@@ -301,6 +301,10 @@ async def case_by_id(session: AsyncSession, case_id: int) -> Case | None:
     return await session.get(Case, case_id)
 
 
+async def case_by_number(session: AsyncSession, number: str) -> Case | None:
+    return await session.scalar(select(Case).where(Case.number == number))
+
+
 async def followed_case(session: AsyncSession, case_id: int, person_id: int) -> Case:
     """A case the person follows, or NotYourCase: a person sees only their own cases."""
     case = await session.scalar(
@@ -334,6 +338,15 @@ async def case_timeline(session: AsyncSession, case_id: int) -> list[CaseEvent]:
         select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.at, CaseEvent.id)
     )
     return list(events.all())
+
+
+async def report_photos(session: AsyncSession, case_id: int) -> list[Photo]:
+    """The photos reporters sent of the problem, first sent first."""
+    photos = await session.scalars(
+        select(Photo).join(CasePhoto, CasePhoto.photo_id == Photo.id)
+        .where(CasePhoto.case_id == case_id, CasePhoto.role == "report").order_by(CasePhoto.id)
+    )
+    return list(photos.all())
 
 
 async def event_photos(session: AsyncSession, event_id: int) -> list[Photo]:

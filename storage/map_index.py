@@ -36,6 +36,9 @@ class AreaIndex:
         self.depths = np.array([DEPTH[level] for level in levels], dtype=np.int8)
         self.levels = levels
         self.parent_of = dict(zip(codes, parents, strict=True))
+        self.children: dict[str | None, list[str]] = {}
+        for code, parent in zip(codes, parents, strict=True):
+            self.children.setdefault(parent, []).append(code)
         self.position = {code: i for i, code in enumerate(codes)}
         self.boundaries = boundaries
         self.tree = STRtree(boundaries)
@@ -85,6 +88,14 @@ class AreaIndex:
             result.append(current)
             current = self.parent_of.get(current)
         return result
+
+    def children_of(self, code: str | None) -> list[str]:
+        """The areas directly inside `code` (the top-level areas for None), by code."""
+        return self.children.get(code, [])
+
+    def within(self, code: str, scope: set[str]) -> bool:
+        """Whether `code` is one of the areas in `scope` or lies inside one of them."""
+        return any(c in scope for c in self.chain(code))
 
     def level_of(self, code: str) -> str | None:
         position = self.position.get(code)

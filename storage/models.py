@@ -176,6 +176,8 @@ class Case(Base):
     area_code: Mapped[str | None] = mapped_column(ForeignKey("areas.code"), index=True)
     # Who holds the case now: a worker, a leader, or a dispatcher deciding what to do with it.
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    # Set when a dispatcher found this to be the same problem as an earlier case; its reporters follow that one.
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
 
 
 class CasePhoto(Base):

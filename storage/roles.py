@@ -148,6 +148,41 @@ async def redeem_invite(session: AsyncSession, token: str, person_id: int, now: 
     return Redeemed("granted", invite.role, area)
 
 
+@dataclass(frozen=True)
+class InviteRights:
+    """Whom a person may invite: an admin anyone within their areas (or anywhere, without an area),
+    a grid leader the workers and responders of their own grids."""
+
+    everywhere: bool
+    admin_areas: frozenset[str]
+    leader_grids: frozenset[str]
+
+    def roles(self) -> tuple[str, ...]:
+        if self.everywhere or self.admin_areas:
+            return ROLES
+        return ("worker", "responder") if self.leader_grids else ()
+
+    def home_areas(self) -> list[str]:
+        return sorted(self.admin_areas | self.leader_grids)
+
+    def allows(self, role: str, chain: list[str]) -> bool:
+        """Whether they may invite `role` for the area whose chain (itself, then upwards) is given."""
+        if self.everywhere or any(code in self.admin_areas for code in chain):
+            return True
+        return role in ("worker", "responder") and any(code in self.leader_grids for code in chain)
+
+
+async def invite_rights(session: AsyncSession, person_id: int) -> InviteRights:
+    rows = (await session.execute(
+        select(Role.role, Role.area_code).where(Role.person_id == person_id, Role.role.in_(("admin", "leader")))
+    )).all()
+    return InviteRights(
+        everywhere=any(role == "admin" and code is None for role, code in rows),
+        admin_areas=frozenset(code for role, code in rows if role == "admin" and code is not None),
+        leader_grids=frozenset(code for role, code in rows if role == "leader" and code is not None),
+    )
+
+
 # --- rosters ---------------------------------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import cases
+from storage import cases, outbox
 from storage.map_index import AreaIndex
 from storage.models import Area, Case, CaseEvent, Person, Role
 
@@ -25,7 +25,7 @@ class Routing:
     reason: str
 
 
-async def _open_counts(session: AsyncSession, person_ids: list[int]) -> dict[int, int]:
+async def open_counts(session: AsyncSession, person_ids: list[int]) -> dict[int, int]:
     if not person_ids:
         return {}
     rows = await session.execute(
@@ -37,13 +37,13 @@ async def _open_counts(session: AsyncSession, person_ids: list[int]) -> dict[int
     return counts
 
 
-async def _holders(session: AsyncSession, role: str, area_code: str) -> list[tuple[Person, int]]:
+async def holders(session: AsyncSession, role: str, area_code: str) -> list[tuple[Person, int]]:
     """Reachable people with this role in this area, with their open cases, least loaded first."""
     people = list((await session.scalars(
         select(Person).join(Role, Role.person_id == Person.id)
         .where(Role.role == role, Role.area_code == area_code, Role.on_duty.is_(True), Person.blocked.is_(False))
     )).all())
-    counts = await _open_counts(session, [p.id for p in people])
+    counts = await open_counts(session, [p.id for p in people])
     return sorted(((p, counts[p.id]) for p in people), key=lambda pair: (pair[1], pair[0].id))
 
 
@@ -53,7 +53,7 @@ async def _top_dispatchers(session: AsyncSession) -> list[tuple[Person, int, str
         .where(Role.role == "dispatcher", Area.parent_code.is_(None), Person.blocked.is_(False))
         .order_by(Person.id)
     )).all()
-    counts = await _open_counts(session, [p.id for p, _ in rows])
+    counts = await open_counts(session, [p.id for p, _ in rows])
     return sorted(((p, counts[p.id], code) for p, code in rows), key=lambda t: (t[1], t[0].id))
 
 
@@ -64,19 +64,19 @@ async def choose_handler(session: AsyncSession, index: AreaIndex, placement: str
     if grid_first and placement in ("inside", "near"):
         grid = next((code for code in chain if index.level_of(code) == "grid"), None)
         if grid is not None:
-            workers = await _holders(session, "worker", grid)
+            workers = await holders(session, "worker", grid)
             if workers:
                 person, count = workers[0]
                 return Routing(placement, area_code, person.id, "worker",
                                f"grid {grid}, worker {person.name}, {count} open cases")
-            leaders = await _holders(session, "leader", grid)
+            leaders = await holders(session, "leader", grid)
             if leaders:
                 person, count = leaders[0]
                 return Routing(placement, area_code, person.id, "leader",
                                f"grid {grid} has no worker on duty; leader {person.name}, {count} open cases")
     for code in chain:
         if index.level_of(code) in DISPATCH_LEVELS:
-            dispatchers = await _holders(session, "dispatcher", code)
+            dispatchers = await holders(session, "dispatcher", code)
             if dispatchers:
                 person, count = dispatchers[0]
                 why = {"outside": "outside the service area", "typed": "typed address, not on the map"}.get(
@@ -111,6 +111,13 @@ async def apply_routing(session: AsyncSession, case: Case, decision: Routing, ac
     await session.flush()
     if decision.assignee_role in ("worker", "leader") and "assigned" in cases.TRANSITIONS[case.state]:
         await cases.change_state(session, case.id, "assigned", actor_id, now)
+    await tell_new_holder(session, case, decision, now)
+
+
+async def tell_new_holder(session: AsyncSession, case: Case, decision: Routing, now: datetime) -> None:
+    """Queue the card that tells the case's new holder it is theirs to act on."""
+    if decision.assignee_id is not None and decision.assignee_role == "dispatcher":
+        await outbox.enqueue(session, decision.assignee_id, "dispatch_card", {"case": case.id}, now)
 
 
 async def return_cases_of(session: AsyncSession, person_id: int, index: AreaIndex, now: datetime) -> list[Case]:
@@ -121,7 +128,7 @@ async def return_cases_of(session: AsyncSession, person_id: int, index: AreaInde
     for case in held:
         chain = index.chain(case.area_code) if case.area_code else []
         grid = next((code for code in chain if index.level_of(code) == "grid"), None)
-        leaders = [(p, c) for p, c in await _holders(session, "leader", grid) if p.id != person_id] if grid else []
+        leaders = [(p, c) for p, c in await holders(session, "leader", grid) if p.id != person_id] if grid else []
         if leaders:
             person, count = leaders[0]
             decision = Routing(case.placement or "inside", case.area_code, person.id, "leader",
@@ -132,5 +139,6 @@ async def return_cases_of(session: AsyncSession, person_id: int, index: AreaInde
                                "the worker was removed; " + decision.reason)
         case.assignee_id = decision.assignee_id
         session.add(CaseEvent(case_id=case.id, at=now, kind="routed", note=decision.reason))
+        await tell_new_holder(session, case, decision, now)
     await session.flush()
     return held

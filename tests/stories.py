@@ -7,6 +7,8 @@ import re
 from sqlalchemy import select
 
 from bot.i18n import translator
+from storage import people, roles
+from storage.map_import import DEMO_CITY, read_map, write_map
 from storage.models import Case
 from tests.harness import Harness, Person
 
@@ -39,3 +41,22 @@ async def submit_manhole(person: Person, language: str = "en", **kwargs) -> Case
 async def newest_case(world: Harness) -> Case:
     async with world.store.transaction() as session:
         return await session.scalar(select(Case).order_by(Case.id.desc()).limit(1))
+
+
+async def demo_city(world) -> None:  # type: ignore[no-untyped-def]
+    async with world.store.transaction() as session:
+        await write_map(session, read_map(DEMO_CITY.read_text(encoding="utf-8")), world.clock.now())
+
+
+async def staff(world, tg_id: int, name: str, role: str, area: str | None) -> int:  # type: ignore[no-untyped-def]
+    async with world.store.transaction() as session:
+        person = await people.ensure_person(session, tg_id, name, "zh", world.clock.now())
+        await roles.give_role(session, person.id, role, area, [], world.clock.now())
+        return person.id
+
+
+async def staff_in_chat(world, name: str, role: str, area: str | None, language_code: str = "en") -> tuple[Person, int]:  # type: ignore[no-untyped-def]
+    """A staff member who has opened the bot, so their cards come in their language."""
+    person = world.person(name, language_code=language_code)
+    await person.say("/start")
+    return person, await staff(world, person.tg_id, name, role, area)

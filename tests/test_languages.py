@@ -41,6 +41,14 @@ def test_every_message_in_the_code_is_translated(language):
     assert fuzzy == []
 
 
+def test_no_message_escapes_extraction():
+    """`tr(person)("text")` is never extracted, so it would stay English for everyone."""
+    hidden = [f"{path.relative_to(ROOT)}:{n}" for folder in ("bot", "handlers") for path in (ROOT / folder).rglob("*.py")
+              for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+              if re.search(r"\btr\([^)]*\)\(\s*[\"']", line) or re.search(r"\btranslator\([^)]*\)\(\s*[\"']", line)]
+    assert hidden == [], f"write `_ = tr(person)` and then `_(\"...\")`: {hidden}"
+
+
 @pytest.mark.parametrize("language", ["zh", "en"])
 def test_translations_keep_placeholders_and_tags(language):
     for message in catalog(language):

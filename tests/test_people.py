@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from storage import people, roles
 from storage.models import Invite, Role
-from tests.test_routing import demo_city
+from tests.stories import demo_city, staff_in_chat
 
 
 async def invite_for(world, role: str, area: str | None, **kwargs) -> str:  # type: ignore[no-untyped-def]
@@ -106,3 +106,64 @@ def test_a_roster_of_thousands_of_rows_is_read_quickly_and_whole():
         f"{100000 + i},Worker {i},worker,G{i % 100},part_time,zh\n" for i in range(3000))
     rows, problems = roles.parse_roster(text, areas)
     assert len(rows) == 3000 and problems == []
+
+
+async def test_a_grid_leader_invites_a_worker_for_their_grid_in_the_chat(world):
+    await demo_city(world)
+    leader, _ = await staff_in_chat(world, "Li", "leader", "HS-01-01-G1")
+    await leader.say("/invite")
+    assert [b["text"] for b in leader.last().buttons()] == ["grid worker", "emergency responder"]
+    await leader.tap("grid worker")
+    await leader.tap("HS-01-01-G1")
+    await leader.tap("part-time")
+    link = leader.last().plain.split()[-1]
+    assert link.startswith("https://t.me/") and "?start=" in link
+    assert "grid worker of HS-01-01-G1 网格 (part-time)" in leader.last().plain
+    wang = world.person("Wang", language_code="en")
+    await wang.say("/start " + link.split("?start=")[1])
+    assert "You are now grid worker of HS-01-01-G1 网格" in wang.last().plain
+    async with world.store.transaction() as session:
+        granted = await session.scalar(select(Role).where(Role.role == "worker"))
+    assert (granted.area_code, granted.tags) == ("HS-01-01-G1", ["part_time"])
+
+
+async def test_a_leader_walks_down_to_a_micro_grid_to_invite_a_responder(world):
+    await demo_city(world)
+    leader, _ = await staff_in_chat(world, "Li", "leader", "HS-01-01-G1")
+    await leader.say("/invite")
+    await leader.tap("emergency responder")
+    shown = [b["text"] for b in leader.last().buttons()]
+    assert all("HS-01-01-G1-M" in name for name in shown)  # only the micro-grids of their own grid
+    await leader.tap("HS-01-01-G1-M2")
+    await leader.tap("HS-01-01-G1-M2")
+    await leader.tap("volunteer")
+    assert "emergency responder of HS-01-01-G1-M2 微网格 (volunteer)" in leader.last().plain
+
+
+async def test_invites_in_the_chat_stay_within_the_inviters_rights(world):
+    await demo_city(world)
+    leader, _ = await staff_in_chat(world, "Li", "leader", "HS-01-01-G1")
+    citizen = world.person(language_code="en")
+    await citizen.say("/invite")
+    assert "Only administrators and grid leaders can invite people" in citizen.last().plain
+    # Forged: a leader making a leader, or a worker for somebody else's grid.
+    for data in ("i:mk:1:0:HS-01-01-G1", "i:mk:0:1:HS-01-01-G2", "i:at:0:HS-01-01-G2", "i:mk:0:1:NOPE"):
+        await leader.press_data(data)
+        assert world.api.methods("answerCallbackQuery")[-1].params.get("text") == \
+            "You cannot invite for that. /whoami shows your roles."
+    async with world.store.transaction() as session:
+        assert (await session.scalars(select(Invite))).all() == []
+
+
+async def test_an_admin_invites_a_dispatcher_by_walking_down_from_their_district(world):
+    await demo_city(world)
+    admin, admin_id = await staff_in_chat(world, "Admin", "admin", "HS")
+    await admin.say("/invite")
+    await admin.tap("dispatcher")
+    await admin.tap("鼓楼街道")
+    await admin.tap("青石社区")
+    await admin.tap("✅ 青石社区")
+    assert "dispatcher of 青石社区" in admin.last().plain
+    async with world.store.transaction() as session:
+        invite = await session.scalar(select(Invite))
+    assert (invite.role, invite.area_code, invite.created_by) == ("dispatcher", "HS-01-01", admin_id)

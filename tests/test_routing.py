@@ -7,23 +7,11 @@ from sqlalchemy import select
 from storage import people, roles, routing
 from storage.map_import import DEMO_CITY, read_map, write_map
 from storage.models import Case, CaseEvent
-from tests.stories import submit_manhole
+from tests.stories import demo_city, staff, submit_manhole
 
 # Inside micro-grid HS-01-01-G1-M1 of grid HS-01-01-G1 (community HS-01-01, street HS-01).
 IN_GRID = (29.8505, 121.5005)
 OUTSIDE = (29.70, 121.30)
-
-
-async def demo_city(world) -> None:  # type: ignore[no-untyped-def]
-    async with world.store.transaction() as session:
-        await write_map(session, read_map(DEMO_CITY.read_text(encoding="utf-8")), world.clock.now())
-
-
-async def staff(world, tg_id: int, name: str, role: str, area: str | None) -> int:  # type: ignore[no-untyped-def]
-    async with world.store.transaction() as session:
-        person = await people.ensure_person(session, tg_id, name, "zh", world.clock.now())
-        await roles.give_role(session, person.id, role, area, [], world.clock.now())
-        return person.id
 
 
 async def routed(world, case_id: int) -> tuple[Case, list[str]]:  # type: ignore[no-untyped-def]

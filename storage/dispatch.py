@@ -1,0 +1,177 @@
+"""What dispatchers decide: the cases no rule could place, and who may act on which of them.
+
+A dispatcher acts for the areas they dispatch and everything inside them; a top-level dispatcher
+also for cases that are on no area at all (typed addresses, points outside the map). Every
+decision is checked against the store when it is made, not when its button was drawn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import cases, routing
+from storage.map_index import AreaIndex
+from storage.models import Case, CaseFollower, CasePhoto, Person, Role
+
+# A case waits for a dispatcher while a dispatcher (or nobody) holds it in one of these states.
+WAITING_STATES = ("reported", "accepted", "escalated", "reopened")
+ASSIGNABLE_ROLES = ("worker", "leader")
+
+
+class DispatchError(Exception):
+    """A dispatcher's decision that cannot be carried out; `reason` says which, for the message."""
+
+    def __init__(self, reason: str, case: Case | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.case = case
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The areas a person dispatches, and whether one of them is at the top of the map."""
+
+    areas: frozenset[str]
+    top: bool
+
+    def __bool__(self) -> bool:
+        return bool(self.areas)
+
+    def covers(self, index: AreaIndex, area_code: str | None) -> bool:
+        if area_code is None:
+            return self.top
+        return index.within(area_code, set(self.areas))
+
+
+async def scope_of(session: AsyncSession, index: AreaIndex, person_id: int, role: str = "dispatcher") -> Scope:
+    codes = frozenset(c for c in (await session.scalars(
+        select(Role.area_code).where(Role.person_id == person_id, Role.role == role)
+    )).all() if c is not None)
+    return Scope(codes, any(index.parent_of.get(code) is None and code in index.position for code in codes))
+
+
+async def may_dispatch(session: AsyncSession, index: AreaIndex, person_id: int, case: Case) -> bool:
+    """Whether this person may decide on this case now: a dispatcher of its area, or the one holding it."""
+    scope = await scope_of(session, index, person_id)
+    if not scope:
+        return False
+    return case.assignee_id == person_id or scope.covers(index, case.area_code)
+
+
+async def waiting_for(session: AsyncSession, index: AreaIndex, person_id: int, limit: int = 30) -> list[Case]:
+    """The cases waiting for this dispatcher's decision: held by them, by a fellow dispatcher of
+    their areas, or by nobody; oldest first."""
+    scope = await scope_of(session, index, person_id)
+    if not scope:
+        return []
+    fellows = select(Role.person_id).where(Role.role == "dispatcher", Role.area_code.in_(scope.areas))
+    held = (Case.assignee_id == person_id) | Case.assignee_id.in_(fellows) | Case.assignee_id.is_(None)
+    rows = (await session.scalars(
+        select(Case).where(Case.state.in_(WAITING_STATES), held).order_by(Case.created_at, Case.id).limit(limit * 4)
+    )).all()
+    waiting = [c for c in rows if c.assignee_id == person_id or scope.covers(index, c.area_code)]
+    return waiting[:limit]
+
+
+async def assignable_people(session: AsyncSession, grid: str) -> list[tuple[Person, str, int]]:
+    """Who a case in this grid can be given to: its workers, then its leaders, with their open cases."""
+    found: list[tuple[Person, str, int]] = []
+    for role in ASSIGNABLE_ROLES:
+        found += [(person, role, count) for person, count in await routing.holders(session, role, grid)]
+    return found
+
+
+async def _grid_of_holder(session: AsyncSession, index: AreaIndex, person_id: int, scope: Scope,
+                          preferred: str | None) -> str | None:
+    """The grid, within the dispatcher's scope, in which this person works (the case's own grid first)."""
+    grids = [c for c in (await session.scalars(
+        select(Role.area_code).where(Role.person_id == person_id, Role.role.in_(ASSIGNABLE_ROLES))
+    )).all() if c is not None and scope.covers(index, c)]
+    if preferred in grids:
+        return preferred
+    return grids[0] if grids else None
+
+
+def _grid_in_chain(index: AreaIndex, area_code: str | None) -> str | None:
+    return next((c for c in index.chain(area_code) if index.level_of(c) == "grid"), None) if area_code else None
+
+
+async def _case_to_decide(session: AsyncSession, index: AreaIndex, case_id: int, person_id: int, to_state: str) -> Case:
+    case = await cases.case_by_id(session, case_id)
+    if case is None or not await may_dispatch(session, index, person_id, case):
+        raise DispatchError("not_yours", case)
+    if to_state not in cases.TRANSITIONS[case.state]:
+        raise DispatchError("state", case)
+    return case
+
+
+async def accept_as_is(session: AsyncSession, index: AreaIndex, case_id: int, person_id: int, now: datetime) -> Case:
+    """The dispatcher takes the case on as it is; the citizen hears it was accepted."""
+    case = await _case_to_decide(session, index, case_id, person_id, "accepted")
+    case.assignee_id = person_id
+    return await cases.accept_case(session, case.id, person_id, now)
+
+
+async def assign_to(session: AsyncSession, index: AreaIndex, case_id: int, person_id: int, assignee_id: int,
+                    now: datetime) -> tuple[Case, Person]:
+    """Give the case to a worker or leader of a grid in the dispatcher's areas, recording why."""
+    case = await _case_to_decide(session, index, case_id, person_id, "assigned")
+    scope = await scope_of(session, index, person_id)
+    grid = await _grid_of_holder(session, index, assignee_id, scope, _grid_in_chain(index, case.area_code))
+    assignee = await session.get(Person, assignee_id)
+    if grid is None or assignee is None:
+        raise DispatchError("not_assignable", case)
+    if assignee.blocked:
+        raise DispatchError("unreachable", case)
+    dispatcher = await session.get(Person, person_id)
+    count = (await routing.open_counts(session, [assignee_id]))[assignee_id]
+    # A case the map could not place belongs, from now on, to the grid it was given to.
+    area_code = case.area_code if _grid_in_chain(index, case.area_code) == grid else grid
+    role = await session.scalar(select(Role.role).where(Role.person_id == assignee_id, Role.area_code == grid,
+                                                        Role.role.in_(ASSIGNABLE_ROLES)))
+    decision = routing.Routing(case.placement or "typed", area_code, assignee_id, role,
+                               f"dispatcher {dispatcher.name if dispatcher else person_id} gave it to "
+                               f"{role} {assignee.name} of grid {grid}, {count} open cases")
+    await routing.apply_routing(session, case, decision, person_id, now)
+    return case, assignee
+
+
+async def reject(session: AsyncSession, index: AreaIndex, case_id: int, person_id: int, reason: str, now: datetime) -> Case:
+    case = await _case_to_decide(session, index, case_id, person_id, "rejected")
+    return await cases.reject_case(session, case.id, person_id, now, reason.strip()[:500])
+
+
+async def mark_duplicate(session: AsyncSession, index: AreaIndex, case_id: int, person_id: int, original_number: str,
+                         now: datetime) -> tuple[Case, Case]:
+    """The case is the same problem as an earlier open one: its reporters and photos move there and
+    the case itself is closed as not accepted, pointing at the original."""
+    case = await _case_to_decide(session, index, case_id, person_id, "rejected")
+    original = await cases.case_by_number(session, original_number.strip())
+    if original is None:
+        raise DispatchError("no_such_case", case)
+    if original.id == case.id:
+        raise DispatchError("same_case", case)
+    if original.state not in (*cases.OPEN_STATES, "resolved"):
+        raise DispatchError("original_closed", original)
+    photo_ids = tuple((await session.scalars(
+        select(CasePhoto.photo_id).where(CasePhoto.case_id == case.id, CasePhoto.role == "report").order_by(CasePhoto.id)
+    )).all())
+    followers = (await session.scalars(select(CaseFollower.person_id).where(CaseFollower.case_id == case.id))).all()
+    await cases.add_photos_to_case(session, original.id, case.reporter_id, photo_ids, now)
+    for follower in followers:
+        await cases.follow_case(session, original.id, follower, now)
+    case.duplicate_of_id = original.id
+    await cases.reject_case(session, case.id, person_id, now, original.number)
+    return case, original
+
+
+async def nearby_originals(session: AsyncSession, case: Case, limit: int = 4) -> list[tuple[Case, float]]:
+    """Open cases near this one that it may repeat, nearest first (any category: people choose differently)."""
+    if case.lat is None or case.lon is None:
+        return []
+    found = await cases.nearby_open_cases(session, None, case.lat, case.lon, radius_m=150)
+    return [(c, d) for c, d in found if c.id != case.id and c.created_at <= case.created_at][:limit]
