@@ -10,6 +10,7 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
 from bot.i18n import translator
+from bot import timers
 from bot.outbound import OutboundSender
 from bot.runtime import Runtime
 from bot.settings import SUPPORTED_LANGUAGES
@@ -79,12 +80,18 @@ async def start_background(application: Application) -> None:
     scheduler = AsyncIOScheduler(timezone=runtime.settings.zone)
     scheduler.add_job(sender.drain, "interval", seconds=OUTBOX_SWEEP_SECONDS, id="outbox",
                       max_instances=1, coalesce=True)
+    scheduler.add_job(timers.tick, "interval", args=[runtime], seconds=timers.SWEEP_SECONDS, id="timers",
+                      max_instances=1, coalesce=True)
+    digest_at = runtime.settings.digest_time
+    scheduler.add_job(timers.digest, "cron", args=[runtime], hour=digest_at.hour, minute=digest_at.minute,
+                      id="digest", max_instances=1, coalesce=True, misfire_grace_time=3600)
     scheduler.start()
     application.bot_data["scheduler"] = scheduler
     try:
         await publish_commands(application)
     except Exception as error:  # noqa: BLE001 - a missing command menu must not stop the bot
         log.warning("could not publish the command menu: %s", error)
+    await timers.tick(runtime)  # what fell due while the bot was down, once, now
     sender.wake()
 
 

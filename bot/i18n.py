@@ -68,3 +68,8 @@ def local_time(instant: datetime, zone: ZoneInfo, language: str) -> str:
 def duration(span: timedelta, language: str) -> str:
     """A span of time as people say it: "3 days", "4小时"."""
     return format_timedelta(span, threshold=1.5, locale=BABEL_LOCALES[language])
+
+
+def relative(span: timedelta, language: str) -> str:
+    """A span from now as people say it: "in 3 hours" / "3小时后", "2 hours ago" / "2小时前"."""
+    return format_timedelta(span, threshold=1.5, add_direction=True, locale=BABEL_LOCALES[language])

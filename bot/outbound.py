@@ -13,7 +13,7 @@ from telegram.ext import ExtBot
 
 from bot.runtime import Runtime
 from handlers.notices import Notice, deliver_notice, render_notice
-from storage import outbox, people
+from storage import outbox, people, routing
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ class OutboundSender:
         except Forbidden:
             log.info("outbox %s: person %s blocked the bot", prepared.message_id, prepared.person_id)
             async with rt.store.transaction() as session:
-                await people.mark_blocked(session, prepared.person_id, rt.clock.now())
+                await routing.holder_blocked_bot(session, await rt.map.index(session), prepared.person_id, rt.clock.now())
                 await outbox.mark_dead(session, prepared.message_id, "blocked")
         except RetryAfter as error:
             until = rt.clock.now() + timedelta(seconds=_seconds(error.retry_after))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -11,6 +12,22 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SUPPORTED_LANGUAGES = ("zh", "en")
+
+
+def _clock_time(text: str) -> time | None:
+    try:
+        hours, minutes = text.strip().split(":")
+        return time(int(hours), int(minutes))
+    except ValueError:
+        return None
+
+
+def _span(text: str) -> tuple[time, time] | None:
+    parts = text.split("-")
+    if len(parts) != 2:
+        return None
+    start, end = _clock_time(parts[0]), _clock_time(parts[1])
+    return (start, end) if start is not None and end is not None and start != end else None
 
 
 class Settings(BaseSettings):
@@ -28,6 +45,12 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, ge=1, le=65535)
     upstream_url: str | None = None
     upstream_api_key: SecretStr | None = None
+    # Workers' timers (issue: task cards and reminders).
+    accept_within_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    escalate_after_hours: float = Field(default=4, gt=0, le=24 * 30)
+    quiet_hours: str = "22:00-07:00"
+    digest_at: str = "08:30"
+    auto_close_days: float = Field(default=3, gt=0, le=90)
 
     @field_validator("timezone")
     @classmethod
@@ -37,6 +60,30 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}; use a name like Asia/Shanghai") from None
         return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours_span(cls, value: str) -> str:
+        if value.strip() and _span(value) is None:
+            raise ValueError(f"quiet hours must look like 22:00-07:00 (or be empty for none), not {value!r}")
+        return value.strip()
+
+    @field_validator("digest_at")
+    @classmethod
+    def _digest_time(cls, value: str) -> str:
+        if _clock_time(value) is None:
+            raise ValueError(f"the digest time must look like 08:30, not {value!r}")
+        return value.strip()
+
+    @property
+    def quiet_span(self) -> tuple[time, time] | None:
+        return _span(self.quiet_hours) if self.quiet_hours else None
+
+    @property
+    def digest_time(self) -> time:
+        found = _clock_time(self.digest_at)
+        assert found is not None
+        return found
 
     @field_validator("api_url")
     @classmethod

@@ -6,10 +6,10 @@ import logging
 
 from telegram import Update
 
-from handlers import citizen_cases, citizen_report, dispatcher, keyboards, onboarding
+from handlers import citizen_cases, citizen_report, dispatcher, keyboards, onboarding, worker
 from handlers.callbacks import Pressed
 from handlers.common import ButtonOutcome, Context, Outgoing, greeting, help_text, person_session, runtime, send_all, show_outcome, tr
-from storage import drafts, people
+from storage import drafts, people, routing
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +72,14 @@ async def on_text(update: Update, context: Context) -> None:
     rt = runtime(context)
     async with person_session(update, context) as (session, person):
         _ = tr(person)
+        if person.awaiting == worker.ON_SITE:
+            people.stop_awaiting(person)  # the position was optional; this text is something else
         if person.awaiting == citizen_cases.REOPEN_REASON:
             messages = await citizen_cases.take_reopen_reason(session, rt, person, text)
         elif person.awaiting in (dispatcher.REJECT_REASON, dispatcher.DUPLICATE_NUMBER):
             messages = await dispatcher.take_typed_answer(session, rt, person, text)
+        elif person.awaiting in (worker.RESOLVING, *worker.REASON_QUESTIONS):
+            messages = await worker.take_typed_answer(session, rt, person, text)
         elif (draft := await drafts.open_draft(session, person.id)) is not None:
             messages = await citizen_report.report_text(session, rt, draft, person, text)
         elif people.claim_hint(person, "idle_text", rt.clock.now()):
@@ -106,7 +110,9 @@ async def on_membership(update: Update, context: Context) -> None:
     status = change.new_chat_member.status
     async with rt.store.transaction() as session:
         if status in ("kicked", "left"):
-            await people.mark_blocked_by_tg_id(session, change.from_user.id, rt.clock.now())
+            person = await people.person_by_tg_id(session, change.from_user.id)
+            if person is not None:
+                await routing.holder_blocked_bot(session, await rt.map.index(session), person.id, rt.clock.now())
         elif status == "member":
             await people.mark_unblocked_by_tg_id(session, change.from_user.id)
 

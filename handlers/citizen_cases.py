@@ -12,7 +12,7 @@ from handlers import keyboards
 from handlers.callbacks import Pressed
 from handlers.common import ButtonOutcome, Context, Outgoing, esc, person_session, runtime, send_all, show_outcome, tr
 from handlers.report_prompts import category_label
-from storage import cases, people
+from storage import cases, people, tasks
 from storage.models import Case, CaseEvent, Person
 
 log = logging.getLogger(__name__)
@@ -137,6 +137,7 @@ async def _rate(rt: Runtime, session, person: Person, pressed: Pressed, update_i
     if satisfied:
         text = _("👍 Thank you! Case <b>{number}</b> is closed.").format(number=case.number)
         return ButtonOutcome(notice=_("Thank you!"), markup=None, messages=[Outgoing(text)])
+    await tasks.back_after_reopen(session, await rt.map.index(session), case, rt.clock.now())
     people.await_answer(person, REOPEN_REASON, case.id)
     text = _("🔁 Case <b>{number}</b> is reopened and goes back to the worker. What is still wrong? "
              "Type a few words, or /cancel.").format(number=case.number)
@@ -151,5 +152,7 @@ async def take_reopen_reason(session, rt: Runtime, person: Person, text: str) ->
     if case_id is None:
         return []
     reason = text.strip()[:2000]
-    await cases.add_comment(session, case_id, person.id, reason, rt.clock.now())
+    event = await cases.add_comment(session, case_id, person.id, reason, rt.clock.now())
+    case = await cases.case_by_id(session, case_id)
+    await tasks.pass_on_citizen_comment(session, case, event.id, rt.clock.now())
     return [Outgoing(_("Thank you, we passed it on."), keyboards.main_menu(_))]

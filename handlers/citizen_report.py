@@ -16,7 +16,7 @@ from telegram.error import BadRequest
 
 from bot.i18n import N_, Translate, local_time
 from bot.runtime import Runtime
-from handlers import keyboards
+from handlers import keyboards, worker
 from handlers.callbacks import Pressed
 from handlers.common import (
     ButtonOutcome,
@@ -30,7 +30,7 @@ from handlers.common import (
     tr,
 )
 from handlers.report_prompts import category_label, step_prompt, summary, time_limit
-from storage import cases, drafts, people, routing
+from storage import cases, drafts, people, routing, tasks
 from storage.models import Person, ReportDraft
 from storage.photos import NotAnImage, inspect_image, record_photo, write_photo_file
 
@@ -61,6 +61,7 @@ async def cancel(update: Update, context: Context) -> None:
         draft = await drafts.open_draft(session, person.id)
         had_question = person.awaiting is not None
         people.stop_awaiting(person)
+        await tasks.drop_resolving(session, person.id)
         if draft is not None:
             drafts.finish(draft, "cancelled", None, rt.clock.now())
     if draft is not None:
@@ -121,6 +122,11 @@ async def _take_picture(update: Update, context: Context, file_id: str, from_fil
     now = rt.clock.now()
     async with person_session(update, context) as (session, person):
         _ = tr(person)
+        if person.awaiting == worker.RESOLVING:
+            photo = await record_photo(session, facts, len(content), now, None if from_file else file_id)
+            messages = await worker.take_after_photo(session, person, photo, message.caption, message.media_group_id, rt)
+            await send_all(context.bot, update.effective_chat.id, messages)
+            return
         draft = await drafts.start_draft(session, person.id, now)
         step_before = draft.step
         photo = await record_photo(session, facts, len(content), now, None if from_file else file_id)
@@ -178,6 +184,10 @@ async def on_location(update: Update, context: Context) -> None:
     place = ", ".join(part for part in (venue.title, venue.address) if part) if venue else None
     async with person_session(update, context) as (session, person):
         _ = tr(person)
+        if person.awaiting == worker.ON_SITE:
+            messages = await worker.take_on_site_location(session, rt, person, location.latitude, location.longitude)
+            await send_all(context.bot, update.effective_chat.id, messages)
+            return
         draft = await drafts.start_draft(session, person.id, rt.clock.now())
         drafts.set_location(draft, location.latitude, location.longitude, source, place, rt.clock.now())
         messages = await _after_location(session, rt, draft, person, _)

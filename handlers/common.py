@@ -15,7 +15,7 @@ from telegram.ext import CallbackContext, ExtBot
 
 from bot.i18n import Translate, language_from_telegram, translator
 from bot.runtime import Runtime
-from storage import people
+from storage import people, routing
 from storage.models import Person
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,9 @@ async def on_error(update: object, context: Context) -> None:
     if isinstance(error, Forbidden) and isinstance(update, Update) and update.effective_user:
         rt = runtime(context)
         async with rt.store.transaction() as session:
-            await people.mark_blocked_by_tg_id(session, update.effective_user.id, rt.clock.now())
+            person = await people.person_by_tg_id(session, update.effective_user.id)
+            if person is not None:
+                await routing.holder_blocked_bot(session, await rt.map.index(session), person.id, rt.clock.now())
         log.info("update %s: the person has blocked the bot", update_id)
         return
     log.error("update %s failed", update_id, exc_info=error)

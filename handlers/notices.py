@@ -11,10 +11,10 @@ from telegram.ext import ExtBot
 
 from bot.i18n import translator
 from bot.runtime import Runtime
-from handlers import dispatch_card, keyboards
+from handlers import dispatch_card, keyboards, task_card
 from handlers.citizen_cases import state_name
 from handlers.common import esc
-from storage import cases
+from storage import cases, tasks
 from storage.models import Case, CaseEvent, OutboundMessage, Person, Photo
 
 CAPTION_LIMIT = 1024
@@ -42,6 +42,11 @@ def _case_update_text(person: Person, case: Case, event: CaseEvent, duplicate_of
         "reopened": _("🔁 Case {number} was reopened."),
         "escalated": _("⏫ Case {number} was passed to a higher level to handle."),
     }
+    if event.to_state == "closed" and event.actor_id is None:
+        return _("🏁 Case {number} is closed, as it was not rated within a few days of being resolved. "
+                 "Thank you for helping your neighbourhood.").format(number=number)
+    if event.kind == "on_site":
+        return _("📍 A grid worker is on site for case {number}.").format(number=number)
     if event.to_state == "rejected" and duplicate_of is not None:
         return _("🔗 Your report {number} is about the same problem as case {original}, which is already being "
                  "handled. You will hear about {original} from now on.").format(number=number, original=duplicate_of)
@@ -49,7 +54,9 @@ def _case_update_text(person: Person, case: Case, event: CaseEvent, duplicate_of
         number=number, state=state_name(_, event.to_state or "")
     )
     if note:
-        if event.to_state in ("rejected", "reopened", "escalated"):
+        if event.to_state == "escalated":
+            pass  # why staff passed it up is for staff; the citizen hears that it moved up
+        elif event.to_state in ("rejected", "reopened"):
             text += "\n" + _("Reason: {reason}").format(reason=note)
         else:
             text += "\n" + _("Note: {note}").format(note=note)
@@ -84,7 +91,67 @@ async def _dispatch_card(session: AsyncSession, rt: Runtime, message: OutboundMe
     return Notice(text, markup, photos, location)
 
 
-RENDERERS = {"case_update": _case_update, "dispatch_card": _dispatch_card}
+async def _task_card(session: AsyncSession, rt: Runtime, message: OutboundMessage, person: Person) -> Notice | None:
+    """A task for a worker or leader; a nudge only while it still waits for them, and with no photos."""
+    case = await session.get(Case, message.payload["case"])
+    if case is None or case.state not in tasks.WORK_STATES:
+        return None
+    index = await rt.map.index(session)
+    who = await tasks.standing(session, index, person.id, case)
+    if not who.any:
+        return None
+    _ = translator(person.language)
+    nudge = bool(message.payload.get("nudge"))
+    if nudge and not (who.holder and case.accepted_at is None):
+        return None
+    header = task_card.reminder_header(_, None, True) if nudge else None
+    text = await task_card.card_text(session, rt, index, person, case, header)
+    markup = task_card.card_buttons(_, case, who)
+    if nudge:
+        return Notice(text, markup)
+    photos = await cases.report_photos(session, case.id)
+    location = (case.lat, case.lon) if case.lat is not None and case.lon is not None else None
+    return Notice(text, markup, photos, location)
+
+
+async def _reminder(session: AsyncSession, rt: Runtime, message: OutboundMessage, person: Person) -> Notice | None:
+    """A deadline reminder, unless the case has moved on since it was due (closed, or a later one fired)."""
+    case = await session.get(Case, message.payload["case"])
+    stage = message.payload.get("stage")
+    if case is None or case.state not in tasks.WORK_STATES or case.reminders != stage:
+        return None
+    index = await rt.map.index(session)
+    who = await tasks.standing(session, index, person.id, case)
+    if not (who.holder or who.leader):
+        return None
+    _ = translator(person.language)
+    header = task_card.reminder_header(_, stage, False)
+    text = await task_card.card_text(session, rt, index, person, case, header)
+    return Notice(text, task_card.card_buttons(_, case, who))
+
+
+async def _digest(session: AsyncSession, rt: Runtime, message: OutboundMessage, person: Person) -> Notice | None:
+    text = await task_card.digest_text(session, rt, await rt.map.index(session), person)
+    return Notice(text) if text else None
+
+
+async def _citizen_comment(session: AsyncSession, rt: Runtime, message: OutboundMessage, person: Person) -> Notice | None:
+    case = await session.get(Case, message.payload["case"])
+    event = await session.get(CaseEvent, message.payload["event"])
+    if case is None or event is None or case.assignee_id != person.id:
+        return None
+    _ = translator(person.language)
+    return Notice(_("💬 The citizen of case <b>{number}</b> says: {text}").format(number=case.number, text=esc(event.note)))
+
+
+RENDERERS = {
+    "citizen_comment": _citizen_comment,
+    "case_update": _case_update,
+    "dispatch_card": _dispatch_card,
+    "task_card": _task_card,
+    "reminder": _reminder,
+    "digest": _digest,
+}
 
 
 async def render_notice(session: AsyncSession, rt: Runtime, message: OutboundMessage, person: Person) -> Notice | None:

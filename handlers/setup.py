@@ -7,7 +7,7 @@ import logging
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
-from handlers import citizen, citizen_cases, citizen_report, dispatcher, invites, onboarding
+from handlers import citizen, citizen_cases, citizen_report, dispatcher, invites, onboarding, worker
 from handlers.callbacks import parse_button
 from handlers.common import Context, answer_button, on_error, person_session, tr
 
@@ -19,6 +19,7 @@ BUTTON_ROUTES = {
     "lang": citizen.on_language_button,
     "d": dispatcher.on_dispatch_button,
     "i": invites.on_invite_button,
+    "t": worker.on_task_button,
 }
 
 
@@ -54,6 +55,7 @@ def register_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("whoami", onboarding.whoami, filters=private))
     application.add_handler(CommandHandler("queue", dispatcher.show_queue, filters=private))
     application.add_handler(CommandHandler("invite", invites.start_invite, filters=private))
+    application.add_handler(CommandHandler("tasks", worker.show_tasks, filters=private))
     application.add_handler(MessageHandler(new & filters.COMMAND, citizen.unknown_command))
     application.add_handler(MessageHandler(new & filters.PHOTO, citizen_report.on_photo))
     application.add_handler(MessageHandler(new & filters.Document.ALL, citizen_report.on_document))

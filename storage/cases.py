@@ -199,7 +199,7 @@ async def add_photos_to_case(
     session: AsyncSession, case_id: int, person_id: int, photo_ids: tuple[int, ...], now: datetime
 ) -> Case:
     """A second reporter's photos join an open case, and that reporter follows it."""
-    case = await _case_for_update(session, case_id)
+    case = await case_for_update(session, case_id)
     if case.state not in (*OPEN_STATES, "resolved"):
         raise CaseStateError(case, case.state)
     event = await _record_event(session, case, "photos", person_id, now, note=None)
@@ -209,7 +209,7 @@ async def add_photos_to_case(
     return case
 
 
-async def _case_for_update(session: AsyncSession, case_id: int) -> Case:
+async def case_for_update(session: AsyncSession, case_id: int) -> Case:
     statement = select(Case).where(Case.id == case_id)
     if session.bind.dialect.name == "postgresql":
         statement = statement.with_for_update()
@@ -229,7 +229,7 @@ async def change_state(
     after_photo_ids: tuple[int, ...] = (),
 ) -> Case:
     """Move a case along its life, record the event, and queue word to everyone following it."""
-    case = await _case_for_update(session, case_id)
+    case = await case_for_update(session, case_id)
     if to_state not in TRANSITIONS[case.state]:
         raise CaseStateError(case, to_state)
     event = await _record_event(session, case, "state", actor_id, now, case.state, to_state, note)
@@ -237,16 +237,31 @@ async def change_state(
         await _attach_photos(session, case, after_photo_ids, "after", event, actor_id)
     case.state = to_state
     case.updated_at = now
+    case.alarm_at = now  # the timers look again at every change
     if to_state in FINAL_STATES:
         case.closed_at = now
+    elif to_state == "resolved":
+        case.resolved_at = now
+    elif to_state == "escalated":
+        case.escalated_at = now
     # The person who made the change knows of it already; everybody else following hears.
     await _tell_followers(session, case, event, now, skip_person=actor_id)
     return case
 
 
+async def record_step(session: AsyncSession, case: Case, kind: str, actor_id: int | None, now: datetime,
+                      note: str | None = None, tell: bool = True) -> CaseEvent:
+    """A step that is not a change of state (the worker is on site, a comment); followers hear of it."""
+    event = await _record_event(session, case, kind, actor_id, now, note=note)
+    case.updated_at = now
+    if tell:
+        await _tell_followers(session, case, event, now, skip_person=actor_id)
+    return event
+
+
 async def add_comment(session: AsyncSession, case_id: int, person_id: int, text: str, now: datetime) -> CaseEvent:
     """A note a follower adds to the case's history, such as why they are not satisfied."""
-    case = await _case_for_update(session, case_id)
+    case = await case_for_update(session, case_id)
     return await _record_event(session, case, "comment", person_id, now, note=text)
 
 
@@ -286,7 +301,7 @@ async def rate_case(
     session: AsyncSession, case_id: int, person_id: int, satisfied: bool, now: datetime, reason: str | None = None
 ) -> Case:
     """The reporter's verdict on a resolved case: satisfied closes it, not satisfied reopens it."""
-    case = await _case_for_update(session, case_id)
+    case = await case_for_update(session, case_id)
     if case.reporter_id != person_id:
         raise NotYourCase(case_id)
     if case.state != "resolved":

@@ -178,6 +178,17 @@ class Case(Base):
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
     # Set when a dispatcher found this to be the same problem as an earlier case; its reporters follow that one.
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    # The task's clock: when its holder got it, took it on, finished it, last passed it up.
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # How far the reminders have gone: nudges to accept (0-2), deadline reminders (0 none, 1 at 50 %,
+    # 2 at 80 %, 3 at the deadline, 4 escalated for being overdue).
+    nudges: Mapped[int] = mapped_column(Integer, default=0)
+    reminders: Mapped[int] = mapped_column(Integer, default=0)
+    # When the timers must next look at this case (None: nothing pending). A change sets it to "now".
+    alarm_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
 class CasePhoto(Base):
@@ -294,3 +305,39 @@ class Invite(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     used_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+
+
+class ResolutionDraft(Base):
+    """A worker's after-photos for a case, kept until the note that finishes the resolution."""
+
+    __tablename__ = "resolution_drafts"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    photo_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CheckIn(Base):
+    """A worker out on patrol: where they were and, for a live location, until when it counts."""
+
+    __tablename__ = "checkins"
+    __table_args__ = (Index("ix_checkins_person_at", "person_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    live_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The chat message a live location keeps editing, so its updates move this row.
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class JobRun(Base):
+    """The last local day a once-a-day job ran, so a restart neither skips nor repeats it."""
+
+    __tablename__ = "job_runs"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_day: Mapped[str] = mapped_column(String(10))

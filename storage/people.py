@@ -64,10 +64,6 @@ async def mark_blocked(session: AsyncSession, person_id: int, now: datetime) -> 
     )
 
 
-async def mark_blocked_by_tg_id(session: AsyncSession, tg_id: int, now: datetime) -> None:
-    await session.execute(update(Person).where(Person.tg_id == tg_id).values(blocked=True, blocked_at=now))
-
-
 async def mark_unblocked_by_tg_id(session: AsyncSession, tg_id: int) -> None:
     await session.execute(update(Person).where(Person.tg_id == tg_id).values(blocked=False, blocked_at=None))
 

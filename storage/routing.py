@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import cases, outbox
+from storage import cases, outbox, people
 from storage.map_index import AreaIndex
 from storage.models import Area, Case, CaseEvent, Person, Role
 
@@ -106,39 +106,77 @@ async def route_case(session: AsyncSession, case: Case, index: AreaIndex, now: d
 async def apply_routing(session: AsyncSession, case: Case, decision: Routing, actor_id: int | None, now: datetime) -> None:
     case.placement = decision.placement
     case.area_code = decision.area_code
-    case.assignee_id = decision.assignee_id
-    session.add(CaseEvent(case_id=case.id, at=now, actor_id=actor_id, kind="routed", note=decision.reason))
+    await hand_over(session, case, decision.assignee_id, decision.assignee_role, decision.reason, actor_id, now)
+
+
+async def hand_over(session: AsyncSession, case: Case, person_id: int | None, role: str | None, reason: str,
+                    actor_id: int | None, now: datetime) -> None:
+    """Give the case to a person with a reason: the event, the state that goes with their role, a
+    fresh task clock, and the card that tells them."""
+    case.assignee_id = person_id
+    case.assigned_at = now
+    case.accepted_at = None
+    case.nudges = 0
+    case.alarm_at = now
+    session.add(CaseEvent(case_id=case.id, at=now, actor_id=actor_id, kind="routed", note=reason))
     await session.flush()
-    if decision.assignee_role in ("worker", "leader") and "assigned" in cases.TRANSITIONS[case.state]:
+    allowed = cases.TRANSITIONS[case.state]
+    # A reopened case stays "reopened" until its worker takes it on again, so they see why.
+    if role in ("worker", "leader") and case.state not in ("assigned", "reopened") and "assigned" in allowed:
         await cases.change_state(session, case.id, "assigned", actor_id, now)
-    await tell_new_holder(session, case, decision, now)
+    elif role == "dispatcher" and case.state in ("assigned", "in_progress"):
+        # Back with a dispatcher: before anyone took it on it waits as accepted, after that as passed up.
+        await cases.change_state(session, case.id, "accepted" if "accepted" in allowed else "escalated", actor_id, now)
+    if person_id is not None and role == "dispatcher":
+        await outbox.enqueue(session, person_id, "dispatch_card", {"case": case.id}, now)
+    elif person_id is not None and role in ("worker", "leader"):
+        await outbox.enqueue(session, person_id, "task_card", {"case": case.id}, now)
 
 
-async def tell_new_holder(session: AsyncSession, case: Case, decision: Routing, now: datetime) -> None:
-    """Queue the card that tells the case's new holder it is theirs to act on."""
-    if decision.assignee_id is not None and decision.assignee_role == "dispatcher":
-        await outbox.enqueue(session, decision.assignee_id, "dispatch_card", {"case": case.id}, now)
+def grid_of(index: AreaIndex, area_code: str | None) -> str | None:
+    return next((c for c in index.chain(area_code) if index.level_of(c) == "grid"), None) if area_code else None
 
 
-async def return_cases_of(session: AsyncSession, person_id: int, index: AreaIndex, now: datetime) -> list[Case]:
-    """The open cases a removed person held go back: to the grid leader, else up the chain."""
+async def holder_above(session: AsyncSession, index: AreaIndex, case: Case, person_id: int | None) -> tuple[Person, str, str] | None:
+    """The next person up from `person_id` for this case: grid leader, then the dispatchers of the
+    community, street and district; (person, role, area) or None when nobody is above."""
+    chain = index.chain(case.area_code) if case.area_code else []
+    steps = [("leader", c) for c in chain if index.level_of(c) == "grid"]
+    steps += [("dispatcher", c) for c in chain if index.level_of(c) in DISPATCH_LEVELS]
+    held = set((await session.execute(
+        select(Role.role, Role.area_code).where(Role.person_id == person_id)
+    )).all()) if person_id is not None else set()
+    position = max((i for i, step in enumerate(steps) if step in held), default=-1)
+    for role, code in steps[position + 1 :]:
+        found = [(p, n) for p, n in await holders(session, role, code) if p.id != person_id]
+        if found:
+            return found[0][0], role, code
+    top = [(p, code) for p, _count, code in await _top_dispatchers(session) if p.id != person_id]
+    already_top = any(role == "dispatcher" and code in index.position and index.parent_of.get(code) is None
+                      for role, code in held)
+    if top and not already_top:
+        return top[0][0], "dispatcher", top[0][1]
+    return None
+
+
+async def return_cases_of(session: AsyncSession, person_id: int, index: AreaIndex, now: datetime,
+                          why: str = "the worker was removed") -> list[Case]:
+    """The open cases a person can no longer work go back: to the grid leader, else up the chain."""
     held = list((await session.scalars(
         select(Case).where(Case.assignee_id == person_id, Case.state.in_(cases.OPEN_STATES)).order_by(Case.id)
     )).all())
     for case in held:
-        chain = index.chain(case.area_code) if case.area_code else []
-        grid = next((code for code in chain if index.level_of(code) == "grid"), None)
-        leaders = [(p, c) for p, c in await holders(session, "leader", grid) if p.id != person_id] if grid else []
-        if leaders:
-            person, count = leaders[0]
-            decision = Routing(case.placement or "inside", case.area_code, person.id, "leader",
-                               f"the worker was removed; back to leader {person.name} of grid {grid}")
-        else:
-            decision = await choose_handler(session, index, case.placement or "typed", case.area_code, grid_first=False)
-            decision = Routing(decision.placement, decision.area_code, decision.assignee_id, decision.assignee_role,
-                               "the worker was removed; " + decision.reason)
-        case.assignee_id = decision.assignee_id
-        session.add(CaseEvent(case_id=case.id, at=now, kind="routed", note=decision.reason))
-        await tell_new_holder(session, case, decision, now)
+        above = await holder_above(session, index, case, person_id)
+        if above is None:
+            await hand_over(session, case, None, None, f"{why}; nobody to take it", None, now)
+            continue
+        person, role, code = above
+        await hand_over(session, case, person.id, role, f"{why}; back to {role} {person.name} of {code}", None, now)
     await session.flush()
     return held
+
+
+async def holder_blocked_bot(session: AsyncSession, index: AreaIndex, person_id: int, now: datetime) -> list[Case]:
+    """A person who blocked the bot can be told nothing: record it, and their open cases move on."""
+    await people.mark_blocked(session, person_id, now)
+    return await return_cases_of(session, person_id, index, now, why="the holder blocked the bot")

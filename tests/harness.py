@@ -14,6 +14,7 @@ from PIL import Image
 from telegram import Update
 from telegram.ext import Application
 
+from bot import timers
 from bot.app import build_application, prepare_store
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -74,6 +75,7 @@ class Harness:
         self.app.add_error_handler(record_error)
         await self.app.initialize()
         await prepare_store(self.runtime)
+        await timers.tick(self.runtime)  # as `gridline run` does on start: what fell due while down
 
     async def stop(self) -> None:
         if self.app is not None:
@@ -97,6 +99,12 @@ class Harness:
         await self.app.process_update(Update.de_json(update, self.app.bot))
         if self.errors:
             raise AssertionError(f"the bot failed on an update: {self.errors!r}") from self.errors[0]
+
+    async def tick(self) -> int:
+        """Run the timers as the scheduler would at this moment of the clock, then send what they queued."""
+        assert self.runtime is not None
+        await timers.tick(self.runtime)
+        return await self.deliver()
 
     async def deliver(self) -> int:
         """Let the outbound queue send what is due (the background sender does this in production)."""

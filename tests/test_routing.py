@@ -90,7 +90,7 @@ async def test_a_removed_worker_gives_open_cases_back_to_the_grid_leader(world):
     assert [c.id for c in returned] == [case.id]
     case, notes = await routed(world, case.id)
     assert case.assignee_id == leader
-    assert notes[-1] == "the worker was removed; back to leader Zheng of grid HS-01-01-G1"
+    assert notes[-1] == "the worker was removed; back to leader Zheng of HS-01-01-G1"
 
 
 async def test_routing_notes_stay_out_of_the_citizens_timeline(world):

@@ -1,0 +1,340 @@
+"""A grid worker's side of a case: taking it on, going there, resolving it with proof, passing it up
+or back. Who may do what is decided here, against the store, every time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import case as sql_case, delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import cases, outbox, routing
+from storage.map_index import AreaIndex
+from storage.models import Case, CaseEvent, CheckIn, Person, ResolutionDraft, Role
+
+WORK_STATES = ("assigned", "in_progress", "reopened")
+MAX_AFTER_PHOTOS = 5
+
+
+class TaskError(Exception):
+    """A task step that cannot be taken now; `reason` says which, `case` as it stands."""
+
+    def __init__(self, reason: str, case: Case | None = None, other: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.case = case
+        self.other = other  # the name of whoever got there first, when that is the reason
+
+
+@dataclass(frozen=True)
+class Standing:
+    """How a person stands to a case: holding it, leading its grid, or working in its grid."""
+
+    holder: bool
+    leader: bool
+    colleague: bool
+
+    @property
+    def any(self) -> bool:
+        return self.holder or self.leader or self.colleague
+
+
+async def standing(session: AsyncSession, index: AreaIndex, person_id: int, case: Case) -> Standing:
+    grid = routing.grid_of(index, case.area_code)
+    held = set((await session.scalars(
+        select(Role.role).where(Role.person_id == person_id, Role.area_code == grid)
+    )).all()) if grid else set()
+    return Standing(case.assignee_id == person_id, "leader" in held, "worker" in held)
+
+
+async def _name(session: AsyncSession, person_id: int | None) -> str:
+    person = await session.get(Person, person_id) if person_id is not None else None
+    return person.name if person else "-"
+
+
+async def _task(session: AsyncSession, index: AreaIndex, case_id: int, person_id: int) -> tuple[Case, Standing]:
+    case = await cases.case_for_update(session, case_id)
+    who = await standing(session, index, person_id, case)
+    if not who.any:
+        raise TaskError("not_yours", case)
+    return case, who
+
+
+async def accept(session: AsyncSession, index: AreaIndex, case_id: int, person_id: int, now: datetime) -> Case:
+    """Take the task on. A colleague or the leader may take it too; whoever is first has it."""
+    case, who = await _task(session, index, case_id, person_id)
+    if case.state == "in_progress" or (case.accepted_at is not None and case.state in WORK_STATES):
+        raise TaskError("taken", case, await _name(session, case.assignee_id))
+    if case.state not in ("assigned", "reopened"):
+        raise TaskError("state", case)
+    if not who.holder:
+        name = await _name(session, person_id)
+        session.add(CaseEvent(case_id=case.id, at=now, actor_id=person_id, kind="routed", note=f"taken on by {name}"))
+        case.assignee_id = person_id
+    case.accepted_at = now
+    return await cases.change_state(session, case.id, "in_progress", person_id, now)
+
+
+def _holding(case: Case, who: Standing, states: tuple[str, ...]) -> None:
+    if not who.holder:
+        raise TaskError("not_holder", case)
+    if case.state not in states:
+        raise TaskError("state", case)
+
+
+async def on_site(session: AsyncSession, index: AreaIndex, case_id: int, person_id: int, now: datetime,
+                  where: tuple[float, float] | None = None) -> CaseEvent:
+    """The worker is there; the citizen hears so. A location, when given, is kept with the event."""
+    case, who = await _task(session, index, case_id, person_id)
+    _holding(case, who, ("in_progress",))
+    note = f"{where[0]:.6f},{where[1]:.6f}" if where else None
+    return await cases.record_step(session, case, "on_site", person_id, now, note)
+
+
+async def add_position_to_on_site(session: AsyncSession, index: AreaIndex, case_id: int, person_id: int,
+                                  lat: float, lon: float, now: datetime) -> None:
+    """The position a worker shared after tapping On site, kept with that step (and as a check-in)."""
+    case, who = await _task(session, index, case_id, person_id)
+    event = await session.scalar(
+        select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.kind == "on_site", CaseEvent.actor_id == person_id)
+        .order_by(CaseEvent.id.desc()).limit(1)
+    )
+    if event is not None:
+        event.note = f"{lat:.6f},{lon:.6f}"
+    session.add(CheckIn(person_id=person_id, at=now, lat=lat, lon=lon))
+
+
+async def start_resolving(session: AsyncSession, index: AreaIndex, case_id: int, person_id: int, now: datetime) -> Case:
+    case, who = await _task(session, index, case_id, person_id)
+    _holding(case, who, ("in_progress",))
+    await session.execute(delete(ResolutionDraft).where(ResolutionDraft.person_id == person_id))
+    session.add(ResolutionDraft(person_id=person_id, case_id=case.id, photo_ids=[], started_at=now))
+    await session.flush()
+    return case
+
+
+async def resolution_draft(session: AsyncSession, person_id: int) -> ResolutionDraft | None:
+    return await session.get(ResolutionDraft, person_id)
+
+
+async def add_after_photo(session: AsyncSession, person_id: int, photo_id: int) -> int | None:
+    """Keep one after-photo; the count so far, or None when the limit is reached."""
+    draft = await session.get(ResolutionDraft, person_id)
+    if draft is None:
+        return None
+    if photo_id in draft.photo_ids:
+        return len(draft.photo_ids)
+    if len(draft.photo_ids) >= MAX_AFTER_PHOTOS:
+        return None
+    draft.photo_ids = [*draft.photo_ids, photo_id]
+    return len(draft.photo_ids)
+
+
+async def finish_resolving(session: AsyncSession, index: AreaIndex, person_id: int, note: str, now: datetime) -> Case:
+    """Resolve with the after-photos and the note; the citizen is told and asked to rate."""
+    draft = await session.get(ResolutionDraft, person_id)
+    if draft is None:
+        raise TaskError("no_draft")
+    if not draft.photo_ids:
+        raise TaskError("no_photo", await cases.case_by_id(session, draft.case_id))
+    case, who = await _task(session, index, draft.case_id, person_id)
+    _holding(case, who, ("in_progress",))
+    photo_ids = tuple(draft.photo_ids)
+    await session.delete(draft)
+    return await cases.resolve_case(session, case.id, person_id, now, note.strip()[:1000], photo_ids)
+
+
+async def drop_resolving(session: AsyncSession, person_id: int) -> None:
+    await session.execute(delete(ResolutionDraft).where(ResolutionDraft.person_id == person_id))
+
+
+async def escalate(session: AsyncSession, index: AreaIndex, case_id: int, person_id: int | None, reason: str,
+                   now: datetime) -> tuple[Case, Person]:
+    """Pass the case one level up (leader → community → street → district dispatcher) with a reason.
+    `person_id` None is the timers escalating an overdue case on behalf of its holder."""
+    if person_id is not None:
+        case, who = await _task(session, index, case_id, person_id)
+        if not (who.holder or who.leader):
+            raise TaskError("not_holder", case)
+    else:
+        case = await cases.case_for_update(session, case_id)
+    if "escalated" not in cases.TRANSITIONS[case.state]:
+        raise TaskError("state", case)
+    above = await routing.holder_above(session, index, case, case.assignee_id)
+    if above is None:
+        raise TaskError("nobody_above", case)
+    target, role, code = above
+    reason = reason.strip()[:500]
+    await cases.change_state(session, case.id, "escalated", person_id, now, reason)
+    by = await _name(session, person_id) if person_id else "the timers"
+    await routing.hand_over(session, case, target.id, role,
+                            f"escalated by {by} ({reason}): to {role} {target.name} of {code}", person_id, now)
+    return case, target
+
+
+async def give_back(session: AsyncSession, index: AreaIndex, case_id: int, person_id: int, reason: str,
+                    now: datetime) -> tuple[Case, Person | None]:
+    """"Not mine" before taking it on, or "hand back" after: the case returns to whoever routed it
+    to this person, else the next one up; the reason stays in the case's history."""
+    case, who = await _task(session, index, case_id, person_id)
+    _holding(case, who, WORK_STATES)
+    target = await _who_routed(session, case, person_id)
+    role: str | None
+    if target is not None:
+        role = await _role_for(session, index, target.id, case)
+    if target is None or role is None:
+        above = await routing.holder_above(session, index, case, person_id)
+        target, role = (above[0], above[1]) if above else (None, None)
+    await cases.record_step(session, case, "comment", person_id, now, reason.strip()[:500], tell=False)
+    name = await _name(session, person_id)
+    note = f"{name} gave it back: to {role} {target.name}" if target else f"{name} gave it back; nobody to take it"
+    await routing.hand_over(session, case, target.id if target else None, role, note, person_id, now)
+    return case, target
+
+
+async def _who_routed(session: AsyncSession, case: Case, person_id: int) -> Person | None:
+    """The person whose decision gave this case to `person_id` (a dispatcher or a leader), if any."""
+    actor = await session.scalar(
+        select(CaseEvent.actor_id).where(CaseEvent.case_id == case.id, CaseEvent.kind == "routed")
+        .order_by(CaseEvent.id.desc()).limit(1)
+    )
+    if actor is None or actor == person_id:
+        return None
+    return await session.get(Person, actor)
+
+
+async def _role_for(session: AsyncSession, index: AreaIndex, person_id: int, case: Case) -> str | None:
+    """The role in which `person_id` can hold this case: leader of its grid, or a dispatcher over it."""
+    grid = routing.grid_of(index, case.area_code)
+    rows = (await session.execute(select(Role.role, Role.area_code).where(Role.person_id == person_id))).all()
+    if grid and ("leader", grid) in rows:
+        return "leader"
+    chain = set(index.chain(case.area_code)) if case.area_code else set()
+    if any(role == "dispatcher" and (code in chain or not chain) for role, code in rows):
+        return "dispatcher"
+    return None
+
+
+async def give_to_worker(session: AsyncSession, index: AreaIndex, case_id: int, leader_id: int, worker_id: int,
+                         now: datetime) -> tuple[Case, Person]:
+    """A grid leader hands a case of their grid to one of its workers."""
+    case, who = await _task(session, index, case_id, leader_id)
+    if not who.leader:
+        raise TaskError("not_holder", case)
+    if case.state not in WORK_STATES or case.accepted_at is not None and case.assignee_id != leader_id:
+        raise TaskError("state", case)
+    grid = routing.grid_of(index, case.area_code)
+    worker = await session.get(Person, worker_id)
+    is_worker = await session.scalar(select(func.count()).select_from(Role).where(
+        Role.person_id == worker_id, Role.role == "worker", Role.area_code == grid))
+    if worker is None or not is_worker:
+        raise TaskError("not_assignable", case)
+    if worker.blocked:
+        raise TaskError("unreachable", case)
+    count = (await routing.open_counts(session, [worker_id]))[worker_id]
+    leader = await _name(session, leader_id)
+    await routing.hand_over(session, case, worker_id, "worker",
+                            f"leader {leader} gave it to worker {worker.name}, {count} open cases", leader_id, now)
+    return case, worker
+
+
+async def grid_workers(session: AsyncSession, index: AreaIndex, case: Case) -> list[tuple[Person, int]]:
+    grid = routing.grid_of(index, case.area_code)
+    return await routing.holders(session, "worker", grid) if grid else []
+
+
+async def back_after_reopen(session: AsyncSession, index: AreaIndex, case: Case, now: datetime) -> None:
+    """Not satisfied: the case goes back to whoever resolved it, with a fresh time limit, and the
+    grid leader hears of it."""
+    resolver = await session.scalar(
+        select(CaseEvent.actor_id).where(CaseEvent.case_id == case.id, CaseEvent.to_state == "resolved")
+        .order_by(CaseEvent.id.desc()).limit(1)
+    )
+    holder = resolver or case.assignee_id
+    case.deadline_at = now + timedelta(hours=await cases.time_limit_hours(session, case.category_code))
+    case.reminders = 0
+    if holder is None:
+        return
+    name = await _name(session, holder)
+    await routing.hand_over(session, case, holder, "worker", f"the citizen is not satisfied; back to {name}", None, now)
+    grid = routing.grid_of(index, case.area_code)
+    if grid is not None:
+        leaders = (await session.scalars(select(Role.person_id).where(Role.role == "leader", Role.area_code == grid))).all()
+        for leader in leaders:
+            if leader != holder:
+                await outbox.enqueue(session, leader, "task_card", {"case": case.id}, now)
+
+
+async def pass_on_citizen_comment(session: AsyncSession, case: Case, event_id: int, now: datetime) -> None:
+    """What the citizen added (why they are not satisfied) reaches whoever holds the case."""
+    if case.assignee_id is not None and case.state in cases.OPEN_STATES:
+        await outbox.enqueue(session, case.assignee_id, "citizen_comment", {"case": case.id, "event": event_id}, now)
+
+
+# --- lists -------------------------------------------------------------------------------------
+
+
+async def works_in_a_grid(session: AsyncSession, person_id: int) -> bool:
+    return bool(await session.scalar(select(func.count()).select_from(Role).where(
+        Role.person_id == person_id, Role.role.in_(("worker", "leader")))))
+
+
+async def led_grids(session: AsyncSession, person_id: int) -> list[str]:
+    return sorted(c for c in (await session.scalars(
+        select(Role.area_code).where(Role.person_id == person_id, Role.role == "leader")
+    )).all() if c)
+
+
+async def _task_filter(session: AsyncSession, index: AreaIndex, person_id: int) -> tuple:  # type: ignore[type-arg]
+    held = Case.assignee_id == person_id
+    grids = await led_grids(session, person_id)
+    if grids:
+        inside = [c for grid in grids for c in _codes_under(index, grid)]
+        held = held | Case.area_code.in_(inside)
+    return (Case.state.in_(WORK_STATES), held)
+
+
+async def open_tasks(session: AsyncSession, index: AreaIndex, person_id: int, limit: int = 30) -> tuple[list[Case], int]:
+    """A worker's open tasks, or for a leader also every open task of their grids: the soonest
+    deadline first (so the overdue ones lead), and how many there are in all."""
+    where = await _task_filter(session, index, person_id)
+    total = await session.scalar(select(func.count()).select_from(Case).where(*where))
+    rows = await session.scalars(select(Case).where(*where).order_by(Case.deadline_at, Case.id).limit(limit))
+    return list(rows.all()), int(total or 0)
+
+
+@dataclass(frozen=True)
+class TaskCounts:
+    open: int
+    due_today: int
+    overdue: int
+
+
+async def task_counts(session: AsyncSession, index: AreaIndex, person_id: int, now: datetime, zone: ZoneInfo) -> TaskCounts:
+    where = await _task_filter(session, index, person_id)
+    midnight = datetime.combine(now.astimezone(zone).date() + timedelta(days=1), time(0), tzinfo=zone)
+    total, overdue, today = (await session.execute(select(
+        func.count(),
+        func.coalesce(func.sum(sql_case((Case.deadline_at < now, 1), else_=0)), 0),
+        func.coalesce(func.sum(sql_case(((Case.deadline_at >= now) & (Case.deadline_at < midnight), 1), else_=0)), 0),
+    ).where(*where))).one()
+    return TaskCounts(int(total), int(today), int(overdue))
+
+
+def _codes_under(index: AreaIndex, code: str) -> list[str]:
+    found, stack = [], [code]
+    while stack:
+        current = stack.pop()
+        found.append(current)
+        stack.extend(index.children_of(current))
+    return found
+
+
+async def may_see_task(session: AsyncSession, index: AreaIndex, person_id: int, case: Case) -> bool:
+    return (await standing(session, index, person_id, case)).any
+
+
+async def queue_card(session: AsyncSession, person_id: int, case: Case, now: datetime) -> None:
+    await outbox.enqueue(session, person_id, "task_card", {"case": case.id}, now)

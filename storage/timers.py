@@ -1,0 +1,218 @@
+"""Everything that happens because time passed, derived from rows in the store.
+
+Each case carries `alarm_at`, the next moment anything could be due for it (every change sets it to
+"now" so it is looked at again). A sweep takes the cases whose alarm has come, does what is due,
+records how far it got (`nudges`, `reminders`, the state) and sets the next alarm, all in one
+transaction: a restart loses nothing and repeats nothing, and a reminder missed while the bot was
+down fires once, late. Only the most advanced reminder of a case fires; the ones it supersedes
+are skipped rather than sent in a burst.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import distinct, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import cases, outbox, routing, tasks
+from storage.map_index import AreaIndex
+from storage.models import Case, Category, JobRun, Role
+from storage.tasks import TaskError
+
+BATCH = 500
+# Deadline reminders: 1 at half the time limit, 2 at 80 %, 3 at the deadline, 4 escalated as overdue.
+REMINDER_SHARES = (0.5, 0.8, 1.0)
+ESCALATED_STAGE = 4
+
+
+@dataclass(frozen=True)
+class Timing:
+    accept_within: timedelta
+    escalate_after: timedelta
+    auto_close_after: timedelta
+    quiet: tuple[time, time] | None
+    digest_at: time
+    zone: ZoneInfo
+
+    def quiet_until(self, now: datetime) -> datetime | None:
+        """The end of the quiet hours `now` falls in, or None outside them."""
+        if self.quiet is None:
+            return None
+        local = now.astimezone(self.zone)
+        start, end = self.quiet
+        clock = local.time()
+        inside = start <= clock or clock < end if start > end else start <= clock < end
+        if not inside:
+            return None
+        end_day = local.date() if clock < end else local.date() + timedelta(days=1)
+        return datetime.combine(end_day, end, tzinfo=self.zone)
+
+
+@dataclass
+class SweepResult:
+    looked_at: int = 0
+    nudged: int = 0
+    to_leader: int = 0
+    reminded: int = 0
+    escalated: int = 0
+    closed: int = 0
+    more: bool = False
+    _categories: dict[str, Category | None] = field(default_factory=dict, repr=False)
+
+
+async def _category(session: AsyncSession, result: SweepResult, code: str) -> Category | None:
+    if code not in result._categories:
+        result._categories[code] = await session.get(Category, code)
+    return result._categories[code]
+
+
+def _time_limit(category: Category | None, case: Case) -> timedelta:
+    return timedelta(hours=category.time_limit_hours) if category else case.deadline_at - case.created_at
+
+
+def _reminder_points(case: Case, limit: timedelta, timing: Timing) -> list[datetime]:
+    start = case.deadline_at - limit
+    return [start + limit * share for share in REMINDER_SHARES] + [case.deadline_at + timing.escalate_after]
+
+
+def _awaiting_acceptance(case: Case) -> bool:
+    return case.state in ("assigned", "reopened") and case.accepted_at is None and case.assignee_id is not None \
+        and case.assigned_at is not None
+
+
+def next_alarm(case: Case, limit: timedelta, timing: Timing) -> datetime | None:
+    """The next moment something could be due for this case, from its rows alone."""
+    moments: list[datetime] = []
+    if _awaiting_acceptance(case) and case.nudges < 2:
+        moments.append(case.assigned_at + timing.accept_within * (case.nudges + 1))
+    if case.state in tasks.WORK_STATES and case.assignee_id is not None and case.reminders < ESCALATED_STAGE:
+        moments.append(_reminder_points(case, limit, timing)[case.reminders])
+    if case.state == "escalated" and case.assignee_id is not None:
+        moments.append(max(case.escalated_at or case.updated_at, case.deadline_at) + timing.escalate_after)
+    if case.state == "resolved" and case.resolved_at is not None:
+        moments.append(case.resolved_at + timing.auto_close_after)
+    return min(moments) if moments else None
+
+
+async def _queue_reminder(session: AsyncSession, person_id: int, case: Case, payload: dict[str, int], now: datetime,
+                          timing: Timing, urgent: bool) -> None:
+    kind = "task_card" if payload.get("nudge") else "reminder"
+    message = await outbox.enqueue(session, person_id, kind, {"case": case.id, **payload}, now)
+    hold = None if urgent else timing.quiet_until(now)
+    if hold is not None:
+        message.not_before = hold
+
+
+async def _look_at(session: AsyncSession, index: AreaIndex, timing: Timing, case: Case, now: datetime,
+                   result: SweepResult) -> None:
+    category = await _category(session, result, case.category_code)
+    urgent = bool(category and category.urgent)
+    limit = _time_limit(category, case)
+    if _awaiting_acceptance(case):
+        if now >= case.assigned_at + timing.accept_within * 2 and case.nudges < 2:
+            case.nudges = 2
+            above = await routing.holder_above(session, index, case, case.assignee_id)
+            if above is not None:
+                person, role, code = above
+                minutes = int(timing.accept_within.total_seconds() // 60) * 2
+                await routing.hand_over(session, case, person.id, role,
+                                        f"not accepted within {minutes} min; to {role} {person.name} of {code}", None, now)
+                result.to_leader += 1
+        elif now >= case.assigned_at + timing.accept_within and case.nudges < 1:
+            case.nudges = 1
+            await _queue_reminder(session, case.assignee_id, case, {"nudge": 1}, now, timing, urgent)
+            result.nudged += 1
+    if case.state in tasks.WORK_STATES and case.assignee_id is not None:
+        due = sum(1 for moment in _reminder_points(case, limit, timing) if moment <= now)
+        if due > case.reminders:
+            case.reminders = due
+            if due == ESCALATED_STAGE:
+                await _escalate_overdue(session, index, case, now, result)
+            else:
+                await _queue_reminder(session, case.assignee_id, case, {"stage": due}, now, timing, urgent)
+                if due == len(REMINDER_SHARES):  # the deadline itself: the leader hears too
+                    for leader in await _grid_leaders(session, index, case):
+                        if leader != case.assignee_id:
+                            await _queue_reminder(session, leader, case, {"stage": due}, now, timing, urgent)
+                result.reminded += 1
+    elif case.state == "escalated" and case.assignee_id is not None:
+        if now >= max(case.escalated_at or case.updated_at, case.deadline_at) + timing.escalate_after:
+            await _escalate_overdue(session, index, case, now, result)
+    elif case.state == "resolved" and case.resolved_at is not None and now >= case.resolved_at + timing.auto_close_after:
+        await cases.change_state(session, case.id, "closed", None, now)
+        result.closed += 1
+    case.alarm_at = next_alarm(case, limit, timing)
+
+
+async def _escalate_overdue(session: AsyncSession, index: AreaIndex, case: Case, now: datetime,
+                            result: SweepResult) -> None:
+    hours = round(max((now - case.deadline_at).total_seconds(), 0) / 3600, 1)
+    try:
+        await tasks.escalate(session, index, case.id, None, f"overdue by {hours} h", now)
+        result.escalated += 1
+    except TaskError:
+        # Nobody above: it stays where it is; the deadline reminders have already gone out.
+        case.escalated_at = now
+
+
+async def _grid_leaders(session: AsyncSession, index: AreaIndex, case: Case) -> list[int]:
+    grid = routing.grid_of(index, case.area_code)
+    if grid is None:
+        return []
+    return list((await session.scalars(select(Role.person_id).where(Role.role == "leader", Role.area_code == grid))).all())
+
+
+async def sweep(session: AsyncSession, index: AreaIndex, timing: Timing, now: datetime, limit: int = BATCH) -> SweepResult:
+    """Do what is due for up to `limit` cases whose alarm has come; `more` says whether others wait."""
+    result = SweepResult()
+    due = list((await session.scalars(
+        select(Case).where(Case.alarm_at <= now).order_by(Case.alarm_at, Case.id).limit(limit + 1)
+    )).all())
+    result.more = len(due) > limit
+    for case in due[:limit]:
+        await _look_at(session, index, timing, case, now, result)
+        result.looked_at += 1
+    return result
+
+
+# --- the daily digest ----------------------------------------------------------------------------
+
+
+async def claim_daily(session: AsyncSession, name: str, timing: Timing, at: time, now: datetime) -> bool:
+    """True once per local day, at or after `at`: the job's turn has come and is now taken."""
+    local = now.astimezone(timing.zone)
+    if local.time() < at:
+        return False
+    day = local.date().isoformat()
+    run = await session.get(JobRun, name)
+    if run is not None and run.last_day >= day:
+        return False
+    if run is None:
+        session.add(JobRun(name=name, last_day=day))
+    else:
+        run.last_day = day
+    return True
+
+
+async def queue_digests(session: AsyncSession, index: AreaIndex, timing: Timing, now: datetime) -> int:
+    """The morning digest for every worker and leader with open work (held in quiet hours)."""
+    holders = set((await session.scalars(
+        select(distinct(Case.assignee_id)).where(Case.state.in_(tasks.WORK_STATES), Case.assignee_id.is_not(None))
+    )).all())
+    areas = (await session.scalars(
+        select(distinct(Case.area_code)).where(Case.state.in_(tasks.WORK_STATES), Case.area_code.is_not(None))
+    )).all()
+    grids = {routing.grid_of(index, code) for code in areas} - {None}
+    if grids:
+        holders |= set((await session.scalars(
+            select(Role.person_id).where(Role.role == "leader", Role.area_code.in_(grids))
+        )).all())
+    hold = timing.quiet_until(now)
+    for person_id in sorted(holders):
+        message = await outbox.enqueue(session, person_id, "digest", {"day": now.astimezone(timing.zone).date().isoformat()}, now)
+        if hold is not None:
+            message.not_before = hold
+    return len(holders)
