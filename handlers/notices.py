@@ -94,11 +94,11 @@ async def _dispatch_card(session: AsyncSession, rt: Runtime, message: OutboundMe
 async def _task_card(session: AsyncSession, rt: Runtime, message: OutboundMessage, person: Person) -> Notice | None:
     """A task for a worker or leader; a nudge only while it still waits for them, and with no photos."""
     case = await session.get(Case, message.payload["case"])
-    if case is None or case.state not in tasks.WORK_STATES:
+    if case is None or case.state not in (*tasks.WORK_STATES, "escalated"):
         return None
     index = await rt.map.index(session)
     who = await tasks.standing(session, index, person.id, case)
-    if not who.any:
+    if not who.any or (case.state == "escalated" and not who.holder):
         return None
     _ = translator(person.language)
     nudge = bool(message.payload.get("nudge"))

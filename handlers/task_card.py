@@ -62,10 +62,10 @@ async def _latest_comment(session: AsyncSession, case: Case) -> str | None:
 def card_buttons(_: Translate, case: Case, who: Standing) -> InlineKeyboardMarkup | None:
     """What this person can still do with the task; none once it is finished or not theirs."""
     rows: list[list[InlineKeyboardButton]] = []
-    waiting = case.state in ("assigned", "reopened") and case.accepted_at is None
+    waiting = case.state in tasks.WAITING_STATES and case.accepted_at is None and (case.state != "escalated" or who.holder)
     if waiting and (who.holder or who.colleague or who.leader):
         first = [InlineKeyboardButton(_("✅ Accept"), callback_data=button_data("t:acc", case.id))]
-        if who.holder:
+        if who.holder and case.state != "escalated":
             first.append(InlineKeyboardButton(_("🙅 Not mine"), callback_data=button_data("t:no", case.id)))
         rows.append(first)
     if case.state == "in_progress" and who.holder:
@@ -73,7 +73,7 @@ def card_buttons(_: Translate, case: Case, who: Standing) -> InlineKeyboardMarku
                      InlineKeyboardButton(_("✅ Resolve"), callback_data=button_data("t:res", case.id))])
         rows.append([InlineKeyboardButton(_("⏫ Escalate"), callback_data=button_data("t:esc", case.id)),
                      InlineKeyboardButton(_("↩️ Hand back"), callback_data=button_data("t:back", case.id))])
-    if who.leader and case.state in tasks.WORK_STATES and (waiting or who.holder):
+    if who.leader and case.state in (*tasks.WORK_STATES, "escalated") and (waiting or who.holder):
         leader_row = [InlineKeyboardButton(_("👷 Give to a worker"), callback_data=button_data("t:give", case.id))]
         if who.holder and waiting:
             leader_row.append(InlineKeyboardButton(_("⏫ Escalate"), callback_data=button_data("t:esc", case.id)))

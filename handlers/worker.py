@@ -113,7 +113,7 @@ async def _ask_reason(session, rt, index, person, case, pressed) -> ButtonOutcom
     who = await tasks.standing(session, index, person.id, case)
     if not (who.holder or (pressed.action == "t:esc" and who.leader)):
         raise TaskError("not_holder", case)
-    if case.state not in tasks.WORK_STATES:
+    if case.state not in tasks.WORK_STATES and not (pressed.action == "t:esc" and case.state == "escalated"):
         raise TaskError("state", case)
     question, text = {
         "t:no": (NOT_MINE, _("Why is task <b>{number}</b> not yours? Type a few words; it goes back to whoever sent it. /cancel to stop.")),

@@ -31,7 +31,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "in_progress": frozenset({"resolved", "assigned", "escalated"}),
     "resolved": frozenset({"closed", "reopened"}),
     "reopened": frozenset({"assigned", "in_progress", "resolved", "escalated"}),
-    "escalated": frozenset({"accepted", "assigned", "rejected", "escalated"}),
+    "escalated": frozenset({"accepted", "assigned", "in_progress", "rejected", "escalated"}),
     "closed": frozenset(),
     "rejected": frozenset(),
 }

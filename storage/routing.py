@@ -110,7 +110,7 @@ async def apply_routing(session: AsyncSession, case: Case, decision: Routing, ac
 
 
 async def hand_over(session: AsyncSession, case: Case, person_id: int | None, role: str | None, reason: str,
-                    actor_id: int | None, now: datetime) -> None:
+                    actor_id: int | None, now: datetime, keep_state: bool = False) -> None:
     """Give the case to a person with a reason: the event, the state that goes with their role, a
     fresh task clock, and the card that tells them."""
     case.assignee_id = person_id
@@ -120,11 +120,11 @@ async def hand_over(session: AsyncSession, case: Case, person_id: int | None, ro
     case.alarm_at = now
     session.add(CaseEvent(case_id=case.id, at=now, actor_id=actor_id, kind="routed", note=reason))
     await session.flush()
-    allowed = cases.TRANSITIONS[case.state]
+    allowed = cases.TRANSITIONS[case.state] if not keep_state else frozenset()
     # A reopened case stays "reopened" until its worker takes it on again, so they see why.
     if role in ("worker", "leader") and case.state not in ("assigned", "reopened") and "assigned" in allowed:
         await cases.change_state(session, case.id, "assigned", actor_id, now)
-    elif role == "dispatcher" and case.state in ("assigned", "in_progress"):
+    elif role == "dispatcher" and case.state in ("assigned", "in_progress") and not keep_state:
         # Back with a dispatcher: before anyone took it on it waits as accepted, after that as passed up.
         await cases.change_state(session, case.id, "accepted" if "accepted" in allowed else "escalated", actor_id, now)
     if person_id is not None and role == "dispatcher":

@@ -15,6 +15,8 @@ from storage.map_index import AreaIndex
 from storage.models import Case, CaseEvent, CheckIn, Person, ResolutionDraft, Role
 
 WORK_STATES = ("assigned", "in_progress", "reopened")
+# A task waits to be taken on in these; "escalated" only for the leader it was passed up to.
+WAITING_STATES = ("assigned", "reopened", "escalated")
 MAX_AFTER_PHOTOS = 5
 
 
@@ -67,7 +69,7 @@ async def accept(session: AsyncSession, index: AreaIndex, case_id: int, person_i
     case, who = await _task(session, index, case_id, person_id)
     if case.state == "in_progress" or (case.accepted_at is not None and case.state in WORK_STATES):
         raise TaskError("taken", case, await _name(session, case.assignee_id))
-    if case.state not in ("assigned", "reopened"):
+    if case.state not in WAITING_STATES or (case.state == "escalated" and not (who.holder or who.leader)):
         raise TaskError("state", case)
     if not who.holder:
         name = await _name(session, person_id)
@@ -170,7 +172,8 @@ async def escalate(session: AsyncSession, index: AreaIndex, case_id: int, person
     await cases.change_state(session, case.id, "escalated", person_id, now, reason)
     by = await _name(session, person_id) if person_id else "the timers"
     await routing.hand_over(session, case, target.id, role,
-                            f"escalated by {by} ({reason}): to {role} {target.name} of {code}", person_id, now)
+                            f"escalated by {by} ({reason}): to {role} {target.name} of {code}", person_id, now,
+                            keep_state=True)
     return case, target
 
 
@@ -223,7 +226,7 @@ async def give_to_worker(session: AsyncSession, index: AreaIndex, case_id: int, 
     case, who = await _task(session, index, case_id, leader_id)
     if not who.leader:
         raise TaskError("not_holder", case)
-    if case.state not in WORK_STATES or case.accepted_at is not None and case.assignee_id != leader_id:
+    if case.state not in (*WORK_STATES, "escalated") or case.accepted_at is not None and case.assignee_id != leader_id:
         raise TaskError("state", case)
     grid = routing.grid_of(index, case.area_code)
     worker = await session.get(Person, worker_id)
@@ -293,7 +296,7 @@ async def _task_filter(session: AsyncSession, index: AreaIndex, person_id: int) 
     if grids:
         inside = [c for grid in grids for c in _codes_under(index, grid)]
         held = held | Case.area_code.in_(inside)
-    return (Case.state.in_(WORK_STATES), held)
+    return (Case.state.in_(WORK_STATES) | ((Case.state == "escalated") & (Case.assignee_id == person_id)), held)
 
 
 async def open_tasks(session: AsyncSession, index: AreaIndex, person_id: int, limit: int = 30) -> tuple[list[Case], int]:
