@@ -7,7 +7,9 @@ import asyncio
 import logging
 import signal
 import sys
+from datetime import datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from telegram.error import InvalidToken, NetworkError
@@ -69,7 +71,7 @@ def command_run(args: argparse.Namespace) -> None:
     log.info("Gridline is starting (long polling); Ctrl-C stops it")
     try:
         application.run_polling(
-            allowed_updates=["message", "callback_query", "my_chat_member"],
+            allowed_updates=["message", "edited_message", "callback_query", "my_chat_member"],
             stop_signals=(signal.SIGINT, signal.SIGTERM),
             drop_pending_updates=False,
             bootstrap_retries=5,
@@ -157,6 +159,63 @@ def command_categories_check(args: argparse.Namespace) -> None:
     print(f"{path}: OK, {len(catalog.top)} categories with {subs} sub-categories.")
 
 
+def _day(text: str, zone: ZoneInfo, name: str) -> datetime:
+    try:
+        return datetime.combine(datetime.strptime(text, "%Y-%m-%d").date(), time(0), tzinfo=zone)
+    except ValueError:
+        raise Problem(f"{name} must be a date like 2026-11-01, not {text!r}") from None
+
+
+def command_stats(args: argparse.Namespace) -> None:
+    from storage import stats
+    from storage.db import Store
+    from storage.map_index import AreaIndex
+
+    settings = load_settings()
+    zone = settings.zone
+    end = _day(args.to, zone, "--to") + timedelta(days=1) if args.to else None
+    start = _day(args.start, zone, "--from") if args.start else None
+    upgrade_schema(settings.database_url)
+
+    async def gather() -> stats.Report:
+        store = Store(settings.database_url)
+        try:
+            async with store.transaction() as session:
+                index = await AreaIndex.load(session)
+                if args.area and args.area not in index.position:
+                    raise Problem(f"--area: no area with code {args.area}")
+                until = end or datetime.combine(datetime.now(zone).date() + timedelta(days=1), time(0), tzinfo=zone)
+                since = start or until - timedelta(days=30)
+                if since >= until:
+                    raise Problem("--from must be before --to")
+                return await stats.gather(session, index, since, until, [args.area] if args.area else None)
+        finally:
+            await store.close()
+
+    report = asyncio.run(gather())
+    print(stats_table(report, zone))
+
+
+def stats_table(report, zone: ZoneInfo) -> str:  # type: ignore[no-untyped-def]
+    from storage.stats import hours, percent
+
+    last_day = (report.end.astimezone(zone) - timedelta(days=1)).date()
+    lines = [f"Cases reported {report.start.astimezone(zone).date()} to {last_day} ({zone.key})"
+             + (f", area {report.area}" if report.area else "")]
+    lines.append("by state: " + (", ".join(f"{k} {v}" for k, v in report.overall.by_state.items()) or "none"))
+    header = f"{'':24} {'cases':>6} {'on-time':>8} {'closure':>8} {'satisfied':>9} {'to accept':>10} {'to resolve':>10}"
+
+    def row(label: str, f) -> str:  # type: ignore[no-untyped-def]
+        return (f"{label[:24]:24} {f.total:>6} {percent(f.on_time_rate):>8} {percent(f.closure_rate):>8} "
+                f"{percent(f.satisfaction_rate):>9} {hours(f.median_to_accept):>10} {hours(f.median_to_resolve):>10}")
+
+    lines += ["", header, row("all", report.overall), "", "per grid"]
+    lines += [row(code, f) for code, f in report.per_area.items()] or ["(none)"]
+    lines += ["", "per worker"]
+    lines += [row(name, f) for name, f in report.per_worker.items()] or ["(none)"]
+    return "\n".join(lines)
+
+
 def _with_settings(command):  # type: ignore[no-untyped-def]
     """Adapt a `command(settings, args)` to the parser's `handler(args)`, turning its problems into ours."""
     from bot.cli_people import PeopleProblem
@@ -198,6 +257,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=command_demo)
 
     add_people_commands(commands, _with_settings)
+
+    stats = commands.add_parser("stats", help="on-time, closure and satisfaction rates for a period",
+                                description="Cases reported in a period (default: the last 30 days, local time): "
+                                            "by state, on-time rate, closure rate, satisfaction rate, median time "
+                                            "to accept and to resolve; overall, per grid and per worker.")
+    stats.add_argument("--from", dest="start", metavar="DATE", help="first day, e.g. 2026-11-01")
+    stats.add_argument("--to", dest="to", metavar="DATE", help="last day, included")
+    stats.add_argument("--area", metavar="CODE", help="only this area and everything inside it")
+    stats.set_defaults(handler=command_stats)
 
     categories = commands.add_parser("categories", help="the category catalog", description="Work with category catalogs.")
     category_commands = categories.add_subparsers(dest="categories_command", required=True, metavar="ACTION")

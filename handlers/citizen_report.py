@@ -16,7 +16,7 @@ from telegram.error import BadRequest
 
 from bot.i18n import N_, Translate, local_time
 from bot.runtime import Runtime
-from handlers import keyboards, worker
+from handlers import keyboards, patrol, worker
 from handlers.callbacks import Pressed
 from handlers.common import (
     ButtonOutcome,
@@ -186,6 +186,11 @@ async def on_location(update: Update, context: Context) -> None:
         _ = tr(person)
         if person.awaiting == worker.ON_SITE:
             messages = await worker.take_on_site_location(session, rt, person, location.latitude, location.longitude)
+            await send_all(context.bot, update.effective_chat.id, messages)
+            return
+        if person.awaiting == patrol.CHECKING_IN:
+            messages = await patrol.take_checkin(session, rt, person, location.latitude, location.longitude,
+                                                 location.live_period, message.message_id)
             await send_all(context.bot, update.effective_chat.id, messages)
             return
         draft = await drafts.start_draft(session, person.id, rt.clock.now())

@@ -25,6 +25,10 @@ ROLE_NAMES = {
 STAFF_COMMANDS = (
     ("/queue", {"dispatcher"}),
     ("/invite", {"admin", "leader"}),
+    ("/tasks", {"worker", "leader"}),
+    ("/checkin", {"worker", "leader"}),
+    ("/team", {"leader"}),
+    ("/stats", {"leader", "dispatcher", "admin"}),
 )
 
 

@@ -7,7 +7,7 @@ import logging
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
-from handlers import citizen, citizen_cases, citizen_report, dispatcher, invites, onboarding, worker
+from handlers import citizen, citizen_cases, citizen_report, dispatcher, invites, onboarding, patrol, stats_view, worker
 from handlers.callbacks import parse_button
 from handlers.common import Context, answer_button, on_error, person_session, tr
 
@@ -56,12 +56,17 @@ def register_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("queue", dispatcher.show_queue, filters=private))
     application.add_handler(CommandHandler("invite", invites.start_invite, filters=private))
     application.add_handler(CommandHandler("tasks", worker.show_tasks, filters=private))
+    application.add_handler(CommandHandler("checkin", patrol.start_checkin, filters=private))
+    application.add_handler(CommandHandler("team", patrol.show_team, filters=private))
+    application.add_handler(CommandHandler("stats", stats_view.show_stats, filters=private))
     application.add_handler(MessageHandler(new & filters.COMMAND, citizen.unknown_command))
     application.add_handler(MessageHandler(new & filters.PHOTO, citizen_report.on_photo))
     application.add_handler(MessageHandler(new & filters.Document.ALL, citizen_report.on_document))
     application.add_handler(MessageHandler(new & (filters.LOCATION | filters.VENUE), citizen_report.on_location))
     application.add_handler(MessageHandler(new & filters.TEXT, citizen.on_text))
     application.add_handler(MessageHandler(new & UNSUPPORTED, citizen.on_unsupported))
+    application.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE & private & filters.LOCATION,
+                                           patrol.on_live_location_moved))
     application.add_handler(CallbackQueryHandler(on_button))
     application.add_handler(ChatMemberHandler(citizen.on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_error_handler(on_error)

@@ -15,6 +15,8 @@ from storage.map_index import AreaIndex
 from storage.models import Case, CaseEvent, CheckIn, Person, ResolutionDraft, Role
 
 WORK_STATES = ("assigned", "in_progress", "reopened")
+# The last stage of a task's deadline reminders: escalated for being overdue (see storage/timers.py).
+ESCALATED_STAGE = 4
 # A task waits to be taken on in these; "escalated" only for the leader it was passed up to.
 WAITING_STATES = ("assigned", "reopened", "escalated")
 MAX_AFTER_PHOTOS = 5
@@ -249,15 +251,17 @@ async def grid_workers(session: AsyncSession, index: AreaIndex, case: Case) -> l
 
 
 async def back_after_reopen(session: AsyncSession, index: AreaIndex, case: Case, now: datetime) -> None:
-    """Not satisfied: the case goes back to whoever resolved it, with a fresh time limit, and the
-    grid leader hears of it."""
+    """Not satisfied: the case goes back to whoever resolved it and the grid leader hears of it.
+
+    The deadline stays what it was, so the on-time rate stays honest; a case reopened after its
+    deadline gets no new automatic reminders or escalation (its leader has just been told)."""
     resolver = await session.scalar(
         select(CaseEvent.actor_id).where(CaseEvent.case_id == case.id, CaseEvent.to_state == "resolved")
         .order_by(CaseEvent.id.desc()).limit(1)
     )
     holder = resolver or case.assignee_id
-    case.deadline_at = now + timedelta(hours=await cases.time_limit_hours(session, case.category_code))
-    case.reminders = 0
+    if now >= case.deadline_at:
+        case.reminders = ESCALATED_STAGE
     if holder is None:
         return
     name = await _name(session, holder)

@@ -25,7 +25,7 @@ from storage.tasks import TaskError
 BATCH = 500
 # Deadline reminders: 1 at half the time limit, 2 at 80 %, 3 at the deadline, 4 escalated as overdue.
 REMINDER_SHARES = (0.5, 0.8, 1.0)
-ESCALATED_STAGE = 4
+ESCALATED_STAGE = tasks.ESCALATED_STAGE
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,14 @@ hours = 3
         assert expected in problems
 
 
+def test_a_category_without_a_time_limit_is_refused():
+    """Reminders and the on-time rate need every category's time limit (处理时限)."""
+    text = '[[category]]\ncode = "roads"\nzh = "道路"\nen = "Roads"\nlevel = "grid"\n'
+    with pytest.raises(CatalogError) as raised:
+        parse_catalog(text)
+    assert raised.value.problems == ["category 1 (roads): hours must be a whole number from 1 to 2160"]
+
+
 def test_a_catalog_that_is_not_toml_is_one_clear_problem(tmp_path):
     path = tmp_path / "broken.toml"
     path.write_text("[[category]\ncode=", encoding="utf-8")

@@ -1,0 +1,52 @@
+"""/stats for leaders, dispatchers and admins: the last 30 days of their own areas."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from telegram import Update
+
+from handlers.common import Context, Outgoing, esc, person_session, runtime, send_all, tr
+from storage import stats
+from storage.stats import Figures, hours, percent
+
+PERIOD_DAYS = 30
+TOP = 8
+
+
+async def show_stats(update: Update, context: Context) -> None:
+    rt = runtime(context)
+    async with person_session(update, context) as (session, person):
+        _ = tr(person)
+        scope = await stats.stats_scope(session, person.id)
+        if scope is None:
+            text = _("Only grid leaders, dispatchers and administrators see statistics. /whoami shows your roles.")
+        else:
+            index = await rt.map.index(session)
+            zone = rt.settings.zone
+            end = datetime.combine(rt.clock.now().astimezone(zone).date() + timedelta(days=1), time(0), tzinfo=zone)
+            report = await stats.gather(session, index, end - timedelta(days=PERIOD_DAYS), end, scope or None)
+            text = _render(_, report)
+    await send_all(context.bot, update.effective_chat.id, [Outgoing(text[:4000])])
+
+
+def _line(_, label: str, figures: Figures) -> str:  # type: ignore[no-untyped-def]
+    return _("<b>{label}</b>: {total} cases · on time {on_time} · closed {closed} · satisfied {satisfied} · "
+             "accept {accept} · resolve {resolve}").format(
+        label=esc(label), total=figures.total, on_time=percent(figures.on_time_rate), closed=percent(figures.closure_rate),
+        satisfied=percent(figures.satisfaction_rate), accept=hours(figures.median_to_accept),
+        resolve=hours(figures.median_to_resolve))
+
+
+def _render(_, report: stats.Report) -> str:  # type: ignore[no-untyped-def]
+    lines = [_("📊 <b>The last {days} days</b>").format(days=PERIOD_DAYS), _line(_, _("All"), report.overall)]
+    states = ", ".join(f"{state} {count}" for state, count in report.overall.by_state.items())
+    if states:
+        lines.append(states)
+    biggest = sorted(report.per_area.items(), key=lambda item: -item[1].total)[:TOP]
+    if biggest:
+        lines += ["", _("<b>Per grid</b>")] + [_line(_, code, f) for code, f in biggest]
+    busiest = sorted(report.per_worker.items(), key=lambda item: -item[1].total)[:TOP]
+    if busiest:
+        lines += ["", _("<b>Per person</b>")] + [_line(_, name, f) for name, f in busiest]
+    return "\n".join(lines)

@@ -1,0 +1,138 @@
+"""The figures a city is judged by, for a period: cases by state, on-time rate (按时处置率), closure
+rate (结案率), satisfaction (满意度), and median times to accept and to resolve; overall, per grid
+and per worker.
+
+Definitions (cases reported in [start, end)):
+- on-time rate: of the cases resolved at least once, the share resolved by their deadline;
+- closure rate: closed cases over all cases that were not rejected;
+- satisfaction: "satisfied" over all rated cases;
+- time to accept / resolve: from the report to the (latest) acceptance / resolution.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import routing
+from storage.map_index import AreaIndex
+from storage.models import Case, Person, Role
+
+
+@dataclass
+class Figures:
+    total: int = 0
+    by_state: dict[str, int] = field(default_factory=dict)
+    on_time_rate: float | None = None
+    closure_rate: float | None = None
+    satisfaction_rate: float | None = None
+    median_to_accept: timedelta | None = None
+    median_to_resolve: timedelta | None = None
+
+
+@dataclass
+class Report:
+    start: datetime
+    end: datetime
+    area: str | None
+    overall: Figures
+    per_area: dict[str, Figures]
+    per_worker: dict[str, Figures]  # by name (with the id when two share one)
+
+
+@dataclass
+class _Row:
+    state: str
+    area_code: str | None
+    assignee_id: int | None
+    created_at: datetime
+    deadline_at: datetime
+    accepted_at: datetime | None
+    resolved_at: datetime | None
+    rating: int | None
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _median(spans: list[timedelta]) -> timedelta | None:
+    return timedelta(seconds=statistics.median(s.total_seconds() for s in spans)) if spans else None
+
+
+def figures_of(rows: Iterable[_Row]) -> Figures:
+    rows = list(rows)
+    by_state: dict[str, int] = defaultdict(int)
+    for row in rows:
+        by_state[row.state] += 1
+    resolved = [r for r in rows if r.resolved_at is not None]
+    rated = [r for r in rows if r.rating is not None]
+    not_rejected = len(rows) - by_state.get("rejected", 0)
+    return Figures(
+        total=len(rows),
+        by_state=dict(sorted(by_state.items())),
+        on_time_rate=_share(sum(1 for r in resolved if r.resolved_at <= r.deadline_at), len(resolved)),
+        closure_rate=_share(by_state.get("closed", 0), not_rejected),
+        satisfaction_rate=_share(sum(1 for r in rated if r.rating == 1), len(rated)),
+        median_to_accept=_median([r.accepted_at - r.created_at for r in rows if r.accepted_at is not None]),
+        median_to_resolve=_median([r.resolved_at - r.created_at for r in resolved]),
+    )
+
+
+async def gather(session: AsyncSession, index: AreaIndex, start: datetime, end: datetime,
+                 areas: list[str] | None = None) -> Report:
+    """The figures for cases reported in [start, end), within `areas` (and everything inside them)."""
+    result = await session.execute(
+        select(Case.state, Case.area_code, Case.assignee_id, Case.created_at, Case.deadline_at, Case.accepted_at,
+               Case.resolved_at, Case.rating)
+        .where(Case.created_at >= start, Case.created_at < end)
+    )
+    scope = set(areas) if areas else None
+    rows = [_Row(*values) for values in result.all()
+            if scope is None or (values[1] is not None and index.within(values[1], scope))]
+    per_area: dict[str, list[_Row]] = defaultdict(list)
+    per_worker: dict[int, list[_Row]] = defaultdict(list)
+    for row in rows:
+        per_area[routing.grid_of(index, row.area_code) or row.area_code or "-"].append(row)
+        if row.assignee_id is not None:
+            per_worker[row.assignee_id].append(row)
+    names = dict((await session.execute(
+        select(Person.id, Person.name).where(Person.id.in_(list(per_worker)))
+    )).all()) if per_worker else {}
+    label_count: dict[str, int] = defaultdict(int)
+    for person_id in per_worker:
+        label_count[names.get(person_id, str(person_id))] += 1
+    workers = {}
+    for person_id, worked in per_worker.items():
+        name = names.get(person_id, str(person_id))
+        workers[name if label_count[name] == 1 else f"{name} #{person_id}"] = figures_of(worked)
+    return Report(start, end, ",".join(areas) if areas else None, figures_of(rows),
+                  {code: figures_of(found) for code, found in sorted(per_area.items())},
+                  dict(sorted(workers.items())))
+
+
+async def stats_scope(session: AsyncSession, person_id: int) -> list[str] | None:
+    """The areas whose figures a person may see: a leader's grids, a dispatcher's or admin's areas;
+    an admin without an area sees everything ([]); None when they may see none."""
+    rows = (await session.execute(
+        select(Role.role, Role.area_code).where(Role.person_id == person_id, Role.role.in_(("leader", "dispatcher", "admin")))
+    )).all()
+    if not rows:
+        return None
+    if any(role == "admin" and code is None for role, code in rows):
+        return []
+    return sorted({code for _role, code in rows if code})
+
+
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
+
+
+def hours(value: timedelta | None) -> str:
+    return "-" if value is None else f"{value.total_seconds() / 3600:.1f} h"
