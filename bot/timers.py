@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 
 from bot.runtime import Runtime
+from bot.settings import Settings
 from storage import timers
 from storage.timers import SweepResult, Timing
 
@@ -14,8 +15,7 @@ log = logging.getLogger(__name__)
 SWEEP_SECONDS = 30
 
 
-def timing_of(runtime: Runtime) -> Timing:
-    settings = runtime.settings
+def timing_of(settings: Settings) -> Timing:
     return Timing(
         accept_within=timedelta(minutes=settings.accept_within_minutes),
         escalate_after=timedelta(hours=settings.escalate_after_hours),
@@ -28,7 +28,7 @@ def timing_of(runtime: Runtime) -> Timing:
 
 async def sweep(runtime: Runtime) -> SweepResult:
     """Everything due by now, in batches of one transaction each."""
-    timing = timing_of(runtime)
+    timing = timing_of(runtime.settings)
     total = SweepResult()
     while True:
         now = runtime.clock.now()
@@ -46,7 +46,7 @@ async def sweep(runtime: Runtime) -> SweepResult:
 
 async def digest(runtime: Runtime) -> int:
     """The morning digest, once a local day, at or after its time (late after a restart, never twice)."""
-    timing = timing_of(runtime)
+    timing = timing_of(runtime.settings)
     now = runtime.clock.now()
     async with runtime.store.transaction() as session:
         if not await timers.claim_daily(session, "digest", timing, timing.digest_at, now):

@@ -210,10 +210,12 @@ async def add_photos_to_case(
 
 
 async def case_for_update(session: AsyncSession, case_id: int) -> Case:
-    statement = select(Case).where(Case.id == case_id)
+    """The case, locked for this transaction. SQLite transactions here already hold the write lock
+    (BEGIN IMMEDIATE), so a case this session has loaded is used as it is."""
     if session.bind.dialect.name == "postgresql":
-        statement = statement.with_for_update()
-    case = await session.scalar(statement)
+        case = await session.scalar(select(Case).where(Case.id == case_id).with_for_update())
+    else:
+        case = await session.get(Case, case_id)
     if case is None:
         raise LookupError(f"no case {case_id}")
     return case

@@ -152,6 +152,8 @@ class Case(Base):
         Index("ix_cases_category_state", "category_code", "state"),
         Index("ix_cases_reporter_created", "reporter_id", "created_at"),
         Index("ix_cases_lat", "lat"),
+        Index("ix_cases_assignee_state", "assignee_id", "state"),
+        Index("ix_cases_area_state", "area_code", "state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

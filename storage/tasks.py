@@ -295,12 +295,14 @@ async def led_grids(session: AsyncSession, person_id: int) -> list[str]:
 
 
 async def _task_filter(session: AsyncSession, index: AreaIndex, person_id: int) -> tuple:  # type: ignore[type-arg]
-    held = Case.assignee_id == person_id
+    """Tasks held by the person, or open in a grid they lead; each side fits one index, (assignee_id,
+    state) or (area_code, state), so neither scans the closed cases."""
+    held = (Case.assignee_id == person_id) & Case.state.in_((*WORK_STATES, "escalated"))
     grids = await led_grids(session, person_id)
     if grids:
         inside = [c for grid in grids for c in _codes_under(index, grid)]
-        held = held | Case.area_code.in_(inside)
-    return (Case.state.in_(WORK_STATES) | ((Case.state == "escalated") & (Case.assignee_id == person_id)), held)
+        held = held | (Case.area_code.in_(inside) & Case.state.in_(WORK_STATES))
+    return (held,)
 
 
 async def open_tasks(session: AsyncSession, index: AreaIndex, person_id: int, limit: int = 30) -> tuple[list[Case], int]:
