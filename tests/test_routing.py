@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from storage import people, roles, routing
-from storage.map_import import DEMO_CITY, read_map, write_map
+from storage import roles, routing
 from storage.models import Case, CaseEvent
 from tests.stories import demo_city, staff, submit_manhole
 
