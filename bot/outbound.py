@@ -11,6 +11,7 @@ from datetime import timedelta
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ExtBot
 
+from bot.pacing import Pacer
 from bot.runtime import Runtime
 from handlers.notices import Notice, deliver_notice, render_notice
 from storage import outbox, people, routing
@@ -37,6 +38,9 @@ class OutboundSender:
     def __init__(self, runtime: Runtime, bot: ExtBot) -> None:
         self.runtime = runtime
         self.bot = bot
+        settings = runtime.settings
+        # 5 % under the limit: requests in flight arrive with some jitter, and a 429 costs far more.
+        self.pacer = Pacer(settings.send_per_second * 0.95, settings.chat_interval_seconds)
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[int] | None = None
         self._again = False
@@ -61,14 +65,21 @@ class OutboundSender:
             await asyncio.gather(self._task, return_exceptions=True)
 
     async def drain(self) -> int:
-        """Send everything that is due; returns how many messages were handled."""
+        """Send everything that is due; returns how many messages were handled. Chats are served
+        side by side, each chat's messages in order, all within the pacer's limits."""
         handled = 0
         async with self._lock:
             while batch := await self._claim_batch():
+                by_chat: dict[int, list[_Prepared]] = {}
                 for prepared in batch:
-                    await self._send(prepared)
+                    by_chat.setdefault(prepared.chat_id, []).append(prepared)
+                await asyncio.gather(*(self._send_in_order(messages) for messages in by_chat.values()))
                 handled += len(batch)
         return handled
+
+    async def _send_in_order(self, messages: list[_Prepared]) -> None:
+        for prepared in messages:
+            await self._send(prepared)
 
     async def _claim_batch(self) -> list[_Prepared]:
         rt = self.runtime
@@ -96,7 +107,8 @@ class OutboundSender:
     async def _send(self, prepared: _Prepared) -> None:
         rt = self.runtime
         try:
-            await deliver_notice(self.bot, rt, prepared.chat_id, prepared.notice)
+            await deliver_notice(self.bot, rt, prepared.chat_id, prepared.notice,
+                                 lambda first: self.pacer.wait(prepared.chat_id, first))
         except Forbidden:
             log.info("outbox %s: person %s blocked the bot", prepared.message_id, prepared.person_id)
             async with rt.store.transaction() as session:

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, ge=1, le=65535)
     upstream_url: str | None = None
     upstream_api_key: SecretStr | None = None
+    # Telegram's limits: messages a second overall, and seconds between two messages to one chat.
+    send_per_second: float = Field(default=30, gt=0, le=1000)
+    chat_interval_seconds: float = Field(default=1.0, ge=0, le=60)
     # Workers' timers (issue: task cards and reminders).
     accept_within_minutes: int = Field(default=15, ge=1, le=24 * 60)
     escalate_after_hours: float = Field(default=4, gt=0, le=24 * 30)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -144,7 +145,16 @@ async def _citizen_comment(session: AsyncSession, rt: Runtime, message: Outbound
     return Notice(_("💬 The citizen of case <b>{number}</b> says: {text}").format(number=case.number, text=esc(event.note)))
 
 
+async def _plain_notice(session: AsyncSession, rt: Runtime, message: OutboundMessage, person: Person) -> Notice | None:
+    """A short message written in the code (its English text is the msgid), in the person's language."""
+    _ = translator(person.language)
+    args = {key: esc(str(value)) for key, value in (message.payload.get("args") or {}).items()}
+    msgid = message.payload["text"]
+    return Notice(_(msgid).format(**args))
+
+
 RENDERERS = {
+    "notice": _plain_notice,
     "citizen_comment": _citizen_comment,
     "case_update": _case_update,
     "dispatch_card": _dispatch_card,
@@ -166,16 +176,31 @@ def _photo_input(rt: Runtime, photo: Photo) -> str | bytes:
     return (Path(rt.settings.data_dir) / photo.path).read_bytes()
 
 
-async def deliver_notice(bot: ExtBot, rt: Runtime, chat_id: int, notice: Notice) -> None:
+async def deliver_notice(bot: ExtBot, rt: Runtime, chat_id: int, notice: Notice,
+                         pace: Callable[[bool], Awaitable[None]] | None = None) -> None:
     """Send a notice: the text alone, one photo with the text as caption, or the photos (one, or an
-    album), the pin, then the text with its buttons last, where the thumb is."""
+    album), the pin, then the text with its buttons last, where the thumb is. `pace(first)` is
+    awaited before each call, to keep to Telegram's limits."""
+    calls = 0
+
+    async def paced() -> None:
+        nonlocal calls
+        if pace is not None:
+            await pace(calls == 0)
+        calls += 1
+
     if len(notice.photos) == 1 and notice.location is None and len(notice.text) <= CAPTION_LIMIT:
+        await paced()
         await bot.send_photo(chat_id, _photo_input(rt, notice.photos[0]), caption=notice.text, reply_markup=notice.markup)
         return
     if len(notice.photos) == 1:
+        await paced()
         await bot.send_photo(chat_id, _photo_input(rt, notice.photos[0]))
     elif notice.photos:
+        await paced()
         await bot.send_media_group(chat_id, [InputMediaPhoto(_photo_input(rt, p)) for p in notice.photos[:10]])
     if notice.location is not None:
+        await paced()
         await bot.send_location(chat_id, latitude=notice.location[0], longitude=notice.location[1])
+    await paced()
     await bot.send_message(chat_id, notice.text, reply_markup=notice.markup)

@@ -12,15 +12,17 @@ from storage.models import OutboundMessage
 
 LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 8
+EMERGENCY, NORMAL, LATER = 0, 5, 9
 
 
 async def enqueue(
-    session: AsyncSession, person_id: int, kind: str, payload: dict[str, Any], now: datetime
+    session: AsyncSession, person_id: int, kind: str, payload: dict[str, Any], now: datetime, priority: int = NORMAL
 ) -> OutboundMessage:
     message = OutboundMessage(
         person_id=person_id,
         kind=kind,
         payload=payload,
+        priority=priority,
         status="pending",
         attempts=0,
         created_at=now,
@@ -40,7 +42,7 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[Ou
             OutboundMessage.not_before <= now,
             (OutboundMessage.claimed_until.is_(None)) | (OutboundMessage.claimed_until < now),
         )
-        .order_by(OutboundMessage.id)
+        .order_by(OutboundMessage.priority, OutboundMessage.id)
         .limit(limit)
     )
     if session.bind.dialect.name == "postgresql":
@@ -52,7 +54,7 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[Ou
         update(OutboundMessage).where(OutboundMessage.id.in_(ids)).values(claimed_until=now + LEASE)
     )
     rows = await session.scalars(
-        select(OutboundMessage).where(OutboundMessage.id.in_(ids)).order_by(OutboundMessage.id)
+        select(OutboundMessage).where(OutboundMessage.id.in_(ids)).order_by(OutboundMessage.priority, OutboundMessage.id)
     )
     return list(rows.all())
 

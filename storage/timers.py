@@ -100,7 +100,7 @@ def next_alarm(case: Case, limit: timedelta, timing: Timing) -> datetime | None:
 async def _queue_reminder(session: AsyncSession, person_id: int, case: Case, payload: dict[str, int], now: datetime,
                           timing: Timing, urgent: bool) -> None:
     kind = "task_card" if payload.get("nudge") else "reminder"
-    message = await outbox.enqueue(session, person_id, kind, {"case": case.id, **payload}, now)
+    message = await outbox.enqueue(session, person_id, kind, {"case": case.id, **payload}, now, outbox.LATER)
     hold = None if urgent else timing.quiet_until(now)
     if hold is not None:
         message.not_before = hold
@@ -212,7 +212,8 @@ async def queue_digests(session: AsyncSession, index: AreaIndex, timing: Timing,
         )).all())
     hold = timing.quiet_until(now)
     for person_id in sorted(holders):
-        message = await outbox.enqueue(session, person_id, "digest", {"day": now.astimezone(timing.zone).date().isoformat()}, now)
+        message = await outbox.enqueue(session, person_id, "digest", {"day": now.astimezone(timing.zone).date().isoformat()},
+                                       now, outbox.LATER)
         if hold is not None:
             message.not_before = hold
     return len(holders)

@@ -9,6 +9,7 @@ flood-control answer.
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
 import json
 import re
@@ -114,6 +115,13 @@ class FakeBotApi:
         self.chats: dict[int, list[Sent]] = {}
         self.blocked: set[int] = set()
         self.flood: dict[int, int] = {}  # chat -> retry_after seconds, answered once
+        # Telegram's limits, enforced when set: sends per second overall, seconds between messages
+        # to one chat (photos of one album or a card's pin count with their message: 0.2 s grace).
+        self.per_second: float | None = None
+        self.chat_interval: float | None = None
+        self.too_many = 0  # how many 429s the limits gave
+        self._sends: collections.deque[float] = collections.deque()
+        self._chat_sends: dict[int, float] = {}
         self.files: dict[str, FakeFile] = {}
         self.updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
@@ -201,6 +209,8 @@ class FakeBotApi:
             handler = getattr(self, f"_api_{method}", None)
             if handler is None:
                 raise ApiError(404, "Not Found: method not found")
+            if method.startswith("send") and method != "sendChatAction":
+                self._keep_limits(int(params.get("chat_id", 0)))
             result = await handler(params)
         except ApiError as error:
             body: dict[str, Any] = {"ok": False, "error_code": error.code, "description": error.description}
@@ -212,6 +222,23 @@ class FakeBotApi:
         async with self._changed:
             self._changed.notify_all()
         return response
+
+    def _keep_limits(self, chat_id: int) -> None:
+        now = time.monotonic()
+        if self.per_second is not None:
+            while self._sends and self._sends[0] <= now - 1.0:
+                self._sends.popleft()
+            if len(self._sends) >= self.per_second:
+                self.too_many += 1
+                raise ApiError(429, "Too Many Requests: retry after 1", 1)
+            self._sends.append(now)
+        if self.chat_interval is not None:
+            last = self._chat_sends.get(chat_id)
+            if last is not None and 0.2 < now - last < self.chat_interval - 0.05:
+                self.too_many += 1
+                raise ApiError(429, "Too Many Requests: retry after 1", 1)
+            if last is None or now - last >= 0.2:
+                self._chat_sends[chat_id] = now
 
     async def _file(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:

@@ -234,6 +234,9 @@ def settings_for(api: FakeBotApi, data_dir: Path, **overrides: Any) -> Settings:
         "timezone": "Asia/Shanghai",
         "default_language": "zh",
         "categories": None,
+        # Fast sends for stories; tests/test_sending.py keeps Telegram's real limits.
+        "send_per_second": 1000,
+        "chat_interval_seconds": 0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

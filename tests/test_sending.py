@@ -1,0 +1,42 @@
+"""The outbound queue keeps to Telegram's limits and sends emergencies first."""
+
+from __future__ import annotations
+
+from bot.i18n import N_
+from storage import outbox, people
+from bot.outbound import BATCH
+from tests.harness import Harness, settings_for
+
+HELLO = N_("Nothing is waiting for you. 👍")
+
+
+async def queue(world: Harness, tg_ids: list[int], priority: int = outbox.NORMAL) -> None:
+    async with world.store.transaction() as session:
+        for tg_id in tg_ids:
+            person = await people.ensure_person(session, tg_id, f"P{tg_id}", "en", world.clock.now())
+            await outbox.enqueue(session, person.id, "notice", {"text": HELLO}, world.clock.now(), priority)
+
+
+async def test_a_big_send_keeps_to_30_a_second_and_one_a_second_per_chat(api, clock, tmp_path):
+    api.per_second, api.chat_interval = 30, 1.0
+    world = Harness(api, settings_for(api, tmp_path / "var", send_per_second=30, chat_interval_seconds=1.0), clock)
+    await world.start()
+    try:
+        recipients = list(range(900_001, 900_061))
+        await queue(world, recipients)
+        await queue(world, [recipients[0]] * 2)  # three in a row to one person
+        await world.deliver()
+    finally:
+        await world.stop()
+    assert api.too_many == 0
+    assert all(len(api.messages(tg_id)) == 1 for tg_id in recipients[1:])
+    assert len(api.messages(recipients[0])) == 3
+
+
+async def test_emergencies_go_ahead_of_reminders_and_digests(world):
+    """Chats are served side by side within a batch, so "ahead" means: in the first batch taken."""
+    await queue(world, list(range(920_001, 920_121)), outbox.LATER)  # 120 reminders queued first
+    await queue(world, [930_001], outbox.EMERGENCY)
+    await world.deliver()
+    sends = [int(c.params["chat_id"]) for c in world.api.methods("sendMessage")]
+    assert len(sends) == 121 and sends.index(930_001) < BATCH
