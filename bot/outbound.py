@@ -14,7 +14,7 @@ from telegram.ext import ExtBot
 from bot.pacing import Pacer
 from bot.runtime import Runtime
 from handlers.notices import Notice, deliver_notice, render_notice
-from storage import outbox, people, routing
+from storage import mobilize, outbox, people, routing
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,7 @@ class _Prepared:
     person_id: int
     chat_id: int
     notice: Notice
+    mobilization_id: int | None = None  # a call-out's alert: its roll call learns of the delivery
 
 
 def _seconds(delay: object) -> float:
@@ -100,7 +101,8 @@ class OutboundSender:
                     if notice is None:
                         await outbox.mark_dead(session, message.id, "nothing to render")
                         continue
-                    prepared.append(_Prepared(message.id, person.id, person.tg_id, notice))
+                    callout = message.payload.get("mobilization") if message.kind == "callout" else None
+                    prepared.append(_Prepared(message.id, person.id, person.tg_id, notice, callout))
             if prepared:
                 return prepared
 
@@ -113,6 +115,8 @@ class OutboundSender:
             log.info("outbox %s: person %s blocked the bot", prepared.message_id, prepared.person_id)
             async with rt.store.transaction() as session:
                 await routing.holder_blocked_bot(session, await rt.map.index(session), prepared.person_id, rt.clock.now())
+                if prepared.mobilization_id is not None:
+                    await mobilize.mark_unreachable(session, prepared.mobilization_id, prepared.person_id)
                 await outbox.mark_dead(session, prepared.message_id, "blocked")
         except RetryAfter as error:
             until = rt.clock.now() + timedelta(seconds=_seconds(error.retry_after))
@@ -134,3 +138,5 @@ class OutboundSender:
         else:
             async with rt.store.transaction() as session:
                 await outbox.mark_sent(session, prepared.message_id, rt.clock.now())
+                if prepared.mobilization_id is not None:
+                    await mobilize.mark_delivered(session, prepared.mobilization_id, prepared.person_id, rt.clock.now())

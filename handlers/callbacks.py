@@ -52,6 +52,7 @@ ACTIONS: dict[str, str] = {
     "t:to": "ii",  # a leader gives the task to a worker (case, person)
     "t:card": "i",  # back to the task's buttons (case)
     "t:open": "i",  # send me the task's card (case)
+    "m:ans": "ii",  # a responder's answer to a call-out (call-out, 0 coming / 1 arrived / 2 can't come)
     "i:role": "i",  # invite: which role (role)
     "i:in": "ia",  # invite: the areas inside an area (role, area)
     "i:at": "ia",  # invite: this area (role, area)

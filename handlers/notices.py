@@ -12,7 +12,7 @@ from telegram.ext import ExtBot
 
 from bot.i18n import translator
 from bot.runtime import Runtime
-from handlers import dispatch_card, keyboards, task_card
+from handlers import callout, dispatch_card, keyboards, task_card
 from handlers.citizen_cases import state_name
 from handlers.common import esc
 from storage import cases, tasks
@@ -153,7 +153,29 @@ async def _plain_notice(session: AsyncSession, rt: Runtime, message: OutboundMes
     return Notice(_(msgid).format(**args))
 
 
+async def _callout(session: AsyncSession, rt: Runtime, message: OutboundMessage, person: Person) -> Notice | None:
+    rendered = await callout.render_alert(session, rt, person, message.payload["mobilization"],
+                                          bool(message.payload.get("again")))
+    if rendered is None:
+        return None
+    text, markup, pin = rendered
+    return Notice(text, markup, [], pin)
+
+
+async def _callout_update(session: AsyncSession, rt: Runtime, message: OutboundMessage, person: Person) -> Notice | None:
+    _ = translator(person.language)
+    return Notice(_("📢 <b>Update</b>: {text}").format(text=esc(message.payload.get("text", ""))))
+
+
+async def _callout_end(session: AsyncSession, rt: Runtime, message: OutboundMessage, person: Person) -> Notice | None:
+    _ = translator(person.language)
+    return Notice(_("✅ <b>Stand down.</b> The call-out is over. Thank you for your help."))
+
+
 RENDERERS = {
+    "callout": _callout,
+    "callout_update": _callout_update,
+    "callout_end": _callout_end,
     "notice": _plain_notice,
     "citizen_comment": _citizen_comment,
     "case_update": _case_update,

@@ -7,7 +7,7 @@ import logging
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
-from handlers import citizen, citizen_cases, citizen_report, dispatcher, invites, onboarding, patrol, stats_view, worker
+from handlers import callout, citizen, citizen_cases, citizen_report, dispatcher, invites, onboarding, patrol, stats_view, worker
 from handlers.callbacks import parse_button
 from handlers.common import Context, answer_button, on_error, person_session, tr
 
@@ -20,6 +20,7 @@ BUTTON_ROUTES = {
     "d": dispatcher.on_dispatch_button,
     "i": invites.on_invite_button,
     "t": worker.on_task_button,
+    "m": callout.on_answer_button,
 }
 
 

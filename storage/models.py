@@ -346,3 +346,53 @@ class JobRun(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     last_day: Mapped[str] = mapped_column(String(10))
+
+
+class Mobilization(Base):
+    """An emergency call-out (一键激活) of the responders of some micro-grids, and its roll call."""
+
+    __tablename__ = "mobilizations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commander_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    # draft while it is put together, active once sent, over once stood down
+    state: Mapped[str] = mapped_column(String(8), default="draft")
+    area_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # "around a point": the centre and radius that chose the micro-grids
+    center_lat: Mapped[float | None] = mapped_column(Float)
+    center_lon: Mapped[float | None] = mapped_column(Float)
+    radius_m: Mapped[int | None] = mapped_column(Integer)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)  # empty: every responder
+    template: Mapped[str | None] = mapped_column(String(16))
+    headline: Mapped[str | None] = mapped_column(String(200))
+    instruction: Mapped[str | None] = mapped_column(Text)
+    meet_lat: Mapped[float | None] = mapped_column(Float)
+    meet_lon: Mapped[float | None] = mapped_column(Float)
+    need: Mapped[int | None] = mapped_column(Integer)
+    drill: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    realerts: Mapped[int] = mapped_column(Integer, default=0)
+    widen_offered: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The commander's live board: which message, what it last said, when it was last edited.
+    board_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    board_text: Mapped[str | None] = mapped_column(Text)
+    board_edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Responder(Base):
+    """One person called out, and how they answered."""
+
+    __tablename__ = "mobilization_responders"
+    __table_args__ = (Index("ix_mobilization_responders_person", "person_id"),)
+
+    mobilization_id: Mapped[int] = mapped_column(ForeignKey("mobilizations.id"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    answer: Mapped[str | None] = mapped_column(String(8))  # coming, arrived, cannot
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
+    alerts: Mapped[int] = mapped_column(Integer, default=1)
+    arrived_lat: Mapped[float | None] = mapped_column(Float)
+    arrived_lon: Mapped[float | None] = mapped_column(Float)

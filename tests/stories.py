@@ -48,15 +48,17 @@ async def demo_city(world) -> None:  # type: ignore[no-untyped-def]
         await write_map(session, read_map(DEMO_CITY.read_text(encoding="utf-8")), world.clock.now())
 
 
-async def staff(world, tg_id: int, name: str, role: str, area: str | None) -> int:  # type: ignore[no-untyped-def]
+async def staff(world, tg_id: int, name: str, role: str, area: str | None,  # type: ignore[no-untyped-def]
+                tags: list[str] | None = None) -> int:
     async with world.store.transaction() as session:
         person = await people.ensure_person(session, tg_id, name, "zh", world.clock.now())
-        await roles.give_role(session, person.id, role, area, [], world.clock.now())
+        await roles.give_role(session, person.id, role, area, tags or [], world.clock.now())
         return person.id
 
 
-async def staff_in_chat(world, name: str, role: str, area: str | None, language_code: str = "en") -> tuple[Person, int]:  # type: ignore[no-untyped-def]
+async def staff_in_chat(world, name: str, role: str, area: str | None, language_code: str = "en",  # type: ignore[no-untyped-def]
+                        tags: list[str] | None = None) -> tuple[Person, int]:
     """A staff member who has opened the bot, so their cards come in their language."""
     person = world.person(name, language_code=language_code)
     await person.say("/start")
-    return person, await staff(world, person.tg_id, name, role, area)
+    return person, await staff(world, person.tg_id, name, role, area, tags)

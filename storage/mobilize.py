@@ -1,0 +1,261 @@
+"""Emergency call-outs (一键激活): who is in scope, sending to each of them once, their answers, and
+the roll call a commander watches. Knows nothing of Telegram; messages go through the outbox."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import shapely
+from shapely import affinity
+from shapely.geometry import Point
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import outbox
+from storage.map_index import METRES_PER_DEGREE_LAT, AreaIndex
+from storage.models import Mobilization, Person, Responder, Role
+
+COMMANDER_ROLES = ("leader", "dispatcher", "admin")
+RESPONDER_TAGS = ("party_member", "volunteer", "property_staff", "building_head")
+GRID_WORKERS = "grid_worker"  # a "tag" that calls the grid workers of the scope too
+ANSWERS = ("coming", "arrived", "cannot")
+TEMPLATES = ("flood", "fire", "missing", "evacuate", "doors", "free")
+
+
+class MobilizeError(Exception):
+    """A call-out step that cannot be taken: `reason` says which."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Command:
+    """The areas a person may call out: a leader's grids, a dispatcher's or admin's areas."""
+
+    areas: frozenset[str]
+    everywhere: bool
+
+    def covers(self, index: AreaIndex, code: str) -> bool:
+        return self.everywhere or index.within(code, set(self.areas))
+
+    def __bool__(self) -> bool:
+        return self.everywhere or bool(self.areas)
+
+
+async def command_of(session: AsyncSession, person_id: int) -> Command:
+    rows = (await session.execute(
+        select(Role.role, Role.area_code).where(Role.person_id == person_id, Role.role.in_(COMMANDER_ROLES))
+    )).all()
+    return Command(frozenset(code for _role, code in rows if code),
+                   any(role == "admin" and code is None for role, code in rows))
+
+
+def micro_grids_in(index: AreaIndex, codes: list[str]) -> list[str]:
+    """The micro-grids of these areas (an area that is a micro-grid stands for itself)."""
+    found: list[str] = []
+    stack = list(codes)
+    while stack:
+        code = stack.pop()
+        if index.level_of(code) == "microgrid":
+            found.append(code)
+        else:
+            stack.extend(index.children_of(code))
+    return sorted(set(found))
+
+
+def micro_grids_around(index: AreaIndex, lat: float, lon: float, radius_m: float) -> list[str]:
+    """Every micro-grid whose area touches the circle of `radius_m` around the point."""
+    degrees = radius_m / METRES_PER_DEGREE_LAT
+    circle = affinity.scale(Point(lon, lat).buffer(degrees, quad_segs=16),
+                            xfact=1 / max(math.cos(math.radians(lat)), 0.01), yfact=1.0)
+    hits = index.tree.query(circle, predicate="intersects")
+    return sorted(index.codes[i] for i in hits.tolist() if index.levels[i] == "microgrid")
+
+
+async def people_in_scope(session: AsyncSession, index: AreaIndex, micro_grids: list[str], tags: list[str]) -> list[int]:
+    """The responders of these micro-grids with any of the tags (all of them for no tag), and with
+    the grid-workers "tag", the workers of their grids; each person once."""
+    if not micro_grids:
+        return []
+    wanted = [t for t in tags if t in RESPONDER_TAGS]
+    responders = (await session.execute(
+        select(Role.person_id, Role.tags).where(Role.role == "responder", Role.area_code.in_(micro_grids))
+    )).all()
+    chosen = {person for person, held in responders if not tags or any(t in (held or []) for t in wanted)}
+    if GRID_WORKERS in tags:
+        grids = {index.parent_of.get(code) for code in micro_grids} - {None}
+        chosen |= set((await session.scalars(
+            select(Role.person_id).where(Role.role == "worker", Role.area_code.in_(grids))
+        )).all())
+    return sorted(chosen)
+
+
+async def start_draft(session: AsyncSession, commander_id: int, now: datetime) -> Mobilization:
+    """A new call-out being put together (an older unsent draft of the same commander is dropped)."""
+    await session.execute(update(Mobilization).where(
+        Mobilization.commander_id == commander_id, Mobilization.state == "draft").values(state="dropped"))
+    draft = Mobilization(commander_id=commander_id, state="draft", area_codes=[], tags=[], drill=False,
+                         created_at=now, realerts=0, widen_offered=False)
+    session.add(draft)
+    await session.flush()
+    return draft
+
+
+async def draft_of(session: AsyncSession, mobilization_id: int, commander_id: int) -> Mobilization:
+    found = await session.get(Mobilization, mobilization_id)
+    if found is None or found.commander_id != commander_id:
+        raise MobilizeError("not_yours")
+    if found.state != "draft":
+        raise MobilizeError("already_sent")
+    return found
+
+
+async def scope_of(session: AsyncSession, index: AreaIndex, mobilization: Mobilization) -> tuple[list[str], list[int]]:
+    """The micro-grids a call-out reaches and the people in them."""
+    if mobilization.center_lat is not None and mobilization.center_lon is not None and mobilization.radius_m:
+        micro = micro_grids_around(index, mobilization.center_lat, mobilization.center_lon, mobilization.radius_m)
+    else:
+        micro = micro_grids_in(index, list(mobilization.area_codes))
+    return micro, await people_in_scope(session, index, micro, list(mobilization.tags))
+
+
+async def send(session: AsyncSession, index: AreaIndex, mobilization_id: int, commander_id: int, now: datetime,
+               drill: bool = False) -> tuple[Mobilization, int]:
+    """Send the call-out to everyone in scope, once each, ahead of every other message."""
+    mobilization = await draft_of(session, mobilization_id, commander_id)
+    command = await command_of(session, commander_id)
+    micro, people = await scope_of(session, index, mobilization)
+    if not all(command.covers(index, code) for code in micro):
+        raise MobilizeError("outside")
+    if not people:
+        raise MobilizeError("nobody")
+    mobilization.state = "active"
+    mobilization.drill = drill
+    mobilization.sent_at = now
+    mobilization.area_codes = micro if mobilization.radius_m else list(mobilization.area_codes)
+    for person_id in people:
+        session.add(Responder(mobilization_id=mobilization.id, person_id=person_id, unreachable=False, alerts=1))
+        await outbox.enqueue(session, person_id, "callout", {"mobilization": mobilization.id}, now, outbox.EMERGENCY)
+    await session.flush()
+    return mobilization, len(people)
+
+
+async def answer(session: AsyncSession, mobilization_id: int, person_id: int, given: str, now: datetime,
+                 where: tuple[float, float] | None = None) -> Mobilization:
+    """A responder's answer (it may be changed while the call-out lasts)."""
+    if given not in ANSWERS:
+        raise MobilizeError("invalid")
+    mobilization = await session.get(Mobilization, mobilization_id)
+    responder = await session.get(Responder, (mobilization_id, person_id))
+    if mobilization is None or responder is None:
+        raise MobilizeError("not_yours")
+    if mobilization.state != "active":
+        raise MobilizeError("over")
+    responder.answer = given
+    responder.answered_at = now
+    if where is not None:
+        responder.arrived_lat, responder.arrived_lon = where
+    return mobilization
+
+
+async def mark_delivered(session: AsyncSession, mobilization_id: int, person_id: int, now: datetime) -> None:
+    await session.execute(update(Responder).where(
+        Responder.mobilization_id == mobilization_id, Responder.person_id == person_id, Responder.delivered_at.is_(None)
+    ).values(delivered_at=now))
+
+
+async def mark_unreachable(session: AsyncSession, mobilization_id: int, person_id: int) -> None:
+    await session.execute(update(Responder).where(
+        Responder.mobilization_id == mobilization_id, Responder.person_id == person_id).values(unreachable=True))
+
+
+@dataclass
+class RollCall:
+    total: int = 0
+    delivered: int = 0
+    names: dict[str, list[str]] = field(default_factory=lambda: {a: [] for a in (*ANSWERS, "none", "unreachable")})
+
+    def count(self, answer: str) -> int:
+        return len(self.names[answer])
+
+
+async def roll_call(session: AsyncSession, mobilization_id: int) -> RollCall:
+    rows = (await session.execute(
+        select(Responder, Person.name, Person.blocked).join(Person, Person.id == Responder.person_id)
+        .where(Responder.mobilization_id == mobilization_id).order_by(Person.name, Person.id)
+    )).all()
+    call = RollCall(total=len(rows))
+    for responder, name, blocked in rows:
+        call.delivered += responder.delivered_at is not None
+        if responder.answer:
+            call.names[responder.answer].append(name)
+        elif responder.unreachable or blocked:
+            call.names["unreachable"].append(name)
+        else:
+            call.names["none"].append(name)
+    return call
+
+
+async def realert(session: AsyncSession, mobilization_id: int, commander_id: int | None, now: datetime) -> int:
+    """Alert again everyone who has not answered and can be reached; how many."""
+    mobilization = await session.get(Mobilization, mobilization_id)
+    if mobilization is None or (commander_id is not None and mobilization.commander_id != commander_id):
+        raise MobilizeError("not_yours")
+    if mobilization.state != "active":
+        raise MobilizeError("over")
+    silent = (await session.scalars(select(Responder).join(Person, Person.id == Responder.person_id).where(
+        Responder.mobilization_id == mobilization_id, Responder.answer.is_(None), Responder.unreachable.is_(False),
+        Person.blocked.is_(False)))).all()
+    for responder in silent:
+        responder.alerts += 1
+        await outbox.enqueue(session, responder.person_id, "callout", {"mobilization": mobilization_id, "again": True},
+                             now, outbox.EMERGENCY)
+    mobilization.realerts += 1
+    return len(silent)
+
+
+async def follow_up(session: AsyncSession, mobilization_id: int, commander_id: int, text: str, now: datetime) -> int:
+    """A follow-up from the commander to everyone the call-out reached."""
+    mobilization = await session.get(Mobilization, mobilization_id)
+    if mobilization is None or mobilization.commander_id != commander_id:
+        raise MobilizeError("not_yours")
+    if mobilization.state != "active":
+        raise MobilizeError("over")
+    reached = (await session.scalars(select(Responder.person_id).where(
+        Responder.mobilization_id == mobilization_id, Responder.unreachable.is_(False)))).all()
+    for person_id in reached:
+        await outbox.enqueue(session, person_id, "callout_update", {"mobilization": mobilization_id, "text": text[:1000]},
+                             now, outbox.EMERGENCY)
+    return len(reached)
+
+
+async def stand_down(session: AsyncSession, mobilization_id: int, commander_id: int, now: datetime) -> int:
+    """It is over: everyone the call-out reached is told; a second stand down changes nothing."""
+    mobilization = await session.get(Mobilization, mobilization_id)
+    if mobilization is None or mobilization.commander_id != commander_id:
+        raise MobilizeError("not_yours")
+    if mobilization.state != "active":
+        raise MobilizeError("over")
+    mobilization.state = "over"
+    mobilization.ended_at = now
+    reached = (await session.scalars(select(Responder.person_id).where(
+        Responder.mobilization_id == mobilization_id, Responder.unreachable.is_(False)))).all()
+    for person_id in reached:
+        await outbox.enqueue(session, person_id, "callout_end", {"mobilization": mobilization_id}, now, outbox.EMERGENCY)
+    return len(reached)
+
+
+async def recent(session: AsyncSession, commander_id: int, limit: int = 10) -> list[Mobilization]:
+    return list((await session.scalars(select(Mobilization).where(
+        Mobilization.commander_id == commander_id, Mobilization.state.in_(("active", "over"))
+    ).order_by(Mobilization.id.desc()).limit(limit))).all())
+
+
+def area_outline(index: AreaIndex, codes: list[str]) -> shapely.Geometry | None:
+    """The union of the call-out's areas (for the CAP export)."""
+    shapes = [index.boundaries[index.position[c]] for c in codes if c in index.position]
+    return shapely.union_all(shapes) if shapes else None

@@ -1,0 +1,134 @@
+"""One-tap call-outs: everybody in scope hears once, answers, and the roll call counts them."""
+
+from __future__ import annotations
+
+import pytest
+
+from handlers.callbacks import button_data
+from storage import mobilize
+from storage.mobilize import MobilizeError
+from tests.stories import demo_city, staff_in_chat
+from tests.test_routing import IN_GRID
+
+GRID, M1, M2 = "HS-01-01-G1", "HS-01-01-G1-M1", "HS-01-01-G1-M2"
+
+
+async def responders(world):  # type: ignore[no-untyped-def]
+    """Leader Li commands the grid; three responders in M1 (one volunteer), one volunteer in M2."""
+    await demo_city(world)
+    li, li_id = await staff_in_chat(world, "Li", "leader", GRID)
+    people = {}
+    for name, area, tags in (("Ann", M1, ["party_member"]), ("Bo", M1, ["volunteer"]), ("Cai", M1, ["property_staff"]),
+                             ("Dan", M2, ["volunteer"])):
+        people[name], _ = await staff_in_chat(world, name, "responder", area, tags=tags)
+    return li, li_id, people
+
+
+async def call_out(world, commander_id: int, areas: list[str], tags: list[str] | None = None, drill: bool = False,  # type: ignore[no-untyped-def]
+                   **fields) -> tuple[int, int]:
+    async with world.store.transaction() as session:
+        draft = await mobilize.start_draft(session, commander_id, world.clock.now())
+        draft.area_codes, draft.tags = areas, tags or []
+        draft.headline = fields.get("headline", "Water rising at Qingshi lane")
+        draft.instruction = fields.get("instruction", "Bring sandbags to the north gate")
+        draft.meet_lat, draft.meet_lon = fields.get("meet", (None, None))
+        index = await world.runtime.map.index(session)
+        mobilization, count = await mobilize.send(session, index, draft.id, commander_id, world.clock.now(), drill)
+        return mobilization.id, count
+
+
+async def roll(world, mobilization_id: int) -> mobilize.RollCall:  # type: ignore[no-untyped-def]
+    async with world.store.transaction() as session:
+        return await mobilize.roll_call(session, mobilization_id)
+
+
+async def test_a_call_out_reaches_everyone_in_the_micro_grid_once_with_the_meeting_point(world):
+    li, li_id, people = await responders(world)
+    mobilization_id, count = await call_out(world, li_id, [M1], meet=IN_GRID)
+    assert count == 3
+    await world.deliver()
+    await world.deliver()
+    for name in ("Ann", "Bo", "Cai"):
+        chat = people[name].chat()
+        assert [m.method for m in chat[-2:]] == ["sendLocation", "sendMessage"]
+        assert "Water rising at Qingshi lane" in chat[-1].plain and "Meeting point" in chat[-1].plain
+        assert [b["text"] for b in chat[-1].buttons()] == ["✅ Coming", "❌ Can't come"]
+        assert sum("Water rising" in m.plain for m in chat) == 1
+    assert "Water rising" not in " ".join(people["Dan"].texts())
+    call = await roll(world, mobilization_id)
+    assert (call.total, call.delivered, call.count("none")) == (3, 3, 3)
+
+
+async def test_answers_can_change_and_the_roll_call_counts_them(world):
+    li, li_id, people = await responders(world)
+    mobilization_id, _ = await call_out(world, li_id, [GRID])
+    await world.deliver()
+    await people["Ann"].tap("Coming")
+    assert [b["text"] for b in people["Ann"].last().buttons()] == ["📍 Arrived", "❌ Can't come"]
+    await people["Bo"].tap("Can't come")
+    await people["Ann"].tap("Arrived")
+    call = await roll(world, mobilization_id)
+    assert call.names["arrived"] == ["Ann"] and call.names["cannot"] == ["Bo"]
+    assert call.names["none"] == ["Cai", "Dan"]
+
+
+async def test_only_the_chosen_tags_are_called(world):
+    li, li_id, people = await responders(world)
+    _, count = await call_out(world, li_id, [GRID], ["volunteer"])
+    assert count == 2  # Bo and Dan
+
+
+async def test_around_a_point_takes_every_micro_grid_the_circle_touches(world):
+    await demo_city(world)
+    async with world.store.transaction() as session:
+        index = await world.runtime.map.index(session)
+    near = mobilize.micro_grids_around(index, IN_GRID[0], IN_GRID[1], 30)
+    wide = mobilize.micro_grids_around(index, IN_GRID[0], IN_GRID[1], 800)
+    assert M1 in near and set(near) < set(wide) and len(wide) > 3
+
+
+async def test_nobody_in_scope_or_outside_the_commanders_area_sends_nothing(world):
+    li, li_id, people = await responders(world)
+    with pytest.raises(MobilizeError) as nobody:
+        await call_out(world, li_id, ["HS-01-01-G1-M5"])
+    assert nobody.value.reason == "nobody"
+    with pytest.raises(MobilizeError) as outside:
+        await call_out(world, li_id, ["HS-02"])
+    assert outside.value.reason == "outside"
+    assert await world.deliver() == 0
+
+
+async def test_stand_down_tells_everyone_once_and_later_answers_are_told_it_is_over(world):
+    li, li_id, people = await responders(world)
+    mobilization_id, _ = await call_out(world, li_id, [M1], drill=True)
+    await world.deliver()
+    assert "DRILL" in people["Ann"].last().plain
+    alert = people["Ann"].last()
+    async with world.store.transaction() as session:
+        assert await mobilize.stand_down(session, mobilization_id, li_id, world.clock.now()) == 3
+    async with world.store.transaction() as session:
+        with pytest.raises(MobilizeError) as again:
+            await mobilize.stand_down(session, mobilization_id, li_id, world.clock.now())
+    assert again.value.reason == "over"
+    await world.deliver()
+    assert "Stand down" in people["Ann"].last().plain
+    await people["Ann"].tap("Coming", alert)
+    assert world.api.methods("answerCallbackQuery")[-1].params["text"] == "This call-out is over. Thank you."
+
+
+async def test_a_forged_answer_for_another_call_out_is_refused(world):
+    li, li_id, people = await responders(world)
+    first, _ = await call_out(world, li_id, [M1])
+    second, _ = await call_out(world, li_id, [M2])
+    await people["Ann"].press_data(button_data("m:ans", second, 0))
+    assert world.api.methods("answerCallbackQuery")[-1].params["text"] == "This call-out was not sent to you."
+    assert (await roll(world, second)).count("coming") == 0
+
+
+async def test_a_responder_who_blocked_the_bot_shows_as_unreachable(world):
+    li, li_id, people = await responders(world)
+    world.api.blocked.add(people["Cai"].tg_id)
+    mobilization_id, _ = await call_out(world, li_id, [M1])
+    await world.deliver()
+    call = await roll(world, mobilization_id)
+    assert call.names["unreachable"] == ["Cai"] and call.delivered == 2
