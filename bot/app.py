@@ -10,7 +10,7 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, Defaults
 
 from bot.i18n import translator
-from bot import timers
+from bot import board, timers
 from bot.outbound import OutboundSender
 from bot.runtime import Runtime
 from bot.settings import SUPPORTED_LANGUAGES
@@ -82,6 +82,8 @@ async def start_background(application: Application) -> None:
                       max_instances=1, coalesce=True)
     scheduler.add_job(timers.tick, "interval", args=[runtime], seconds=timers.SWEEP_SECONDS, id="timers",
                       max_instances=1, coalesce=True)
+    scheduler.add_job(board.tick, "interval", args=[runtime, application.bot], seconds=board.BOARD_SECONDS,
+                      id="boards", max_instances=1, coalesce=True)
     digest_at = runtime.settings.digest_time
     scheduler.add_job(timers.digest, "cron", args=[runtime], hour=digest_at.hour, minute=digest_at.minute,
                       id="digest", max_instances=1, coalesce=True, misfire_grace_time=3600)

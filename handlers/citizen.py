@@ -6,7 +6,7 @@ import logging
 
 from telegram import Update
 
-from handlers import citizen_cases, citizen_report, dispatcher, keyboards, onboarding, patrol, worker
+from handlers import citizen_cases, citizen_report, dispatcher, keyboards, mobilize_flow, onboarding, patrol, worker
 from handlers.callbacks import Pressed
 from handlers.common import ButtonOutcome, Context, Outgoing, greeting, help_text, person_session, runtime, send_all, show_outcome, tr
 from storage import drafts, people, routing
@@ -78,6 +78,8 @@ async def on_text(update: Update, context: Context) -> None:
             messages = await citizen_cases.take_reopen_reason(session, rt, person, text)
         elif person.awaiting in (dispatcher.REJECT_REASON, dispatcher.DUPLICATE_NUMBER):
             messages = await dispatcher.take_typed_answer(session, rt, person, text)
+        elif person.awaiting in mobilize_flow.QUESTIONS:
+            messages = await mobilize_flow.take_typed_answer(session, rt, person, text)
         elif person.awaiting in (worker.RESOLVING, *worker.REASON_QUESTIONS):
             messages = await worker.take_typed_answer(session, rt, person, text)
         elif (draft := await drafts.open_draft(session, person.id)) is not None:

@@ -29,6 +29,7 @@ STAFF_COMMANDS = (
     ("/checkin", {"worker", "leader"}),
     ("/team", {"leader"}),
     ("/stats", {"leader", "dispatcher", "admin"}),
+    ("/mobilize", {"leader", "dispatcher", "admin"}),
 )
 
 

@@ -7,11 +7,19 @@ import logging
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, ChatMemberHandler, CommandHandler, MessageHandler, filters
 
-from handlers import callout, citizen, citizen_cases, citizen_report, dispatcher, invites, onboarding, patrol, stats_view, worker
+from handlers import callout, citizen, mobilize_flow, citizen_cases, citizen_report, dispatcher, invites, onboarding, patrol, stats_view, worker
 from handlers.callbacks import parse_button
 from handlers.common import Context, answer_button, on_error, person_session, tr
 
 log = logging.getLogger(__name__)
+
+async def on_mobilization_button(update: Update, context: Context, pressed) -> None:  # type: ignore[no-untyped-def]
+    """A responder's answer, or a commander's step in a call-out."""
+    if pressed.action == "m:ans":
+        await callout.on_answer_button(update, context, pressed)
+    else:
+        await mobilize_flow.on_mobilize_button(update, context, pressed)
+
 
 BUTTON_ROUTES = {
     "r": citizen_report.on_report_button,
@@ -20,7 +28,7 @@ BUTTON_ROUTES = {
     "d": dispatcher.on_dispatch_button,
     "i": invites.on_invite_button,
     "t": worker.on_task_button,
-    "m": callout.on_answer_button,
+    "m": on_mobilization_button,
 }
 
 
@@ -60,6 +68,7 @@ def register_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("checkin", patrol.start_checkin, filters=private))
     application.add_handler(CommandHandler("team", patrol.show_team, filters=private))
     application.add_handler(CommandHandler("stats", stats_view.show_stats, filters=private))
+    application.add_handler(CommandHandler("mobilize", mobilize_flow.start, filters=private))
     application.add_handler(MessageHandler(new & filters.COMMAND, citizen.unknown_command))
     application.add_handler(MessageHandler(new & filters.PHOTO, citizen_report.on_photo))
     application.add_handler(MessageHandler(new & filters.Document.ALL, citizen_report.on_document))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import shapely
 from shapely import affinity
@@ -216,6 +216,17 @@ async def realert(session: AsyncSession, mobilization_id: int, commander_id: int
                              now, outbox.EMERGENCY)
     mobilization.realerts += 1
     return len(silent)
+
+
+async def realert_due(session: AsyncSession, now: datetime, every: timedelta, times: int) -> int:
+    """Alert again, every `every` up to `times` times, those who have not answered an active call-out."""
+    active = (await session.scalars(select(Mobilization).where(
+        Mobilization.state == "active", Mobilization.realerts < times, Mobilization.sent_at.is_not(None)))).all()
+    count = 0
+    for mobilization in active:
+        if now >= mobilization.sent_at + every * (mobilization.realerts + 1):
+            count += await realert(session, mobilization.id, None, now)
+    return count
 
 
 async def follow_up(session: AsyncSession, mobilization_id: int, commander_id: int, text: str, now: datetime) -> int:

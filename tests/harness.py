@@ -14,7 +14,7 @@ from PIL import Image
 from telegram import Update
 from telegram.ext import Application
 
-from bot import timers
+from bot import board, timers
 from bot.app import build_application, prepare_store
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -105,6 +105,13 @@ class Harness:
         assert self.runtime is not None
         await timers.tick(self.runtime)
         return await self.deliver()
+
+    async def refresh_boards(self) -> int:
+        """The 3-second job: re-alerts that are due and the commanders' live boards."""
+        assert self.runtime is not None and self.app is not None
+        edits = await board.tick(self.runtime, self.app.bot)
+        await self.deliver()
+        return edits
 
     async def deliver(self) -> int:
         """Let the outbound queue send what is due (the background sender does this in production)."""

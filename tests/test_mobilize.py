@@ -132,3 +132,61 @@ async def test_a_responder_who_blocked_the_bot_shows_as_unreachable(world):
     await world.deliver()
     call = await roll(world, mobilization_id)
     assert call.names["unreachable"] == ["Cai"] and call.delivered == 2
+
+
+async def test_a_commander_calls_out_in_a_few_taps_and_watches_the_roll_call(world):
+    li, li_id, people = await responders(world)
+    await li.say("/mobilize")
+    assert "Where?" in li.last().plain
+    await li.tap("HS-01-01-G1-M1")
+    await li.tap("Next")
+    assert "Who?" in li.last().plain
+    await li.tap("Next")
+    await li.tap("Flood")
+    await li.say("Bring sandbags to the <north> gate")
+    await li.tap("No meeting point")
+    await li.tap("5")
+    preview, summary = li.chat()[-2:]
+    assert "Flood: water is rising" in preview.plain and "Bring sandbags to the <north> gate" in preview.plain
+    assert "5 people needed" in preview.plain
+    assert "This will alert 3 people in 1 micro-grid(s): HS-01-01-G1-M1 微网格" in summary.plain
+    await li.tap("Send now")
+    board = li.last()
+    assert board is summary and "delivered 0/3" in board.plain and "Not answered: 3" in board.plain
+    await world.deliver()
+    assert "Bring sandbags" in people["Ann"].last().plain
+    await people["Ann"].tap("Coming")
+    world.clock.advance(seconds=3)
+    assert await world.refresh_boards() == 1
+    assert "Coming: 1 – Ann" in board.plain and "delivered 3/3" in board.plain
+    assert await world.refresh_boards() == 0  # nothing changed: no edit
+    await li.tap("Stand down")
+    assert "Stood down" in board.plain and board.buttons() == []
+    await world.deliver()
+    assert "Stand down" in people["Bo"].last().plain
+
+
+async def test_non_responders_are_alerted_again_after_five_minutes_twice_at_most(world):
+    li, li_id, people = await responders(world)
+    mobilization_id, _ = await call_out(world, li_id, [M1])
+    await world.deliver()
+    await people["Ann"].tap("Coming")
+    for _minutes in range(3):
+        world.clock.advance(minutes=5)
+        await world.refresh_boards()
+    assert sum("Reminder: please answer" in t for t in people["Bo"].texts()) == 2
+    assert not any("Reminder: please answer" in t for t in people["Ann"].texts())
+
+
+async def test_around_a_point_in_the_chat_and_strangers_cannot_call_out(world):
+    li, li_id, people = await responders(world)
+    await li.say("/mobilize")
+    await li.tap("Around a point")
+    await li.send_location(*IN_GRID)
+    await li.tap("100 m")
+    assert "Who?" in li.last().plain
+    citizen = world.person(language_code="en")
+    await citizen.say("/mobilize")
+    assert "Only grid leaders, dispatchers and administrators" in citizen.last().plain
+    await citizen.press_data(button_data("m:go", 1, 0))
+    assert world.api.methods("answerCallbackQuery")[-1].params["text"] == "This call-out is not yours."
