@@ -216,6 +216,38 @@ def stats_table(report, zone: ZoneInfo) -> str:  # type: ignore[no-untyped-def]
     return "\n".join(lines)
 
 
+def command_mobilization_export(args: argparse.Namespace) -> None:
+    from storage import areas as area_store
+    from storage.cap import cap_alert
+    from storage.db import Store
+    from storage.map_index import AreaIndex
+    from storage.models import Mobilization
+
+    settings = load_settings()
+    upgrade_schema(settings.database_url)
+
+    async def export() -> str:
+        store = Store(settings.database_url)
+        try:
+            async with store.transaction() as session:
+                mobilization = await session.get(Mobilization, args.id)
+                if mobilization is None or mobilization.state not in ("active", "over"):
+                    raise Problem(f"no call-out {args.id} was sent")
+                index = await AreaIndex.load(session)
+                shapes = {c: index.boundaries[index.position[c]] for c in mobilization.area_codes if c in index.position}
+                names = await area_store.area_names(session, list(mobilization.area_codes))
+                return cap_alert(mobilization, shapes, names, args.sender, settings.zone)
+        finally:
+            await store.close()
+
+    text = asyncio.run(export())
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"Wrote {args.out}.")
+    else:
+        sys.stdout.write(text)
+
+
 def _with_settings(command):  # type: ignore[no-untyped-def]
     """Adapt a `command(settings, args)` to the parser's `handler(args)`, turning its problems into ours."""
     from bot.cli_people import PeopleProblem
@@ -266,6 +298,18 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--to", dest="to", metavar="DATE", help="last day, included")
     stats.add_argument("--area", metavar="CODE", help="only this area and everything inside it")
     stats.set_defaults(handler=command_stats)
+
+    mobilization = commands.add_parser("mobilization", help="emergency call-outs", description="Work with call-outs.")
+    mobilization_commands = mobilization.add_subparsers(dest="mobilization_command", required=True, metavar="ACTION")
+    export = mobilization_commands.add_parser(
+        "export", help="write a call-out as a CAP 1.2 alert",
+        description="Write a sent call-out as an OASIS CAP 1.2 alert (status Actual or Exercise, msgType Alert, or "
+                    "Cancel once stood down; the micro-grids as polygons).")
+    export.add_argument("id", type=int, metavar="ID", help="the call-out's number (see /mobilizations)")
+    export.add_argument("--cap", action="store_true", required=True, help="as CAP 1.2 XML (the only format)")
+    export.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+    export.add_argument("--sender", default="gridline", help="the CAP sender id (default: gridline)")
+    export.set_defaults(handler=command_mobilization_export)
 
     categories = commands.add_parser("categories", help="the category catalog", description="Work with category catalogs.")
     category_commands = categories.add_subparsers(dest="categories_command", required=True, metavar="ACTION")

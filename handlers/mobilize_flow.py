@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.i18n import N_, Translate, duration
+from bot.i18n import N_, Translate, duration, local_time
 from bot.runtime import Runtime
 from handlers import keyboards
 from handlers.callbacks import Pressed, button_data
@@ -361,6 +361,30 @@ async def take_location(session: AsyncSession, rt: Runtime, person: Person, lat:
     draft.meet_lat, draft.meet_lon = lat, lon
     return [Outgoing(_("📍 Meeting point set."), keyboards.main_menu(_)),
             Outgoing(_("How many people are needed?"), _need_buttons(_, draft))]
+
+
+# --- /mobilizations ------------------------------------------------------------------------------------
+
+
+async def show_recent(update: Update, context: Context) -> None:
+    rt = runtime(context)
+    async with person_session(update, context) as (session, person):
+        _ = tr(person)
+        if not await mobilize.command_of(session, person.id):
+            text = _problem(_, "no_command")
+        else:
+            lines = [_("🚨 <b>Your recent call-outs</b>")]
+            for mobilization in await mobilize.recent(session, person.id):
+                call = await mobilize.roll_call(session, mobilization.id)
+                when = local_time(mobilization.sent_at or mobilization.created_at, rt.settings.zone, person.language)
+                state = _("over") if mobilization.state == "over" else _("active")
+                lines.append(_("#{id} {drill}<b>{headline}</b> · {when} · {state}\n   {total} called: {coming} coming, "
+                               "{arrived} arrived, {cannot} can't, {none} no answer, {unreachable} unreachable").format(
+                    id=mobilization.id, drill="🧪 " if mobilization.drill else "", headline=esc(mobilization.headline or ""),
+                    when=when, state=state, total=call.total, coming=call.count("coming"), arrived=call.count("arrived"),
+                    cannot=call.count("cannot"), none=call.count("none"), unreachable=call.count("unreachable")))
+            text = "\n".join(lines) if len(lines) > 1 else _("You have not called anyone out yet. /mobilize starts one.")
+    await send_all(context.bot, update.effective_chat.id, [Outgoing(text[:4000])])
 
 
 # --- the live board ----------------------------------------------------------------------------------

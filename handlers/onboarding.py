@@ -30,6 +30,7 @@ STAFF_COMMANDS = (
     ("/team", {"leader"}),
     ("/stats", {"leader", "dispatcher", "admin"}),
     ("/mobilize", {"leader", "dispatcher", "admin"}),
+    ("/mobilizations", {"leader", "dispatcher", "admin"}),
 )
 
 

@@ -69,6 +69,7 @@ def register_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("team", patrol.show_team, filters=private))
     application.add_handler(CommandHandler("stats", stats_view.show_stats, filters=private))
     application.add_handler(CommandHandler("mobilize", mobilize_flow.start, filters=private))
+    application.add_handler(CommandHandler("mobilizations", mobilize_flow.show_recent, filters=private))
     application.add_handler(MessageHandler(new & filters.COMMAND, citizen.unknown_command))
     application.add_handler(MessageHandler(new & filters.PHOTO, citizen_report.on_photo))
     application.add_handler(MessageHandler(new & filters.Document.ALL, citizen_report.on_document))

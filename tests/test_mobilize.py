@@ -190,3 +190,42 @@ async def test_around_a_point_in_the_chat_and_strangers_cannot_call_out(world):
     assert "Only grid leaders, dispatchers and administrators" in citizen.last().plain
     await citizen.press_data(button_data("m:go", 1, 0))
     assert world.api.methods("answerCallbackQuery")[-1].params["text"] == "This call-out is not yours."
+
+
+async def test_a_call_out_exports_as_a_cap_alert_and_its_cancel(world):
+    import xml.etree.ElementTree as ET
+
+    from tests.test_cli import gridline
+
+    li, li_id, people = await responders(world)
+    mobilization_id, _ = await call_out(world, li_id, [M1, M2], drill=True, headline="Flood <Qingshi>")
+    env = {"GRIDLINE_DATA_DIR": str(world.settings.data_dir)}
+    ns = {"cap": "urn:oasis:names:tc:emergency:cap:1.2"}
+    alert = gridline("mobilization", "export", str(mobilization_id), "--cap", env=env)
+    assert alert.returncode == 0, alert.stderr
+    root = ET.fromstring(alert.stdout.split("\n", 1)[1])
+    assert root.tag == "{urn:oasis:names:tc:emergency:cap:1.2}alert"
+    assert [root.find(f"cap:{t}", ns).text for t in ("status", "msgType", "scope")] == ["Exercise", "Alert", "Restricted"]
+    assert root.find("cap:sent", ns).text == "2026-11-23T10:00:00+08:00"
+    assert root.find("cap:info/cap:headline", ns).text == "Flood <Qingshi>"
+    polygons = [p.text.split() for p in root.findall("cap:info/cap:area/cap:polygon", ns)]
+    assert len(polygons) == 2 and all(ring[0] == ring[-1] and len(ring) >= 4 for ring in polygons)
+    lat, lon = map(float, polygons[0][0].split(","))
+    assert 29 < lat < 31 and 121 < lon < 122  # CAP wants latitude first
+    async with world.store.transaction() as session:
+        await mobilize.stand_down(session, mobilization_id, li_id, world.clock.now())
+    cancel = ET.fromstring(gridline("mobilization", "export", str(mobilization_id), "--cap", env=env).stdout.split("\n", 1)[1])
+    assert cancel.find("cap:msgType", ns).text == "Cancel"
+    assert cancel.find("cap:references", ns).text == f"gridline,gridline-mobilization-{mobilization_id},2026-11-23T10:00:00+08:00"
+    missing = gridline("mobilization", "export", "999", "--cap", env=env)
+    assert missing.returncode == 2 and "no call-out 999 was sent" in missing.stderr
+
+
+async def test_mobilizations_lists_recent_call_outs_with_their_outcome(world):
+    li, li_id, people = await responders(world)
+    first, _ = await call_out(world, li_id, [M1], headline="Fire on Gulou road")
+    await world.deliver()
+    await people["Ann"].tap("Coming")
+    await li.say("/mobilizations")
+    text = li.last().plain
+    assert f"#{first} Fire on Gulou road" in text and "3 called: 1 coming, 0 arrived, 0 can't, 2 no answer" in text
