@@ -16,6 +16,7 @@ from bot.runtime import Runtime
 from bot.settings import SUPPORTED_LANGUAGES
 from bot.update_processor import PerChatUpdateProcessor
 from handlers.setup import register_handlers
+from storage import outbox
 from storage.catalog import sync_categories
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,9 @@ async def prepare_store(runtime: Runtime) -> None:
     """Load the category catalog into the store (the schema must already be up to date)."""
     async with runtime.store.transaction() as session:
         await sync_categories(session, runtime.catalog)
+        released = await outbox.release_claims(session)
+    if released:
+        log.info("%s queued messages claimed before a stop are sent now", released)
 
 
 async def publish_commands(application: Application) -> None:

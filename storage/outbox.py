@@ -59,6 +59,16 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[Ou
     return list(rows.all())
 
 
+async def release_claims(session: AsyncSession) -> int:
+    """Free the messages a sender had claimed when it stopped (a crash leaves them leased), so a
+    restarted bot sends them at once instead of after the lease. One sending process only."""
+    result = await session.execute(
+        update(OutboundMessage).where(OutboundMessage.status == "pending", OutboundMessage.claimed_until.is_not(None))
+        .values(claimed_until=None)
+    )
+    return result.rowcount or 0
+
+
 async def mark_sent(session: AsyncSession, message_id: int, now: datetime) -> None:
     await session.execute(
         update(OutboundMessage)
