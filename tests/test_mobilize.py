@@ -229,3 +229,17 @@ async def test_mobilizations_lists_recent_call_outs_with_their_outcome(world):
     await li.say("/mobilizations")
     text = li.last().plain
     assert f"#{first} Fire on Gulou road" in text and "3 called: 1 coming, 0 arrived, 0 can't, 2 no answer" in text
+
+
+async def test_a_call_out_cut_short_by_a_crash_is_finished_after_restart_once_each(world):
+    from storage import outbox
+
+    li, li_id, people = await responders(world)
+    await call_out(world, li_id, [M1])
+    async with world.store.transaction() as session:
+        claimed = await outbox.claim_due(session, world.clock.now(), 2)  # a sender took two, then died
+    assert len(claimed) == 2
+    await world.restart()
+    await world.deliver()
+    for name in ("Ann", "Bo", "Cai"):
+        assert sum("Water rising" in t for t in people[name].texts()) == 1
