@@ -19,6 +19,7 @@ from storage import mobilize, outbox, people, routing
 log = logging.getLogger(__name__)
 
 BATCH = 50
+PAID_PER_SECOND = 1000
 MAX_BACKOFF = timedelta(minutes=10)
 
 
@@ -29,6 +30,7 @@ class _Prepared:
     chat_id: int
     notice: Notice
     mobilization_id: int | None = None  # a call-out's alert: its roll call learns of the delivery
+    emergency: bool = False
 
 
 def _seconds(delay: object) -> float:
@@ -42,6 +44,8 @@ class OutboundSender:
         settings = runtime.settings
         # 5 % under the limit: requests in flight arrive with some jitter, and a 429 costs far more.
         self.pacer = Pacer(settings.send_per_second * 0.95, settings.chat_interval_seconds)
+        # Paid broadcasts (for emergencies, where the deployment has them) go up to 1,000 a second.
+        self.paid_pacer = Pacer(PAID_PER_SECOND * 0.95, settings.chat_interval_seconds) if settings.paid_broadcast else None
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[int] | None = None
         self._again = False
@@ -102,15 +106,18 @@ class OutboundSender:
                         await outbox.mark_dead(session, message.id, "nothing to render")
                         continue
                     callout = message.payload.get("mobilization") if message.kind == "callout" else None
-                    prepared.append(_Prepared(message.id, person.id, person.tg_id, notice, callout))
+                    prepared.append(_Prepared(message.id, person.id, person.tg_id, notice, callout,
+                                              message.priority == outbox.EMERGENCY))
             if prepared:
                 return prepared
 
     async def _send(self, prepared: _Prepared) -> None:
         rt = self.runtime
         try:
+            paid = prepared.emergency and self.paid_pacer is not None
+            pacer = self.paid_pacer if paid else self.pacer
             await deliver_notice(self.bot, rt, prepared.chat_id, prepared.notice,
-                                 lambda first: self.pacer.wait(prepared.chat_id, first))
+                                 lambda first: pacer.wait(prepared.chat_id, first), paid_broadcast=paid)
         except Forbidden:
             log.info("outbox %s: person %s blocked the bot", prepared.message_id, prepared.person_id)
             async with rt.store.transaction() as session:

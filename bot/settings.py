@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     # Telegram's limits: messages a second overall, and seconds between two messages to one chat.
     send_per_second: float = Field(default=30, gt=0, le=1000)
     chat_interval_seconds: float = Field(default=1.0, ge=0, le=60)
+    # Telegram's paid broadcasts (allow_paid_broadcast, charged in Stars) for emergency messages.
+    paid_broadcast: bool = False
     # Call-outs: minutes between automatic re-alerts of those who have not answered, and how many.
     realert_minutes: float = Field(default=5, gt=0, le=120)
     realert_times: int = Field(default=2, ge=0, le=10)

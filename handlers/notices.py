@@ -199,11 +199,13 @@ def _photo_input(rt: Runtime, photo: Photo) -> str | bytes:
 
 
 async def deliver_notice(bot: ExtBot, rt: Runtime, chat_id: int, notice: Notice,
-                         pace: Callable[[bool], Awaitable[None]] | None = None) -> None:
+                         pace: Callable[[bool], Awaitable[None]] | None = None, paid_broadcast: bool = False) -> None:
     """Send a notice: the text alone, one photo with the text as caption, or the photos (one, or an
     album), the pin, then the text with its buttons last, where the thumb is. `pace(first)` is
-    awaited before each call, to keep to Telegram's limits."""
+    awaited before each call, to keep to Telegram's limits; `paid_broadcast` sends beyond them
+    with Telegram's paid broadcasts (allow_paid_broadcast)."""
     calls = 0
+    extra = {"allow_paid_broadcast": True} if paid_broadcast else {}
 
     async def paced() -> None:
         nonlocal calls
@@ -213,16 +215,16 @@ async def deliver_notice(bot: ExtBot, rt: Runtime, chat_id: int, notice: Notice,
 
     if len(notice.photos) == 1 and notice.location is None and len(notice.text) <= CAPTION_LIMIT:
         await paced()
-        await bot.send_photo(chat_id, _photo_input(rt, notice.photos[0]), caption=notice.text, reply_markup=notice.markup)
+        await bot.send_photo(chat_id, _photo_input(rt, notice.photos[0]), caption=notice.text, reply_markup=notice.markup, **extra)
         return
     if len(notice.photos) == 1:
         await paced()
-        await bot.send_photo(chat_id, _photo_input(rt, notice.photos[0]))
+        await bot.send_photo(chat_id, _photo_input(rt, notice.photos[0]), **extra)
     elif notice.photos:
         await paced()
-        await bot.send_media_group(chat_id, [InputMediaPhoto(_photo_input(rt, p)) for p in notice.photos[:10]])
+        await bot.send_media_group(chat_id, [InputMediaPhoto(_photo_input(rt, p)) for p in notice.photos[:10]], **extra)
     if notice.location is not None:
         await paced()
-        await bot.send_location(chat_id, latitude=notice.location[0], longitude=notice.location[1])
+        await bot.send_location(chat_id, latitude=notice.location[0], longitude=notice.location[1], **extra)
     await paced()
-    await bot.send_message(chat_id, notice.text, reply_markup=notice.markup)
+    await bot.send_message(chat_id, notice.text, reply_markup=notice.markup, **extra)

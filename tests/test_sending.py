@@ -40,3 +40,16 @@ async def test_emergencies_go_ahead_of_reminders_and_digests(world):
     await world.deliver()
     sends = [int(c.params["chat_id"]) for c in world.api.methods("sendMessage")]
     assert len(sends) == 121 and sends.index(930_001) < BATCH
+
+
+async def test_paid_broadcast_is_used_for_emergencies_only_when_enabled(api, clock, tmp_path):
+    world = Harness(api, settings_for(api, tmp_path / "var", paid_broadcast=True), clock)
+    await world.start()
+    try:
+        await queue(world, [940_001], outbox.EMERGENCY)
+        await queue(world, [940_002], outbox.NORMAL)
+        await world.deliver()
+    finally:
+        await world.stop()
+    paid = {int(c.params["chat_id"]): c.params.get("allow_paid_broadcast") for c in api.methods("sendMessage")}
+    assert paid == {940_001: "true", 940_002: None}  # form-encoded, as Telegram receives it
