@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 BOARD_SECONDS = 3
 BOARD_EVERY = timedelta(seconds=BOARD_SECONDS)
 WATCHED_FOR = timedelta(days=1)
+WIDEN_AFTER = timedelta(minutes=10)
 
 
 async def tick(runtime: Runtime, bot: ExtBot) -> int:
@@ -30,6 +31,7 @@ async def tick(runtime: Runtime, bot: ExtBot) -> int:
     edits = []
     async with runtime.store.transaction() as session:
         await mobilize.realert_due(session, now, every, runtime.settings.realert_times)
+        await mobilize.offer_widening(session, now, WIDEN_AFTER)
         boards = (await session.scalars(select(Mobilization).where(
             Mobilization.board_message_id.is_not(None), Mobilization.sent_at >= now - WATCHED_FOR,
             Mobilization.state.in_(("active", "over"))))).all()

@@ -68,6 +68,7 @@ ACTIONS: dict[str, str] = {
     "m:re": "i",  # re-alert those who have not answered (call-out)
     "m:up": "i",  # a follow-up to everyone (call-out)
     "m:end": "i",  # stand down (call-out)
+    "m:wd": "ii",  # widen the call-out (call-out, 0 neighbouring micro-grids / 1 the whole grids)
     "i:role": "i",  # invite: which role (role)
     "i:in": "ia",  # invite: the areas inside an area (role, area)
     "i:at": "ia",  # invite: this area (role, area)

@@ -447,4 +447,20 @@ async def _stand_down(session, rt, person, pressed) -> ButtonOutcome:  # type: i
     return ButtonOutcome(notice=_("Stood down; {count} people are told.").format(count=count), edit_text=text, markup=None)
 
 
-BOARD_ACTIONS = {"m:re": _realert, "m:up": _ask_update, "m:end": _stand_down}
+async def _widen(session, rt, person, pressed) -> ButtonOutcome:  # type: ignore[no-untyped-def]
+    _ = tr(person)
+    index = await rt.map.index(session)
+    count = await mobilize.widen(session, index, pressed.int_arg(0), person.id, pressed.int_arg(1) == 1, rt.clock.now())
+    return ButtonOutcome(notice=_("Widened: {count} more people alerted.").format(count=count), markup=None)
+
+
+def widen_offer(_: Translate, mobilization: Mobilization, coming: int) -> tuple[str, InlineKeyboardMarkup]:
+    text = _("⚠️ Only {coming} of the {need} people needed are coming to “{headline}”. Call more?").format(
+        coming=coming, need=mobilization.need, headline=esc(mobilization.headline or ""))
+    return text, InlineKeyboardMarkup([
+        [InlineKeyboardButton(_("➕ Neighbouring micro-grids"), callback_data=button_data("m:wd", mobilization.id, 0))],
+        [InlineKeyboardButton(_("➕ The whole grid"), callback_data=button_data("m:wd", mobilization.id, 1))],
+    ])
+
+
+BOARD_ACTIONS = {"m:re": _realert, "m:up": _ask_update, "m:end": _stand_down, "m:wd": _widen}

@@ -12,11 +12,11 @@ from telegram.ext import ExtBot
 
 from bot.i18n import translator
 from bot.runtime import Runtime
-from handlers import callout, dispatch_card, keyboards, task_card
+from handlers import callout, dispatch_card, keyboards, mobilize_flow, task_card
 from handlers.citizen_cases import state_name
 from handlers.common import esc
-from storage import cases, tasks
-from storage.models import Case, CaseEvent, OutboundMessage, Person, Photo
+from storage import cases, mobilize, tasks
+from storage.models import Case, CaseEvent, Mobilization, OutboundMessage, Person, Photo
 
 CAPTION_LIMIT = 1024
 
@@ -172,7 +172,20 @@ async def _callout_end(session: AsyncSession, rt: Runtime, message: OutboundMess
     return Notice(_("✅ <b>Stand down.</b> The call-out is over. Thank you for your help."))
 
 
+async def _callout_widen(session: AsyncSession, rt: Runtime, message: OutboundMessage, person: Person) -> Notice | None:
+    mobilization = await session.get(Mobilization, message.payload["mobilization"])
+    if mobilization is None or mobilization.state != "active":
+        return None
+    call = await mobilize.roll_call(session, mobilization.id)
+    coming = call.count("coming") + call.count("arrived")
+    if coming >= (mobilization.need or 0):
+        return None
+    text, markup = mobilize_flow.widen_offer(translator(person.language), mobilization, coming)
+    return Notice(text, markup)
+
+
 RENDERERS = {
+    "callout_widen": _callout_widen,
     "callout": _callout,
     "callout_update": _callout_update,
     "callout_end": _callout_end,

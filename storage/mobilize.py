@@ -229,6 +229,61 @@ async def realert_due(session: AsyncSession, now: datetime, every: timedelta, ti
     return count
 
 
+async def offer_widening(session: AsyncSession, now: datetime, after: timedelta) -> int:
+    """Once per call-out: when "need N" is set and fewer than N are coming `after` the call, the
+    commander is offered to widen it. Returns how many offers were queued."""
+    candidates = (await session.scalars(select(Mobilization).where(
+        Mobilization.state == "active", Mobilization.need.is_not(None), Mobilization.widen_offered.is_(False),
+        Mobilization.sent_at <= now - after))).all()
+    offered = 0
+    for mobilization in candidates:
+        call = await roll_call(session, mobilization.id)
+        mobilization.widen_offered = True
+        if call.count("coming") + call.count("arrived") < (mobilization.need or 0):
+            await outbox.enqueue(session, mobilization.commander_id, "callout_widen", {"mobilization": mobilization.id},
+                                 now, outbox.EMERGENCY)
+            offered += 1
+    return offered
+
+
+def wider_micro_grids(index: AreaIndex, current: list[str], whole_grids: bool) -> list[str]:
+    """The micro-grids next to the current ones, or every micro-grid of their grids; new ones only."""
+    have = set(current)
+    if whole_grids:
+        grids = {index.parent_of.get(code) for code in current} - {None}
+        return sorted(set(micro_grids_in(index, sorted(grids))) - have)
+    shapes = [index.boundaries[index.position[c]] for c in current if c in index.position]
+    if not shapes:
+        return []
+    outline = shapely.union_all(shapes).buffer(1e-6)
+    hits = index.tree.query(outline, predicate="intersects")
+    return sorted({index.codes[i] for i in hits.tolist() if index.levels[i] == "microgrid"} - have)
+
+
+async def widen(session: AsyncSession, index: AreaIndex, mobilization_id: int, commander_id: int, whole_grids: bool,
+                now: datetime) -> int:
+    """Call the people of the wider area too (those not called yet); how many were added."""
+    mobilization = await session.get(Mobilization, mobilization_id)
+    if mobilization is None or mobilization.commander_id != commander_id:
+        raise MobilizeError("not_yours")
+    if mobilization.state != "active":
+        raise MobilizeError("over")
+    command = await command_of(session, commander_id)
+    extra = [c for c in wider_micro_grids(index, micro_grids_in(index, list(mobilization.area_codes)), whole_grids)
+             if command.covers(index, c)]
+    called = set((await session.scalars(select(Responder.person_id).where(
+        Responder.mobilization_id == mobilization_id))).all())
+    added = [p for p in await people_in_scope(session, index, extra, list(mobilization.tags)) if p not in called]
+    if not added:
+        raise MobilizeError("nobody")
+    mobilization.area_codes = [*mobilization.area_codes, *extra]
+    for person_id in added:
+        session.add(Responder(mobilization_id=mobilization.id, person_id=person_id, unreachable=False, alerts=1))
+        await outbox.enqueue(session, person_id, "callout", {"mobilization": mobilization.id}, now, outbox.EMERGENCY)
+    await session.flush()
+    return len(added)
+
+
 async def follow_up(session: AsyncSession, mobilization_id: int, commander_id: int, text: str, now: datetime) -> int:
     """A follow-up from the commander to everyone the call-out reached."""
     mobilization = await session.get(Mobilization, mobilization_id)

@@ -85,6 +85,10 @@ async def test_around_a_point_takes_every_micro_grid_the_circle_touches(world):
     near = mobilize.micro_grids_around(index, IN_GRID[0], IN_GRID[1], 30)
     wide = mobilize.micro_grids_around(index, IN_GRID[0], IN_GRID[1], 800)
     assert M1 in near and set(near) < set(wide) and len(wide) > 3
+    neighbours = mobilize.wider_micro_grids(index, [M1], whole_grids=False)
+    assert M1 not in neighbours and neighbours and all(index.boundaries[index.position[c]].distance(
+        index.boundaries[index.position[M1]]) < 1e-5 for c in neighbours)
+    assert set(mobilize.wider_micro_grids(index, [M1], whole_grids=True)) == set(mobilize.micro_grids_in(index, [GRID])) - {M1}
 
 
 async def test_nobody_in_scope_or_outside_the_commanders_area_sends_nothing(world):
@@ -243,3 +247,27 @@ async def test_a_call_out_cut_short_by_a_crash_is_finished_after_restart_once_ea
     await world.deliver()
     for name in ("Ann", "Bo", "Cai"):
         assert sum("Water rising" in t for t in people[name].texts()) == 1
+
+
+async def test_too_few_coming_after_ten_minutes_offers_to_widen_the_call(world):
+    li, li_id, people = await responders(world)
+    async with world.store.transaction() as session:
+        draft = await mobilize.start_draft(session, li_id, world.clock.now())
+        draft.area_codes, draft.headline, draft.need = [M1], "Flood", 3
+        index = await world.runtime.map.index(session)
+        mobilization, _ = await mobilize.send(session, index, draft.id, li_id, world.clock.now())
+    await world.deliver()
+    await people["Ann"].tap("Coming")
+    world.clock.advance(minutes=9)
+    await world.refresh_boards()
+    assert not any("Call more?" in t for t in li.texts())
+    world.clock.advance(minutes=1)
+    await world.refresh_boards()
+    await world.refresh_boards()
+    offers = [t for t in li.texts() if "Call more?" in t]
+    assert len(offers) == 1 and "Only 1 of the 3 people needed" in offers[0]
+    await li.tap("The whole grid")
+    await world.deliver()
+    assert "Flood" in people["Dan"].last().plain  # Dan is in M2 of the same grid
+    call = await roll(world, mobilization.id)
+    assert call.total == 4
