@@ -11,8 +11,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from bot.i18n import Translate, local_time
 from bot.runtime import Runtime
 from handlers.callbacks import Pressed, button_data
-from handlers.common import KEEP, ButtonOutcome, Context, esc, person_session, runtime, show_outcome, tr
-from storage import mobilize
+from handlers import keyboards
+from handlers.common import KEEP, ButtonOutcome, Context, Outgoing, esc, person_session, runtime, show_outcome, tr
+from storage import mobilize, people
 from storage.mobilize import MobilizeError
 from storage.models import Mobilization, Person, Responder
 
@@ -65,6 +66,19 @@ async def render_alert(session: AsyncSession, rt: Runtime, person: Person, mobil
 
 
 ANSWER_NAMES = {0: "coming", 1: "arrived", 2: "cannot"}
+ARRIVED_WHERE = "m_arrived"
+
+
+async def take_arrival_location(session: AsyncSession, rt: Runtime, person: Person, lat: float, lon: float) -> list[Outgoing]:
+    """The optional position of a responder who has arrived."""
+    _ = tr(person)
+    mobilization_id = person.awaiting_ref
+    people.stop_awaiting(person)
+    try:
+        await mobilize.answer(session, mobilization_id or 0, person.id, "arrived", rt.clock.now(), (lat, lon))
+    except MobilizeError:
+        return [Outgoing(_("This call-out is over. Thank you."), keyboards.main_menu(_))]
+    return [Outgoing(_("📍 Position added. Thank you."), keyboards.main_menu(_))]
 
 
 async def on_answer_button(update: Update, context: Context, pressed: Pressed) -> None:
@@ -79,6 +93,10 @@ async def on_answer_button(update: Update, context: Context, pressed: Pressed) -
             said = {"coming": _("Thank you – you are coming."), "arrived": _("Thank you – you have arrived."),
                     "cannot": _("Noted – you cannot come.")}[given]
             outcome = ButtonOutcome(notice=said, markup=answer_buttons(_, mobilization.id, given))
+            if given == "arrived":
+                people.await_answer(person, ARRIVED_WHERE, mobilization.id)
+                outcome.messages.append(Outgoing(_("📍 To show the commander where you are, share your location "
+                                                   "now (optional)."), keyboards.location_request(_)))
         except MobilizeError as error:
             log.info("update %s: answer refused: %s", update.update_id, error.reason)
             texts = {"over": _("This call-out is over. Thank you."),

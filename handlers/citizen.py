@@ -6,7 +6,7 @@ import logging
 
 from telegram import Update
 
-from handlers import citizen_cases, citizen_report, dispatcher, keyboards, mobilize_flow, onboarding, patrol, worker
+from handlers import callout, citizen_cases, citizen_report, dispatcher, keyboards, mobilize_flow, onboarding, patrol, worker
 from handlers.callbacks import Pressed
 from handlers.common import ButtonOutcome, Context, Outgoing, greeting, help_text, person_session, runtime, send_all, show_outcome, tr
 from storage import drafts, people, routing
@@ -72,7 +72,7 @@ async def on_text(update: Update, context: Context) -> None:
     rt = runtime(context)
     async with person_session(update, context) as (session, person):
         _ = tr(person)
-        if person.awaiting in (worker.ON_SITE, patrol.CHECKING_IN):
+        if person.awaiting in (worker.ON_SITE, patrol.CHECKING_IN, callout.ARRIVED_WHERE):
             people.stop_awaiting(person)  # the position was optional; this text is something else
         if person.awaiting == citizen_cases.REOPEN_REASON:
             messages = await citizen_cases.take_reopen_reason(session, rt, person, text)

@@ -16,7 +16,7 @@ from telegram.error import BadRequest
 
 from bot.i18n import N_, Translate, local_time
 from bot.runtime import Runtime
-from handlers import keyboards, mobilize_flow, patrol, worker
+from handlers import callout, keyboards, mobilize_flow, patrol, worker
 from handlers.callbacks import Pressed
 from handlers.common import (
     ButtonOutcome,
@@ -186,6 +186,10 @@ async def on_location(update: Update, context: Context) -> None:
         _ = tr(person)
         if person.awaiting == worker.ON_SITE:
             messages = await worker.take_on_site_location(session, rt, person, location.latitude, location.longitude)
+            await send_all(context.bot, update.effective_chat.id, messages)
+            return
+        if person.awaiting == callout.ARRIVED_WHERE:
+            messages = await callout.take_arrival_location(session, rt, person, location.latitude, location.longitude)
             await send_all(context.bot, update.effective_chat.id, messages)
             return
         if person.awaiting in (mobilize_flow.POINT, mobilize_flow.MEETING):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from handlers.callbacks import button_data
 from storage import mobilize
 from storage.mobilize import MobilizeError
+from storage.models import Responder
 from tests.stories import demo_city, staff_in_chat
 from tests.test_routing import IN_GRID
 
@@ -67,6 +69,12 @@ async def test_answers_can_change_and_the_roll_call_counts_them(world):
     assert [b["text"] for b in people["Ann"].last().buttons()] == ["📍 Arrived", "❌ Can't come"]
     await people["Bo"].tap("Can't come")
     await people["Ann"].tap("Arrived")
+    assert "share your location" in people["Ann"].last().plain
+    await people["Ann"].send_location(*IN_GRID)
+    assert "Position added" in people["Ann"].last().plain
+    async with world.store.transaction() as session:
+        arrived = await session.scalar(select(Responder).where(Responder.answer == "arrived"))
+    assert (arrived.arrived_lat, arrived.arrived_lon) == IN_GRID
     call = await roll(world, mobilization_id)
     assert call.names["arrived"] == ["Ann"] and call.names["cannot"] == ["Bo"]
     assert call.names["none"] == ["Cai", "Dan"]
