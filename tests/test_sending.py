@@ -53,3 +53,24 @@ async def test_paid_broadcast_is_used_for_emergencies_only_when_enabled(api, clo
         await world.stop()
     paid = {int(c.params["chat_id"]): c.params.get("allow_paid_broadcast") for c in api.methods("sendMessage")}
     assert paid == {940_001: "true", 940_002: None}  # form-encoded, as Telegram receives it
+
+
+async def test_a_429_storm_is_waited_out_chat_by_chat_and_loses_nothing(api, clock, tmp_path):
+    """The Bot API allows far less than we send: each refused chat waits its retry_after, nobody
+    gets a message twice, nobody loses one."""
+    api.per_second = 5
+    world = Harness(api, settings_for(api, tmp_path / "var", send_per_second=1000, chat_interval_seconds=0), clock)
+    await world.start()
+    recipients = list(range(950_001, 950_041))
+    try:
+        await queue(world, recipients, outbox.EMERGENCY)
+        rounds = 0
+        while sum(len(api.messages(r)) for r in recipients) < len(recipients) and rounds < 40:
+            await world.deliver()
+            clock.advance(seconds=1)  # the retry_after each refused chat was told to wait
+            api._sends.clear()  # and the Bot API's second has passed too
+            rounds += 1
+    finally:
+        await world.stop()
+    assert api.too_many > 0
+    assert [len(api.messages(r)) for r in recipients] == [1] * len(recipients)
