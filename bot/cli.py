@@ -166,34 +166,47 @@ def _day(text: str, zone: ZoneInfo, name: str) -> datetime:
         raise Problem(f"{name} must be a date like 2026-11-01, not {text!r}") from None
 
 
+def _period(args: argparse.Namespace, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """--from and --to (both days included) in local time; by default the last 30 days."""
+    end = _day(args.to, zone, "--to") + timedelta(days=1) if args.to else \
+        datetime.combine(datetime.now(zone).date() + timedelta(days=1), time(0), tzinfo=zone)
+    start = _day(args.start, zone, "--from") if args.start else end - timedelta(days=30)
+    if start >= end:
+        raise Problem("--from must be before --to")
+    return start, end
+
+
 def command_stats(args: argparse.Namespace) -> None:
     from storage import stats
+
+    settings = load_settings()
+    start, end = _period(args, settings.zone)
+
+    async def gather(session, index) -> stats.Report:  # type: ignore[no-untyped-def]
+        return await stats.gather(session, index, start, end, [args.area] if args.area else None)
+
+    print(stats_table(_with_map(settings, args.area, gather), settings.zone))
+
+
+def _with_map(settings: Settings, area: str | None, work):  # type: ignore[no-untyped-def]
+    """Run `work(session, index)` on an up-to-date store, after checking --area names a known area."""
     from storage.db import Store
     from storage.map_index import AreaIndex
 
-    settings = load_settings()
-    zone = settings.zone
-    end = _day(args.to, zone, "--to") + timedelta(days=1) if args.to else None
-    start = _day(args.start, zone, "--from") if args.start else None
     upgrade_schema(settings.database_url)
 
-    async def gather() -> stats.Report:
+    async def run():  # type: ignore[no-untyped-def]
         store = Store(settings.database_url)
         try:
             async with store.transaction() as session:
                 index = await AreaIndex.load(session)
-                if args.area and args.area not in index.position:
-                    raise Problem(f"--area: no area with code {args.area}")
-                until = end or datetime.combine(datetime.now(zone).date() + timedelta(days=1), time(0), tzinfo=zone)
-                since = start or until - timedelta(days=30)
-                if since >= until:
-                    raise Problem("--from must be before --to")
-                return await stats.gather(session, index, since, until, [args.area] if args.area else None)
+                if area and area not in index.position:
+                    raise Problem(f"--area: no area with code {area}")
+                return await work(session, index)
         finally:
             await store.close()
 
-    report = asyncio.run(gather())
-    print(stats_table(report, zone))
+    return asyncio.run(run())
 
 
 def stats_table(report, zone: ZoneInfo) -> str:  # type: ignore[no-untyped-def]
@@ -214,6 +227,24 @@ def stats_table(report, zone: ZoneInfo) -> str:  # type: ignore[no-untyped-def]
     lines += ["", "per worker"]
     lines += [row(name, f) for name, f in report.per_worker.items()] or ["(none)"]
     return "\n".join(lines)
+
+
+def command_export(args: argparse.Namespace) -> None:
+    from storage import export
+
+    settings = load_settings()
+    start, end = _period(args, settings.zone)
+    found = _with_map(settings, args.area,
+                      lambda session, index: export.cases_between(session, index, start, end, args.area))
+    chunks = (export.as_csv if args.format == "csv" else export.as_geojson)(found, settings.zone)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8", newline="") as file:
+            for chunk in chunks:
+                file.write(chunk)
+        print(f"Wrote {len(found)} cases to {args.out}.", file=sys.stderr)
+    else:
+        for chunk in chunks:
+            sys.stdout.write(chunk)
 
 
 def command_mobilization_export(args: argparse.Namespace) -> None:
@@ -298,6 +329,16 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--to", dest="to", metavar="DATE", help="last day, included")
     stats.add_argument("--area", metavar="CODE", help="only this area and everything inside it")
     stats.set_defaults(handler=command_stats)
+
+    exporting = commands.add_parser("export", help="write the cases of a period as CSV or GeoJSON",
+                                    description="Write the cases reported in a period (default: the last 30 days, "
+                                                "local time) as CSV (for a spreadsheet) or GeoJSON (for a map).")
+    exporting.add_argument("--from", dest="start", metavar="DATE", help="first day, e.g. 2026-11-01")
+    exporting.add_argument("--to", dest="to", metavar="DATE", help="last day, included")
+    exporting.add_argument("--area", metavar="CODE", help="only this area and everything inside it")
+    exporting.add_argument("--format", choices=("csv", "geojson"), default="csv", help="csv (default) or geojson")
+    exporting.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+    exporting.set_defaults(handler=command_export)
 
     mobilization = commands.add_parser("mobilization", help="emergency call-outs", description="Work with call-outs.")
     mobilization_commands = mobilization.add_subparsers(dest="mobilization_command", required=True, metavar="ACTION")

@@ -96,3 +96,23 @@ def test_gridline_stats_prints_a_table_and_refuses_bad_dates(tmp_path):
     assert bad.returncode == 2 and bad.stderr.strip() == "gridline: --from must be a date like 2026-11-01, not 'November'"
     nowhere = gridline("stats", "--area", "NOPE", env=env, cwd=tmp_path)
     assert nowhere.returncode == 2 and "no area with code NOPE" in nowhere.stderr
+
+
+async def test_gridline_export_writes_a_periods_cases_as_csv_and_geojson(world):
+    import csv
+    import io
+    import json
+
+    grid = await a_task(world, description="Cover, missing")
+    env = {"GRIDLINE_DATA_DIR": str(world.settings.data_dir)}
+    table = gridline("export", "--from", "2026-11-23", "--to", "2026-11-23", "--area", "HS-01", env=env)
+    assert table.returncode == 0, table.stderr
+    rows = list(csv.DictReader(io.StringIO(table.stdout.lstrip("\ufeff"))))
+    assert [(r["number"], r["state"], r["description"], r["area"]) for r in rows] == \
+        [(grid.case.number, "assigned", "Cover, missing", "HS-01-01-G1-M1")]
+    assert rows[0]["created_at"] == "2026-11-23T10:00:00+08:00"
+    assert gridline("export", "--from", "2026-11-24", "--to", "2026-11-25", env=env).stdout.count("\n") == 1  # header only
+    mapped = json.loads(gridline("export", "--format", "geojson", "--from", "2026-11-01", "--to", "2026-11-30", env=env).stdout)
+    assert mapped["features"][0]["geometry"]["coordinates"] == [IN_GRID[1], IN_GRID[0]]
+    bad = gridline("export", "--format", "xls", env=env)
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr
