@@ -12,6 +12,7 @@ from telegram.ext import Application, ApplicationBuilder, Defaults
 from bot.i18n import translator
 from bot import board, timers
 from bot.outbound import OutboundSender
+from bot.web import HttpFace
 from bot.runtime import Runtime
 from bot.settings import SUPPORTED_LANGUAGES
 from bot.update_processor import PerChatUpdateProcessor
@@ -98,6 +99,10 @@ async def start_background(application: Application) -> None:
     except Exception as error:  # noqa: BLE001 - a missing command menu must not stop the bot
         log.warning("could not publish the command menu: %s", error)
     await timers.tick(runtime)  # what fell due while the bot was down, once, now
+    if runtime.settings.http_port:
+        face = HttpFace(runtime, application.bot)
+        await face.start(runtime.settings.http_host, runtime.settings.http_port)
+        application.bot_data["http"] = face
     sender.wake()
 
 
@@ -107,6 +112,9 @@ async def close_store(application: Application) -> None:
 
 
 async def stop_background(application: Application) -> None:
+    face: HttpFace | None = application.bot_data.pop("http", None)
+    if face is not None:
+        await face.stop()
     scheduler: AsyncIOScheduler | None = application.bot_data.pop("scheduler", None)
     if scheduler is not None:
         scheduler.shutdown(wait=False)

@@ -10,6 +10,7 @@ from storage.clock import Clock
 from storage.db import Store
 from storage.map_index import MapCache
 
+from bot.metrics import Counters
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -24,3 +25,4 @@ class Runtime:
     catalog: Catalog
     sender: OutboundSender | None = field(default=None)
     map: MapCache = field(default_factory=MapCache)
+    counters: Counters = field(default_factory=Counters)

@@ -42,7 +42,8 @@ class Settings(BaseSettings):
     categories: Path | None = None
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
-    http_port: int = Field(default=8080, ge=1, le=65535)
+    http_port: int = Field(default=8080, ge=0, le=65535)  # 0: no HTTP server
+    http_host: str = "127.0.0.1"
     upstream_url: str | None = None
     upstream_api_key: SecretStr | None = None
     # Telegram's limits: messages a second overall, and seconds between two messages to one chat.

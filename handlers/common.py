@@ -91,6 +91,7 @@ async def on_error(update: object, context: Context) -> None:
     """Log the failure with the update it came from; tell the person in one short sentence."""
     error = context.error
     update_id = update.update_id if isinstance(update, Update) else None
+    runtime(context).counters.handler_errors += 1
     if isinstance(error, Forbidden) and isinstance(update, Update) and update.effective_user:
         rt = runtime(context)
         async with rt.store.transaction() as session:

@@ -5,7 +5,15 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, ChatMemberHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
 from handlers import callout, citizen, mobilize_flow, citizen_cases, citizen_report, dispatcher, invites, onboarding, patrol, stats_view, worker
 from handlers.callbacks import parse_button
@@ -52,7 +60,17 @@ UNSUPPORTED = (
 )
 
 
+async def count_update(update: object, context: Context) -> None:
+    """Every update, before anything else handles it: counted for /metrics."""
+    kind = "other"
+    if isinstance(update, Update):
+        kind = "callback_query" if update.callback_query else "message" if update.message else \
+            "edited_message" if update.edited_message else "my_chat_member" if update.my_chat_member else "other"
+    context.application.bot_data["runtime"].counters.update_seen(kind)
+
+
 def register_handlers(application: Application) -> None:
+    application.add_handler(TypeHandler(object, count_update), group=-1)
     private = filters.ChatType.PRIVATE
     new = filters.UpdateType.MESSAGE & private
     application.add_handler(CommandHandler("start", citizen.start, filters=private))

@@ -244,6 +244,7 @@ def settings_for(api: FakeBotApi, data_dir: Path, **overrides: Any) -> Settings:
         # Fast sends for stories; tests/test_sending.py keeps Telegram's real limits.
         "send_per_second": 1000,
         "chat_interval_seconds": 0,
+        "http_port": 0,  # tests that want the HTTP server start it on a free port
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import signal
 import sys
 import time
+
+import aiohttp
 
 from bot.app import start_background, stop_background
 from storage import cases
@@ -28,7 +31,9 @@ def update_from(tg_id: int, update_id: int, text: str) -> dict:
 
 async def test_gridline_run_answers_and_stops_cleanly_on_sigterm(api, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDLINE_")}
-    env.update({"GRIDLINE_BOT_TOKEN": api.token, "GRIDLINE_API_URL": api.url, "GRIDLINE_DATA_DIR": str(tmp_path)})
+    port = free_port()
+    env.update({"GRIDLINE_BOT_TOKEN": api.token, "GRIDLINE_API_URL": api.url, "GRIDLINE_DATA_DIR": str(tmp_path),
+                "GRIDLINE_HTTP_PORT": str(port)})
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot.cli", "run", env=env, cwd=tmp_path,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -38,6 +43,11 @@ async def test_gridline_run_answers_and_stops_cleanly_on_sigterm(api, tmp_path):
         await api.wait_for(lambda: any("Hello, Chen" in m.plain for m in api.messages(777)), timeout=30)
         await api.push_update(update_from(777, 2, "/mycases"))
         await api.wait_for(lambda: any("no reports yet" in m.plain for m in api.messages(777)), timeout=30)
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
+                health = (response.status, await response.json())
+            async with http.get(f"http://127.0.0.1:{port}/metrics") as response:
+                metrics = await response.text()
     finally:
         process.send_signal(signal.SIGTERM)
         stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
@@ -46,6 +56,14 @@ async def test_gridline_run_answers_and_stops_cleanly_on_sigterm(api, tmp_path):
     assert "Gridline stopped" in log
     assert api.token not in log and api.token.split(":")[1] not in log
     assert len(api.methods("setMyCommands")) == 3
+    assert health == (200, {"status": "ok", "store": True, "bot_api": True, "sync_lag_seconds": None})
+    assert "gridline_updates_total 2" in metrics and 'gridline_outbox_messages{status="pending"} 0' in metrics
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 async def test_queued_messages_go_out_without_being_asked(world, api):
@@ -73,3 +91,24 @@ def test_the_token_is_cut_out_of_log_lines_and_tracebacks():
         record = logging.LogRecord("x", logging.ERROR, __file__, 1, "GET /bot%s/getMe", (token,), sys.exc_info())
     text = formatter.format(record)
     assert token not in text and text.count("<redacted>") == 2
+
+
+async def test_healthz_says_when_the_bot_api_is_down_and_metrics_count_cases(world, api):
+    from bot.web import HttpFace
+
+    citizen = world.person(language_code="en")
+    await submit_manhole(citizen)
+    face = HttpFace(world.runtime, world.app.bot)
+    await face.start("127.0.0.1", 0)
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{face.port}/metrics") as response:
+                metrics = await response.text()
+            await api.stop()  # Telegram unreachable
+            async with http.get(f"http://127.0.0.1:{face.port}/healthz") as response:
+                down = (response.status, await response.json())
+    finally:
+        await face.stop()
+        await api.start()
+    assert 'gridline_cases{state="reported"} 1' in metrics and "gridline_handler_errors_total 0" in metrics
+    assert down[0] == 503 and down[1]["bot_api"] is False and down[1]["store"] is True

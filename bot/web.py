@@ -1,0 +1,104 @@
+"""The bot's HTTP face, in the same process (aiohttp): /healthz for load balancers and monitors,
+/metrics for Prometheus."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from aiohttp import web
+from sqlalchemy import func, select, text
+from telegram.ext import ExtBot
+
+from bot.runtime import Runtime
+from storage.models import Case, OutboundMessage
+
+log = logging.getLogger(__name__)
+
+BOT_CHECK_EVERY = 30.0  # seconds a Bot API answer is trusted, so health checks do not hammer Telegram
+BOT_CHECK_TIMEOUT = 3.0
+
+
+class HttpFace:
+    def __init__(self, runtime: Runtime, bot: ExtBot) -> None:
+        self.runtime = runtime
+        self.bot = bot
+        self._bot_checked = (0.0, False)
+        self.app = web.Application(client_max_size=1024 * 1024)
+        self.app.router.add_get("/healthz", self.healthz)
+        self.app.router.add_get("/metrics", self.metrics)
+        self._runner: web.AppRunner | None = None
+        self.port: int | None = None
+
+    async def start(self, host: str, port: int) -> None:
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+        log.info("HTTP on %s:%s (/healthz, /metrics)", host, self.port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _store_ok(self) -> bool:
+        try:
+            async with self.runtime.store.transaction() as session:
+                await session.execute(text("SELECT 1"))
+            return True
+        except Exception as error:  # noqa: BLE001 - any failure means "not healthy", said in the answer
+            log.warning("health: the store is not reachable: %s", error)
+            return False
+
+    async def _bot_ok(self) -> bool:
+        checked_at, ok = self._bot_checked
+        if time.monotonic() - checked_at < BOT_CHECK_EVERY:
+            return ok
+        try:
+            await asyncio.wait_for(self.bot.get_me(), BOT_CHECK_TIMEOUT)
+            ok = True
+        except Exception as error:  # noqa: BLE001 - any failure means "not healthy", said in the answer
+            log.warning("health: the Bot API is not reachable: %s", error)
+            ok = False
+        self._bot_checked = (time.monotonic(), ok)
+        return ok
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        store, bot = await self._store_ok(), await self._bot_ok()
+        body = {"status": "ok" if store and bot else "failing", "store": store, "bot_api": bot,
+                "sync_lag_seconds": None}
+        return web.json_response(body, status=200 if store and bot else 503)
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        counters = self.runtime.counters
+        lines = [
+            "# HELP gridline_updates_total Telegram updates handled.",
+            "# TYPE gridline_updates_total counter",
+            f"gridline_updates_total {counters.updates}",
+            "# HELP gridline_handler_errors_total Updates whose handling failed.",
+            "# TYPE gridline_handler_errors_total counter",
+            f"gridline_handler_errors_total {counters.handler_errors}",
+            "# HELP gridline_sync_failures_total Failed attempts to sync with the upstream platform.",
+            "# TYPE gridline_sync_failures_total counter",
+            f"gridline_sync_failures_total {counters.sync_failures}",
+        ]
+        async with self.runtime.store.transaction() as session:
+            states = (await session.execute(select(Case.state, func.count()).group_by(Case.state))).all()
+            queue = (await session.execute(
+                select(OutboundMessage.status, func.count()).where(OutboundMessage.status.in_(("pending", "dead")))
+                .group_by(OutboundMessage.status))).all()
+        lines += ["# HELP gridline_cases Cases in the store by state.", "# TYPE gridline_cases gauge"]
+        lines += [f'gridline_cases{{state="{state}"}} {count}' for state, count in sorted(states)]
+        depth = dict(queue)
+        lines += ["# HELP gridline_outbox_messages Outbound messages waiting (pending) or given up (dead).",
+                  "# TYPE gridline_outbox_messages gauge",
+                  f'gridline_outbox_messages{{status="pending"}} {depth.get("pending", 0)}',
+                  f'gridline_outbox_messages{{status="dead"}} {depth.get("dead", 0)}',
+                  "# HELP gridline_sync_lag_seconds Age of the oldest case change not yet synced upstream.",
+                  "# TYPE gridline_sync_lag_seconds gauge",
+                  "gridline_sync_lag_seconds 0"]
+        return web.Response(text="\n".join(lines) + "\n", content_type="text/plain", charset="utf-8",
+                            headers={"X-Content-Type-Options": "nosniff"})
