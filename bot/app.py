@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlparse
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram import BotCommand, LinkPreviewOptions
@@ -12,7 +13,7 @@ from telegram.ext import Application, ApplicationBuilder, Defaults
 from bot.i18n import translator
 from bot import board, timers
 from bot.outbound import OutboundSender
-from bot.web import HttpFace
+from bot.web import HttpFace, Webhook
 from bot.runtime import Runtime
 from bot.settings import SUPPORTED_LANGUAGES
 from bot.update_processor import PerChatUpdateProcessor
@@ -100,10 +101,18 @@ async def start_background(application: Application) -> None:
         log.warning("could not publish the command menu: %s", error)
     await timers.tick(runtime)  # what fell due while the bot was down, once, now
     if runtime.settings.http_port:
-        face = HttpFace(runtime, application.bot)
+        webhook = None
+        if runtime.settings.webhook_url and runtime.settings.webhook_secret:
+            webhook = Webhook(webhook_path(runtime.settings.webhook_url), runtime.settings.webhook_secret.get_secret_value(),
+                              application.update_queue)
+        face = HttpFace(runtime, application.bot, webhook)
         await face.start(runtime.settings.http_host, runtime.settings.http_port)
         application.bot_data["http"] = face
     sender.wake()
+
+
+def webhook_path(url: str) -> str:
+    return urlparse(url).path or "/"
 
 
 async def close_store(application: Application) -> None:

@@ -59,28 +59,59 @@ def command_run(args: argparse.Namespace) -> None:
     settings = load_settings()
     if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
         raise Problem(NO_TOKEN)
-    configure_logging([settings.bot_token.get_secret_value()])
+    configure_logging([settings.bot_token.get_secret_value(),
+                       *([settings.webhook_secret.get_secret_value()] if settings.webhook_secret else [])])
     catalog = _catalog(settings)
     log.info("bringing the store up to date")
     upgrade_schema(settings.database_url)
     store = Store(settings.database_url)
     runtime = Runtime(settings=settings, store=store, clock=SystemClock(), catalog=catalog)
+    if settings.webhook_url and settings.webhook_secret is None:
+        raise Problem("GRIDLINE_WEBHOOK_URL is set but GRIDLINE_WEBHOOK_SECRET is not: Telegram must prove each call")
+    if settings.webhook_url and not settings.http_port:
+        raise Problem("webhook mode needs the HTTP server: set GRIDLINE_HTTP_PORT")
     application = build_application(runtime)
-    if settings.webhook_url:
-        log.warning("webhook mode is not available yet; using long polling")
-    log.info("Gridline is starting (long polling); Ctrl-C stops it")
     try:
-        application.run_polling(
-            allowed_updates=["message", "edited_message", "callback_query", "my_chat_member"],
-            stop_signals=(signal.SIGINT, signal.SIGTERM),
-            drop_pending_updates=False,
-            bootstrap_retries=5,
-        )
+        if settings.webhook_url:
+            log.info("Gridline is starting (webhook %s); Ctrl-C stops it", settings.webhook_url)
+            asyncio.run(_serve_webhook(application, settings))
+        else:
+            log.info("Gridline is starting (long polling); Ctrl-C stops it")
+            application.run_polling(
+                allowed_updates=ALLOWED_UPDATES,
+                stop_signals=(signal.SIGINT, signal.SIGTERM),
+                drop_pending_updates=False,
+                bootstrap_retries=5,
+            )
     except InvalidToken:
         raise Problem("the Bot API refused GRIDLINE_BOT_TOKEN: check the token with @BotFather") from None
     except NetworkError as error:
         raise Problem(f"cannot reach the Bot API at {settings.api_url}: {error.message}") from None
     log.info("Gridline stopped")
+
+
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+
+
+async def _serve_webhook(application, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    """Telegram posts updates to our HTTP server (which checks the secret); the same start and stop
+    as polling: background work, then the Application, until SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await application.initialize()
+    await application.post_init(application)
+    await application.start()
+    await application.bot.set_webhook(settings.webhook_url, secret_token=settings.webhook_secret.get_secret_value(),
+                                      allowed_updates=ALLOWED_UPDATES)
+    try:
+        await stop.wait()
+    finally:
+        await application.stop()
+        await application.post_stop(application)
+        await application.shutdown()
+        await application.post_shutdown(application)
 
 
 def command_db_upgrade(args: argparse.Namespace) -> None:

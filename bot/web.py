@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import time
+from dataclasses import dataclass
 
 from aiohttp import web
 from sqlalchemy import func, select, text
+from telegram import Update
 from telegram.ext import ExtBot
 
 from bot.runtime import Runtime
@@ -16,18 +19,31 @@ from storage.models import Case, OutboundMessage
 
 log = logging.getLogger(__name__)
 
+
+@dataclass(frozen=True)
+class Webhook:
+    """Where Telegram posts updates (the path of GRIDLINE_WEBHOOK_URL), the secret it must show,
+    and the queue the Application takes updates from."""
+
+    path: str
+    secret: str
+    queue: asyncio.Queue  # type: ignore[type-arg]
+
 BOT_CHECK_EVERY = 30.0  # seconds a Bot API answer is trusted, so health checks do not hammer Telegram
 BOT_CHECK_TIMEOUT = 3.0
 
 
 class HttpFace:
-    def __init__(self, runtime: Runtime, bot: ExtBot) -> None:
+    def __init__(self, runtime: Runtime, bot: ExtBot, webhook: Webhook | None = None) -> None:
         self.runtime = runtime
         self.bot = bot
+        self.webhook = webhook
         self._bot_checked = (0.0, False)
         self.app = web.Application(client_max_size=1024 * 1024)
         self.app.router.add_get("/healthz", self.healthz)
         self.app.router.add_get("/metrics", self.metrics)
+        if webhook is not None:
+            self.app.router.add_post(webhook.path, self.receive_update)
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
 
@@ -65,6 +81,24 @@ class HttpFace:
             ok = False
         self._bot_checked = (time.monotonic(), ok)
         return ok
+
+    async def receive_update(self, request: web.Request) -> web.Response:
+        """Telegram's webhook call: only with our secret, and only an update we can read."""
+        assert self.webhook is not None
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not hmac.compare_digest(given.encode(), self.webhook.secret.encode()):
+            log.warning("webhook: a call %s the secret token was refused", "with a wrong" if given else "without")
+            return web.Response(status=403, text="forbidden")
+        try:
+            data = await request.json()
+            update = Update.de_json(data, self.bot)
+        except (ValueError, TypeError, KeyError) as error:
+            log.warning("webhook: an unreadable update was refused: %s", error)
+            return web.Response(status=400, text="bad update")
+        if update is None:
+            return web.Response(status=400, text="bad update")
+        await self.webhook.queue.put(update)
+        return web.Response(text="ok")
 
     async def healthz(self, request: web.Request) -> web.Response:
         store, bot = await self._store_ok(), await self._bot_ok()

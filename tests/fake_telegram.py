@@ -124,6 +124,7 @@ class FakeBotApi:
         self._chat_sends: dict[int, float] = {}
         self.files: dict[str, FakeFile] = {}
         self.updates: list[dict[str, Any]] = []
+        self.webhook: dict[str, Any] | None = None
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
@@ -303,6 +304,11 @@ class FakeBotApi:
         return BOT_USER
 
     async def _api_deleteWebhook(self, params: dict[str, Any]) -> bool:
+        self.webhook = None
+        return True
+
+    async def _api_setWebhook(self, params: dict[str, Any]) -> bool:
+        self.webhook = {"url": params["url"], "secret_token": params.get("secret_token")}
         return True
 
     async def _api_setMyCommands(self, params: dict[str, Any]) -> bool:

@@ -112,3 +112,44 @@ async def test_healthz_says_when_the_bot_api_is_down_and_metrics_count_cases(wor
         await api.start()
     assert 'gridline_cases{state="reported"} 1' in metrics and "gridline_handler_errors_total 0" in metrics
     assert down[0] == 503 and down[1]["bot_api"] is False and down[1]["store"] is True
+
+
+async def test_webhook_mode_takes_updates_only_with_the_secret(api, tmp_path):
+    port = free_port()
+    hook = f"http://127.0.0.1:{port}/telegram/hook"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDLINE_")}
+    env.update({"GRIDLINE_BOT_TOKEN": api.token, "GRIDLINE_API_URL": api.url, "GRIDLINE_DATA_DIR": str(tmp_path),
+                "GRIDLINE_HTTP_PORT": str(port), "GRIDLINE_WEBHOOK_URL": hook, "GRIDLINE_WEBHOOK_SECRET": "s3cret-Value_1"})
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "run", env=env, cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await api.wait_for(lambda: api.webhook is not None, timeout=30)
+        assert api.webhook == {"url": hook, "secret_token": "s3cret-Value_1"}
+        async with aiohttp.ClientSession() as http:
+            refused = []
+            for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "guess"}):
+                async with http.post(hook, json=update_from(888, 1, "/start"), headers=headers) as response:
+                    refused.append(response.status)
+            good = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-Value_1"}
+            async with http.post(hook, data=b"{not json", headers=good) as response:
+                refused.append(response.status)
+            async with http.post(hook, json=update_from(888, 2, "/start"), headers=good) as response:
+                accepted = response.status
+        await api.wait_for(lambda: any("Hello, Chen" in m.plain for m in api.messages(888)), timeout=30)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert refused == [403, 403, 400] and accepted == 200
+    assert process.returncode == 0, (stdout + stderr).decode()
+    assert len([m for m in api.messages(888) if "Hello, Chen" in m.plain]) == 1
+    assert "s3cret-Value_1" not in (stdout + stderr).decode()
+
+
+def test_webhook_mode_without_a_secret_is_refused(tmp_path):
+    from tests.test_cli import gridline
+
+    result = gridline("run", env={"GRIDLINE_BOT_TOKEN": "1:x", "GRIDLINE_DATA_DIR": str(tmp_path),
+                                  "GRIDLINE_WEBHOOK_URL": "https://bot.example.org/hook"}, cwd=tmp_path)
+    assert result.returncode == 2 and "GRIDLINE_WEBHOOK_SECRET is not" in result.stderr
