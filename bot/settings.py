@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     upstream_url: str | None = None
     upstream_api_key: SecretStr | None = None
+    media_secret: SecretStr | None = None  # signs /media links; derived from the bot token when unset
     # Telegram's limits: messages a second overall, and seconds between two messages to one chat.
     send_per_second: float = Field(default=30, gt=0, le=1000)
     chat_interval_seconds: float = Field(default=1.0, ge=0, le=60)

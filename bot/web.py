@@ -7,6 +7,7 @@ import asyncio
 import hmac
 import logging
 import time
+from pathlib import Path
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -14,8 +15,9 @@ from sqlalchemy import func, select, text
 from telegram import Update
 from telegram.ext import ExtBot
 
+from bot import media
 from bot.runtime import Runtime
-from storage.models import Case, OutboundMessage
+from storage.models import Case, OutboundMessage, Photo
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,7 @@ class HttpFace:
         self.app = web.Application(client_max_size=1024 * 1024)
         self.app.router.add_get("/healthz", self.healthz)
         self.app.router.add_get("/metrics", self.metrics)
+        self.app.router.add_get("/media/{token}", self.media)
         if webhook is not None:
             self.app.router.add_post(webhook.path, self.receive_update)
         self._runner: web.AppRunner | None = None
@@ -99,6 +102,25 @@ class HttpFace:
             return web.Response(status=400, text="bad update")
         await self.webhook.queue.put(update)
         return web.Response(text="ok")
+
+    async def media(self, request: web.Request) -> web.Response:
+        """A photo by its signed token: 403 for a forged one, 410 once expired, never a path."""
+        settings = self.runtime.settings
+        key = media.media_key(settings.bot_token.get_secret_value() if settings.bot_token else "",
+                              settings.media_secret.get_secret_value() if settings.media_secret else None)
+        verdict, photo_id = media.verify(key, request.match_info["token"], self.runtime.clock.now())
+        if verdict != "ok":
+            return web.Response(status=410 if verdict == "expired" else 403, text=verdict)
+        async with self.runtime.store.transaction() as session:
+            photo = await session.get(Photo, photo_id)
+        if photo is None:
+            return web.Response(status=404, text="no such photo")
+        path = Path(settings.data_dir) / photo.path
+        try:
+            content, mime = await asyncio.to_thread(media.without_metadata, path)
+        except OSError:
+            return web.Response(status=404, text="no such photo")
+        return web.Response(body=content, content_type=mime, headers={"Cache-Control": "private, max-age=3600"})
 
     async def healthz(self, request: web.Request) -> web.Response:
         store, bot = await self._store_ok(), await self._bot_ok()

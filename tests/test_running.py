@@ -153,3 +153,42 @@ def test_webhook_mode_without_a_secret_is_refused(tmp_path):
     result = gridline("run", env={"GRIDLINE_BOT_TOKEN": "1:x", "GRIDLINE_DATA_DIR": str(tmp_path),
                                   "GRIDLINE_WEBHOOK_URL": "https://bot.example.org/hook"}, cwd=tmp_path)
     assert result.returncode == 2 and "GRIDLINE_WEBHOOK_SECRET is not" in result.stderr
+
+
+async def test_media_links_are_signed_expire_and_carry_no_exif(world, api):
+    import io
+    from datetime import timedelta
+
+    from PIL import Image
+    from sqlalchemy import select
+
+    from bot import media
+    from bot.web import HttpFace
+    from storage.models import Photo
+    from tests.harness import jpeg
+
+    citizen = world.person(language_code="en")
+    await citizen.send_file(jpeg(exif_gps=(29.85, 121.5)), "image/jpeg", "street.jpg")
+    async with world.store.transaction() as session:
+        photo = (await session.scalars(select(Photo))).one()
+    key = media.media_key(api.token, None)
+    good = media.sign(key, photo.id, world.clock.now() + timedelta(hours=1))
+    old = media.sign(key, photo.id, world.clock.now() - timedelta(seconds=1))
+    forged = media.sign(b"another key" * 3, photo.id, world.clock.now() + timedelta(hours=1))
+    face = HttpFace(world.runtime, world.app.bot)
+    await face.start("127.0.0.1", 0)
+    statuses = {}
+    try:
+        async with aiohttp.ClientSession() as http:
+            base = f"http://127.0.0.1:{face.port}/media/"
+            for name, token in (("good", good), ("old", old), ("forged", forged), ("tampered", good[:-2] + "AA"),
+                                ("garbage", "%2e%2e%2fgridline.sqlite3"), ("path", "../gridline.sqlite3")):
+                async with http.get(base + token) as response:
+                    statuses[name] = response.status
+                    if name == "good":
+                        served = await response.read()
+    finally:
+        await face.stop()
+    assert statuses == {"good": 200, "old": 410, "forged": 403, "tampered": 403, "garbage": 403, "path": 404}
+    with Image.open(io.BytesIO(served)) as image:
+        assert image.size == (64, 48) and not image.getexif()
