@@ -278,6 +278,36 @@ def command_export(args: argparse.Namespace) -> None:
             sys.stdout.write(chunk)
 
 
+def command_apikey(args: argparse.Namespace) -> None:
+    from storage import open311
+    from storage.db import Store
+
+    settings = load_settings()
+    upgrade_schema(settings.database_url)
+
+    async def run() -> str | bool:
+        store = Store(settings.database_url)
+        try:
+            async with store.transaction() as session:
+                now = datetime.now(settings.zone)
+                if args.apikey_command == "create":
+                    try:
+                        return await open311.create_key(session, args.name, now)
+                    except ValueError as error:
+                        raise Problem(str(error)) from None
+                return await open311.revoke_key(session, args.name, now)
+        finally:
+            await store.close()
+
+    result = asyncio.run(run())
+    if args.apikey_command == "create":
+        print(f"API key for {args.name} (shown once; keep it secret):\n{result}")
+    elif result:
+        print(f"Revoked the key of {args.name}.")
+    else:
+        raise Problem(f"no live key named {args.name}")
+
+
 def command_mobilization_export(args: argparse.Namespace) -> None:
     from storage import areas as area_store
     from storage.cap import cap_alert
@@ -370,6 +400,14 @@ def build_parser() -> argparse.ArgumentParser:
     exporting.add_argument("--format", choices=("csv", "geojson"), default="csv", help="csv (default) or geojson")
     exporting.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
     exporting.set_defaults(handler=command_export)
+
+    apikey = commands.add_parser("apikey", help="keys other systems post Open311 requests with",
+                                 description="Create or revoke the API keys for POST /open311/v2/requests.")
+    apikey_commands = apikey.add_subparsers(dest="apikey_command", required=True, metavar="ACTION")
+    for action, text in (("create", "make a key for a channel and print it once"), ("revoke", "stop a channel's key")):
+        command = apikey_commands.add_parser(action, help=text, description=text[0].upper() + text[1:] + ".")
+        command.add_argument("name", metavar="NAME", help="the channel, e.g. hotline-12345")
+        command.set_defaults(handler=command_apikey)
 
     mobilization = commands.add_parser("mobilization", help="emergency call-outs", description="Work with call-outs.")
     mobilization_commands = mobilization.add_subparsers(dest="mobilization_command", required=True, metavar="ACTION")

@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     http_port: int = Field(default=8080, ge=0, le=65535)  # 0: no HTTP server
     http_host: str = "127.0.0.1"
+    # How other systems reach the HTTP server (Open311 discovery, media links); default: host and port.
+    public_url: str | None = None
+    open311_contact: str = "Gridline grid service"
+    open311_key_service: str = "Ask the grid service's administrator for an API key (gridline apikey create)."
     upstream_url: str | None = None
     upstream_api_key: SecretStr | None = None
     media_secret: SecretStr | None = None  # signs /media links; derived from the bot token when unset
@@ -113,6 +117,10 @@ class Settings(BaseSettings):
         if self.db_url:
             return self.db_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'gridline.sqlite3').resolve()}"
+
+    @property
+    def public_base_url(self) -> str:
+        return (self.public_url or f"http://{self.http_host}:{self.http_port}").rstrip("/")
 
     @cached_property
     def zone(self) -> ZoneInfo:

@@ -16,6 +16,7 @@ from telegram import Update
 from telegram.ext import ExtBot
 
 from bot import media
+from bot.open311_http import Open311
 from bot.runtime import Runtime
 from storage.models import Case, OutboundMessage, Photo
 
@@ -45,6 +46,7 @@ class HttpFace:
         self.app.router.add_get("/healthz", self.healthz)
         self.app.router.add_get("/metrics", self.metrics)
         self.app.router.add_get("/media/{token}", self.media)
+        Open311(runtime).routes(self.app)
         if webhook is not None:
             self.app.router.add_post(webhook.path, self.receive_update)
         self._runner: web.AppRunner | None = None

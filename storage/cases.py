@@ -55,7 +55,7 @@ class NotYourCase(Exception):
 
 @dataclass(frozen=True)
 class NewCase:
-    reporter_id: int
+    reporter_id: int | None
     category_code: str
     description: str | None
     lat: float | None
@@ -63,6 +63,8 @@ class NewCase:
     address: str | None
     location_source: str
     photo_ids: tuple[int, ...]
+    channel: str = "telegram"
+    reporter_contact: dict[str, str] | None = None
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -157,6 +159,8 @@ async def submit_case(session: AsyncSession, new: NewCase, now: datetime, timezo
     case = Case(
         number=await next_case_number(session, now, timezone),
         reporter_id=new.reporter_id,
+        channel=new.channel,
+        reporter_contact=new.reporter_contact,
         state="reported",
         category_code=new.category_code,
         description=new.description,
@@ -173,7 +177,8 @@ async def submit_case(session: AsyncSession, new: NewCase, now: datetime, timezo
     await session.flush()
     event = await _record_event(session, case, "state", new.reporter_id, now, None, "reported")
     await _attach_photos(session, case, new.photo_ids, "report", event, new.reporter_id)
-    await follow_case(session, case.id, new.reporter_id, now)
+    if new.reporter_id is not None:
+        await follow_case(session, case.id, new.reporter_id, now)
     return case
 
 

@@ -161,7 +161,8 @@ async def mark_duplicate(session: AsyncSession, index: AreaIndex, case_id: int, 
         select(CasePhoto.photo_id).where(CasePhoto.case_id == case.id, CasePhoto.role == "report").order_by(CasePhoto.id)
     )).all())
     followers = (await session.scalars(select(CaseFollower.person_id).where(CaseFollower.case_id == case.id))).all()
-    await cases.add_photos_to_case(session, original.id, case.reporter_id, photo_ids, now)
+    if case.reporter_id is not None:
+        await cases.add_photos_to_case(session, original.id, case.reporter_id, photo_ids, now)
     for follower in followers:
         await cases.follow_case(session, original.id, follower, now)
     case.duplicate_of_id = original.id

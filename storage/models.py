@@ -158,7 +158,11 @@ class Case(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(16), unique=True)
-    reporter_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    # The citizen in the chat; None for a case that came from another channel (Open311).
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    channel: Mapped[str] = mapped_column(String(16), default="telegram", server_default="telegram")
+    # What another channel told us of the reporter (name, e-mail, phone) and the request (media_url…).
+    reporter_contact: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(16), index=True)
     category_code: Mapped[str] = mapped_column(ForeignKey("categories.code"))
     description: Mapped[str | None] = mapped_column(Text)
@@ -396,3 +400,15 @@ class Responder(Base):
     alerts: Mapped[int] = mapped_column(Integer, default=1)
     arrived_lat: Mapped[float | None] = mapped_column(Float)
     arrived_lon: Mapped[float | None] = mapped_column(Float)
+
+
+class ApiKey(Base):
+    """A key another system posts Open311 requests with; only its hash is kept."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
