@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlparse
 
+import aiohttp
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram import BotCommand, LinkPreviewOptions
 from telegram.constants import ParseMode
@@ -13,6 +14,7 @@ from telegram.ext import Application, ApplicationBuilder, Defaults
 from bot.i18n import translator
 from bot import board, timers
 from bot.outbound import OutboundSender
+from bot.upstream import SYNC_SECONDS, Syncer
 from bot.web import HttpFace, Webhook
 from bot.runtime import Runtime
 from bot.settings import SUPPORTED_LANGUAGES
@@ -90,6 +92,12 @@ async def start_background(application: Application) -> None:
                       max_instances=1, coalesce=True)
     scheduler.add_job(board.tick, "interval", args=[runtime, application.bot], seconds=board.BOARD_SECONDS,
                       id="boards", max_instances=1, coalesce=True)
+    if runtime.settings.upstream_url:
+        syncer = Syncer(runtime)
+        http = aiohttp.ClientSession()
+        application.bot_data["upstream_http"] = http
+        scheduler.add_job(syncer.run_once, "interval", args=[http], seconds=SYNC_SECONDS, id="sync",
+                          max_instances=1, coalesce=True)
     digest_at = runtime.settings.digest_time
     scheduler.add_job(timers.digest, "cron", args=[runtime], hour=digest_at.hour, minute=digest_at.minute,
                       id="digest", max_instances=1, coalesce=True, misfire_grace_time=3600)
@@ -121,6 +129,9 @@ async def close_store(application: Application) -> None:
 
 
 async def stop_background(application: Application) -> None:
+    upstream_http = application.bot_data.pop("upstream_http", None)
+    if upstream_http is not None:
+        await upstream_http.close()
     face: HttpFace | None = application.bot_data.pop("http", None)
     if face is not None:
         await face.stop()

@@ -308,6 +308,30 @@ def command_apikey(args: argparse.Namespace) -> None:
         raise Problem(f"no live key named {args.name}")
 
 
+def command_sync_status(args: argparse.Namespace) -> None:
+    from storage import sync
+    from storage.db import Store
+
+    settings = load_settings()
+    upgrade_schema(settings.database_url)
+
+    async def run() -> sync.Status:
+        store = Store(settings.database_url)
+        try:
+            async with store.transaction() as session:
+                return await sync.status(session, datetime.now(settings.zone))
+        finally:
+            await store.close()
+
+    state = asyncio.run(run())
+    where = settings.upstream_url or "not set (GRIDLINE_UPSTREAM_URL): nothing is sent"
+    lag = f"{state.lag.total_seconds() / 60:.1f} min" if state.lag else "none"
+    print(f"upstream: {where}\nposted: {state.posted}\npending: {state.pending}\nfailed for good: {state.failed}\n"
+          f"lag (oldest case waiting): {lag}")
+    for number, error in state.errors:
+        print(f"  {number}: {error}")
+
+
 def command_mobilization_export(args: argparse.Namespace) -> None:
     from storage import areas as area_store
     from storage.cap import cap_alert
@@ -408,6 +432,13 @@ def build_parser() -> argparse.ArgumentParser:
         command = apikey_commands.add_parser(action, help=text, description=text[0].upper() + text[1:] + ".")
         command.add_argument("name", metavar="NAME", help="the channel, e.g. hotline-12345")
         command.set_defaults(handler=command_apikey)
+
+    syncing = commands.add_parser("sync", help="the sync with the city's platform",
+                                  description="The sync with the city's Open311 platform (GRIDLINE_UPSTREAM_URL).")
+    sync_commands = syncing.add_subparsers(dest="sync_command", required=True, metavar="ACTION")
+    sync_commands.add_parser("status", help="lag, pending and failed cases, recent errors",
+                             description="Show the sync's lag, pending and failed cases, and the latest errors."
+                             ).set_defaults(handler=command_sync_status)
 
     mobilization = commands.add_parser("mobilization", help="emergency call-outs", description="Work with call-outs.")
     mobilization_commands = mobilization.add_subparsers(dest="mobilization_command", required=True, metavar="ACTION")

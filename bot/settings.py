@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     open311_key_service: str = "Ask the grid service's administrator for an API key (gridline apikey create)."
     upstream_url: str | None = None
     upstream_api_key: SecretStr | None = None
+    upstream_timeout_seconds: float = Field(default=15, gt=0, le=300)
+    sync_alert_minutes: float = Field(default=30, gt=0)  # admins hear when cases wait this long for the platform
     media_secret: SecretStr | None = None  # signs /media links; derived from the bot token when unset
     # Telegram's limits: messages a second overall, and seconds between two messages to one chat.
     send_per_second: float = Field(default=30, gt=0, le=1000)

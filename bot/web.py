@@ -18,6 +18,7 @@ from telegram.ext import ExtBot
 from bot import media
 from bot.open311_http import Open311
 from bot.runtime import Runtime
+from storage import sync
 from storage.models import Case, OutboundMessage, Photo
 
 log = logging.getLogger(__name__)
@@ -124,10 +125,18 @@ class HttpFace:
             return web.Response(status=404, text="no such photo")
         return web.Response(body=content, content_type=mime, headers={"Cache-Control": "private, max-age=3600"})
 
+    async def _sync_lag(self) -> float | None:
+        """Seconds the oldest case has waited for the platform; None when sync is off or nothing waits."""
+        if not self.runtime.settings.upstream_url:
+            return None
+        async with self.runtime.store.transaction() as session:
+            state = await sync.status(session, self.runtime.clock.now())
+        return round(state.lag.total_seconds(), 1) if state.lag else 0.0
+
     async def healthz(self, request: web.Request) -> web.Response:
         store, bot = await self._store_ok(), await self._bot_ok()
         body = {"status": "ok" if store and bot else "failing", "store": store, "bot_api": bot,
-                "sync_lag_seconds": None}
+                "sync_lag_seconds": await self._sync_lag() if store else None}
         return web.json_response(body, status=200 if store and bot else 503)
 
     async def metrics(self, request: web.Request) -> web.Response:
@@ -157,6 +166,6 @@ class HttpFace:
                   f'gridline_outbox_messages{{status="dead"}} {depth.get("dead", 0)}',
                   "# HELP gridline_sync_lag_seconds Age of the oldest case change not yet synced upstream.",
                   "# TYPE gridline_sync_lag_seconds gauge",
-                  "gridline_sync_lag_seconds 0"]
+                  f"gridline_sync_lag_seconds {await self._sync_lag() or 0}"]
         return web.Response(text="\n".join(lines) + "\n", content_type="text/plain", charset="utf-8",
                             headers={"X-Content-Type-Options": "nosniff"})

@@ -46,6 +46,8 @@ def _case_update_text(person: Person, case: Case, event: CaseEvent, duplicate_of
     if event.to_state == "closed" and event.actor_id is None:
         return _("🏁 Case {number} is closed, as it was not rated within a few days of being resolved. "
                  "Thank you for helping your neighbourhood.").format(number=number)
+    if event.kind == "upstream":
+        return _("🏙 The city platform updated case {number}: {note}").format(number=number, note=note)
     if event.kind == "on_site":
         return _("📍 A grid worker is on site for case {number}.").format(number=number)
     if event.to_state == "rejected" and duplicate_of is not None:

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import outbox
-from storage.models import Case, CaseCounter, CaseEvent, CaseFollower, CasePhoto, Category, Photo
+from storage.models import Case, CaseCounter, CaseEvent, CaseFollower, CasePhoto, Category, Photo, UpstreamSync
 
 OPEN_STATES = ("reported", "accepted", "assigned", "in_progress", "escalated", "reopened")
 FINAL_STATES = ("closed", "rejected")
@@ -179,6 +179,8 @@ async def submit_case(session: AsyncSession, new: NewCase, now: datetime, timezo
     await _attach_photos(session, case, new.photo_ids, "report", event, new.reporter_id)
     if new.reporter_id is not None:
         await follow_case(session, case.id, new.reporter_id, now)
+    # Queued for the city's platform in the same transaction, so no case is ever missed by the sync.
+    session.add(UpstreamSync(case_id=case.id, state="new", attempts=0, next_at=now, maybe_posted=False, created_at=now))
     return case
 
 

@@ -412,3 +412,27 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UpstreamSync(Base):
+    """One case's place in the city platform: its POST (with retries), the id it got, and the last
+    status seen there. The row is the sync's durable outbox."""
+
+    __tablename__ = "upstream_sync"
+    __table_args__ = (Index("ix_upstream_sync_state_next", "state", "next_at"),)
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    # new → sending → posted (id known) | token (id to ask for) | failed (refused for good);
+    # back to retry after a failure that may be temporary
+    state: Mapped[str] = mapped_column(String(8))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # True when a POST may have reached the platform without its answer reaching us: look before posting again
+    maybe_posted: Mapped[bool] = mapped_column(Boolean, default=False)
+    upstream_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    token: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    upstream_status: Mapped[str | None] = mapped_column(String(16))
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

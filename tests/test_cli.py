@@ -27,7 +27,7 @@ def test_run_without_a_token_says_how_to_get_one(tmp_path):
     assert not (tmp_path / "gridline.sqlite3").exists()
 
 
-@pytest.mark.parametrize("command", [[], ["run"], ["db"], ["db", "upgrade"], ["demo"], ["categories"], ["categories", "check"], ["grids"], ["grids", "import"], ["people"], ["people", "add"], ["people", "import"], ["people", "list"], ["people", "remove"], ["invite"], ["stats"], ["mobilization"], ["mobilization", "export"], ["export"], ["apikey"], ["apikey", "create"], ["apikey", "revoke"]])
+@pytest.mark.parametrize("command", [[], ["run"], ["db"], ["db", "upgrade"], ["demo"], ["categories"], ["categories", "check"], ["grids"], ["grids", "import"], ["people"], ["people", "add"], ["people", "import"], ["people", "list"], ["people", "remove"], ["invite"], ["stats"], ["mobilization"], ["mobilization", "export"], ["export"], ["apikey"], ["apikey", "create"], ["apikey", "revoke"], ["sync"], ["sync", "status"]])
 def test_every_command_has_help(command):
     result = gridline(*command, "--help")
     assert result.returncode == 0 and "usage: gridline" in result.stdout
