@@ -141,14 +141,11 @@ class Open311:
         return f"{self.base}/media/{token}"
 
     async def _as_requests(self, session, found: list[Case], language: str) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
-        from storage import cases as case_store
-
-        out = []
-        for case in found:
-            photos = await case_store.report_photos(session, case.id)
-            url = self._media_url(photos[0].id if photos else None) or (case.reporter_contact or {}).get("media_url")
-            out.append(await open311.as_request(session, case, self.runtime.catalog, language, self.runtime.settings.zone, url))
-        return out
+        photos, notes = await open311.extras_of(session, found)
+        return [open311.as_request(case, self.runtime.catalog, language, self.runtime.settings.zone,
+                                   self._media_url(photos.get(case.id)) or (case.reporter_contact or {}).get("media_url"),
+                                   notes.get(case.id))
+                for case in found]
 
     def _date(self, request: web.Request, name: str) -> datetime | None:
         value = request.query.get(name)

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import cases
 from storage.catalog import Catalog, CategoryDef
 from storage.map_index import AreaIndex
-from storage.models import ApiKey, Case, CaseEvent
+from storage.models import ApiKey, Case, CaseEvent, CasePhoto
 
 MAX_DESCRIPTION = 4000
 MAX_RESULTS = 1000
@@ -103,14 +103,30 @@ def _time(instant: datetime | None, zone: ZoneInfo) -> str | None:
     return instant.astimezone(zone).replace(microsecond=0).isoformat() if instant else None
 
 
-async def as_request(session: AsyncSession, case: Case, catalog: Catalog, language: str, zone: ZoneInfo,
-                     media_url: str | None) -> dict[str, Any]:
+async def extras_of(session: AsyncSession, found: list[Case]) -> tuple[dict[int, int], dict[int, str]]:
+    """For a page of cases, in two queries: each one's first photo, and its latest closing note."""
+    ids = [c.id for c in found]
+    if not ids:
+        return {}, {}
+    photos: dict[int, int] = {}
+    for case_id, photo_id in (await session.execute(
+        select(CasePhoto.case_id, CasePhoto.photo_id).where(CasePhoto.case_id.in_(ids), CasePhoto.role == "report")
+        .order_by(CasePhoto.id)
+    )).all():
+        photos.setdefault(case_id, photo_id)
+    notes: dict[int, str] = {}
+    for case_id, note in (await session.execute(
+        select(CaseEvent.case_id, CaseEvent.note).where(
+            CaseEvent.case_id.in_(ids), CaseEvent.kind == "state", CaseEvent.note.is_not(None),
+            CaseEvent.to_state.in_(("resolved", "rejected", "closed"))).order_by(CaseEvent.id)
+    )).all():
+        notes[case_id] = note
+    return photos, notes
+
+
+def as_request(case: Case, catalog: Catalog, language: str, zone: ZoneInfo, media_url: str | None,
+               note: str | None) -> dict[str, Any]:
     category = catalog.get(case.category_code)
-    note = await session.scalar(
-        select(CaseEvent.note).where(CaseEvent.case_id == case.id, CaseEvent.kind == "state", CaseEvent.note.is_not(None),
-                                     CaseEvent.to_state.in_(("resolved", "rejected", "closed")))
-        .order_by(CaseEvent.id.desc()).limit(1)
-    )
     return {
         "service_request_id": case.number,
         "status": status_of(case),
