@@ -157,15 +157,20 @@ def _child(connection: Any, citizens: int, echo: bool) -> None:
 # --- this process: the bot -----------------------------------------------------------------------
 
 
-async def _run_bot(application: Application, processor: TimedProcessor, connection: Any) -> tuple[float, list[float]]:
+async def _run_bot(application: Application, processor: TimedProcessor, connection: Any,
+                   webhook: tuple[str, str] | None) -> tuple[float, list[float]]:
     await application.initialize()
     if application.post_init:
         await application.post_init(application)
     await application.start()
-    await application.updater.start_polling(poll_interval=0, timeout=10)
+    if webhook:
+        await application.bot.set_webhook(webhook[0], secret_token=webhook[1])
+    else:
+        await application.updater.start_polling(poll_interval=0, timeout=10)
     connection.send("ready")
     elapsed, waits = await asyncio.get_running_loop().run_in_executor(None, connection.recv)
-    await application.updater.stop()
+    if not webhook:
+        await application.updater.stop()
     await application.stop()
     if application.post_stop:
         await application.post_stop(application)
@@ -178,7 +183,8 @@ def _quantile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q * 100) - 1] if len(values) > 1 else values[0]
 
 
-def _gridline(url: str, token: str, data_dir: Path, processor: TimedProcessor) -> Application:
+def _gridline(url: str, token: str, data_dir: Path, processor: TimedProcessor,
+              webhook: tuple[str, str] | None = None) -> Application:
     from bot.app import build_application
     from bot.runtime import Runtime
     from bot.settings import Settings
@@ -186,7 +192,9 @@ def _gridline(url: str, token: str, data_dir: Path, processor: TimedProcessor) -
     from storage.clock import SystemClock
     from storage.db import Store, upgrade_schema
 
-    settings = Settings(_env_file=None, bot_token=token, api_url=url, data_dir=data_dir)
+    hook = {"webhook_url": webhook[0], "webhook_secret": webhook[1], "http_port": int(webhook[0].split(":")[2].split("/")[0])} \
+        if webhook else {"http_port": 0}
+    settings = Settings(_env_file=None, bot_token=token, api_url=url, data_dir=data_dir, **hook)
     upgrade_schema(settings.database_url)
     runtime = Runtime(settings=settings, store=Store(settings.database_url), clock=SystemClock(), catalog=load_catalog())
     application = build_application(runtime)
@@ -209,7 +217,15 @@ def _echo(url: str, token: str, processor: TimedProcessor) -> Application:
     return application
 
 
-def measure(citizens: int, echo: bool) -> dict[str, float]:
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def measure(citizens: int, echo: bool, webhook: bool = False) -> dict[str, float]:
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
     process = context.Process(target=_child, args=(child, citizens, echo))
@@ -218,8 +234,9 @@ def measure(citizens: int, echo: bool) -> dict[str, float]:
     token = FakeBotApi().token
     processor = TimedProcessor(256)
     with tempfile.TemporaryDirectory() as folder:
-        application = _echo(url, token, processor) if echo else _gridline(url, token, Path(folder), processor)
-        elapsed, waits = asyncio.run(_run_bot(application, processor, parent))
+        hook = (f"http://127.0.0.1:{_free_port()}/telegram/hook", "bench-secret") if webhook else None
+        application = _echo(url, token, processor) if echo else _gridline(url, token, Path(folder), processor, hook)
+        elapsed, waits = asyncio.run(_run_bot(application, processor, parent, hook))
     process.join()
     durations = processor.durations
     return {
@@ -236,8 +253,14 @@ def measure(citizens: int, echo: bool) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--citizens", type=int, default=200)
+    parser.add_argument("--webhook", action="store_true", help="also run Gridline in webhook mode")
     args = parser.parse_args()
     gridline = measure(args.citizens, echo=False)
+    if args.webhook:
+        hooked = measure(args.citizens, echo=False, webhook=True)
+        print(f"webhook: {hooked['updates'] / hooked['elapsed_s']:.1f} updates/s, {hooked['reports_per_minute']:.0f} "
+              f"reports/min; polling: {gridline['updates'] / gridline['elapsed_s']:.1f} updates/s, "
+              f"{gridline['reports_per_minute']:.0f} reports/min")
     floor = measure(args.citizens, echo=True)
     print(f"citizens: {args.citizens}, {STEPS} updates each, SQLite, 1 bot process")
     print(f"{'':10} {'reports/min':>12} {'updates':>8} {'p50 ms':>8} {'p95 ms':>8} {'wait p50':>9} {'wait p95':>9}")

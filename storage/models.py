@@ -154,6 +154,8 @@ class Case(Base):
         Index("ix_cases_lat", "lat"),
         Index("ix_cases_assignee_state", "assignee_id", "state"),
         Index("ix_cases_area_state", "area_code", "state"),
+        Index("ix_cases_created", "created_at"),
+        Index("ix_cases_category_created", "category_code", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

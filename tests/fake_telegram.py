@@ -125,6 +125,7 @@ class FakeBotApi:
         self.files: dict[str, FakeFile] = {}
         self.updates: list[dict[str, Any]] = []
         self.webhook: dict[str, Any] | None = None
+        self._webhook_client: Any = None
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
@@ -146,6 +147,9 @@ class FakeBotApi:
         self.url = f"http://127.0.0.1:{port}"
 
     async def stop(self) -> None:
+        if self._webhook_client is not None:
+            await self._webhook_client.close()
+            self._webhook_client = None
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -162,6 +166,16 @@ class FakeBotApi:
         return next(self._update_ids)
 
     async def push_update(self, update: dict[str, Any]) -> None:
+        """Hand an update to the bot: posted to its webhook when one is set, else kept for getUpdates."""
+        if self.webhook is not None:
+            import aiohttp
+
+            if self._webhook_client is None:
+                self._webhook_client = aiohttp.ClientSession()
+            headers = {"X-Telegram-Bot-Api-Secret-Token": self.webhook["secret_token"] or ""}
+            async with self._webhook_client.post(self.webhook["url"], json=update, headers=headers) as response:
+                response.raise_for_status()
+            return
         async with self._changed:
             self.updates.append(update)
             self._changed.notify_all()
