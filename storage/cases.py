@@ -220,7 +220,10 @@ async def case_for_update(session: AsyncSession, case_id: int) -> Case:
     """The case, locked for this transaction. SQLite transactions here already hold the write lock
     (BEGIN IMMEDIATE), so a case this session has loaded is used as it is."""
     if session.bind.dialect.name == "postgresql":
-        case = await session.scalar(select(Case).where(Case.id == case_id).with_for_update())
+        # populate_existing: a copy this session loaded before the lock must not hide a change
+        # another transaction committed while we waited for it.
+        case = await session.scalar(select(Case).where(Case.id == case_id).with_for_update()
+                                    .execution_options(populate_existing=True))
     else:
         case = await session.get(Case, case_id)
     if case is None:

@@ -106,6 +106,13 @@ class Harness:
         await timers.tick(self.runtime)
         return await self.deliver()
 
+    def command_env(self) -> dict[str, str]:
+        """The environment a `gridline` command needs to work on this world's store."""
+        env = {"GRIDLINE_DATA_DIR": str(self.settings.data_dir)}
+        if self.settings.db_url:
+            env["GRIDLINE_DB_URL"] = self.settings.db_url
+        return env
+
     async def refresh_boards(self) -> int:
         """The 3-second job: re-alerts that are due and the commanders' live boards."""
         assert self.runtime is not None and self.app is not None

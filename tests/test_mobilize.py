@@ -211,7 +211,7 @@ async def test_a_call_out_exports_as_a_cap_alert_and_its_cancel(world):
 
     li, li_id, people = await responders(world)
     mobilization_id, _ = await call_out(world, li_id, [M1, M2], drill=True, headline="Flood <Qingshi>")
-    env = {"GRIDLINE_DATA_DIR": str(world.settings.data_dir)}
+    env = world.command_env()
     ns = {"cap": "urn:oasis:names:tc:emergency:cap:1.2"}
     alert = gridline("mobilization", "export", str(mobilization_id), "--cap", env=env)
     assert alert.returncode == 0, alert.stderr

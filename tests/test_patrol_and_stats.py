@@ -104,7 +104,7 @@ async def test_gridline_export_writes_a_periods_cases_as_csv_and_geojson(world):
     import json
 
     grid = await a_task(world, description="Cover, missing")
-    env = {"GRIDLINE_DATA_DIR": str(world.settings.data_dir)}
+    env = world.command_env()
     table = gridline("export", "--from", "2026-11-23", "--to", "2026-11-23", "--area", "HS-01", env=env)
     assert table.returncode == 0, table.stderr
     rows = list(csv.DictReader(io.StringIO(table.stdout.lstrip("\ufeff"))))
