@@ -55,7 +55,7 @@ async def prepare_store(runtime: Runtime) -> None:
     """Load the category catalog into the store (the schema must already be up to date)."""
     async with runtime.store.transaction() as session:
         await sync_categories(session, runtime.catalog)
-        released = await outbox.release_claims(session)
+        released = await outbox.release_claims(session, runtime.settings.instance)
     if released:
         log.info("%s queued messages claimed before a stop are sent now", released)
 

@@ -93,7 +93,7 @@ class OutboundSender:
         # Loop until a batch yields something to send, so dropped messages do not end the drain.
         while True:
             async with rt.store.transaction() as session:
-                claimed = await outbox.claim_due(session, now, BATCH)
+                claimed = await outbox.claim_due(session, now, BATCH, rt.settings.instance)
                 if not claimed:
                     return prepared
                 for message in claimed:

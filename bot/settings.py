@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 from datetime import time
 from functools import cached_property
 from pathlib import Path
@@ -54,6 +55,8 @@ class Settings(BaseSettings):
     upstream_timeout_seconds: float = Field(default=15, gt=0, le=300)
     sync_alert_minutes: float = Field(default=30, gt=0)  # admins hear when cases wait this long for the platform
     media_secret: SecretStr | None = None  # signs /media links; derived from the bot token when unset
+    # This process's name among several sharing one store (its queue claims carry it).
+    instance: str = Field(default_factory=socket.gethostname, min_length=1, max_length=64)
     # Telegram's limits: messages a second overall, and seconds between two messages to one chat.
     send_per_second: float = Field(default=30, gt=0, le=1000)
     chat_interval_seconds: float = Field(default=1.0, ge=0, le=60)

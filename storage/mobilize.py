@@ -220,8 +220,11 @@ async def realert(session: AsyncSession, mobilization_id: int, commander_id: int
 
 async def realert_due(session: AsyncSession, now: datetime, every: timedelta, times: int) -> int:
     """Alert again, every `every` up to `times` times, those who have not answered an active call-out."""
-    active = (await session.scalars(select(Mobilization).where(
-        Mobilization.state == "active", Mobilization.realerts < times, Mobilization.sent_at.is_not(None)))).all()
+    statement = select(Mobilization).where(
+        Mobilization.state == "active", Mobilization.realerts < times, Mobilization.sent_at.is_not(None))
+    if session.bind.dialect.name == "postgresql":
+        statement = statement.with_for_update(skip_locked=True)
+    active = (await session.scalars(statement)).all()
     count = 0
     for mobilization in active:
         if now >= mobilization.sent_at + every * (mobilization.realerts + 1):
@@ -232,9 +235,12 @@ async def realert_due(session: AsyncSession, now: datetime, every: timedelta, ti
 async def offer_widening(session: AsyncSession, now: datetime, after: timedelta) -> int:
     """Once per call-out: when "need N" is set and fewer than N are coming `after` the call, the
     commander is offered to widen it. Returns how many offers were queued."""
-    candidates = (await session.scalars(select(Mobilization).where(
+    statement = select(Mobilization).where(
         Mobilization.state == "active", Mobilization.need.is_not(None), Mobilization.widen_offered.is_(False),
-        Mobilization.sent_at <= now - after))).all()
+        Mobilization.sent_at <= now - after)
+    if session.bind.dialect.name == "postgresql":
+        statement = statement.with_for_update(skip_locked=True)
+    candidates = (await session.scalars(statement)).all()
     offered = 0
     for mobilization in candidates:
         call = await roll_call(session, mobilization.id)

@@ -33,7 +33,7 @@ async def enqueue(
     return message
 
 
-async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[OutboundMessage]:
+async def claim_due(session: AsyncSession, now: datetime, limit: int, owner: str = "") -> list[OutboundMessage]:
     """Take up to `limit` due messages, oldest first, under a lease so no other sender takes them."""
     due = (
         select(OutboundMessage.id)
@@ -51,7 +51,7 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[Ou
     if not ids:
         return []
     await session.execute(
-        update(OutboundMessage).where(OutboundMessage.id.in_(ids)).values(claimed_until=now + LEASE)
+        update(OutboundMessage).where(OutboundMessage.id.in_(ids)).values(claimed_until=now + LEASE, claimed_by=owner)
     )
     rows = await session.scalars(
         select(OutboundMessage).where(OutboundMessage.id.in_(ids)).order_by(OutboundMessage.priority, OutboundMessage.id)
@@ -59,11 +59,13 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[Ou
     return list(rows.all())
 
 
-async def release_claims(session: AsyncSession) -> int:
-    """Free the messages a sender had claimed when it stopped (a crash leaves them leased), so a
-    restarted bot sends them at once instead of after the lease. One sending process only."""
+async def release_claims(session: AsyncSession, owner: str = "") -> int:
+    """Free the messages this sender (by its instance name) had claimed when it stopped: a crash
+    leaves them leased, and a restarted process sends them at once instead of after the lease.
+    Other processes' claims are theirs to keep."""
     result = await session.execute(
-        update(OutboundMessage).where(OutboundMessage.status == "pending", OutboundMessage.claimed_until.is_not(None))
+        update(OutboundMessage).where(OutboundMessage.status == "pending", OutboundMessage.claimed_until.is_not(None),
+                                      OutboundMessage.claimed_by == owner)
         .values(claimed_until=None)
     )
     return result.rowcount or 0

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import distinct, select
+from sqlalchemy import distinct, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import cases, outbox, routing, tasks
@@ -168,9 +170,11 @@ async def _grid_leaders(session: AsyncSession, index: AreaIndex, case: Case) -> 
 async def sweep(session: AsyncSession, index: AreaIndex, timing: Timing, now: datetime, limit: int = BATCH) -> SweepResult:
     """Do what is due for up to `limit` cases whose alarm has come; `more` says whether others wait."""
     result = SweepResult()
-    due = list((await session.scalars(
-        select(Case).where(Case.alarm_at <= now).order_by(Case.alarm_at, Case.id).limit(limit + 1)
-    )).all())
+    statement = select(Case).where(Case.alarm_at <= now).order_by(Case.alarm_at, Case.id).limit(limit + 1)
+    if session.bind.dialect.name == "postgresql":
+        # Another process sweeping at the same moment takes other cases, never the same one.
+        statement = statement.with_for_update(skip_locked=True).execution_options(populate_existing=True)
+    due = list((await session.scalars(statement)).all())
     result.more = len(due) > limit
     for case in due[:limit]:
         await _look_at(session, index, timing, case, now, result)
@@ -187,14 +191,13 @@ async def claim_daily(session: AsyncSession, name: str, timing: Timing, at: time
     if local.time() < at:
         return False
     day = local.date().isoformat()
-    run = await session.get(JobRun, name)
-    if run is not None and run.last_day >= day:
-        return False
-    if run is None:
-        session.add(JobRun(name=name, last_day=day))
-    else:
-        run.last_day = day
-    return True
+    # One statement each, so two processes asking at once cannot both get the day.
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    created = await session.execute(insert(JobRun).values(name=name, last_day=day).on_conflict_do_nothing())
+    if created.rowcount:
+        return True
+    taken = await session.execute(update(JobRun).where(JobRun.name == name, JobRun.last_day < day).values(last_day=day))
+    return bool(taken.rowcount)
 
 
 async def queue_digests(session: AsyncSession, index: AreaIndex, timing: Timing, now: datetime) -> int:

@@ -249,7 +249,8 @@ async def test_a_call_out_cut_short_by_a_crash_is_finished_after_restart_once_ea
     li, li_id, people = await responders(world)
     await call_out(world, li_id, [M1])
     async with world.store.transaction() as session:
-        claimed = await outbox.claim_due(session, world.clock.now(), 2)  # a sender took two, then died
+        # This process's sender took two, then died.
+        claimed = await outbox.claim_due(session, world.clock.now(), 2, world.settings.instance)
     assert len(claimed) == 2
     await world.restart()
     await world.deliver()

@@ -74,3 +74,17 @@ async def test_a_429_storm_is_waited_out_chat_by_chat_and_loses_nothing(api, clo
         await world.stop()
     assert api.too_many > 0
     assert [len(api.messages(r)) for r in recipients] == [1] * len(recipients)
+
+
+async def test_a_restart_frees_only_its_own_claims(world):
+    await queue(world, [960_001, 960_002])
+    async with world.store.transaction() as session:
+        mine = await outbox.claim_due(session, world.clock.now(), 1, world.settings.instance)
+        theirs = await outbox.claim_due(session, world.clock.now(), 1, "another-host")
+    await world.restart()
+    await world.deliver()
+    sent = [int(c.params["chat_id"]) for c in world.api.methods("sendMessage")]
+    assert len(mine) == len(theirs) == 1 and sent == [960_001]  # the other process's message is still its own
+    world.clock.advance(seconds=61)  # until its lease runs out
+    await world.deliver()
+    assert [int(c.params["chat_id"]) for c in world.api.methods("sendMessage")] == [960_001, 960_002]
