@@ -79,9 +79,34 @@ async def publish_commands(application: Application) -> None:
 
 
 async def start_background(application: Application) -> None:
-    """Start the queue sender and the scheduler; send what an earlier run left queued."""
+    """Start what runs beside the updates, as the process's role asks: the queue sender, the
+    timers, the call-out boards and the sync (workers), and the HTTP server (web)."""
     runtime: Runtime = application.bot_data["runtime"]
     await prepare_store(runtime)
+    works = runtime.role in ("worker", "all")
+    serves = runtime.role in ("web", "all")
+    if works:
+        _start_work(application, runtime)
+    if serves:
+        try:
+            await publish_commands(application)
+        except Exception as error:  # noqa: BLE001 - a missing command menu must not stop the bot
+            log.warning("could not publish the command menu: %s", error)
+    if works:
+        await timers.tick(runtime)  # what fell due while the bot was down, once, now
+    if runtime.settings.http_port:
+        webhook = None
+        if serves and runtime.settings.webhook_url and runtime.settings.webhook_secret:
+            webhook = Webhook(webhook_path(runtime.settings.webhook_url), runtime.settings.webhook_secret.get_secret_value(),
+                              application.update_queue)
+        face = HttpFace(runtime, application.bot, webhook)
+        await face.start(runtime.settings.http_host, runtime.settings.http_port)
+        application.bot_data["http"] = face
+    if works and runtime.sender is not None:
+        runtime.sender.wake()
+
+
+def _start_work(application: Application, runtime: Runtime) -> None:
     sender = runtime.sender
     assert sender is not None
     runtime.store.on_outbox_commit(sender.wake)
@@ -103,20 +128,6 @@ async def start_background(application: Application) -> None:
                       id="digest", max_instances=1, coalesce=True, misfire_grace_time=3600)
     scheduler.start()
     application.bot_data["scheduler"] = scheduler
-    try:
-        await publish_commands(application)
-    except Exception as error:  # noqa: BLE001 - a missing command menu must not stop the bot
-        log.warning("could not publish the command menu: %s", error)
-    await timers.tick(runtime)  # what fell due while the bot was down, once, now
-    if runtime.settings.http_port:
-        webhook = None
-        if runtime.settings.webhook_url and runtime.settings.webhook_secret:
-            webhook = Webhook(webhook_path(runtime.settings.webhook_url), runtime.settings.webhook_secret.get_secret_value(),
-                              application.update_queue)
-        face = HttpFace(runtime, application.bot, webhook)
-        await face.start(runtime.settings.http_host, runtime.settings.http_port)
-        application.bot_data["http"] = face
-    sender.wake()
 
 
 def webhook_path(url: str) -> str:

@@ -65,14 +65,17 @@ def command_run(args: argparse.Namespace) -> None:
     log.info("bringing the store up to date")
     upgrade_schema(settings.database_url)
     store = Store(settings.database_url)
-    runtime = Runtime(settings=settings, store=store, clock=SystemClock(), catalog=catalog)
-    if settings.webhook_url and settings.webhook_secret is None:
+    runtime = Runtime(settings=settings, store=store, clock=SystemClock(), catalog=catalog, role=args.role)
+    if settings.webhook_url and settings.webhook_secret is None and args.role != "worker":
         raise Problem("GRIDLINE_WEBHOOK_URL is set but GRIDLINE_WEBHOOK_SECRET is not: Telegram must prove each call")
-    if settings.webhook_url and not settings.http_port:
+    if settings.webhook_url and not settings.http_port and args.role != "worker":
         raise Problem("webhook mode needs the HTTP server: set GRIDLINE_HTTP_PORT")
     application = build_application(runtime)
     try:
-        if settings.webhook_url:
+        if args.role == "worker":
+            log.info("Gridline is starting as a worker (queue, timers, sync; no updates); Ctrl-C stops it")
+            asyncio.run(_serve_webhook(application, settings, receive=False))
+        elif settings.webhook_url:
             log.info("Gridline is starting (webhook %s); Ctrl-C stops it", settings.webhook_url)
             asyncio.run(_serve_webhook(application, settings))
         else:
@@ -93,9 +96,10 @@ def command_run(args: argparse.Namespace) -> None:
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 
 
-async def _serve_webhook(application, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+async def _serve_webhook(application, settings: Settings, receive: bool = True) -> None:  # type: ignore[no-untyped-def]
     """Telegram posts updates to our HTTP server (which checks the secret); the same start and stop
-    as polling: background work, then the Application, until SIGINT or SIGTERM."""
+    as polling: background work, then the Application, until SIGINT or SIGTERM. A worker
+    (`receive=False`) runs the same way but registers no webhook and takes no updates."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -103,8 +107,9 @@ async def _serve_webhook(application, settings: Settings) -> None:  # type: igno
     await application.initialize()
     await application.post_init(application)
     await application.start()
-    await application.bot.set_webhook(settings.webhook_url, secret_token=settings.webhook_secret.get_secret_value(),
-                                      allowed_updates=ALLOWED_UPDATES)
+    if receive:
+        await application.bot.set_webhook(settings.webhook_url, secret_token=settings.webhook_secret.get_secret_value(),
+                                          allowed_updates=ALLOWED_UPDATES)
     try:
         await stop.wait()
     finally:
@@ -383,6 +388,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="bring the store up to date and run the bot (long polling)",
                               description="Bring the store up to date and run the bot until Ctrl-C or SIGTERM.")
+    run.add_argument("--role", choices=("all", "web", "worker"), default="all",
+                     help="web: take updates (polling, or webhook for several processes); worker: send the queue, "
+                          "run the timers and the sync; all (default): both")
     run.set_defaults(handler=command_run)
 
     db = commands.add_parser("db", help="the case store", description="Manage the case store.")

@@ -26,3 +26,5 @@ class Runtime:
     sender: OutboundSender | None = field(default=None)
     map: MapCache = field(default_factory=MapCache)
     counters: Counters = field(default_factory=Counters)
+    # web: takes updates; worker: sends the queue, runs the timers and the sync; all: both
+    role: str = "all"

@@ -7,7 +7,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Category
@@ -132,6 +132,9 @@ def load_catalog(path: Path | None = None) -> Catalog:
 
 async def sync_categories(session: AsyncSession, catalog: Catalog) -> None:
     """Make the categories table match the catalog; codes no longer listed are kept but inactive."""
+    if session.bind.dialect.name == "postgresql":
+        # Several processes start at once: one writes the catalog, the others then find it there.
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('gridline:categories'))"))
     existing = {c.code: c for c in (await session.scalars(select(Category))).all()}
     for position, definition in enumerate(catalog.all()):
         row = existing.pop(definition.code, None) or Category(code=definition.code)

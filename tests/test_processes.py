@@ -1,0 +1,175 @@
+"""More than one `gridline run` on one PostgreSQL store: workers share the queue and the timers
+without sending anything twice; web processes share one person's conversation."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import socket
+import sys
+import time
+import uuid
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+import pytest
+from sqlalchemy import select
+
+from bot.i18n import N_
+from storage import outbox, people
+from storage.catalog import load_catalog, sync_categories
+from storage.db import Store, upgrade_schema_async
+from storage.models import Case, OutboundMessage
+from tests.harness import jpeg
+from tests.test_routing import IN_GRID
+
+PG_URL = os.environ.get("GRIDLINE_TEST_PG_URL")
+pytestmark = pytest.mark.skipif(not PG_URL, reason="needs the PostgreSQL server ./run tests starts")
+NOTICE = N_("Nothing is waiting for you. 👍")
+
+
+@pytest.fixture
+async def pg_url():
+    import asyncpg
+
+    admin = PG_URL.replace("postgresql+asyncpg://", "postgresql://")
+    name = f"p_{uuid.uuid4().hex[:16]}"
+    connection = await asyncpg.connect(admin)
+    await connection.execute(f'CREATE DATABASE "{name}"')
+    await connection.close()
+    url = PG_URL.rsplit("/", 1)[0] + "/" + name
+    await upgrade_schema_async(url)
+    yield url
+    connection = await asyncpg.connect(admin)
+    await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await connection.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def start(api, url: str, data_dir: Path, name: str, role: str, **extra: str):  # type: ignore[no-untyped-def]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDLINE_")}
+    env.update({"GRIDLINE_BOT_TOKEN": api.token, "GRIDLINE_API_URL": api.url, "GRIDLINE_DATA_DIR": str(data_dir),
+                "GRIDLINE_DB_URL": url, "GRIDLINE_INSTANCE": name, "GRIDLINE_HTTP_PORT": "0",
+                "GRIDLINE_SEND_PER_SECOND": "500", "GRIDLINE_CHAT_INTERVAL_SECONDS": "0", "GRIDLINE_QUIET_HOURS": "",
+                **extra})
+    return await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "run", "--role", role, env=env,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+
+
+async def stop(process) -> str:  # type: ignore[no-untyped-def]
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+    log = (stdout + stderr).decode()
+    assert process.returncode == 0, log
+    return log
+
+
+async def test_two_workers_send_1000_messages_and_200_reminders_exactly_once(api, pg_url, tmp_path):
+    store = Store(pg_url)
+    now = datetime.now(UTC)
+    async with store.transaction() as session:
+        await sync_categories(session, load_catalog())
+        for i in range(1000):
+            person = await people.ensure_person(session, 100_000 + i, f"R{i}", "en", now)
+            await outbox.enqueue(session, person.id, "notice", {"text": NOTICE}, now)
+        for i in range(200):
+            worker = await people.ensure_person(session, 200_000 + i, f"W{i}", "en", now)
+            created = now - timedelta(hours=2, minutes=30)  # a 4-hour case past half its time
+            session.add(Case(number=f"P-{i:04d}", reporter_id=worker.id, state="in_progress",
+                             category_code="municipal.manhole", location_verified=True, location_source="shared",
+                             lat=IN_GRID[0], lon=IN_GRID[1], created_at=created, deadline_at=created + timedelta(hours=4),
+                             updated_at=created, assignee_id=worker.id, assigned_at=created, accepted_at=created,
+                             nudges=0, reminders=0, alarm_at=now - timedelta(seconds=1)))
+    workers = [await start(api, pg_url, tmp_path / "data", f"worker-{n}", "worker") for n in (1, 2)]
+    try:
+        await api.wait_for(lambda: len(api.methods("sendMessage")) >= 1200, timeout=180)
+    finally:
+        logs = [await stop(process) for process in workers]  # each finishes what it holds, then stops
+    async with store.transaction() as session:
+        pending = (await session.scalars(select(OutboundMessage).where(OutboundMessage.status == "pending"))).all()
+    await store.close()
+    assert pending == []
+    per_chat = Counter(int(c.params["chat_id"]) for c in api.methods("sendMessage"))
+    assert [per_chat[100_000 + i] for i in range(1000)] == [1] * 1000
+    reminders = Counter(int(c.params["chat_id"]) for c in api.methods("sendMessage") if "Half of the time" in c.params["text"])
+    assert [reminders[200_000 + i] for i in range(200)] == [1] * 200
+    assert all("Gridline stopped" in log for log in logs)
+
+
+async def test_one_persons_report_steps_alternate_between_two_web_processes(api, pg_url, tmp_path):
+    ports = [free_port(), free_port()]
+    hooks = [f"http://127.0.0.1:{port}/telegram/hook" for port in ports]
+    webs = [await start(api, pg_url, tmp_path / "data", f"web-{n}", "web", GRIDLINE_HTTP_PORT=str(port),
+                        GRIDLINE_WEBHOOK_URL=hook, GRIDLINE_WEBHOOK_SECRET="shared-secret")
+            for n, (port, hook) in enumerate(zip(ports, hooks, strict=True))]
+    chat = 300_001
+    turn = 0
+
+    async def send(content: dict) -> None:  # type: ignore[type-arg]
+        nonlocal turn
+        update_id = api.next_update_id()
+        def touched() -> int:  # messages sent to the chat, or edited in it
+            return sum(1 for c in api.calls if str(c.params.get("chat_id")) == str(chat))
+
+        before = touched()
+        update = {"update_id": update_id, **content}
+        async with aiohttp.ClientSession() as http:
+            for _attempt in range(100):  # the process may still be starting its HTTP server
+                try:
+                    async with http.post(hooks[turn % 2], json=update,
+                                         headers={"X-Telegram-Bot-Api-Secret-Token": "shared-secret"}) as response:
+                        assert response.status == 200
+                        break
+                except aiohttp.ClientConnectorError:
+                    await asyncio.sleep(0.1)
+        turn += 1
+        await api.wait_for(lambda: touched() > before, timeout=30)
+
+    def message(**content) -> dict:  # type: ignore[no-untyped-def,type-arg]
+        return {"message": {"message_id": api.next_update_id(), "date": int(time.time()),
+                            "chat": {"id": chat, "type": "private"},
+                            "from": {"id": chat, "is_bot": False, "first_name": "Lin", "language_code": "en"}, **content}}
+
+    def find(label: str):  # type: ignore[no-untyped-def]
+        for sent in reversed(api.messages(chat)):
+            for button in sent.buttons():
+                if label in button["text"] and "callback_data" in button:
+                    return sent, button["callback_data"]
+        return None
+
+    async def press(label: str) -> dict:  # type: ignore[type-arg]
+        await api.wait_for(lambda: find(label) is not None, timeout=30)  # the prompt may follow its reply
+        sent, data = find(label)
+        return {"callback_query": {"id": str(uuid.uuid4()), "chat_instance": "c", "data": data,
+                                   "from": {"id": chat, "is_bot": False, "first_name": "Lin", "language_code": "en"},
+                                   "message": api._message_json(sent)}}
+
+    try:
+        photo = api.add_file(jpeg())
+        await send(message(photo=[{"file_id": photo.file_id, "file_unique_id": photo.file_id, "width": 64, "height": 48,
+                                   "file_size": photo.file_size}]))
+        await send(message(location={"latitude": IN_GRID[0], "longitude": IN_GRID[1]}))
+        await send(await press("Municipal"))
+        await send(await press("manhole"))
+        await send(await press("Skip"))
+        await send(await press("Submit"))
+        number = re.compile(r"\d{6}-\d{4}")
+        await api.wait_for(lambda: any(number.search(m.plain) for m in api.messages(chat)), timeout=30)
+    finally:
+        for process in webs:
+            await stop(process)
+    store = Store(pg_url)
+    async with store.transaction() as session:
+        cases = (await session.scalars(select(Case))).all()
+    await store.close()
+    assert len(cases) == 1 and cases[0].category_code == "municipal.manhole" and (cases[0].lat, cases[0].lon) == IN_GRID
