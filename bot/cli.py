@@ -125,6 +125,29 @@ def command_db_upgrade(args: argparse.Namespace) -> None:
     print("The store is up to date.")
 
 
+def command_db_copy(args: argparse.Namespace) -> None:
+    import time as clock
+
+    from storage.copy import CopyRefused, copy_store
+
+    started = clock.monotonic()
+
+    def show(table: str, rows: int) -> None:
+        print(f"\r{table}: {rows}", end="", file=sys.stderr, flush=True)
+
+    try:
+        report = asyncio.run(copy_store(args.source, args.target, show))
+    except CopyRefused as refused:
+        print(file=sys.stderr)
+        raise Problem(*refused.lines) from None
+    print("\r", end="", file=sys.stderr)
+    width = max(map(len, report.source_counts))
+    for name, count in report.source_counts.items():
+        print(f"{name:<{width}}  {count:>10}  = {report.target_counts[name]}")
+    print(f"Copied {report.rows} rows in {clock.monotonic() - started:.1f} s; every table's count matches. "
+          "Point GRIDLINE_DB_URL at the new store and start the bot.")
+
+
 def _progress(stage: str, done: int, total: int) -> None:
     print(f"\r{stage}: {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
 
@@ -397,6 +420,17 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="apply every pending migration",
                            description="Apply every pending schema migration to GRIDLINE_DB_URL.").set_defaults(handler=command_db_upgrade)
+
+    copying = db_commands.add_parser(
+        "copy", help="copy the whole store into a new, empty database, checked by counts",
+        description="Copy every row of one store into another (e.g. SQLite to PostgreSQL), then compare each "
+                    "table's row count. The source is read in one snapshot and is never changed; the target "
+                    "is brought up to date and must be empty. Photos on disk stay where they are.")
+    copying.add_argument("--from", dest="source", required=True, metavar="URL",
+                         help="the store now in use, e.g. sqlite:///var/gridline.sqlite3")
+    copying.add_argument("--to", dest="target", required=True, metavar="URL",
+                         help="the new store, e.g. postgresql://gridline:secret@db/gridline")
+    copying.set_defaults(handler=command_db_copy)
 
     grids = commands.add_parser("grids", help="the map of areas", description="Work with the map of areas.")
     grid_commands = grids.add_subparsers(dest="grids_command", required=True, metavar="ACTION")

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from storage.db import async_driver_url
+
 SUPPORTED_LANGUAGES = ("zh", "en")
 
 
@@ -120,7 +122,7 @@ class Settings(BaseSettings):
     @property
     def database_url(self) -> str:
         if self.db_url:
-            return self.db_url
+            return async_driver_url(self.db_url)
         return f"sqlite+aiosqlite:///{(self.data_dir / 'gridline.sqlite3').resolve()}"
 
     @property
