@@ -1,6 +1,6 @@
 """Workers' timers and lists on a city-sized store: 1,000,000 cases of which 100,000 are open.
 
-    .venv/bin/python bench/tasks.py [--cases 1000000] [--open 100000] [--due 1000]
+    .venv/bin/python bench/tasks.py [--cases 1000000] [--open 100000] [--due 1000] [--postgres URL|start]
 
 Builds a SQLite store in a temporary folder (the demo city, 2 workers and a leader per grid, the
 default catalog), fills it with a year of cases through plain INSERTs, then measures what the bot
@@ -9,6 +9,11 @@ does with it:
 - a worker's and a leader's `/tasks` query (p50 and p95 over 200 runs);
 - the statistics for the last 30 days (`gridline stats`, `/stats`);
 - the resident memory of the process after all that (the bot's own footprint is about the same).
+
+With `--postgres`, the SQLite store is then copied with `gridline db copy` into that (empty)
+PostgreSQL database, or into a throwaway server started with scripts/test-postgres for `start`
+(fsync off, so its writes are faster than a real server's), and every figure is measured on both,
+side by side.
 """
 
 from __future__ import annotations
@@ -131,7 +136,8 @@ def _insert(db: sqlite3.Connection, rows: list[tuple]) -> None:  # type: ignore[
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 'shared', 29.85, 121.50, 0, 0)", rows)
 
 
-async def measure(url: str, due: int, workers: dict[str, list[int]], leaders: dict[str, int]) -> None:
+async def measure(engine: str, url: str, due: int, workers: dict[str, list[int]], leaders: dict[str, int]) -> None:
+    print(f"-- {engine}")
     store = Store(url)
     timing = timing_of(Settings(_env_file=None))
     async with store.transaction() as session:
@@ -176,11 +182,39 @@ async def measure(url: str, due: int, workers: dict[str, list[int]], leaders: di
     await store.close()
 
 
+def copy_to_postgres(sqlite_url: str, target: str) -> str:
+    from storage.copy import copy_store
+
+    started = time.perf_counter()
+    report = asyncio.run(copy_store(sqlite_url, target))
+    print(f"gridline db copy to PostgreSQL: {report.rows:,} rows in {time.perf_counter() - started:.0f} s")
+    return target
+
+
+def started_postgres(folder: str) -> str:
+    import subprocess
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "test-postgres"
+    Path(folder).chmod(0o755)  # the server runs as the postgres user and must reach its folder
+    admin = subprocess.run([str(script), "start", f"{folder}/pg"], check=True, capture_output=True, text=True).stdout.strip()
+    import asyncpg
+
+    async def create() -> None:
+        connection = await asyncpg.connect(admin.replace("postgresql+asyncpg://", "postgresql://"))
+        await connection.execute("CREATE DATABASE bench")
+        await connection.close()
+
+    asyncio.run(create())
+    return admin.rsplit("/", 1)[0] + "/bench"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--open", type=int, default=100_000)
     parser.add_argument("--due", type=int, default=1_000)
+    parser.add_argument("--postgres", metavar="URL|start", help="also measure on PostgreSQL (an empty database, "
+                                                                  "or `start` for a throwaway local server)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         path = f"{folder}/bench.sqlite3"
@@ -191,7 +225,30 @@ def main() -> None:
         fill(path, args.cases, args.open, args.due, micro, workers, categories)
         print(f"store: {args.cases:,} cases ({args.open:,} open) in {time.perf_counter() - started:.0f} s, "
               f"{Path(path).stat().st_size / 1e6:.0f} MB on disk")
-        asyncio.run(measure(url, args.due, workers, leaders))
+        postgres = None
+        if args.postgres:
+            postgres = copy_to_postgres(url, started_postgres(folder) if args.postgres == "start" else args.postgres)
+            asyncio.run(analyze(postgres))
+        try:
+            asyncio.run(measure("SQLite", url, args.due, workers, leaders))
+            if postgres:
+                asyncio.run(measure("PostgreSQL", postgres, args.due, workers, leaders))
+        finally:
+            if args.postgres == "start":
+                import subprocess
+
+                subprocess.run([str(Path(__file__).resolve().parent.parent / "scripts" / "test-postgres"), "stop",
+                                f"{folder}/pg"], check=False)
+
+
+async def analyze(url: str) -> None:
+    from sqlalchemy import text
+
+    store = Store(url)
+    async with store.engine.connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await connection.execute(text("ANALYZE"))
+    await store.close()
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bot.i18n import N_
 from storage import outbox, people
@@ -33,7 +33,7 @@ NOTICE = N_("Nothing is waiting for you. 👍")
 
 
 @pytest.fixture
-async def pg_url():
+async def empty_database():
     import asyncpg
 
     admin = PG_URL.replace("postgresql+asyncpg://", "postgresql://")
@@ -41,12 +41,32 @@ async def pg_url():
     connection = await asyncpg.connect(admin)
     await connection.execute(f'CREATE DATABASE "{name}"')
     await connection.close()
-    url = PG_URL.rsplit("/", 1)[0] + "/" + name
-    await upgrade_schema_async(url)
-    yield url
+    yield PG_URL.rsplit("/", 1)[0] + "/" + name
     connection = await asyncpg.connect(admin)
     await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     await connection.close()
+
+
+@pytest.fixture
+async def pg_url(empty_database):
+    await upgrade_schema_async(empty_database)
+    return empty_database
+
+
+async def test_processes_starting_together_migrate_the_store_once(empty_database):
+    # Every `gridline run` brings the store up to date as it starts; after a release, all start at once.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDLINE_")} | {"GRIDLINE_DB_URL": empty_database}
+    upgrades = [await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "db", "upgrade", env=env,
+                                                     stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+                for _ in range(4)]
+    outcomes = [await asyncio.wait_for(process.communicate(), timeout=120) for process in upgrades]
+    assert [process.returncode for process in upgrades] == [0] * 4, outcomes
+    assert all(b"The store is up to date." in stdout for stdout, _ in outcomes)
+    store = Store(empty_database)
+    async with store.transaction() as session:
+        assert (await session.execute(text("SELECT count(*) FROM alembic_version"))).scalar_one() == 1
+        assert (await session.scalars(select(OutboundMessage))).all() == []  # the newest tables are there
+    await store.close()
 
 
 def free_port() -> int:

@@ -27,6 +27,11 @@ def _run(connection: Connection) -> None:
     # Batch mode lets later migrations alter tables on SQLite, which has no ALTER COLUMN.
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Several `gridline run` processes start together after an upgrade: one migrates while
+            # the others wait here, then find the schema current. PostgreSQL runs DDL in the
+            # transaction, so the lock is held until the whole upgrade commits.
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('gridline:migrations'))")
         context.run_migrations()
 
 
