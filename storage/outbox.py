@@ -71,10 +71,10 @@ async def release_claims(session: AsyncSession, owner: str = "") -> int:
     return result.rowcount or 0
 
 
-async def mark_sent(session: AsyncSession, message_id: int, now: datetime) -> None:
+async def mark_sent(session: AsyncSession, message_ids: list[int], now: datetime) -> None:
     await session.execute(
         update(OutboundMessage)
-        .where(OutboundMessage.id == message_id)
+        .where(OutboundMessage.id.in_(message_ids))
         .values(status="sent", sent_at=now, claimed_until=None, attempts=OutboundMessage.attempts + 1)
     )
 
