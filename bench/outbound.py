@@ -17,9 +17,11 @@ import argparse
 import asyncio
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime
@@ -81,19 +83,38 @@ async def run_setup(admin: str, count: int, workers: int, per_second: int, folde
         # Cheap check per request (every call the workers make is a send, bar a getMe each), then the exact one.
         await api.wait_for(lambda: len(api.calls) >= count, timeout=count / 50 + 120)
         await api.wait_for(lambda: len(api.methods("sendMessage")) >= count, timeout=60)
+        sends = api.methods("sendMessage")
+        latencies = await queued_elsewhere_to_delivered(api, url)
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)
         for process in processes:
             await process.wait()
         await api.stop()
-    sends = api.methods("sendMessage")
     span = sends[-1].at - sends[0].at
     per_chat = Counter(int(call.params["chat_id"]) for call in sends)
     twice = sum(1 for n in per_chat.values() if n > 1)
     never = count - len(per_chat)
     print(f"{workers} worker(s) at {per_second}/s each: {len(sends) / span:,.0f} messages/s "
-          f"({len(sends):,} in {span:.1f} s), {api.too_many} 429s, {twice} chats twice, {never} never")
+          f"({len(sends):,} in {span:.1f} s), {api.too_many} 429s, {twice} chats twice, {never} never; "
+          f"one message queued by another process with the workers idle reaches Telegram in "
+          f"p50 {statistics.median(latencies) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms")
+
+
+async def queued_elsewhere_to_delivered(api: FakeBotApi, url: str, samples: int = 20) -> list[float]:
+    """As when a web process queues a task card: this process commits, a worker process sends."""
+    store = Store(url)
+    latencies = []
+    for i in range(samples):
+        before = len(api.calls)
+        async with store.transaction() as session:
+            person = await people.ensure_person(session, 2_000_000 + i, f"L{i}", "en", datetime.now(UTC))
+            await outbox.enqueue(session, person.id, "notice", {"text": NOTICE}, datetime.now(UTC))
+        committed = time.monotonic()
+        await api.wait_for(lambda before=before: len(api.calls) > before, timeout=30)
+        latencies.append(api.calls[before].at - committed)
+    await store.close()
+    return latencies
 
 
 def start_postgres(folder: str) -> str:

@@ -22,6 +22,8 @@ from bot.update_processor import PerChatUpdateProcessor
 from handlers.setup import register_handlers
 from storage import outbox
 from storage.catalog import sync_categories
+from storage.db import is_sqlite
+from storage.wakeup import QueueListener
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +112,10 @@ def _start_work(application: Application, runtime: Runtime) -> None:
     sender = runtime.sender
     assert sender is not None
     runtime.store.on_outbox_commit(sender.wake)
+    if not is_sqlite(runtime.store.url):
+        listener = QueueListener(runtime.store.url, sender.wake)
+        listener.start()
+        application.bot_data["queue_listener"] = listener
     scheduler = AsyncIOScheduler(timezone=runtime.settings.zone)
     scheduler.add_job(sender.drain, "interval", seconds=OUTBOX_SWEEP_SECONDS, id="outbox",
                       max_instances=1, coalesce=True)
@@ -140,6 +146,9 @@ async def close_store(application: Application) -> None:
 
 
 async def stop_background(application: Application) -> None:
+    listener: QueueListener | None = application.bot_data.pop("queue_listener", None)
+    if listener is not None:
+        await listener.stop()
     upstream_http = application.bot_data.pop("upstream_http", None)
     if upstream_http is not None:
         await upstream_http.close()

@@ -11,6 +11,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from storage.wakeup import announce_queued
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -79,6 +81,8 @@ class Store:
         # One process writes to SQLite through one queue: waiting here costs nothing, while
         # waiting inside SQLite's busy handler sleeps in coarse steps.
         self._write_lock = asyncio.Lock() if is_sqlite(url) else None
+        # On PostgreSQL the senders may be other processes: they hear of queued messages by NOTIFY.
+        self._announces_queued = not is_sqlite(url)
 
     def on_outbox_commit(self, listener: Callable[[], None]) -> None:
         self._outbox_listeners.append(listener)
@@ -92,6 +96,8 @@ class Store:
             async with self._sessions() as session:
                 async with session.begin():
                     yield session
+                    if self._announces_queued and session.info.get("outbox_queued"):
+                        await announce_queued(session)
                 queued = session.info.pop("outbox_queued", False)
         finally:
             if self._write_lock is not None:

@@ -193,3 +193,45 @@ async def test_one_persons_report_steps_alternate_between_two_web_processes(api,
         cases = (await session.scalars(select(Case))).all()
     await store.close()
     assert len(cases) == 1 and cases[0].category_code == "municipal.manhole" and (cases[0].lat, cases[0].lon) == IN_GRID
+
+
+async def test_a_worker_hears_at_once_when_another_process_queues_a_message(pg_url):
+    from storage.wakeup import QueueListener
+
+    wakes: list[int] = []
+    woken = asyncio.Event()
+
+    def wake() -> None:
+        wakes.append(1)
+        woken.set()
+
+    listener = QueueListener(pg_url, wake)
+    listener.start()
+    web = Store(pg_url)  # the queueing side: a web process, say
+
+    async def queue_one(rolled_back: bool = False) -> None:
+        async with web.transaction() as session:
+            person = await people.ensure_person(session, 400_001, "Ma", "en", datetime.now(UTC))
+            await outbox.enqueue(session, person.id, "notice", {"text": NOTICE}, datetime.now(UTC))
+            await session.flush()
+            if rolled_back:
+                raise RuntimeError("rolled back")
+
+    try:
+        await asyncio.wait_for(listener.listening.wait(), timeout=30)
+        await asyncio.wait_for(woken.wait(), timeout=30)  # once on connecting, for anything queued while away
+        woken.clear()
+        await queue_one()
+        await asyncio.wait_for(woken.wait(), timeout=30)
+        assert len(wakes) == 2
+        woken.clear()
+        with pytest.raises(RuntimeError):
+            await queue_one(rolled_back=True)
+        async with web.transaction() as session:  # a commit that queues nothing
+            await session.execute(text("SELECT 1"))
+        await queue_one()  # notifications arrive in commit order: any for the two above came first
+        await asyncio.wait_for(woken.wait(), timeout=30)
+        assert len(wakes) == 3
+    finally:
+        await listener.stop()
+        await web.close()
