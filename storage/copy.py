@@ -79,6 +79,24 @@ def _self_references(table: Table) -> list[str]:
     return [fk.parent.name for fk in table.foreign_keys if fk.column.table is table]
 
 
+async def write_rows(target: AsyncConnection, table: Table, rows: list[dict[str, object]]) -> None:
+    """Insert the rows; on PostgreSQL with COPY, about ten times faster than INSERTs.
+
+    COPY bypasses SQLAlchemy's conversions, so each value goes through its column type's own
+    bind processor first (instants to UTC, JSON to text), as an INSERT would do it."""
+    dialect = target.dialect
+    if dialect.name != "postgresql":
+        await target.execute(table.insert(), rows)
+        return
+    names = [column.name for column in table.columns]
+    processors = [column.type.dialect_impl(dialect).bind_processor(dialect) for column in table.columns]
+    records = [tuple(value if convert is None or value is None else convert(value)
+                     for value, convert in zip((row[name] for name in names), processors, strict=True))
+               for row in rows]
+    raw = await target.get_raw_connection()
+    await raw.driver_connection.copy_records_to_table(table.name, records=records, columns=names)
+
+
 async def _copy_table(source: AsyncConnection, target: AsyncConnection, table: Table,
                       progress: Callable[[str, int], None]) -> None:
     late_columns = _self_references(table)
@@ -94,7 +112,7 @@ async def _copy_table(source: AsyncConnection, target: AsyncConnection, table: T
                                      | {"_link_" + name: row[name] for name in late_columns})
                 for name in late_columns:
                     row[name] = None
-        await target.execute(table.insert(), rows)
+        await write_rows(target, table, rows)
         done += len(rows)
         progress(table.name, done)
     for start in range(0, len(pending_links), BATCH_ROWS):

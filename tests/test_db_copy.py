@@ -8,6 +8,7 @@ import uuid
 import pytest
 from sqlalchemy import select, update
 
+from storage.db import Store
 from storage.models import Case
 from tests.harness import Harness, settings_for
 from tests.stories import newest_case, report_manhole
@@ -60,6 +61,19 @@ async def another_manhole_here(world, name: str) -> Case:  # type: ignore[no-unt
     return await newest_case(world)
 
 
+async def every_row(url: str) -> dict[str, list[tuple]]:  # type: ignore[type-arg]
+    from storage.db import async_driver_url
+    from storage.models import Base
+
+    store = Store(async_driver_url(url))
+    async with store.transaction() as session:
+        tables = {table.name: [tuple(row) for row in await session.execute(
+            select(table).order_by(*table.primary_key.columns))] for table in Base.metadata.sorted_tables}
+    await store.close()
+    assert tables["cases"] and tables["people"] and tables["case_events"] and tables["outbox"]
+    return tables
+
+
 def sqlite_url(world) -> str:  # type: ignore[no-untyped-def]
     return f"sqlite:///{world.settings.data_dir / 'gridline.sqlite3'}"
 
@@ -74,6 +88,8 @@ async def test_a_sqlite_store_moves_to_postgresql_and_the_bot_carries_on_there(s
     assert "every table's count matches" in copied.stdout
     assert [line.split() for line in copied.stdout.splitlines() if line.startswith("cases ")] == [["cases", "2", "=", "2"]]
     assert "secret" not in copied.stdout + copied.stderr
+
+    assert await every_row(sqlite_url(world)) == await every_row(empty_pg_database)  # same values, typed alike
 
     world.settings = settings_for(world.api, world.settings.data_dir, db_url=empty_pg_database)
     await world.start()
