@@ -1,15 +1,11 @@
 from __future__ import annotations
 
-import os
-import uuid
-
 import pytest
 
 from storage.clock import ManualClock
 from tests.fake_telegram import FakeBotApi
 from tests.harness import Harness, settings_for
-
-PG_URL = os.environ.get("GRIDLINE_TEST_PG_URL")
+from tests.pg import PG_URL, throwaway_database
 
 
 @pytest.fixture
@@ -34,17 +30,8 @@ async def store_url(request, tmp_path):
         return
     if not PG_URL:
         pytest.skip("no PostgreSQL server for the tests (./run tests starts one)")
-    import asyncpg
-
-    admin = PG_URL.replace("postgresql+asyncpg://", "postgresql://")
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    connection = await asyncpg.connect(admin)
-    await connection.execute(f'CREATE DATABASE "{name}"')
-    await connection.close()
-    yield PG_URL.rsplit("/", 1)[0] + "/" + name
-    connection = await asyncpg.connect(admin)
-    await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await connection.close()
+    async with throwaway_database("t") as url:
+        yield url
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 
 import pytest
 from sqlalchemy import select, update
@@ -11,12 +9,12 @@ from sqlalchemy import select, update
 from storage.db import Store
 from storage.models import Case
 from tests.harness import Harness, settings_for
+from tests.pg import PG_URL, throwaway_database
 from tests.stories import newest_case, report_manhole
 from tests.test_cli import gridline
 from tests.test_routing import IN_GRID
 from tests.test_tasks import a_task
 
-PG_URL = os.environ.get("GRIDLINE_TEST_PG_URL")
 
 
 @pytest.fixture
@@ -31,17 +29,8 @@ async def sqlite_world(api, clock, tmp_path):
 async def empty_pg_database():
     if not PG_URL:
         pytest.skip("no PostgreSQL server for the tests (./run tests starts one)")
-    import asyncpg
-
-    admin = PG_URL.replace("postgresql+asyncpg://", "postgresql://")
-    name = f"c_{uuid.uuid4().hex[:16]}"
-    connection = await asyncpg.connect(admin)
-    await connection.execute(f'CREATE DATABASE "{name}"')
-    await connection.close()
-    yield admin.rsplit("/", 1)[0] + "/" + name  # written the way an operator would, without the driver
-    connection = await asyncpg.connect(admin)
-    await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await connection.close()
+    async with throwaway_database("c") as url:
+        yield url.replace("postgresql+asyncpg://", "postgresql://")  # as an operator would write it
 
 
 async def a_store_worth_copying(world):  # type: ignore[no-untyped-def]

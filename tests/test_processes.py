@@ -25,26 +25,17 @@ from storage.catalog import load_catalog, sync_categories
 from storage.db import Store, upgrade_schema_async
 from storage.models import Case, OutboundMessage
 from tests.harness import jpeg
+from tests.pg import PG_URL, throwaway_database
 from tests.test_routing import IN_GRID
 
-PG_URL = os.environ.get("GRIDLINE_TEST_PG_URL")
 pytestmark = pytest.mark.skipif(not PG_URL, reason="needs the PostgreSQL server ./run tests starts")
 NOTICE = N_("Nothing is waiting for you. 👍")
 
 
 @pytest.fixture
 async def empty_database():
-    import asyncpg
-
-    admin = PG_URL.replace("postgresql+asyncpg://", "postgresql://")
-    name = f"p_{uuid.uuid4().hex[:16]}"
-    connection = await asyncpg.connect(admin)
-    await connection.execute(f'CREATE DATABASE "{name}"')
-    await connection.close()
-    yield PG_URL.rsplit("/", 1)[0] + "/" + name
-    connection = await asyncpg.connect(admin)
-    await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await connection.close()
+    async with throwaway_database("p") as url:
+        yield url
 
 
 @pytest.fixture
