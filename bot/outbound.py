@@ -48,14 +48,13 @@ class _DeliveryLedger:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self._waiting: list[tuple[_Prepared, asyncio.Future[None]]] = []
-        self._writing = False
+        self._writer: asyncio.Task[None] | None = None  # held: the loop keeps only a weak reference
 
     async def record(self, prepared: _Prepared) -> None:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiting.append((prepared, done))
-        if not self._writing:
-            self._writing = True
-            asyncio.get_running_loop().create_task(self._write_while_waiting())
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(self._write_while_waiting())
         await done
 
     async def _write_while_waiting(self) -> None:
@@ -71,14 +70,20 @@ class _DeliveryLedger:
                         for prepared, _ in group:
                             if prepared.mobilization_id is not None:
                                 await mobilize.mark_delivered(session, prepared.mobilization_id, prepared.person_id, now)
+                except asyncio.CancelledError:  # shutting down: nobody waits forever on an unwritten record
+                    for _, done in group + self._waiting:
+                        done.cancel()  # (a no-op for one whose sender was cancelled already)
+                    raise
                 except Exception as error:  # noqa: BLE001 - each waiting send raises it, as its own commit would have
                     for _, done in group:
-                        done.set_exception(error)
+                        if not done.done():  # its sender may have been cancelled meanwhile
+                            done.set_exception(error)
                 else:
                     for _, done in group:
-                        done.set_result(None)
+                        if not done.done():
+                            done.set_result(None)
         finally:
-            self._writing = False
+            self._writer = None
 
 
 class OutboundSender:

@@ -7,10 +7,13 @@ written in one transaction, so a failed copy leaves it empty rather than half-fi
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from sqlalchemy import Table, bindparam, func, select, text, update
+from sqlalchemy import Table, bindparam, event, func, select, text, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from storage.db import async_driver_url, is_sqlite, upgrade_schema
@@ -44,8 +47,6 @@ class CopyReport:
 def _snapshot_engine(url: str) -> AsyncEngine:
     """An engine whose transactions read one consistent snapshot and take no write lock."""
     if is_sqlite(url):
-        from sqlalchemy import event
-
         engine = create_async_engine(url)
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -171,18 +172,12 @@ async def copy_store(source_url: str, target_url: str,
 
 def _refuse_missing_sqlite_file(url: str) -> None:
     """SQLite would quietly create an empty file where a mistyped path points."""
-    from pathlib import Path
-
-    from sqlalchemy.engine import make_url
-
     database = make_url(url).database
     if is_sqlite(url) and database and database != ":memory:" and not Path(database).is_file():
         raise CopyRefused(f"there is no SQLite store at {database}")
 
 
 async def _upgrade_target(target_url: str) -> None:
-    import asyncio
-
     await asyncio.to_thread(upgrade_schema, target_url)
 
 
