@@ -71,11 +71,16 @@ def _event_line(rt: Runtime, person: Person, event: CaseEvent, _: Translate) -> 
         what = f"{STATE_ICONS.get(event.to_state or '', '')} {state_name(_, event.to_state or '')}"
     elif event.kind == "photos":
         what = _("➕ Photos added by another resident")
+    elif event.kind == "on_site":
+        what = _("📍 A grid worker was on site")
+    elif event.kind == "upstream":
+        what = _("🏙 Update from the city platform")
     else:
         what = _("💬 Comment")
     line = f"{when} — {what}"
-    if event.note:
-        line += f"\n      {esc(event.note)}"
+    note = cases.note_for_citizens(event)
+    if note:
+        line += f"\n      {esc(note)}"
     return line
 
 
@@ -90,8 +95,7 @@ def timeline_text(rt: Runtime, person: Person, case: Case, events: list[CaseEven
     if case.state not in cases.FINAL_STATES:
         lines.append(_("⏰ Due by {deadline}").format(deadline=local_time(case.deadline_at, rt.settings.zone, person.language)))
     lines.append("")
-    # Routing notes name staff and internal reasons; the citizen sees the state changes they cause.
-    shown = [event for event in events if event.kind != "routed"]
+    shown = [event for event in events if event.kind in cases.CITIZEN_STEPS]
     lines.extend(_event_line(rt, person, event, _) for event in shown[-30:])
     text = "\n".join(lines)
     return text if len(text) <= 4000 else text[:3990] + "…"

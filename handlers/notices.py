@@ -32,7 +32,8 @@ class Notice:
 def _case_update_text(person: Person, case: Case, event: CaseEvent, duplicate_of: str | None) -> str:
     _ = translator(person.language)
     number = f"<b>{case.number}</b>"
-    note = esc(event.note) if event.note else ""
+    visible = cases.note_for_citizens(event)
+    note = esc(visible) if visible else ""
     texts = {
         "accepted": _("📥 Your report {number} was accepted and is being arranged."),
         "assigned": _("👷 Case {number} was given to a grid worker."),
@@ -43,7 +44,7 @@ def _case_update_text(person: Person, case: Case, event: CaseEvent, duplicate_of
         "reopened": _("🔁 Case {number} was reopened."),
         "escalated": _("⏫ Case {number} was passed to a higher level to handle."),
     }
-    if event.to_state == "closed" and event.actor_id is None:
+    if cases.closed_unrated(event):
         return _("🏁 Case {number} is closed, as it was not rated within a few days of being resolved. "
                  "Thank you for helping your neighbourhood.").format(number=number)
     if event.kind == "upstream":
@@ -57,9 +58,7 @@ def _case_update_text(person: Person, case: Case, event: CaseEvent, duplicate_of
         number=number, state=state_name(_, event.to_state or "")
     )
     if note:
-        if event.to_state == "escalated":
-            pass  # why staff passed it up is for staff; the citizen hears that it moved up
-        elif event.to_state in ("rejected", "reopened"):
+        if event.to_state in ("rejected", "reopened"):
             text += "\n" + _("Reason: {reason}").format(reason=note)
         else:
             text += "\n" + _("Note: {note}").format(note=note)

@@ -21,6 +21,11 @@ from storage.models import Case, CaseCounter, CaseEvent, CaseFollower, CasePhoto
 
 OPEN_STATES = ("reported", "accepted", "assigned", "in_progress", "escalated", "reopened")
 FINAL_STATES = ("closed", "rejected")
+# The steps of a case's history its citizens may read. The rest ("routed", "handed_back") name
+# staff and their internal reasons; citizens see the state changes those cause.
+CITIZEN_STEPS = frozenset({"state", "photos", "on_site", "upstream", "comment"})
+# The note on a close the timer made because the citizen did not rate the result.
+CLOSED_UNRATED = "closed unrated"
 STATES = (*OPEN_STATES, "resolved", *FINAL_STATES)
 
 # The closed loop of DESIGN.md: where a case may go from each state.
@@ -92,6 +97,21 @@ async def next_case_number(session: AsyncSession, now: datetime, timezone: ZoneI
 async def time_limit_hours(session: AsyncSession, category_code: str) -> int:
     category = await session.get(Category, category_code)
     return category.time_limit_hours if category else 72
+
+
+def note_for_citizens(event: CaseEvent) -> str | None:
+    """What of an event's note its citizens may read: not why staff passed the case up, not
+    where the worker stood, not the timer's own marker."""
+    if event.kind not in CITIZEN_STEPS or event.kind == "on_site":
+        return None
+    if event.to_state == "escalated" or closed_unrated(event):
+        return None
+    return event.note
+
+
+def closed_unrated(event: CaseEvent) -> bool:
+    """Closed by the timer because nobody rated the result in time."""
+    return event.to_state == "closed" and event.note == CLOSED_UNRATED
 
 
 async def _record_event(

@@ -118,6 +118,7 @@ async def extras_of(session: AsyncSession, found: list[Case]) -> tuple[dict[int,
     for case_id, note in (await session.execute(
         select(CaseEvent.case_id, CaseEvent.note).where(
             CaseEvent.case_id.in_(ids), CaseEvent.kind == "state", CaseEvent.note.is_not(None),
+            CaseEvent.note != cases.CLOSED_UNRATED,  # the resolution's note stays the one shown
             CaseEvent.to_state.in_(("resolved", "rejected", "closed"))).order_by(CaseEvent.id)
     )).all():
         notes[case_id] = note

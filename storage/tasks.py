@@ -192,7 +192,7 @@ async def give_back(session: AsyncSession, index: AreaIndex, case_id: int, perso
     if target is None or role is None:
         above = await routing.holder_above(session, index, case, person_id)
         target, role = (above[0], above[1]) if above else (None, None)
-    await cases.record_step(session, case, "comment", person_id, now, reason.strip()[:500], tell=False)
+    await cases.record_step(session, case, "handed_back", person_id, now, reason.strip()[:500], tell=False)
     name = await _name(session, person_id)
     note = f"{name} gave it back: to {role} {target.name}" if target else f"{name} gave it back; nobody to take it"
     await routing.hand_over(session, case, target.id if target else None, role, note, person_id, now)

@@ -144,7 +144,7 @@ async def _look_at(session: AsyncSession, index: AreaIndex, timing: Timing, case
         if now >= max(case.escalated_at or case.updated_at, case.deadline_at) + timing.escalate_after:
             await _escalate_overdue(session, index, case, now, result)
     elif case.state == "resolved" and case.resolved_at is not None and now >= case.resolved_at + timing.auto_close_after:
-        await cases.change_state(session, case.id, "closed", None, now)
+        await cases.change_state(session, case.id, "closed", None, now, note=cases.CLOSED_UNRATED)
         result.closed += 1
     case.alarm_at = next_alarm(case, limit, timing)
 

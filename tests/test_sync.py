@@ -144,6 +144,29 @@ async def test_a_status_change_upstream_reaches_the_citizen(synced, upstream):
     assert len(citizen.since(mark)) == 1  # closed upstream is not asked again
 
 
+async def test_a_resolved_case_closed_upstream_is_closed_here_without_blaming_the_citizen(synced, upstream):
+    grid_worker, _ = await staff_in_chat(synced, "Wang", "worker", "HS-01-01-G1")
+    citizen = synced.person(language_code="en")
+    case = await submit_manhole(citizen, lat=IN_GRID[0], lon=IN_GRID[1])
+    await synced.sync()
+    await synced.deliver()
+    await grid_worker.tap("Accept")
+    await grid_worker.tap("Resolve")
+    await grid_worker.send_photo(caption="Done")
+    await synced.deliver()
+    synced.clock.advance(minutes=5)
+    await synced.sync()
+    mark = citizen.mark()
+    upstream.close((await row(synced, case.id)).upstream_id, "Checked by the street office")
+    synced.clock.advance(minutes=5)
+    await synced.sync()
+    await synced.deliver()
+    said = citizen.since(mark)
+    assert any("Checked by the street office" in t for t in said)
+    assert any(f"Case {case.number} is closed. Thank you" in t for t in said)
+    assert not any("not rated" in t for t in said)
+
+
 async def test_admins_hear_when_cases_wait_too_long_for_the_platform(synced, upstream):
     admin, _ = await staff_in_chat(synced, "Admin", "admin", "HS")
     await upstream.stop()
