@@ -13,12 +13,12 @@ from shapely.geometry import Point
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import outbox
+from storage import outbox, roles
 from storage.map_index import METRES_PER_DEGREE_LAT, AreaIndex
 from storage.models import Mobilization, Person, Responder, Role
 
 COMMANDER_ROLES = ("leader", "dispatcher", "admin")
-RESPONDER_TAGS = ("party_member", "volunteer", "property_staff", "building_head")
+RESPONDER_TAGS = roles.TAGS["responder"]
 GRID_WORKERS = "grid_worker"  # a "tag" that calls the grid workers of the scope too
 ANSWERS = ("coming", "arrived", "cannot")
 TEMPLATES = ("flood", "fire", "missing", "evacuate", "doors", "free")
@@ -200,11 +200,26 @@ async def roll_call(session: AsyncSession, mobilization_id: int) -> RollCall:
     return call
 
 
+async def _still_commanded_by(session: AsyncSession, mobilization_id: int, person_id: int) -> Mobilization:
+    """The call-out, if this person sent it and still holds a role that may call people out
+    (whoever lost it may still stand down, but not alert anyone again)."""
+    mobilization = await session.get(Mobilization, mobilization_id)
+    if mobilization is None or mobilization.commander_id != person_id:
+        raise MobilizeError("not_yours")
+    command = await command_of(session, person_id)
+    if not command.everywhere and not command.areas:
+        raise MobilizeError("not_yours")
+    return mobilization
+
+
 async def realert(session: AsyncSession, mobilization_id: int, commander_id: int | None, now: datetime) -> int:
     """Alert again everyone who has not answered and can be reached; how many."""
-    mobilization = await session.get(Mobilization, mobilization_id)
-    if mobilization is None or (commander_id is not None and mobilization.commander_id != commander_id):
-        raise MobilizeError("not_yours")
+    if commander_id is None:  # the timer's own re-alert
+        mobilization = await session.get(Mobilization, mobilization_id)
+        if mobilization is None:
+            raise MobilizeError("not_yours")
+    else:
+        mobilization = await _still_commanded_by(session, mobilization_id, commander_id)
     if mobilization.state != "active":
         raise MobilizeError("over")
     silent = (await session.scalars(select(Responder).join(Person, Person.id == Responder.person_id).where(
@@ -292,9 +307,7 @@ async def widen(session: AsyncSession, index: AreaIndex, mobilization_id: int, c
 
 async def follow_up(session: AsyncSession, mobilization_id: int, commander_id: int, text: str, now: datetime) -> int:
     """A follow-up from the commander to everyone the call-out reached."""
-    mobilization = await session.get(Mobilization, mobilization_id)
-    if mobilization is None or mobilization.commander_id != commander_id:
-        raise MobilizeError("not_yours")
+    mobilization = await _still_commanded_by(session, mobilization_id, commander_id)
     if mobilization.state != "active":
         raise MobilizeError("over")
     reached = (await session.scalars(select(Responder.person_id).where(

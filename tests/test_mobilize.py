@@ -8,7 +8,7 @@ from sqlalchemy import select
 from handlers.callbacks import button_data
 from storage import mobilize
 from storage.mobilize import MobilizeError
-from storage.models import Responder
+from storage.models import Responder, Role
 from tests.stories import demo_city, staff_in_chat
 from tests.test_routing import IN_GRID
 
@@ -126,6 +126,25 @@ async def test_stand_down_tells_everyone_once_and_later_answers_are_told_it_is_o
     assert "Stand down" in people["Ann"].last().plain
     await people["Ann"].tap("Coming", alert)
     assert world.api.methods("answerCallbackQuery")[-1].params["text"] == "This call-out is over. Thank you."
+
+
+async def test_a_commander_who_lost_the_role_cannot_alert_again_but_can_stand_down(world):
+    li, li_id, people = await responders(world)
+    mobilization_id, _ = await call_out(world, li_id, [M1])
+    await world.deliver()
+    async with world.store.transaction() as session:
+        for role in (await session.scalars(select(Role).where(Role.person_id == li_id))).all():
+            await session.delete(role)
+    for again in (lambda s: mobilize.realert(s, mobilization_id, li_id, world.clock.now()),
+                  lambda s: mobilize.follow_up(s, mobilization_id, li_id, "Everyone out", world.clock.now())):
+        async with world.store.transaction() as session:
+            with pytest.raises(MobilizeError) as refused:
+                await again(session)
+        assert refused.value.reason == "not_yours"
+    await world.deliver()
+    assert all(sum("Water rising" in t for t in people[name].texts()) == 1 for name in ("Ann", "Bo", "Cai"))
+    async with world.store.transaction() as session:
+        assert await mobilize.stand_down(session, mobilization_id, li_id, world.clock.now()) == 3
 
 
 async def test_a_forged_answer_for_another_call_out_is_refused(world):
