@@ -6,9 +6,11 @@ from datetime import datetime, time, timedelta
 
 from telegram import Update
 
+from bot.i18n import duration
+from handlers.citizen_cases import state_name
 from handlers.common import Context, Outgoing, esc, person_session, runtime, send_all, tr
-from storage import stats
-from storage.stats import Figures, hours, percent
+from storage import areas, stats
+from storage.stats import Figures, percent
 
 PERIOD_DAYS = 30
 TOP = 8
@@ -26,11 +28,15 @@ async def show_stats(update: Update, context: Context) -> None:
             zone = rt.settings.zone
             end = datetime.combine(rt.clock.now().astimezone(zone).date() + timedelta(days=1), time(0), tzinfo=zone)
             report = await stats.gather(session, index, end - timedelta(days=PERIOD_DAYS), end, scope or None)
-            text = _render(_, report)
+            names = await areas.area_names(session, list(report.per_area))
+            text = _render(_, person.language, report, names)
     await send_all(context.bot, update.effective_chat.id, [Outgoing(text[:4000])])
 
 
-def _line(_, label: str, figures: Figures) -> str:  # type: ignore[no-untyped-def]
+def _line(_, language: str, label: str, figures: Figures) -> str:  # type: ignore[no-untyped-def]
+    def hours(span: timedelta | None) -> str:
+        return "-" if span is None else duration(span, language)
+
     return _("<b>{label}</b>: {total} cases · on time {on_time} · closed {closed} · satisfied {satisfied} · "
              "accept {accept} · resolve {resolve}").format(
         label=esc(label), total=figures.total, on_time=percent(figures.on_time_rate), closed=percent(figures.closure_rate),
@@ -38,15 +44,15 @@ def _line(_, label: str, figures: Figures) -> str:  # type: ignore[no-untyped-de
         resolve=hours(figures.median_to_resolve))
 
 
-def _render(_, report: stats.Report) -> str:  # type: ignore[no-untyped-def]
-    lines = [_("📊 <b>The last {days} days</b>").format(days=PERIOD_DAYS), _line(_, _("All"), report.overall)]
-    states = ", ".join(f"{state} {count}" for state, count in report.overall.by_state.items())
+def _render(_, language: str, report: stats.Report, names: dict[str, str]) -> str:  # type: ignore[no-untyped-def]
+    lines = [_("📊 <b>The last {days} days</b>").format(days=PERIOD_DAYS), _line(_, language, _("All"), report.overall)]
+    states = ", ".join(f"{state_name(_, state)} {count}" for state, count in report.overall.by_state.items())
     if states:
         lines.append(states)
     biggest = sorted(report.per_area.items(), key=lambda item: -item[1].total)[:TOP]
     if biggest:
-        lines += ["", _("<b>Per grid</b>")] + [_line(_, code, f) for code, f in biggest]
+        lines += ["", _("<b>Per grid</b>")] + [_line(_, language, names.get(code, code), f) for code, f in biggest]
     busiest = sorted(report.per_worker.items(), key=lambda item: -item[1].total)[:TOP]
     if busiest:
-        lines += ["", _("<b>Per person</b>")] + [_line(_, name, f) for name, f in busiest]
+        lines += ["", _("<b>Per person</b>")] + [_line(_, language, name, f) for name, f in busiest]
     return "\n".join(lines)

@@ -81,6 +81,8 @@ async def test_statistics_count_on_time_closure_and_satisfaction(world):
     await grid.li.say("/stats")
     text = grid.li.last().plain
     assert "All: 2 cases · on time 50.0% · closed 50.0% · satisfied 50.0%" in text and late.number not in text
+    assert "Closed 1" in text and "in_progress" not in text  # states and grids by their names, not codes
+    assert "HS-01-01-G1 网格:" in text and " h " not in text
     await grid.citizen.say("/stats")
     assert "Only grid leaders, dispatchers and administrators" in grid.citizen.last().plain
 
