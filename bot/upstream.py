@@ -168,14 +168,15 @@ class Syncer:
                 for item, case in due:
                     photos = await case_store.report_photos(session, case.id)
                     work.append((item.case_id, item.state, item.token, item.maybe_posted, item.posted_at or item.created_at,
-                                 case.number, self._fields(case, photos[0].id if photos else None)))
+                                 case.number, self._fields(case, photos[0].id if photos else None), item.next_at))
             if not work:
                 return
-            for case_id, state, token, maybe_posted, since, number, fields in work:
-                await self._push_one(client, case_id, state, token, maybe_posted, since, number, fields, done)
+            for case_id, state, token, maybe_posted, since, number, fields, leased_until in work:
+                await self._push_one(client, case_id, state, token, maybe_posted, since, number, fields, leased_until, done)
 
     async def _push_one(self, client: UpstreamClient, case_id: int, state: str, token: str | None, maybe_posted: bool,
-                        since: datetime, number: str, fields: dict[str, str], done: dict[str, int]) -> None:
+                        since: datetime, number: str, fields: dict[str, str], leased_until: datetime,
+                        done: dict[str, int]) -> None:
         rt = self.runtime
         try:
             if state == "token" and token:
@@ -193,7 +194,10 @@ class Syncer:
                     found = (existing, None)
                 else:
                     async with rt.store.transaction() as session:
-                        await sync.about_to_post(session, case_id)
+                        mine = await sync.about_to_post(session, case_id, leased_until, rt.clock.now())
+                    if not mine:
+                        log.warning("sync: case %s was taken over by another process; not posting it here", number)
+                        return
                     found = await client.post(fields)
             async with rt.store.transaction() as session:
                 await sync.posted(session, case_id, found[0], found[1], rt.clock.now())

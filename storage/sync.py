@@ -42,11 +42,20 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int = 20) -> li
     return rows
 
 
-async def about_to_post(session: AsyncSession, case_id: int) -> None:
-    """Said (and committed) before the POST leaves: from here on it may have reached the platform."""
-    item = await session.get(UpstreamSync, case_id)
+async def about_to_post(session: AsyncSession, case_id: int, leased_until: datetime, now: datetime) -> bool:
+    """Said (and committed) before the POST leaves: from here on it may have reached the platform.
+
+    False when this process's lease (`leased_until`, from `claim_due`) ran out and another
+    process claimed the row meanwhile: then only that one may post, or the city gets it twice.
+    """
+    item = await session.get(UpstreamSync, case_id, with_for_update=session.bind.dialect.name == "postgresql",
+                             populate_existing=True)
+    if item is None or item.next_at != leased_until or item.state not in ("new", "retry"):
+        return False
     item.maybe_posted = True
     item.attempts += 1
+    item.next_at = now + LEASE  # the POST may take its whole timeout; nobody else takes the row meanwhile
+    return True
 
 
 async def posted(session: AsyncSession, case_id: int, upstream_id: str | None, token: str | None, now: datetime) -> None:

@@ -187,3 +187,19 @@ async def test_every_case_has_its_sync_row_from_the_start(synced):
     async with synced.store.transaction() as session:
         rows = (await session.scalars(select(UpstreamSync))).all()
     assert [r.state for r in rows] == ["new"]
+
+
+async def test_a_process_whose_lease_ran_out_does_not_post_what_another_took_over(synced, upstream):
+    citizen = synced.person(language_code="en")
+    case = await submit_manhole(citizen, lat=IN_GRID[0], lon=IN_GRID[1])
+    async with synced.store.transaction() as session:
+        (slow, _case), = await sync.claim_due(session, synced.clock.now())
+        slow_lease = slow.next_at
+    synced.clock.advance(minutes=3)  # the slow process is still busy with earlier cases: its lease runs out
+    async with synced.store.transaction() as session:
+        (other, _case), = await sync.claim_due(session, synced.clock.now())
+        other_lease = other.next_at
+    async with synced.store.transaction() as session:
+        assert await sync.about_to_post(session, case.id, slow_lease, synced.clock.now()) is False
+    async with synced.store.transaction() as session:
+        assert await sync.about_to_post(session, case.id, other_lease, synced.clock.now()) is True
