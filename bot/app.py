@@ -54,10 +54,14 @@ def build_application(runtime: Runtime, max_concurrent_updates: int = 64) -> App
 
 
 async def prepare_store(runtime: Runtime) -> None:
-    """Load the category catalog into the store (the schema must already be up to date)."""
+    """Load the category catalog into the store (the schema must already be up to date), and
+    free what this sender claimed before it stopped. Web processes send nothing from the queue,
+    so they free nothing: a web process on a worker's host must not free that worker's claims."""
+    released = 0
     async with runtime.store.transaction() as session:
         await sync_categories(session, runtime.catalog)
-        released = await outbox.release_claims(session, runtime.settings.instance)
+        if runtime.role in ("worker", "all"):
+            released = await outbox.release_claims(session, runtime.settings.instance)
     if released:
         log.info("%s queued messages claimed before a stop are sent now", released)
 

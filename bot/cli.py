@@ -113,6 +113,11 @@ async def _serve_webhook(application, settings: Settings, receive: bool = True) 
     try:
         await stop.wait()
     finally:
+        # Stop taking updates before the Application stops: PTB drops what is queued after its
+        # stop, and Telegram was already told 200 for those, so it would never send them again.
+        face = application.bot_data.pop("http", None)
+        if face is not None:
+            await face.stop()
         await application.stop()
         await application.post_stop(application)
         await application.shutdown()
@@ -135,8 +140,13 @@ def command_db_copy(args: argparse.Namespace) -> None:
     def show(table: str, rows: int) -> None:
         print(f"\r{table}: {rows}", end="", file=sys.stderr, flush=True)
 
+    target = args.target
+    if target is None:
+        target = load_settings().db_url
+        if not target:
+            raise Problem("say where to copy to: --to URL, or GRIDLINE_DB_URL (which keeps the password off the command line)")
     try:
-        report = asyncio.run(copy_store(args.source, args.target, show))
+        report = asyncio.run(copy_store(args.source, target, show))
     except CopyRefused as refused:
         print(file=sys.stderr)
         raise Problem(*refused.lines) from None
@@ -409,7 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gridline", description="Gridline, the grid-governance Telegram bot.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = commands.add_parser("run", help="bring the store up to date and run the bot (long polling)",
+    run = commands.add_parser("run", help="bring the store up to date and run the bot (long polling, or webhook)",
                               description="Bring the store up to date and run the bot until Ctrl-C or SIGTERM.")
     run.add_argument("--role", choices=("all", "web", "worker"), default="all",
                      help="web: take updates (polling, or webhook for several processes); worker: send the queue, "
@@ -428,8 +438,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "is brought up to date and must be empty. Photos on disk stay where they are.")
     copying.add_argument("--from", dest="source", required=True, metavar="URL",
                          help="the store now in use, e.g. sqlite:///var/gridline.sqlite3")
-    copying.add_argument("--to", dest="target", required=True, metavar="URL",
-                         help="the new store, e.g. postgresql://gridline:secret@db/gridline")
+    copying.add_argument("--to", dest="target", metavar="URL",
+                         help="the new store, e.g. postgresql://gridline@db/gridline (default: GRIDLINE_DB_URL, "
+                              "which keeps a password out of the shell's history)")
     copying.set_defaults(handler=command_db_copy)
 
     grids = commands.add_parser("grids", help="the map of areas", description="Work with the map of areas.")
@@ -511,6 +522,9 @@ def main(argv: list[str] | None = None) -> int:
         args.handler(args)
     except (OperationalError, DBAPIError) as error:
         print(f"gridline: cannot use the store: {error.orig}", file=sys.stderr)
+        return 1
+    except ConnectionError as error:  # asyncpg raises these bare when the server is not there
+        print(f"gridline: cannot reach the store: {error}", file=sys.stderr)
         return 1
     except Problem as problem:
         for line in problem.lines:

@@ -120,3 +120,10 @@ async def test_invite_prints_a_deep_link_with_the_bots_name(api, tmp_path):
     assert result.returncode == 0, result.stderr
     link = result.stdout.splitlines()[0]
     assert link.startswith("https://t.me/gridline_test_bot?start=") and len(link.split("=")[1]) >= 16
+
+
+def test_a_postgresql_store_that_is_not_there_gets_one_line(tmp_path):
+    result = gridline("db", "upgrade", env={"GRIDLINE_DB_URL": "postgresql://gridline:hush@127.0.0.1:9/none"}, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith("gridline: cannot reach the store") and len(result.stderr.splitlines()) == 1
+    assert "hush" not in result.stderr

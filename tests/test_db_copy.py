@@ -72,7 +72,7 @@ async def test_a_sqlite_store_moves_to_postgresql_and_the_bot_carries_on_there(s
     grid, second = await a_store_worth_copying(world)
     await world.stop()
 
-    copied = gridline("db", "copy", "--from", sqlite_url(world), "--to", empty_pg_database)
+    copied = gridline("db", "copy", "--from", sqlite_url(world), env={"GRIDLINE_DB_URL": empty_pg_database})
     assert copied.returncode == 0, copied.stderr
     assert "every table's count matches" in copied.stdout
     assert [line.split() for line in copied.stdout.splitlines() if line.startswith("cases ")] == [["cases", "2", "=", "2"]]
@@ -107,6 +107,9 @@ async def test_a_copy_refuses_a_missing_source_a_full_target_and_the_same_store(
     missing = gridline("db", "copy", "--from", f"sqlite:///{tmp_path / 'nowhere.sqlite3'}", "--to", f"sqlite:///{tmp_path / 'new.sqlite3'}")
     assert missing.returncode == 2 and "there is no SQLite store at" in missing.stderr
     assert not (tmp_path / "nowhere.sqlite3").exists()
+
+    nowhere = gridline("db", "copy", "--from", source)
+    assert nowhere.returncode == 2 and "--to URL, or GRIDLINE_DB_URL" in nowhere.stderr
 
     same = gridline("db", "copy", "--from", source, "--to", source)
     assert same.returncode == 2 and "the same store" in same.stderr
