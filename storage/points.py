@@ -1,0 +1,34 @@
+"""What counts as a place on Earth, and as a typed address, before either is stored.
+
+Points arrive from Telegram locations and venues, photo EXIF, Open311 POSTs and the map: a forged
+update or a broken client can send NaN, infinity or a latitude of 500, and none of that may be stored.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+
+MIN_ADDRESS_CHARACTERS = 3
+
+
+def is_valid_point(latitude: object, longitude: object) -> bool:
+    """True for a finite WGS-84 latitude in -90..90 and longitude in -180..180."""
+    try:
+        lat = float(latitude)  # type: ignore[arg-type]
+        lon = float(longitude)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    if not (math.isfinite(lat) and math.isfinite(lon)):
+        return False
+    return -90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0
+
+
+def visible_characters(text: str) -> str:
+    """The text without control, format (zero-width) and separator characters: what a reader sees."""
+    return "".join(ch for ch in text if unicodedata.category(ch)[0] not in ("C", "Z"))
+
+
+def is_meaningful_address(text: str) -> bool:
+    """A typed address needs at least three characters a person can see."""
+    return len(visible_characters(text)) >= MIN_ADDRESS_CHARACTERS
