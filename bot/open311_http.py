@@ -1,11 +1,17 @@
 """Gridline as an Open311 GeoReport v2 server, under /open311/: discovery, services, requests (GET
-with the spec's filters and paging, POST with an API key) and tokens, each in XML and JSON."""
+with the spec's filters and paging, POST with an API key) and tokens, each in XML and JSON.
+
+Discovery and services are public. Reading requests needs an API key (`gridline apikey create`);
+with GRIDLINE_OPEN311_PUBLIC_READ a reader without a key gets a feed with no personal data.
+Whatever goes wrong under /open311/ is answered with the spec's error list, in the format asked."""
 
 from __future__ import annotations
 
 import logging
+import re
 import xml.etree.ElementTree as ET
-from datetime import datetime, timedelta
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -19,8 +25,14 @@ from storage.open311 import NewRequest, Query
 log = logging.getLogger(__name__)
 
 SPEC = "http://wiki.open311.org/GeoReport_v2"
-CHANGESET = "2026-11-23T00:00:00Z"
 FORMATS = {"json": "application/json", "xml": "text/xml"}
+# Dates a client may filter by: wide enough for any real query, narrow enough that no arithmetic on
+# them overflows Python's or a database's date range.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+# Characters XML 1.0 does not allow anywhere in a document (controls, lone surrogates, U+FFFE/FFFF).
+XML_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 
 class Problem(Exception):
@@ -31,14 +43,20 @@ class Problem(Exception):
 
 
 def _xml_value(parent: ET.Element, tag: str, value: Any) -> None:
+    """Every piece of text in every XML answer is written here, so whatever the store holds, no
+    character XML 1.0 forbids reaches a client (it becomes U+FFFD, the replacement character)."""
     element = ET.SubElement(parent, tag)
     if isinstance(value, dict):
         for key, inner in value.items():
             _xml_value(element, key, inner)
+    elif isinstance(value, list):
+        # <attributes><attribute>…</attribute></attributes>, as the spec writes its lists.
+        for inner in value:
+            _xml_value(element, tag[:-1] if tag.endswith("s") else "item", inner)
     elif isinstance(value, bool):
         element.text = "true" if value else "false"
     elif value is not None:
-        element.text = str(value)
+        element.text = XML_FORBIDDEN.sub("\ufffd", str(value))
 
 
 def _xml(root: str, item: str | None, body: Any) -> str:
@@ -48,14 +66,12 @@ def _xml(root: str, item: str | None, body: Any) -> str:
             _xml_value(top, key, value)
     else:
         for entry in body:
-            _xml_value(top, item, entry) if not isinstance(entry, dict) else _xml_dict(top, item, entry)
+            _xml_value(top, item, entry)
+    return _document(top)
+
+
+def _document(top: ET.Element) -> str:
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(top, encoding="unicode")
-
-
-def _xml_dict(parent: ET.Element, tag: str, entry: dict[str, Any]) -> None:
-    element = ET.SubElement(parent, tag)
-    for key, value in entry.items():
-        _xml_value(element, key, value)
 
 
 def _reply(fmt: str, root: str, item: str | None, body: Any, status: int = 200) -> web.Response:
@@ -72,22 +88,58 @@ def _errors(fmt: str, problem: Problem) -> web.Response:
 def _format(request: web.Request) -> str:
     fmt = request.match_info.get("format", "json")
     if fmt not in FORMATS:
-        raise web.HTTPNotFound(text="use .json or .xml")
+        raise Problem(400, [(400, f"format {fmt} is not supported; use .json or .xml")])
     return fmt
+
+
+def _error_format(request: web.Request) -> str:
+    """The format an error is told in: XML when the path asked for XML, JSON otherwise."""
+    return "xml" if request.path.lower().endswith(".xml") else "json"
+
+
+def _answering_problems(handler: Handler) -> Handler:
+    async def answer(request: web.Request) -> web.Response:
+        try:
+            return await handler(request)
+        except Problem as problem:
+            return _errors(_error_format(request), problem)
+    return answer
+
+
+def _flag(request: web.Request, name: str) -> bool:
+    return request.query.get(name, "").strip().lower() == "true"
 
 
 class Open311:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        self._changesets: dict[str, str] = {}  # catalog fingerprint -> discovery's changeset
 
     def routes(self, app: web.Application) -> None:
-        app.router.add_get("/open311/discovery.{format}", self.discovery)
-        app.router.add_get("/open311/v2/services.{format}", self.services)
-        app.router.add_get(r"/open311/v2/services/{code}.{format}", self.service_definition)
-        app.router.add_get("/open311/v2/requests.{format}", self.requests)
-        app.router.add_post("/open311/v2/requests.{format}", self.post_request)
-        app.router.add_get(r"/open311/v2/requests/{id}.{format}", self.one_request)
-        app.router.add_get(r"/open311/v2/tokens/{token}.{format}", self.token)
+        guarded = _answering_problems
+        app.router.add_get("/open311/discovery.{format}", guarded(self.discovery))
+        app.router.add_get("/open311/v2/services.{format}", guarded(self.services))
+        app.router.add_get(r"/open311/v2/services/{code}.{format}", guarded(self.service_definition))
+        app.router.add_get("/open311/v2/requests.{format}", guarded(self.requests))
+        app.router.add_post("/open311/v2/requests.{format}", guarded(self.post_request))
+        app.router.add_get(r"/open311/v2/requests/{id}.{format}", guarded(self.one_request))
+        app.router.add_get(r"/open311/v2/tokens/{token}.{format}", guarded(self.token))
+        # Last, so it only takes what nothing above matched: unknown paths and methods.
+        app.router.add_route("*", "/open311/{tail:.*}", guarded(self.unknown))
+
+    async def unknown(self, request: web.Request) -> web.Response:
+        allowed: set[str] = set()
+        for resource in request.app.router.resources():
+            if resource is not request.match_info.route.resource:
+                match, methods = await resource.resolve(request)
+                if match is None:
+                    allowed |= methods
+        if allowed:
+            problem = Problem(405, [(405, f"{request.method} is not allowed here; use {', '.join(sorted(allowed))}")])
+            response = _errors(_error_format(request), problem)
+            response.headers["Allow"] = ",".join(sorted(allowed))
+            return response
+        raise Problem(404, [(404, f"{request.path} is not an Open311 resource; start at /open311/discovery.json")])
 
     @property
     def base(self) -> str:
@@ -98,11 +150,22 @@ class Open311:
         return "en" if asked.lower().startswith("en") else "zh" if asked.lower().startswith("zh") else \
             self.runtime.settings.default_language
 
+    async def _changeset(self) -> str:
+        """When the services last changed (see open311.catalog_changed_at), looked up once per catalog."""
+        catalog = self.runtime.catalog
+        fingerprint = open311.catalog_fingerprint(catalog)
+        if fingerprint not in self._changesets:
+            async with self.runtime.store.transaction() as session:
+                changed = await open311.catalog_changed_at(session, catalog, self.runtime.clock.now())
+            self._changesets[fingerprint] = changed.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return self._changesets[fingerprint]
+
     async def discovery(self, request: web.Request) -> web.Response:
         fmt = _format(request)
-        endpoint = {"specification": SPEC, "url": f"{self.base}/open311/v2", "changeset": CHANGESET, "type": "production",
+        changeset = await self._changeset()
+        endpoint = {"specification": SPEC, "url": f"{self.base}/open311/v2", "changeset": changeset, "type": "production",
                     "formats": list(FORMATS.values())}
-        body = {"changeset": CHANGESET, "contact": self.runtime.settings.open311_contact,
+        body = {"changeset": changeset, "contact": self.runtime.settings.open311_contact,
                 "key_service": self.runtime.settings.open311_key_service, "endpoints": [endpoint]}
         if fmt == "json":
             return web.json_response(body)
@@ -116,8 +179,7 @@ class Open311:
         formats = ET.SubElement(element, "formats")
         for value in FORMATS.values():
             _xml_value(formats, "format", value)
-        return web.Response(text='<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode"),
-                            content_type="text/xml", charset="utf-8")
+        return web.Response(text=_document(root), content_type="text/xml", charset="utf-8")
 
     async def services(self, request: web.Request) -> web.Response:
         fmt = _format(request)
@@ -128,8 +190,8 @@ class Open311:
         found = open311.find_service(self.runtime.catalog, request.match_info["code"])
         if found is None:
             return _errors(fmt, Problem(404, [(404, f"service_code {request.match_info['code']} is not a known service")]))
-        # No service asks for extra attributes: the definition is empty, as the spec allows.
-        return _reply(fmt, "service_definition", None, {"service_code": found[0].code, "attributes": {}})
+        # No service asks for extra attributes: the list is empty, as the spec allows.
+        return _reply(fmt, "service_definition", None, {"service_code": found[0].code, "attributes": []})
 
     def _media_url(self, case_photo_id: int | None) -> str | None:
         if case_photo_id is None:
@@ -140,37 +202,69 @@ class Open311:
         token = media.sign(key, case_photo_id, self.runtime.clock.now() + media.MEDIA_LIFETIME)
         return f"{self.base}/media/{token}"
 
-    async def _as_requests(self, session, found: list[Case], language: str) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    async def _reader(self, session, request: web.Request) -> str:  # type: ignore[no-untyped-def]
+        """Who reads requests: "key" (the whole record) or "public" (the feed without personal data).
+        A key that is given must be valid, even where the public feed is open: a client whose key
+        was revoked hears so instead of quietly getting less."""
+        given = request.query.get("api_key", "").strip()
+        if given:
+            if await open311.key_named(session, given) is None:
+                raise Problem(403, [(403, "api_key is not valid")])
+            return "key"
+        if self.runtime.settings.open311_public_read:
+            return "public"
+        raise Problem(403, [(403, "api_key is required to read service requests (gridline apikey create)")])
+
+    async def _as_requests(self, session, found: list[Case], request: web.Request,  # type: ignore[no-untyped-def]
+                           reader: str) -> list[dict[str, Any]]:
+        language, extensions = self._language(request), _flag(request, "extensions")
+        settings = self.runtime.settings
+        if reader == "public":
+            # No photo, no note: only what the public feed shows is looked up at all.
+            return [open311.public_request(open311.as_request(case, self.runtime.catalog, language, settings.zone,
+                                                              None, None, extensions=extensions))
+                    for case in found]
         photos, notes = await open311.extras_of(session, found)
-        return [open311.as_request(case, self.runtime.catalog, language, self.runtime.settings.zone,
+        return [open311.as_request(case, self.runtime.catalog, language, settings.zone,
                                    self._media_url(photos.get(case.id)) or (case.reporter_contact or {}).get("media_url"),
-                                   notes.get(case.id))
+                                   notes.get(case.id), extensions=extensions)
                 for case in found]
 
     def _date(self, request: web.Request, name: str) -> datetime | None:
-        value = request.query.get(name)
+        value = request.query.get(name, "").strip()
         if not value:
             return None
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
+            parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=self.runtime.settings.zone)
+            if not EARLIEST <= parsed <= LATEST:
+                raise ValueError(value)
+        except (ValueError, OverflowError):
             raise Problem(400, [(400, f"{name} must be a w3 date-time like 2026-11-01T00:00:00+08:00")]) from None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=self.runtime.settings.zone)
+        return parsed
 
     async def requests(self, request: web.Request) -> web.Response:
         fmt = _format(request)
-        try:
-            query = self._query(request)
-        except Problem as problem:
-            return _errors(fmt, problem)
+        query = self._query(request)
         async with self.runtime.store.transaction() as session:
+            reader = await self._reader(session, request)
             found = await open311.find_requests(session, query, self.runtime.clock.now())
-            body = await self._as_requests(session, found, self._language(request))
+            body = await self._as_requests(session, found, request, reader)
         return _reply(fmt, "service_requests", "request", body)
 
     def _query(self, request: web.Request) -> Query:
+        """The filters; an empty parameter counts as absent, and a repeated one as its comma form."""
         def listed(name: str) -> tuple[str, ...]:
-            return tuple(v.strip() for v in request.query.get(name, "").split(",") if v.strip())
+            return tuple(v.strip() for given in request.query.getall(name, []) for v in given.split(",") if v.strip())
+
+        def whole(name: str, default: int) -> int:
+            given = [v.strip() for v in request.query.getall(name, []) if v.strip()]
+            if not given:
+                return default
+            try:
+                return int(given[0])
+            except ValueError:
+                raise Problem(400, [(400, f"{name} must be a whole number")]) from None
 
         status = listed("status")
         if any(s not in ("open", "closed") for s in status):
@@ -178,21 +272,20 @@ class Open311:
         start, end = self._date(request, "start_date"), self._date(request, "end_date")
         if start and end and end - start > timedelta(days=90):
             raise Problem(400, [(400, "start_date and end_date may be at most 90 days apart")])
-        try:
-            page = int(request.query.get("page", "1"))
-            size = int(request.query.get("page_size", str(open311.MAX_RESULTS)))
-        except ValueError:
-            raise Problem(400, [(400, "page and page_size must be whole numbers")]) from None
+        page, size = whole("page", 1), whole("page_size", open311.MAX_RESULTS)
+        if page > open311.MAX_PAGE:
+            raise Problem(400, [(400, f"page must be at most {open311.MAX_PAGE}")])
         return Query(listed("service_request_id"), listed("service_code"), tuple(sorted(set(status))) if len(set(status)) == 1 else (),
                      start, end, page, size)
 
     async def one_request(self, request: web.Request) -> web.Response:
         fmt = _format(request)
         async with self.runtime.store.transaction() as session:
+            reader = await self._reader(session, request)
             found = await open311.find_requests(session, Query(ids=(request.match_info["id"],)), self.runtime.clock.now())
-            body = await self._as_requests(session, found, self._language(request))
+            body = await self._as_requests(session, found, request, reader)
         if not body:
-            return _errors(fmt, Problem(404, [(404, f"no service request {request.match_info['id']}")]))
+            raise Problem(404, [(404, f"no service request {request.match_info['id']}")])
         return _reply(fmt, "service_requests", "request", body)
 
     async def token(self, request: web.Request) -> web.Response:
@@ -202,28 +295,29 @@ class Open311:
         async with self.runtime.store.transaction() as session:
             found = await open311.find_requests(session, Query(ids=(token,)), self.runtime.clock.now())
         if not found:
-            return _errors(fmt, Problem(404, [(404, f"no request for token {token}")]))
+            raise Problem(404, [(404, f"no request for token {token}")])
         return _reply(fmt, "service_requests", "request", [{"service_request_id": found[0].number, "token": token}])
 
     async def post_request(self, request: web.Request) -> web.Response:
         fmt = _format(request)
-        try:
-            fields = await self._fields(request)
-            rt = self.runtime
-            async with rt.store.transaction() as session:
-                channel = await open311.key_named(session, fields.get("api_key"))
-                if channel is None:
-                    raise Problem(403, [(403, "api_key is missing or not valid")])
-                new = self._new_request(fields)
-                index = await rt.map.index(session)
-                problems = open311.request_problems(new, rt.catalog, index)
-                if problems:
-                    raise Problem(404 if all(code == 404 for code, _ in problems) else 400, problems)
-                case = await open311.create_request(session, new, channel, rt.clock.now(), rt.settings.zone)
-                await routing.route_case(session, case, index, rt.clock.now())
-                number = case.number
-        except Problem as problem:
-            return _errors(fmt, problem)
+        fields = await self._fields(request)
+        rt = self.runtime
+        async with rt.store.transaction() as session:
+            channel = await open311.key_named(session, fields.get("api_key"))
+            if channel is None:
+                raise Problem(403, [(403, "api_key is missing or not valid")])
+            garbled = sorted(name for name, value in fields.items()
+                             if open311.has_forbidden_characters(name) or open311.has_forbidden_characters(value))
+            if garbled:
+                raise Problem(400, [(400, f"{name} holds control characters") for name in garbled])
+            new = self._new_request(fields)
+            index = await rt.map.index(session)
+            problems = open311.request_problems(new, rt.catalog, index)
+            if problems:
+                raise Problem(404 if all(code == 404 for code, _ in problems) else 400, problems)
+            case = await open311.create_request(session, new, channel, rt.clock.now(), rt.settings.zone)
+            await routing.route_case(session, case, index, rt.clock.now())
+            number = case.number
         log.info("open311: request %s created through key %s", number, channel)
         body = [{"service_request_id": number, "service_notice": None, "account_id": None}]
         return _reply(fmt, "service_requests", "request", body, 201)
@@ -253,7 +347,8 @@ class Open311:
                 raise Problem(400, [(400, f"{name} must be a number")]) from None
 
         contact = {k: fields.get(k, "").strip()[:200] for k in
-                   ("email", "phone", "first_name", "last_name", "device_id", "account_id", "media_url")}
+                   ("email", "phone", "first_name", "last_name", "device_id", "account_id")}
+        contact["media_url"] = fields.get("media_url", "").strip()  # checked whole, never cut to a broken link
         return NewRequest(fields.get("service_code", "").strip() or None, number("lat"), number("long"),
                           fields.get("address_string", "").strip() or None, fields.get("description", "").strip() or None,
-                          contact)
+                          contact, fields.get("address_id", "").strip() or None)

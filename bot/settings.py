@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     public_url: str | None = None
     open311_contact: str = "Gridline grid service"
     open311_key_service: str = "Ask the grid service's administrator for an API key (gridline apikey create)."
+    # Reading Open311 requests needs an API key; true opens a feed without one that carries no personal
+    # data (the point rounded to about 100 m, nothing the reporter typed, no photos).
+    open311_public_read: bool = False
     upstream_url: str | None = None
     upstream_api_key: SecretStr | None = None
     upstream_timeout_seconds: float = Field(default=15, gt=0, le=300)

@@ -5,26 +5,43 @@ the API keys those channels post with."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import cases
 from storage.catalog import Catalog, CategoryDef
 from storage.map_index import AreaIndex
-from storage.models import ApiKey, Case, CaseEvent, CasePhoto
+from storage.models import ApiKey, Case, CaseEvent, CasePhoto, JobRun
+from storage.points import is_valid_point
 
 MAX_DESCRIPTION = 4000
 MAX_RESULTS = 1000
+# Far past any real store, and small enough that (page - 1) * page_size fits every database's OFFSET.
+MAX_PAGE = 1_000_000
+MAX_MEDIA_URL = 2000
 DEFAULT_SPAN = timedelta(days=90)
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 PHONE = re.compile(r"^[0-9+()\-\s]{3,32}$")
+# A request located only by the client's address_id keeps it as its typed address, in this form.
+ADDRESS_ID_PREFIX = "address_id: "
+# The public feed's point: 3 decimals is about 110 m north-south and 95 m east-west at 30° N.
+PUBLIC_DECIMALS = 3
+# What the public feed may show of a request: nothing a person typed, no photo, no exact point.
+PUBLIC_FIELDS = ("service_request_id", "status", "service_name", "service_code", "agency_responsible",
+                 "service_notice", "requested_datetime", "updated_datetime", "expected_datetime",
+                 "extended_attributes")
 
 
 # --- API keys ------------------------------------------------------------------------------------
@@ -60,6 +77,27 @@ async def key_named(session: AsyncSession, key: str | None) -> str | None:
     return found.name if found else None
 
 
+# --- what a posted field may hold ----------------------------------------------------------------
+
+
+def has_forbidden_characters(text: str) -> bool:
+    """Control characters other than tab, newline and carriage return, lone surrogates and the two
+    non-characters U+FFFE/U+FFFF: none of them is text a person meant, and XML 1.0 cannot carry most."""
+    return any((unicodedata.category(ch) in ("Cc", "Cs") and ch not in "\t\n\r") or ch in "\ufffe\uffff"
+               for ch in text)
+
+
+def is_web_url(text: str) -> bool:
+    """An absolute http or https URL with a host, and nothing a link may not hold."""
+    if not text or len(text) > MAX_MEDIA_URL or any(ch.isspace() or has_forbidden_characters(ch) for ch in text):
+        return False
+    try:
+        parts = urlsplit(text)
+        return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        return False
+
+
 # --- services ------------------------------------------------------------------------------------
 
 
@@ -82,6 +120,30 @@ def service(category: CategoryDef, top: CategoryDef, language: str) -> dict[str,
         "keywords": ",".join(sorted({category.names.get("zh", ""), category.names.get("en", "")} - {""})),
         "group": top.name(language),
     }
+
+
+def catalog_fingerprint(catalog: Catalog) -> str:
+    """A digest of everything a client sees of the services, so any change to the catalog moves it."""
+    content = [[c.code, c.parent_code, c.names, c.time_limit_hours, c.handling_level, c.urgent] for c in catalog.all()]
+    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+async def catalog_changed_at(session: AsyncSession, catalog: Catalog, now: datetime) -> datetime:
+    """When the store first saw this catalog: discovery's changeset. Every process serving the same
+    catalog agrees on it, a restart keeps it, and a catalog that changes moves it.
+
+    Kept without a schema change in the job_runs table (name `open311:<digest>`, the time as Unix
+    seconds); rows of earlier catalogs are dropped, so going back to an older catalog moves it too."""
+    name = "open311:" + catalog_fingerprint(catalog)[:24]
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    seen = await session.scalar(select(JobRun.last_day).where(JobRun.name == name))
+    if seen is None:
+        await session.execute(delete(JobRun).where(JobRun.name.like("open311:%"), JobRun.name != name))
+        # Two processes may meet the new catalog at once: the first to write wins, both read it back.
+        await session.execute(insert(JobRun).values(name=name, last_day=str(int(now.timestamp())))
+                              .on_conflict_do_nothing())
+        seen = await session.scalar(select(JobRun.last_day).where(JobRun.name == name))
+    return datetime.fromtimestamp(int(seen), UTC)
 
 
 def find_service(catalog: Catalog, code: str) -> tuple[CategoryDef, CategoryDef] | None:
@@ -125,10 +187,19 @@ async def extras_of(session: AsyncSession, found: list[Case]) -> tuple[dict[int,
     return photos, notes
 
 
+def _location_reference(address: str | None) -> tuple[str | None, str | None]:
+    """The typed address and the client's address_id, from the case's one address field."""
+    if address and address.startswith(ADDRESS_ID_PREFIX):
+        return None, address[len(ADDRESS_ID_PREFIX):]
+    return address, None
+
+
 def as_request(case: Case, catalog: Catalog, language: str, zone: ZoneInfo, media_url: str | None,
-               note: str | None) -> dict[str, Any]:
+               note: str | None, *, extensions: bool = False) -> dict[str, Any]:
+    """The whole request, for a reader with an API key."""
     category = catalog.get(case.category_code)
-    return {
+    address, address_id = _location_reference(case.address)
+    served = {
         "service_request_id": case.number,
         "status": status_of(case),
         "status_notes": note,
@@ -140,15 +211,28 @@ def as_request(case: Case, catalog: Catalog, language: str, zone: ZoneInfo, medi
         "requested_datetime": _time(case.created_at, zone),
         "updated_datetime": _time(case.updated_at, zone),
         "expected_datetime": _time(case.deadline_at, zone),
-        "address": case.address,
-        "address_id": None,
+        "address": address,
+        "address_id": address_id,
         "zipcode": None,
         "lat": case.lat,
         "long": case.lon,
-        "media_url": media_url,
-        # Gridline's own, richer state (an extension the spec allows).
+        "media_url": media_url if media_url and is_web_url(media_url) else None,
+        # Gridline's own, richer state (an extension the spec allows, shown when a client asks for it).
         "extended_attributes": {"gridline_state": case.state, "channel": case.channel},
     }
+    if not extensions:
+        del served["extended_attributes"]
+    return served
+
+
+def public_request(full: dict[str, Any]) -> dict[str, Any]:
+    """A request as anyone may read it: the same fields, but only those in PUBLIC_FIELDS keep their
+    value, and the point is rounded to about 100 m. Whatever a field added later holds stays out."""
+    shown = {key: (value if key in PUBLIC_FIELDS else None) for key, value in full.items()}
+    for key in ("lat", "long"):
+        if full.get(key) is not None:
+            shown[key] = round(full[key], PUBLIC_DECIMALS)
+    return shown
 
 
 @dataclass(frozen=True)
@@ -169,9 +253,12 @@ async def find_requests(session: AsyncSession, query: Query, now: datetime) -> l
     if query.ids:
         statement = statement.where(Case.number.in_(query.ids))
     else:
+        # Times are served to the second, so the filters compare to the second too: a start or end
+        # equal to a served requested_datetime includes that request.
         end = query.end or now
-        start = query.start or min(end, now) - DEFAULT_SPAN
-        statement = statement.where(Case.created_at >= start, Case.created_at <= end)
+        start = query.start.replace(microsecond=0) if query.start else min(end, now) - DEFAULT_SPAN
+        before = end.replace(microsecond=0) + timedelta(seconds=1) if query.end else now + timedelta(microseconds=1)
+        statement = statement.where(Case.created_at >= start, Case.created_at < before)
         if query.service_codes:
             statement = statement.where(Case.category_code.in_(query.service_codes))
         if query.status == ("open",):
@@ -180,7 +267,7 @@ async def find_requests(session: AsyncSession, query: Query, now: datetime) -> l
             statement = statement.where(Case.state.not_in(cases.OPEN_STATES))
     statement = statement.order_by(Case.created_at.desc(), Case.id.desc())
     size = max(1, min(query.page_size, MAX_RESULTS))
-    statement = statement.offset((max(query.page, 1) - 1) * size).limit(size)
+    statement = statement.offset((min(max(query.page, 1), MAX_PAGE) - 1) * size).limit(size)
     return list((await session.scalars(statement)).all())
 
 
@@ -192,6 +279,7 @@ class NewRequest:
     address: str | None
     description: str | None
     contact: dict[str, str]
+    address_id: str | None = None
 
 
 def request_problems(new: NewRequest, catalog: Catalog, index: AreaIndex) -> list[tuple[int, str]]:
@@ -203,17 +291,21 @@ def request_problems(new: NewRequest, catalog: Catalog, index: AreaIndex) -> lis
         problems.append((404, f"service_code {new.service_code} is not a known service"))
     if (new.lat is None) != (new.lon is None):
         problems.append((400, "lat and long must be given together"))
-    if new.lat is None and not new.address:
-        problems.append((400, "a location is required: lat and long, or address_string"))
+    if new.lat is None and not new.address and not new.address_id:
+        problems.append((400, "a location is required: lat and long, address_string or address_id"))
     if new.lat is not None and new.lon is not None:
-        if not (-90 <= new.lat <= 90 and -180 <= new.lon <= 180):
-            problems.append((400, "lat must be -90..90 and long -180..180 (WGS-84)"))
+        if not is_valid_point(new.lat, new.lon):
+            problems.append((400, "lat must be -90..90 and long -180..180 (WGS-84), as finite numbers"))
         elif index.locate(new.lon, new.lat).how == "outside":
             problems.append((400, "lat/long is outside the service area"))
     if new.description and len(new.description) > MAX_DESCRIPTION:
         problems.append((400, f"description is longer than {MAX_DESCRIPTION} characters"))
     if new.address and len(new.address) > 500:
         problems.append((400, "address_string is longer than 500 characters"))
+    if new.address_id and len(new.address_id) > 200:
+        problems.append((400, "address_id is longer than 200 characters"))
+    if new.contact.get("media_url") and not is_web_url(new.contact["media_url"]):
+        problems.append((400, f"media_url must be an http or https URL of at most {MAX_MEDIA_URL} characters"))
     if new.contact.get("email") and not EMAIL.match(new.contact["email"]):
         problems.append((400, "email is not an e-mail address"))
     if new.contact.get("phone") and not PHONE.match(new.contact["phone"]):
@@ -226,9 +318,11 @@ async def create_request(session: AsyncSession, new: NewRequest, channel_key: st
     """A checked request becomes a case like any other (the caller routes it)."""
     contact = {k: v for k, v in new.contact.items() if v}
     contact["api_key"] = channel_key
+    # The client's own address reference is kept as a typed address and routed like one.
+    address = new.address or (ADDRESS_ID_PREFIX + new.address_id if new.address_id else None)
     return await cases.submit_case(session, cases.NewCase(
         reporter_id=None, category_code=new.service_code or "", description=new.description or None,
-        lat=new.lat, lon=new.lon, address=new.address or None,
+        lat=new.lat, lon=new.lon, address=address,
         location_source="open311" if new.lat is not None else "typed", photo_ids=(),
         channel="open311", reporter_contact=contact,
     ), now, zone)

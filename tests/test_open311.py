@@ -69,7 +69,7 @@ async def test_a_posted_request_becomes_a_routed_case_with_its_reporters_contact
         case = (await open311.find_requests(session, open311.Query(ids=(number,)), world.clock.now()))[0]
     assert (case.channel, case.assignee_id, case.state, case.reporter_id) == ("open311", wang, "assigned", None)
     assert case.reporter_contact["phone"] == "+86 574 1234 5678" and case.reporter_contact["api_key"] == "hotline-12345"
-    async with http.get(f"/open311/v2/requests/{number}.xml") as response:
+    async with http.get(f"/open311/v2/requests/{number}.xml", params={"api_key": key, "extensions": "true"}) as response:
         request = ET.fromstring(await response.text()).find("request")
     assert request.find("status").text == "open" and request.find("extended_attributes/gridline_state").text == "assigned"
     async with http.get(f"/open311/v2/tokens/{number}.json") as response:
@@ -77,20 +77,20 @@ async def test_a_posted_request_becomes_a_routed_case_with_its_reporters_contact
 
 
 async def test_requests_filter_by_status_code_and_date_and_page(world, server):
-    http, _key = server
+    http, key = server
     citizen = world.person(language_code="en")
     first = await submit_manhole(citizen, lat=IN_GRID[0], lon=IN_GRID[1])
     world.clock.advance(hours=1)
     second = await submit_manhole(citizen, lat=IN_GRID[0] + 0.001, lon=IN_GRID[1])
-    async with http.get("/open311/v2/requests.json?status=open&service_code=municipal.manhole") as response:
+    async with http.get(f"/open311/v2/requests.json?api_key={key}&status=open&service_code=municipal.manhole") as response:
         assert [r["service_request_id"] for r in await response.json()] == [second.number, first.number]
-    async with http.get("/open311/v2/requests.json?status=closed") as response:
+    async with http.get(f"/open311/v2/requests.json?api_key={key}&status=closed") as response:
         assert await response.json() == []
-    async with http.get("/open311/v2/requests.json?page_size=1&page=2") as response:
+    async with http.get(f"/open311/v2/requests.json?api_key={key}&page_size=1&page=2") as response:
         assert [r["service_request_id"] for r in await response.json()] == [first.number]
-    async with http.get("/open311/v2/requests.json?start_date=2026-11-23T10:30:00%2B08:00") as response:
+    async with http.get(f"/open311/v2/requests.json?api_key={key}&start_date=2026-11-23T10:30:00%2B08:00") as response:
         assert [r["service_request_id"] for r in await response.json()] == [second.number]
-    async with http.get("/open311/v2/requests.json?start_date=yesterday") as response:
+    async with http.get(f"/open311/v2/requests.json?api_key={key}&start_date=yesterday") as response:
         assert response.status == 400 and "start_date" in (await response.json())[0]["description"]
 
 
