@@ -29,6 +29,7 @@ from bench.tasks import NOW, fill, prepare  # noqa: E402
 from bot.upstream import Syncer  # noqa: E402
 from bot.web import HttpFace  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
+from storage import open311  # noqa: E402
 from storage.catalog import load_catalog  # noqa: E402
 from storage.clock import ManualClock  # noqa: E402
 from storage.db import Store, upgrade_schema  # noqa: E402
@@ -64,18 +65,23 @@ async def measure(url: str, data_dir: Path, push: int, gets: int, sample_numbers
 
         face = HttpFace(runtime, None)  # type: ignore[arg-type]
         await face.start("127.0.0.1", 0)
-        base = f"http://127.0.0.1:{face.port}/open311/v2/requests.json"
+        async with runtime.store.transaction() as session:
+            key = await open311.create_key(session, "bench", runtime.clock.now())
+        base = f"http://127.0.0.1:{face.port}/open311/v2/requests.json?api_key={key}"
         ids = ",".join(sample_numbers[:10])
+        settings.open311_public_read = True
         for label, query in (("default (90 days, 1,000 a page)", ""),
-                             ("status=open&service_code", "?status=open&service_code=municipal.manhole"),
-                             ("ten ids", f"?service_request_id={ids}")):
+                             ("status=open&service_code", "&status=open&service_code=municipal.manhole"),
+                             ("ten ids", f"&service_request_id={ids}"),
+                             ("public feed, no key (90 days, 1,000 a page)", None)):
+            url = base if query is not None else base.split("?")[0]
             latencies: list[float] = []
             sizes: list[int] = []
 
             async def client(n: int) -> None:
                 for _ in range(n):
                     t0 = time.perf_counter()
-                    async with http.get(base + query) as response:
+                    async with http.get(url + (query or "")) as response:
                         body = await response.read()
                         assert response.status == 200, body[:200]
                         sizes.append(len(body))

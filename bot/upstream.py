@@ -49,6 +49,10 @@ class UpstreamClient:
     http: aiohttp.ClientSession
     timeout: aiohttp.ClientTimeout
 
+    def _key(self) -> dict[str, str]:
+        # Reading requests needs the key too on platforms that guard personal data (Gridline does).
+        return {"api_key": self.api_key} if self.api_key else {}
+
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         url = f"{self.base.rstrip('/')}/{path}"
         try:
@@ -75,7 +79,7 @@ class UpstreamClient:
 
     async def post(self, fields: dict[str, str]) -> tuple[str | None, str | None]:
         """(service_request_id, token): one of them, as the platform answers."""
-        data = await self._call("POST", "requests.json", data={**fields, **({"api_key": self.api_key} if self.api_key else {})})
+        data = await self._call("POST", "requests.json", data={**fields, **self._key()})
         first = data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else None
         if first is None or not (first.get("service_request_id") or first.get("token")):
             raise Temporary("the answer to our POST names no request", reached=True)
@@ -84,7 +88,7 @@ class UpstreamClient:
     async def find_marked(self, mark: str, since: datetime, until: datetime) -> str | None:
         """The request we may already have posted, found by the marker in its description."""
         data = await self._call("GET", "requests.json", params={
-            "start_date": since.isoformat(), "end_date": until.isoformat()})
+            "start_date": since.isoformat(), "end_date": until.isoformat(), **self._key()})
         for request in data if isinstance(data, list) else []:
             if isinstance(request, dict) and mark in str(request.get("description") or ""):
                 return _text(request.get("service_request_id"))
@@ -96,7 +100,7 @@ class UpstreamClient:
         return _text(first.get("service_request_id"))
 
     async def statuses(self, ids: list[str]) -> dict[str, tuple[str | None, str | None]]:
-        data = await self._call("GET", "requests.json", params={"service_request_id": ",".join(ids)})
+        data = await self._call("GET", "requests.json", params={"service_request_id": ",".join(ids), **self._key()})
         found = {}
         for request in data if isinstance(data, list) else []:
             if isinstance(request, dict) and request.get("service_request_id") is not None:

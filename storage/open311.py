@@ -196,7 +196,7 @@ def _location_reference(address: str | None) -> tuple[str | None, str | None]:
 
 def as_request(case: Case, catalog: Catalog, language: str, zone: ZoneInfo, media_url: str | None,
                note: str | None, *, extensions: bool = False) -> dict[str, Any]:
-    """The whole request, for a reader with an API key."""
+    """The whole request, as a reader with an API key sees it (public_request trims it for others)."""
     category = catalog.get(case.category_code)
     address, address_id = _location_reference(case.address)
     served = {

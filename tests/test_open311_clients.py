@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
+from bot.upstream import UpstreamClient
 from bot.web import HttpFace
 from storage import open311
 from storage.catalog import DEFAULT_CATALOG
@@ -372,3 +373,21 @@ async def test_the_changeset_moves_when_the_services_change(world, face, tmp_pat
     assert "other" not in {s["service_code"] for s in services}
     assert after["changeset"] != before["changeset"] and after["changeset"] > before["changeset"]
     assert root.find("changeset").text == after["changeset"]
+
+
+# --- Gridline as another Gridline's upstream -----------------------------------------------------------
+
+
+async def test_a_gridline_syncing_to_a_gridline_reads_statuses_with_its_key(world, face):
+    http, key = face
+    number = await posted_number(http, key)
+    server = HttpFace(world.runtime, world.app.bot)
+    await server.start("127.0.0.1", 0)
+    try:
+        async with aiohttp.ClientSession() as session:
+            client = UpstreamClient(f"http://127.0.0.1:{server.port}/open311/v2", key, session, aiohttp.ClientTimeout(total=10))
+            assert await client.statuses([number]) == {number: ("open", None)}
+            now = world.clock.now()
+            assert await client.find_marked("Mrs Li", now.replace(hour=0), now) == number
+    finally:
+        await server.stop()
