@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import cases, outbox, routing
 from storage.map_index import AreaIndex
 from storage.models import Case, CaseEvent, CheckIn, Person, ResolutionDraft, Role
+from storage.points import require_valid_point
 
 WORK_STATES = ("assigned", "in_progress", "reopened")
 # The last stage of a task's deadline reminders: escalated for being overdue (see storage/timers.py).
@@ -100,6 +101,7 @@ async def on_site(session: AsyncSession, index: AreaIndex, case_id: int, person_
 async def add_position_to_on_site(session: AsyncSession, index: AreaIndex, case_id: int, person_id: int,
                                   lat: float, lon: float, now: datetime) -> None:
     """The position a worker shared after tapping On site, kept with that step (and as a check-in)."""
+    require_valid_point(lat, lon)
     case, who = await _task(session, index, case_id, person_id)
     event = await session.scalar(
         select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.kind == "on_site", CaseEvent.actor_id == person_id)
