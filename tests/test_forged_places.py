@@ -102,3 +102,22 @@ async def test_a_worker_on_site_and_on_patrol_cannot_store_a_forged_position(wor
     })
     moved = (await check_ins(world))[-1]
     assert (moved.lat, moved.lon) == IN_GRID
+
+
+async def test_a_responder_who_arrived_cannot_store_a_forged_position(world):
+    from storage.models import Responder
+    from tests.test_mobilize import call_out, responders
+
+    li, li_id, people = await responders(world)
+    await call_out(world, li_id, ["HS-01-01-G1-M1"])
+    await world.deliver()
+    ann = people["Ann"]
+    await ann.tap("Coming")
+    await ann.tap("Arrived")
+    await ann.send_location(29.8, 500.0)
+    assert NOT_A_PLACE in ann.last().plain
+    await ann.send_location(*IN_GRID)
+    assert "Position added" in ann.last().plain
+    async with world.store.transaction() as session:
+        arrived = await session.scalar(select(Responder).where(Responder.answer == "arrived"))
+    assert (arrived.arrived_lat, arrived.arrived_lon) == IN_GRID
