@@ -19,9 +19,18 @@ async def start(update: Update, context: Context) -> None:
     if context.args:
         await onboarding.redeem(update, context, context.args[0])
         return
-    async with person_session(update, context) as (_session, person):
+    rt = runtime(context)
+    async with person_session(update, context) as (session, person):
         _ = tr(person)
-    await send_all(context.bot, update.effective_chat.id, [Outgoing(greeting(_, person.name), keyboards.main_menu(_))])
+        messages = [Outgoing(greeting(_, person.name), keyboards.main_menu(_))]
+        if person.never_opened:
+            # Staff from a roster, opening the bot at last: the work that could not reach them comes back.
+            person.never_opened = False
+            back = await routing.work_back_after_opening(session, await rt.map.index(session), person.id, rt.clock.now())
+            if back:
+                messages.append(Outgoing(_("📋 Tasks waiting for you: {count}. Their cards follow; /tasks lists them.")
+                                         .format(count=len(back))))
+    await send_all(context.bot, update.effective_chat.id, messages)
 
 
 async def show_help(update: Update, context: Context) -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
 from bot.i18n import N_, Translate
+from bot.runtime import Runtime
 from handlers import keyboards
 from handlers.common import Context, Outgoing, esc, person_session, runtime, send_all, tr
-from storage import roles
+from storage import outbox, people, roles, routing
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +25,7 @@ ROLE_NAMES = {
 
 # Staff commands, and the roles that can use them.
 STAFF_COMMANDS = (
-    ("/queue", {"dispatcher"}),
+    ("/queue", {"dispatcher", "admin"}),
     ("/invite", {"admin", "leader"}),
     ("/tasks", {"worker", "leader"}),
     ("/checkin", {"worker", "leader"}),
@@ -38,6 +40,23 @@ def role_in_area(_: Translate, role: str, area_name: str | None) -> str:
     if area_name is None:
         return _(ROLE_NAMES[role])
     return _("{role} of {area}").format(role=_(ROLE_NAMES[role]), area=esc(area_name))
+
+
+NEVER_OPENED = N_("⚠️ {name} (Telegram id {tg_id}) has never opened the bot, so Telegram lets it send them "
+                  "nothing. Open cases passed on to others: {count}. Please ask them to open the bot and press "
+                  "Start; their work will be waiting.")
+
+
+async def staff_never_opened(session: AsyncSession, rt: Runtime, person_id: int) -> None:
+    """Telegram said this person never opened the bot: their cases move on, and the first time
+    their grid leader (or else an admin) hears of it, so someone can ask them to press Start."""
+    found = await routing.holder_never_opened(session, await rt.map.index(session), person_id, rt.clock.now())
+    person = await people.person_by_id(session, person_id)
+    if person is None:
+        return
+    for reader in found.tell:
+        await outbox.enqueue(session, reader, "notice", {"text": NEVER_OPENED, "args": {
+            "name": person.name, "tg_id": person.tg_id, "count": len(found.moved)}}, rt.clock.now())
 
 
 async def redeem(update: Update, context: Context, token: str) -> None:

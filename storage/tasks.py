@@ -193,7 +193,8 @@ async def give_back(session: AsyncSession, index: AreaIndex, case_id: int, perso
         role = await _role_for(session, index, target.id, case)
     if target is None or role is None:
         above = await routing.holder_above(session, index, case, person_id)
-        target, role = (above[0], above[1]) if above else (None, None)
+        admin = await routing.admin_on_hand(session, person_id) if above is None else None
+        target, role = (above[0], above[1]) if above else (admin, "admin") if admin else (None, None)
     await cases.record_step(session, case, "handed_back", person_id, now, reason.strip()[:500], tell=False)
     name = await _name(session, person_id)
     note = f"{name} gave it back: to {role} {target.name}" if target else f"{name} gave it back; nobody to take it"
