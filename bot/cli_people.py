@@ -100,8 +100,7 @@ def people_list(settings: Settings, args: argparse.Namespace) -> None:
 
 async def _dispatch_warnings(session: AsyncSession) -> list[str]:
     """Areas where a case no worker or leader takes has no dispatcher of its own, and where it goes."""
-    index = await AreaIndex.load(session)
-    gaps = await routing.dispatch_gaps(session, index)
+    gaps = await routing.dispatch_gaps(session)
     last_resort = "an admin" if gaps.admins else "nobody (there is no admin either)"
     instead = "a top-level dispatcher of another area" if gaps.top_dispatcher else last_resort
     names = await areas.area_names(session, gaps.areas[:MAX_GAP_LINES])

@@ -23,13 +23,7 @@ async def start(update: Update, context: Context) -> None:
     async with person_session(update, context) as (session, person):
         _ = tr(person)
         messages = [Outgoing(greeting(_, person.name), keyboards.main_menu(_))]
-        if person.never_opened:
-            # Staff from a roster, opening the bot at last: the work that could not reach them comes back.
-            person.never_opened = False
-            back = await routing.work_back_after_opening(session, await rt.map.index(session), person.id, rt.clock.now())
-            if back:
-                messages.append(Outgoing(_("📋 Tasks waiting for you: {count}. Their cards follow; /tasks lists them.")
-                                         .format(count=len(back))))
+        messages += await onboarding.work_waiting(session, rt, person)
     await send_all(context.bot, update.effective_chat.id, messages)
 
 

@@ -12,6 +12,7 @@ from bot.runtime import Runtime
 from handlers import keyboards
 from handlers.common import Context, Outgoing, esc, person_session, runtime, send_all, tr
 from storage import outbox, people, roles, routing
+from storage.models import Person
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +60,24 @@ async def staff_never_opened(session: AsyncSession, rt: Runtime, person_id: int)
             "name": person.name, "tg_id": person.tg_id, "count": len(found.moved)}}, rt.clock.now())
 
 
+async def work_waiting(session: AsyncSession, rt: Runtime, person: Person) -> list[Outgoing]:
+    """Staff from a roster, opening the bot at last: the tasks that could not reach them come back."""
+    if not person.never_opened:
+        return []
+    person.never_opened = False
+    back = await routing.work_back_after_opening(session, await rt.map.index(session), person.id, rt.clock.now())
+    if not back:
+        return []
+    _ = tr(person)
+    return [Outgoing(_("📋 Tasks waiting for you: {count}. Their cards follow; /tasks lists them.").format(count=len(back)))]
+
+
 async def redeem(update: Update, context: Context, token: str) -> None:
     rt = runtime(context)
     async with person_session(update, context) as (session, person):
         _ = tr(person)
         result = await roles.redeem_invite(session, token, person.id, rt.clock.now())
+        waiting = await work_waiting(session, rt, person)
     what = role_in_area(_, result.role, result.area.name if result.area else None) if result.role else ""
     texts = {
         "granted": _("✅ Welcome! You are now {what}. /whoami shows your roles.").format(what=what),
@@ -74,7 +88,7 @@ async def redeem(update: Update, context: Context, token: str) -> None:
     }
     if result.outcome != "granted":
         log.info("update %s: invite not redeemed: %s", update.update_id, result.outcome)
-    await send_all(context.bot, update.effective_chat.id, [Outgoing(texts[result.outcome], keyboards.main_menu(_))])
+    await send_all(context.bot, update.effective_chat.id, [Outgoing(texts[result.outcome], keyboards.main_menu(_)), *waiting])
 
 
 async def whoami(update: Update, context: Context) -> None:

@@ -281,14 +281,24 @@ class DispatchGaps:
     admins: int  # reachable admins: the last resort
 
 
-async def dispatch_gaps(session: AsyncSession, index: AreaIndex) -> DispatchGaps:
+async def dispatch_gaps(session: AsyncSession) -> DispatchGaps:
+    """Read from the map's tree alone (no shapes), so it stays quick for a city's tens of thousands of areas."""
+    parent_of = dict((await session.execute(select(Area.code, Area.parent_code).order_by(Area.code))).all())
+    children: dict[str | None, list[str]] = {}
+    for code, parent in parent_of.items():
+        children.setdefault(parent if parent in parent_of else None, []).append(code)
     dispatching = set((await session.scalars(
         select(Role.area_code).join(Person, Person.id == Role.person_id)
         .where(Role.role == "dispatcher", Role.on_duty.is_(True), Person.blocked.is_(False))
-    )).all()) & set(index.position)
-    has_one_inside = {code for area in dispatching for code in index.chain(area)}
+    )).all()) & set(parent_of)
+    has_one_inside: set[str] = set()
+    for area in dispatching:
+        current: str | None = area
+        while current is not None and current not in has_one_inside:
+            has_one_inside.add(current)
+            current = parent_of.get(current)
     gaps: list[str] = []
-    pending = list(reversed(index.children_of(None)))
+    pending = list(reversed(children.get(None, [])))
     while pending:
         code = pending.pop()
         if code in dispatching:
@@ -296,9 +306,9 @@ async def dispatch_gaps(session: AsyncSession, index: AreaIndex) -> DispatchGaps
         if code not in has_one_inside:
             gaps.append(code)
         else:
-            pending.extend(reversed(index.children_of(code)))
+            pending.extend(reversed(children.get(code, [])))
     admins = await session.scalar(
         select(func.count(func.distinct(Role.person_id))).join(Person, Person.id == Role.person_id)
         .where(Role.role == "admin", Person.blocked.is_(False)))
-    top = any(index.parent_of.get(code) is None for code in dispatching)
+    top = any(parent_of.get(code) not in parent_of for code in dispatching)
     return DispatchGaps(gaps, top, int(admins or 0))

@@ -85,3 +85,22 @@ async def test_chat_not_found_is_the_same_and_an_admin_hears_when_there_is_no_le
     assert rows[902] == rows[903] == (True, True)
     listing = await people_list(world)
     assert "902\tWang" in listing and "903\tQian" in listing and listing.count("(never opened the bot)") == 2
+
+
+async def test_opening_the_bot_through_an_invite_link_brings_the_work_back_too(world):
+    from storage import roles
+
+    await demo_city(world)
+    wang_id = await staff(world, 904, "Wang", "worker", GRID)
+    world.api.never_started.add(904)
+    li, li_id = await staff_in_chat(world, "Li", "leader", GRID)
+    case = await submit_manhole(world.person("Citizen", language_code="en"), lat=IN_GRID[0], lon=IN_GRID[1])
+    await world.deliver()
+    assert (await case_now(world, case.id)).assignee_id == li_id
+    async with world.store.transaction() as session:
+        token = (await roles.create_invite(session, "responder", "HS-01-01-G1-M1", [], world.clock.now())).token
+    world.api.never_started.discard(904)
+    wang = Person(world, 904, "Wang", "en")
+    await wang.say(f"/start {token}")
+    assert "Tasks waiting for you: 1" in wang.last().plain
+    assert (await case_now(world, case.id)).assignee_id == wang_id
