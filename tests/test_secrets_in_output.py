@@ -73,7 +73,7 @@ async def test_an_upstream_url_with_a_typo_leaks_its_password_nowhere(api, clock
     assert PASSWORD not in caplog.text
     assert state.errors and all(PASSWORD not in error for _number, error in state.errors)
     assert status.returncode == 0, status.stderr
-    assert f"upstream: http://city:***@[platform.example/v2" in status.stdout
+    assert "upstream: http://city:***@[platform.example/v2" in status.stdout
     assert f"{case.number}: connection broke: http://city:***@" in status.stdout
     assert PASSWORD not in status.stdout + status.stderr
 
@@ -131,3 +131,12 @@ class _store_with_password:
     async def __aexit__(self, *exc: object) -> None:
         if self._database is not None:
             await self._database.__aexit__(*exc)
+
+
+def test_db_commands_that_fail_do_not_show_the_password(tmp_path):
+    source = f"postgresql://gridline:{DB_PASSWORD}@127.0.0.1:9/none"
+    copy = gridline("db", "copy", "--from", source, "--to", f"sqlite:///{tmp_path}/new.sqlite3", cwd=tmp_path)
+    upgrade = gridline("db", "upgrade", env={"GRIDLINE_DB_URL": source}, cwd=tmp_path)
+    for result in (copy, upgrade):
+        assert result.returncode != 0
+        assert DB_PASSWORD not in result.stdout + result.stderr
