@@ -19,6 +19,7 @@ from bot.logs import configure_logging
 from bot.settings import Settings
 from storage.catalog import CatalogError, load_catalog
 from storage.db import upgrade_schema
+from storage.urls import redacted_url
 
 log = logging.getLogger("gridline")
 
@@ -62,9 +63,11 @@ def command_run(args: argparse.Namespace) -> None:
     configure_logging([settings.bot_token.get_secret_value(),
                        *([settings.webhook_secret.get_secret_value()] if settings.webhook_secret else [])])
     catalog = _catalog(settings)
-    log.info("bringing the store up to date")
+    log.info("store: %s; bringing it up to date", redacted_url(settings.database_url))
     upgrade_schema(settings.database_url)
     store = Store(settings.database_url)
+    if settings.upstream_url:
+        log.info("upstream: %s (new cases are sent there)", redacted_url(settings.upstream_url))
     runtime = Runtime(settings=settings, store=store, clock=SystemClock(), catalog=catalog, role=args.role)
     if settings.webhook_url and settings.webhook_secret is None and args.role != "worker":
         raise Problem("GRIDLINE_WEBHOOK_URL is set but GRIDLINE_WEBHOOK_SECRET is not: Telegram must prove each call")
@@ -76,7 +79,7 @@ def command_run(args: argparse.Namespace) -> None:
             log.info("Gridline is starting as a worker (queue, timers, sync; no updates); Ctrl-C stops it")
             asyncio.run(_serve_webhook(application, settings, receive=False))
         elif settings.webhook_url:
-            log.info("Gridline is starting (webhook %s); Ctrl-C stops it", settings.webhook_url)
+            log.info("Gridline is starting (webhook %s); Ctrl-C stops it", redacted_url(settings.webhook_url))
             asyncio.run(_serve_webhook(application, settings))
         else:
             log.info("Gridline is starting (long polling); Ctrl-C stops it")
@@ -89,7 +92,7 @@ def command_run(args: argparse.Namespace) -> None:
     except InvalidToken:
         raise Problem("the Bot API refused GRIDLINE_BOT_TOKEN: check the token with @BotFather") from None
     except NetworkError as error:
-        raise Problem(f"cannot reach the Bot API at {settings.api_url}: {error.message}") from None
+        raise Problem(f"cannot reach the Bot API at {redacted_url(settings.api_url)}: {redacted_url(error.message)}") from None
     log.info("Gridline stopped")
 
 
@@ -362,12 +365,12 @@ def command_sync_status(args: argparse.Namespace) -> None:
             await store.close()
 
     state = asyncio.run(run())
-    where = settings.upstream_url or "not set (GRIDLINE_UPSTREAM_URL): nothing is sent"
+    where = redacted_url(settings.upstream_url) or "not set (GRIDLINE_UPSTREAM_URL): nothing is sent"
     lag = f"{state.lag.total_seconds() / 60:.1f} min" if state.lag else "none"
     print(f"upstream: {where}\nposted: {state.posted}\npending: {state.pending}\nfailed for good: {state.failed}\n"
           f"lag (oldest case waiting): {lag}")
     for number, error in state.errors:
-        print(f"  {number}: {error}")
+        print(f"  {number}: {redacted_url(error)}")  # errors kept before URLs were redacted, too
 
 
 def command_mobilization_export(args: argparse.Namespace) -> None:
@@ -521,14 +524,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.handler(args)
     except (OperationalError, DBAPIError) as error:
-        print(f"gridline: cannot use the store: {error.orig}", file=sys.stderr)
+        print(f"gridline: cannot use the store: {redacted_url(str(error.orig))}", file=sys.stderr)
         return 1
     except ConnectionError as error:  # asyncpg raises these bare when the server is not there
-        print(f"gridline: cannot reach the store: {error}", file=sys.stderr)
+        print(f"gridline: cannot reach the store: {redacted_url(str(error))}", file=sys.stderr)
         return 1
     except Problem as problem:
         for line in problem.lines:
-            print(f"gridline: {line}", file=sys.stderr)
+            print(f"gridline: {redacted_url(line)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

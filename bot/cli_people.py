@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
@@ -11,7 +12,7 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
-from storage import people, roles, routing
+from storage import areas, people, roles, routing
 from storage.clock import SystemClock
 from storage.db import Store, upgrade_schema
 from storage.map_index import AreaIndex
@@ -78,18 +79,38 @@ def people_import(settings: Settings, args: argparse.Namespace) -> None:
     print(f"{path}: {rows} rows; {added} roles added, {kept} already there.")
 
 
+MAX_GAP_LINES = 20
+
+
 def people_list(settings: Settings, args: argparse.Namespace) -> None:
-    async def work(session: AsyncSession) -> list[str]:
+    async def work(session: AsyncSession) -> tuple[list[str], list[str]]:
         lines = []
         for person, role, area in await roles.people_with_roles(session):
             tags = f" [{';'.join(role.tags)}]" if role.tags else ""
             where = f"{area.code} {area.name}" if area else "-"
-            blocked = " (blocked the bot)" if person.blocked else ""
+            blocked = (" (never opened the bot)" if person.never_opened else " (blocked the bot)") if person.blocked else ""
             lines.append(f"{person.tg_id}\t{person.name}\t{role.role}{tags}\t{where}{blocked}")
-        return lines
+        return lines, await _dispatch_warnings(session)
 
-    lines = _in_store(settings, work)
+    lines, warnings = _in_store(settings, work)
     print("\n".join(lines) if lines else "Nobody has a role yet.")
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+
+
+async def _dispatch_warnings(session: AsyncSession) -> list[str]:
+    """Areas where a case no worker or leader takes has no dispatcher of its own, and where it goes."""
+    gaps = await routing.dispatch_gaps(session)
+    last_resort = "an admin" if gaps.admins else "nobody (there is no admin either)"
+    instead = "a top-level dispatcher of another area" if gaps.top_dispatcher else last_resort
+    names = await areas.area_names(session, gaps.areas[:MAX_GAP_LINES])
+    warnings = [f"no dispatcher in or above {code} {names.get(code, '')}: its cases that no worker or leader takes "
+                f"go to {instead}" for code in gaps.areas[:MAX_GAP_LINES]]
+    if len(gaps.areas) > MAX_GAP_LINES:
+        warnings.append(f"... and {len(gaps.areas) - MAX_GAP_LINES} more areas with no dispatcher")
+    if not gaps.top_dispatcher:
+        warnings.append(f"no dispatcher for a top-level area: typed addresses and points outside the map go to {last_resort}")
+    return warnings
 
 
 def people_remove(settings: Settings, args: argparse.Namespace) -> None:

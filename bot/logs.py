@@ -1,8 +1,11 @@
-"""Logging that never shows a secret: the token is cut out of every formatted line, tracebacks too."""
+"""Logging that never shows a secret: the token is cut out of every formatted line, tracebacks too,
+and a password inside any URL shows as *** (a backstop under the callers' own redaction)."""
 
 from __future__ import annotations
 
 import logging
+
+from storage.urls import redacted_url
 
 
 class RedactingFormatter(logging.Formatter):
@@ -14,7 +17,7 @@ class RedactingFormatter(logging.Formatter):
         text = super().format(record)
         for secret in self.secrets:
             text = text.replace(secret, "<redacted>")
-        return text
+        return redacted_url(text)
 
 
 def configure_logging(secrets: list[str], level: int = logging.INFO) -> None:

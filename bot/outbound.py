@@ -13,6 +13,7 @@ from telegram.ext import ExtBot
 
 from bot.pacing import Pacer
 from bot.runtime import Runtime
+from handlers import onboarding
 from handlers.notices import Notice, deliver_notice, render_notice
 from storage import mobilize, outbox, people, routing
 
@@ -168,13 +169,8 @@ class OutboundSender:
             pacer = self.paid_pacer if paid else self.pacer
             await deliver_notice(self.bot, rt, prepared.chat_id, prepared.notice,
                                  lambda first: pacer.wait(prepared.chat_id, first), paid_broadcast=paid)
-        except Forbidden:
-            log.info("outbox %s: person %s blocked the bot", prepared.message_id, prepared.person_id)
-            async with rt.store.transaction() as session:
-                await routing.holder_blocked_bot(session, await rt.map.index(session), prepared.person_id, rt.clock.now())
-                if prepared.mobilization_id is not None:
-                    await mobilize.mark_unreachable(session, prepared.mobilization_id, prepared.person_id)
-                await outbox.mark_dead(session, prepared.message_id, "blocked")
+        except Forbidden as error:
+            await self._unreachable(prepared, never_opened=_never_opened(error))
         except RetryAfter as error:
             until = rt.clock.now() + timedelta(seconds=_seconds(error.retry_after))
             log.warning("outbox %s: flood control, waiting until %s", prepared.message_id, until)
@@ -182,6 +178,9 @@ class OutboundSender:
                 await outbox.defer_person(session, prepared.person_id, until)
                 await outbox.mark_retry(session, prepared.message_id, "retry_after", until)
         except BadRequest as error:
+            if _never_opened(error):
+                await self._unreachable(prepared, never_opened=True)
+                return
             log.error("outbox %s: Telegram refused it: %s", prepared.message_id, error)
             async with rt.store.transaction() as session:
                 await outbox.mark_dead(session, prepared.message_id, str(error))
@@ -194,3 +193,25 @@ class OutboundSender:
                         "will retry" if alive else "giving up")
         else:
             await self._ledger.record(prepared)
+
+    async def _unreachable(self, prepared: _Prepared, never_opened: bool) -> None:
+        """Telegram will take nothing for this person: they blocked the bot, or never opened it."""
+        rt = self.runtime
+        log.info("outbox %s: person %s %s", prepared.message_id, prepared.person_id,
+                 "never opened the bot" if never_opened else "blocked the bot")
+        async with rt.store.transaction() as session:
+            if never_opened:
+                await onboarding.staff_never_opened(session, rt, prepared.person_id)
+            else:
+                await routing.holder_blocked_bot(session, await rt.map.index(session), prepared.person_id, rt.clock.now())
+            if prepared.mobilization_id is not None:
+                await mobilize.mark_unreachable(session, prepared.mobilization_id, prepared.person_id)
+            await outbox.mark_dead(session, prepared.message_id, "never opened the bot" if never_opened else "blocked")
+
+
+# What Telegram answers for a person who never started a chat with the bot (403 and 400 alike).
+NEVER_OPENED_ANSWERS = ("can't initiate conversation", "chat not found")
+
+
+def _never_opened(error: Exception) -> bool:
+    return any(answer in str(error).lower() for answer in NEVER_OPENED_ANSWERS)

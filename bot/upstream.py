@@ -21,6 +21,7 @@ from bot.runtime import Runtime
 from storage import cases as case_store
 from storage import outbox, sync
 from storage.models import Case, Role, UpstreamSync
+from storage.urls import redacted_url
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +63,10 @@ class UpstreamClient:
         except asyncio.TimeoutError:
             raise Temporary("no answer in time", reached=True) from None
         except aiohttp.ClientConnectorError as error:
-            raise Temporary(f"cannot connect: {error.os_error or error}", reached=False) from None
+            raise Temporary(f"cannot connect: {redacted_url(str(error.os_error or error))}", reached=False) from None
         except aiohttp.ClientError as error:
-            raise Temporary(f"connection broke: {error}", reached=True) from None
+            # aiohttp names the whole URL, password included, when it cannot parse it.
+            raise Temporary(f"connection broke: {redacted_url(str(error))}", reached=True) from None
         try:
             data = json.loads(body) if body else None
         except (ValueError, UnicodeDecodeError):

@@ -19,9 +19,12 @@ async def start(update: Update, context: Context) -> None:
     if context.args:
         await onboarding.redeem(update, context, context.args[0])
         return
-    async with person_session(update, context) as (_session, person):
+    rt = runtime(context)
+    async with person_session(update, context) as (session, person):
         _ = tr(person)
-    await send_all(context.bot, update.effective_chat.id, [Outgoing(greeting(_, person.name), keyboards.main_menu(_))])
+        messages = [Outgoing(greeting(_, person.name), keyboards.main_menu(_))]
+        messages += await onboarding.work_waiting(session, rt, person)
+    await send_all(context.bot, update.effective_chat.id, messages)
 
 
 async def show_help(update: Update, context: Context) -> None:

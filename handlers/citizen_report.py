@@ -33,11 +33,13 @@ from handlers.report_prompts import category_label, step_prompt, summary, time_l
 from storage import cases, drafts, people, routing, tasks
 from storage.models import Person, ReportDraft
 from storage.photos import NotAnImage, inspect_image, record_photo, write_photo_file
+from storage.points import cleaned_address, is_meaningful_address, is_valid_point
 
 log = logging.getLogger(__name__)
 
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024  # the cloud Bot API will not hand the bot a bigger file
 MAX_ADDRESS = 300
+NOT_A_PLACE = N_("📍 That location is not a real place on the map, so it was not taken. Please share your location again.")
 
 
 async def start_report(update: Update, context: Context) -> None:
@@ -180,6 +182,11 @@ async def on_location(update: Update, context: Context) -> None:
     message = update.effective_message
     venue = message.venue
     location = venue.location if venue else message.location
+    if not is_valid_point(location.latitude, location.longitude):
+        # Only a forged or broken client sends these; whatever waits for a location keeps waiting.
+        log.warning("update %s: location refused: %r, %r", update.update_id, location.latitude, location.longitude)
+        await _refuse_point(update, context)
+        return
     source = "venue" if venue else ("live" if location.live_period else "shared")
     place = ", ".join(part for part in (venue.title, venue.address) if part) if venue else None
     async with person_session(update, context) as (session, person):
@@ -207,6 +214,13 @@ async def on_location(update: Update, context: Context) -> None:
     await send_all(context.bot, update.effective_chat.id, messages)
 
 
+async def _refuse_point(update: Update, context: Context) -> None:
+    async with person_session(update, context) as (session, person):
+        _ = tr(person)
+        text = _(NOT_A_PLACE) + await reminder_of_step(session, person, _)
+    await send_all(context.bot, update.effective_chat.id, [Outgoing(text)])
+
+
 async def _after_location(session: AsyncSession, rt: Runtime, draft: ReportDraft, person: Person, _: Translate) -> list[Outgoing]:
     step = drafts.advance(draft, rt.clock.now())
     prompt = await step_prompt(session, rt, draft, person)
@@ -217,8 +231,8 @@ async def _after_location(session: AsyncSession, rt: Runtime, draft: ReportDraft
 
 async def take_typed_address(session: AsyncSession, rt: Runtime, draft: ReportDraft, person: Person, text: str) -> list[Outgoing]:
     _ = tr(person)
-    address = " ".join(text.split())
-    if not 3 <= len(address) <= MAX_ADDRESS:
+    address = cleaned_address(text)
+    if not is_meaningful_address(address) or len(address) > MAX_ADDRESS:
         return [Outgoing(_("Please type the address in 3 to {limit} characters, or send the location.").format(limit=MAX_ADDRESS))]
     drafts.set_typed_address(draft, address, rt.clock.now())
     step = drafts.advance(draft, rt.clock.now())

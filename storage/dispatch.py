@@ -33,13 +33,15 @@ class DispatchError(Exception):
 
 @dataclass(frozen=True)
 class Scope:
-    """The areas a person dispatches, and whether one of them is at the top of the map."""
+    """The areas a person dispatches, and whether one of them is at the top of the map. An admin
+    dispatches the whole map: cases no dispatcher could take come to them."""
 
     areas: frozenset[str]
     top: bool
+    admin: bool = False
 
     def __bool__(self) -> bool:
-        return bool(self.areas)
+        return bool(self.areas) or self.admin
 
     def covers(self, index: AreaIndex, area_code: str | None) -> bool:
         if area_code is None:
@@ -51,7 +53,14 @@ async def scope_of(session: AsyncSession, index: AreaIndex, person_id: int, role
     codes = frozenset(c for c in (await session.scalars(
         select(Role.area_code).where(Role.person_id == person_id, Role.role == role)
     )).all() if c is not None)
+    if role == "dispatcher" and await is_admin(session, person_id):
+        roots = frozenset(code for code in index.position if index.parent_of.get(code) is None)
+        return Scope(codes | roots, True, admin=True)
     return Scope(codes, any(index.parent_of.get(code) is None and code in index.position for code in codes))
+
+
+async def is_admin(session: AsyncSession, person_id: int) -> bool:
+    return await session.scalar(select(Role.id).where(Role.person_id == person_id, Role.role == "admin").limit(1)) is not None
 
 
 async def may_dispatch(session: AsyncSession, index: AreaIndex, person_id: int, case: Case) -> bool:
@@ -68,7 +77,14 @@ async def waiting_for(session: AsyncSession, index: AreaIndex, person_id: int, l
     scope = await scope_of(session, index, person_id)
     if not scope:
         return []
-    fellows = select(Role.person_id).where(Role.role == "dispatcher", Role.area_code.in_(scope.areas))
+    if scope.admin:
+        # Not every top dispatcher's work: what no dispatcher holds (given to an admin, or to nobody),
+        # and what the dispatcher areas this admin also holds have.
+        own = select(Role.area_code).where(Role.person_id == person_id, Role.role == "dispatcher")
+        fellows = select(Role.person_id).where(
+            (Role.role == "admin") | ((Role.role == "dispatcher") & Role.area_code.in_(own)))
+    else:
+        fellows = select(Role.person_id).where(Role.role == "dispatcher", Role.area_code.in_(scope.areas))
     held = (Case.assignee_id == person_id) | Case.assignee_id.in_(fellows) | Case.assignee_id.is_(None)
     rows = (await session.scalars(
         select(Case).where(Case.state.in_(WAITING_STATES), held).order_by(Case.created_at, Case.id).limit(limit * 4)

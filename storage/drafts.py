@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import DraftPhoto, ReportDraft
+from storage.points import is_valid_point, require_valid_point
 
 MAX_PHOTOS = 5
 MAX_DESCRIPTION = 2000
@@ -91,13 +92,14 @@ async def add_photo(
 
 def offer_photo_position(draft: ReportDraft, lat: float, lon: float) -> bool:
     """Keep a photo's EXIF position to offer as the location; True when it is worth offering."""
-    if draft.lat is not None or draft.exif_lat is not None:
+    if draft.lat is not None or draft.exif_lat is not None or not is_valid_point(lat, lon):
         return False
     draft.exif_lat, draft.exif_lon = lat, lon
     return True
 
 
 def set_location(draft: ReportDraft, lat: float, lon: float, source: str, place: str | None, now: datetime) -> None:
+    require_valid_point(lat, lon)
     draft.lat, draft.lon = lat, lon
     draft.location_source = source
     draft.address = place

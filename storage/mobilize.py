@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import outbox, roles
 from storage.map_index import METRES_PER_DEGREE_LAT, AreaIndex
 from storage.models import Mobilization, Person, Responder, Role
+from storage.points import require_valid_point
 
 COMMANDER_ROLES = ("leader", "dispatcher", "admin")
 RESPONDER_TAGS = roles.TAGS["responder"]
@@ -149,6 +150,8 @@ async def answer(session: AsyncSession, mobilization_id: int, person_id: int, gi
     """A responder's answer (it may be changed while the call-out lasts)."""
     if given not in ANSWERS:
         raise MobilizeError("invalid")
+    if where is not None:
+        require_valid_point(*where)
     mobilization = await session.get(Mobilization, mobilization_id)
     responder = await session.get(Responder, (mobilization_id, person_id))
     if mobilization is None or responder is None:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -67,6 +68,9 @@ class Person(Base):
     language_chosen: Mapped[bool] = mapped_column(Boolean, default=False)
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
     blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Telegram said the person never opened the bot (known only from a roster): with `blocked` they
+    # cannot be reached; without it they have written since, and /start gives them back their work.
+    never_opened: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # A question the bot asked and waits for a typed answer to, e.g. why a citizen is not satisfied.

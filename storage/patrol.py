@@ -10,12 +10,14 @@ from sqlalchemy import select
 
 from storage import routing
 from storage.models import CheckIn, Person, Role
+from storage.points import is_valid_point, require_valid_point
 
 MAX_LIVE = timedelta(hours=24)
 
 
 async def check_in(session, person_id: int, lat: float, lon: float, now: datetime,  # type: ignore[no-untyped-def]
                    live_for: timedelta | int | None = None, message_id: int | None = None) -> CheckIn:
+    require_valid_point(lat, lon)
     if isinstance(live_for, int):
         live_for = timedelta(seconds=live_for)
     live_until = now + min(live_for, MAX_LIVE) if live_for else None
@@ -32,7 +34,7 @@ async def move_live(session, person_id: int, message_id: int, lat: float, lon: f
         select(CheckIn).where(CheckIn.person_id == person_id, CheckIn.message_id == message_id)
         .order_by(CheckIn.id.desc()).limit(1)
     )
-    if row is None or row.live_until is None or row.live_until < now:
+    if row is None or row.live_until is None or row.live_until < now or not is_valid_point(lat, lon):
         return False
     row.lat, row.lon = lat, lon
     return True

@@ -24,7 +24,8 @@ async def touch_person(
     if not person.language_chosen:
         person.language = telegram_language
     if person.blocked:
-        # A person who writes to us has unblocked the bot.
+        # A person who writes to us has unblocked (or, at last, opened) the bot. `never_opened`
+        # stays until /start has given them back their work.
         person.blocked = False
         person.blocked_at = None
     return person
@@ -32,7 +33,7 @@ async def touch_person(
 
 async def _new_person(session: AsyncSession, tg_id: int, name: str, language: str, now: datetime) -> Person:
     person = Person(tg_id=tg_id, name=name[:200], language=language, language_chosen=False, blocked=False,
-                    hints={}, created_at=now, last_seen_at=now)
+                    never_opened=False, hints={}, created_at=now, last_seen_at=now)
     session.add(person)
     await session.flush()
     return person
@@ -60,8 +61,18 @@ async def choose_language(session: AsyncSession, person_id: int, language: str) 
 async def mark_blocked(session: AsyncSession, person_id: int, now: datetime) -> None:
     """Record that the person blocked the bot: nothing more is sent until they write again."""
     await session.execute(
-        update(Person).where(Person.id == person_id).values(blocked=True, blocked_at=now)
+        update(Person).where(Person.id == person_id).values(blocked=True, blocked_at=now, never_opened=False)
     )
+
+
+async def mark_never_opened(session: AsyncSession, person_id: int, now: datetime) -> bool:
+    """Record that Telegram cannot reach the person because they never opened the bot (they are known
+    from a roster or the command line only). True the first time: whoever must hear of it is told once."""
+    result = await session.execute(
+        update(Person).where(Person.id == person_id, Person.blocked.is_(False))
+        .values(blocked=True, blocked_at=now, never_opened=True)
+    )
+    return result.rowcount == 1
 
 
 async def mark_unblocked_by_tg_id(session: AsyncSession, tg_id: int) -> None:

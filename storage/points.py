@@ -32,3 +32,19 @@ def visible_characters(text: str) -> str:
 def is_meaningful_address(text: str) -> bool:
     """A typed address needs at least three characters a person can see."""
     return len(visible_characters(text)) >= MIN_ADDRESS_CHARACTERS
+
+
+class InvalidPoint(ValueError):
+    """A point no place on Earth has; the store refuses it whoever sends it."""
+
+
+def require_valid_point(latitude: float, longitude: float) -> None:
+    """Raise InvalidPoint unless the point is a valid one (a backstop under every caller's own check)."""
+    if not is_valid_point(latitude, longitude):
+        raise InvalidPoint(f"not a point on Earth: {latitude!r}, {longitude!r}")
+
+
+def cleaned_address(text: str) -> str:
+    """A typed address as it is kept: control and zero-width characters dropped, spaces collapsed."""
+    kept = "".join(ch for ch in text if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cf"))
+    return " ".join(kept.split())

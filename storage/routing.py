@@ -14,6 +14,8 @@ from storage.map_index import AreaIndex
 from storage.models import Area, Case, CaseEvent, Person, Role
 
 DISPATCH_LEVELS = ("community", "street", "district")
+DECIDING_ROLES = ("dispatcher", "admin")  # they get a dispatch card, not a task card
+UNREACHED = "unreached"  # the event kind: the case left this person because Telegram could not reach them
 
 
 @dataclass(frozen=True)
@@ -21,7 +23,7 @@ class Routing:
     placement: str  # inside, near, outside, typed
     area_code: str | None
     assignee_id: int | None
-    assignee_role: str | None  # worker, leader, dispatcher, or None when nobody could take it
+    assignee_role: str | None  # worker, leader, dispatcher, admin (the last resort), or None when nobody could take it
     reason: str
 
 
@@ -88,7 +90,21 @@ async def choose_handler(session: AsyncSession, index: AreaIndex, placement: str
     if top:
         person, count, code = top[0]
         return Routing(placement, area_code, person.id, "dispatcher", f"{why}; top dispatcher {person.name} of {code}")
+    admin = await admin_on_hand(session, None)
+    if admin is not None:
+        return Routing(placement, area_code, admin.id, "admin", f"{why}; no dispatcher to take it; admin {admin.name}")
     return Routing(placement, area_code, None, None, f"{why}; no dispatcher to take it")
+
+
+async def admin_on_hand(session: AsyncSession, other_than: int | None) -> Person | None:
+    """The reachable admin with the fewest open cases: the last one a case can go to, so that no
+    case waits for nobody (it shows in the admins' /queue and they can dispatch it)."""
+    admins = list((await session.scalars(
+        select(Person).where(Person.id.in_(select(Role.person_id).where(Role.role == "admin")), Person.blocked.is_(False),
+                             *((Person.id != other_than,) if other_than is not None else ()))
+    )).all())
+    counts = await open_counts(session, [p.id for p in admins])
+    return min(admins, key=lambda p: (counts[p.id], p.id), default=None)
 
 
 async def route_case(session: AsyncSession, case: Case, index: AreaIndex, now: datetime) -> Routing:
@@ -124,10 +140,10 @@ async def hand_over(session: AsyncSession, case: Case, person_id: int | None, ro
     # A reopened case stays "reopened" until its worker takes it on again, so they see why.
     if role in ("worker", "leader") and case.state not in ("assigned", "reopened") and "assigned" in allowed:
         await cases.change_state(session, case.id, "assigned", actor_id, now)
-    elif role == "dispatcher" and case.state in ("assigned", "in_progress") and not keep_state:
+    elif role in DECIDING_ROLES and case.state in ("assigned", "in_progress") and not keep_state:
         # Back with a dispatcher: before anyone took it on it waits as accepted, after that as passed up.
         await cases.change_state(session, case.id, "accepted" if "accepted" in allowed else "escalated", actor_id, now)
-    if person_id is not None and role == "dispatcher":
+    if person_id is not None and role in DECIDING_ROLES:
         await outbox.enqueue(session, person_id, "dispatch_card", {"case": case.id}, now)
     elif person_id is not None and role in ("worker", "leader"):
         await outbox.enqueue(session, person_id, "task_card", {"case": case.id}, now)
@@ -168,7 +184,11 @@ async def return_cases_of(session: AsyncSession, person_id: int, index: AreaInde
     for case in held:
         above = await holder_above(session, index, case, person_id)
         if above is None:
-            await hand_over(session, case, None, None, f"{why}; nobody to take it", None, now)
+            admin = await admin_on_hand(session, person_id)
+            if admin is None:
+                await hand_over(session, case, None, None, f"{why}; nobody to take it", None, now)
+            else:
+                await hand_over(session, case, admin.id, "admin", f"{why}; nobody above, to admin {admin.name}", None, now)
             continue
         person, role, code = above
         await hand_over(session, case, person.id, role, f"{why}; back to {role} {person.name} of {code}", None, now)
@@ -180,3 +200,115 @@ async def holder_blocked_bot(session: AsyncSession, index: AreaIndex, person_id:
     """A person who blocked the bot can be told nothing: record it, and their open cases move on."""
     await people.mark_blocked(session, person_id, now)
     return await return_cases_of(session, person_id, index, now, why="the holder blocked the bot")
+
+
+@dataclass(frozen=True)
+class NeverOpened:
+    """What happened when a staff member turned out never to have opened the bot."""
+
+    first_time: bool  # False when it was already known: nobody is told twice
+    moved: list[Case]
+    tell: list[int]  # who should hear of it: the leaders of their grids, else the admins
+
+
+async def holder_never_opened(session: AsyncSession, index: AreaIndex, person_id: int, now: datetime) -> NeverOpened:
+    """Telegram cannot reach a person who never opened the bot (a roster entry): for routing they
+    are as if they blocked it, so their open cases move on; whoever leads them should ask them to
+    press Start."""
+    first_time = await people.mark_never_opened(session, person_id, now)
+    moved = await return_cases_of(session, person_id, index, now, why="the holder never opened the bot")
+    for case in moved:
+        # Remembers whose case it was, so it can come back when they open the bot (the person is
+        # the actor here in the sense that the step is about them).
+        session.add(CaseEvent(case_id=case.id, at=now, actor_id=person_id, kind=UNREACHED, note="never opened the bot"))
+    await session.flush()
+    return NeverOpened(first_time, moved, await leaders_or_admins(session, index, person_id) if first_time else [])
+
+
+async def leaders_or_admins(session: AsyncSession, index: AreaIndex, person_id: int) -> list[int]:
+    """Reachable leaders of the grids this person works in (a responder's micro-grid counts as its
+    grid); when there are none, the admins."""
+    areas = (await session.scalars(select(Role.area_code).where(Role.person_id == person_id))).all()
+    grids = {grid for grid in (grid_of(index, code) for code in areas if code in index.position) if grid}
+    reachable = select(Person.id).where(Person.blocked.is_(False))
+    leaders = (await session.scalars(
+        select(Role.person_id).where(Role.role == "leader", Role.area_code.in_(grids), Role.person_id != person_id,
+                                     Role.person_id.in_(reachable)).distinct().order_by(Role.person_id)
+    )).all() if grids else []
+    if leaders:
+        return list(leaders)
+    return list((await session.scalars(
+        select(Role.person_id).where(Role.role == "admin", Role.person_id != person_id, Role.person_id.in_(reachable))
+        .distinct().order_by(Role.person_id)
+    )).all())
+
+
+async def work_back_after_opening(session: AsyncSession, index: AreaIndex, person_id: int, now: datetime) -> list[Case]:
+    """Someone who never opened the bot has now opened it: the cases that left them for that reason,
+    and that nobody has taken on or moved since, come back to them (their task cards are queued)."""
+    left = dict((await session.execute(
+        select(CaseEvent.case_id, func.max(CaseEvent.id)).where(CaseEvent.kind == UNREACHED, CaseEvent.actor_id == person_id)
+        .group_by(CaseEvent.case_id)
+    )).all())
+    if not left:
+        return []
+    last_routed = dict((await session.execute(
+        select(CaseEvent.case_id, func.max(CaseEvent.id)).where(CaseEvent.case_id.in_(left), CaseEvent.kind == "routed")
+        .group_by(CaseEvent.case_id)
+    )).all())
+    person = await session.get(Person, person_id)
+    returned = []
+    for case in (await session.scalars(select(Case).where(Case.id.in_(left)).order_by(Case.id))).all():
+        untouched = last_routed.get(case.id, 0) < left[case.id] and case.accepted_at is None
+        grid = grid_of(index, case.area_code)
+        if not untouched or case.state not in cases.OPEN_STATES or case.assignee_id == person_id or grid is None:
+            continue
+        for role in ("worker", "leader"):
+            if any(holder.id == person_id for holder, _count in await holders(session, role, grid)):
+                await hand_over(session, case, person_id, role, f"{person.name} opened the bot; back to {role} "
+                                f"{person.name} of {grid}", None, now)
+                returned.append(case)
+                break
+    return returned
+
+
+@dataclass(frozen=True)
+class DispatchGaps:
+    """Where a case that no worker or leader takes would find no dispatcher of its own."""
+
+    areas: list[str]  # the largest areas with no reachable dispatcher in them or above them
+    top_dispatcher: bool  # typed addresses and points outside the map go to a top-level dispatcher
+    admins: int  # reachable admins: the last resort
+
+
+async def dispatch_gaps(session: AsyncSession) -> DispatchGaps:
+    """Read from the map's tree alone (no shapes), so it stays quick for a city's tens of thousands of areas."""
+    parent_of = dict((await session.execute(select(Area.code, Area.parent_code).order_by(Area.code))).all())
+    children: dict[str | None, list[str]] = {}
+    for code, parent in parent_of.items():
+        children.setdefault(parent if parent in parent_of else None, []).append(code)
+    dispatching = set((await session.scalars(
+        select(Role.area_code).join(Person, Person.id == Role.person_id)
+        .where(Role.role == "dispatcher", Role.on_duty.is_(True), Person.blocked.is_(False))
+    )).all()) & set(parent_of)
+    has_one_inside: set[str] = set()
+    for area in dispatching:
+        current: str | None = area
+        while current is not None and current not in has_one_inside:
+            has_one_inside.add(current)
+            current = parent_of.get(current)
+    gaps: list[str] = []
+    pending = list(reversed(children.get(None, [])))
+    while pending:
+        code = pending.pop()
+        if code in dispatching:
+            continue  # this area and everything in it has a dispatcher
+        if code not in has_one_inside:
+            gaps.append(code)
+        else:
+            pending.extend(reversed(children.get(code, [])))
+    admins = await session.scalar(
+        select(func.count(func.distinct(Role.person_id))).join(Person, Person.id == Role.person_id)
+        .where(Role.role == "admin", Person.blocked.is_(False)))
+    top = any(parent_of.get(code) not in parent_of for code in dispatching)
+    return DispatchGaps(gaps, top, int(admins or 0))

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import cases, outbox, routing
 from storage.map_index import AreaIndex
 from storage.models import Case, CaseEvent, CheckIn, Person, ResolutionDraft, Role
+from storage.points import require_valid_point
 
 WORK_STATES = ("assigned", "in_progress", "reopened")
 # The last stage of a task's deadline reminders: escalated for being overdue (see storage/timers.py).
@@ -100,6 +101,7 @@ async def on_site(session: AsyncSession, index: AreaIndex, case_id: int, person_
 async def add_position_to_on_site(session: AsyncSession, index: AreaIndex, case_id: int, person_id: int,
                                   lat: float, lon: float, now: datetime) -> None:
     """The position a worker shared after tapping On site, kept with that step (and as a check-in)."""
+    require_valid_point(lat, lon)
     case, who = await _task(session, index, case_id, person_id)
     event = await session.scalar(
         select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.kind == "on_site", CaseEvent.actor_id == person_id)
@@ -191,7 +193,8 @@ async def give_back(session: AsyncSession, index: AreaIndex, case_id: int, perso
         role = await _role_for(session, index, target.id, case)
     if target is None or role is None:
         above = await routing.holder_above(session, index, case, person_id)
-        target, role = (above[0], above[1]) if above else (None, None)
+        admin = await routing.admin_on_hand(session, person_id) if above is None else None
+        target, role = (above[0], above[1]) if above else (admin, "admin") if admin else (None, None)
     await cases.record_step(session, case, "handed_back", person_id, now, reason.strip()[:500], tell=False)
     name = await _name(session, person_id)
     note = f"{name} gave it back: to {role} {target.name}" if target else f"{name} gave it back; nobody to take it"

@@ -114,6 +114,9 @@ class FakeBotApi:
         self.calls: list[Call] = []
         self.chats: dict[int, list[Sent]] = {}
         self.blocked: set[int] = set()
+        # People known only from a roster: Telegram answers 403 "can't initiate" (or 400 "chat not found").
+        self.never_started: set[int] = set()
+        self.unknown_chats: set[int] = set()
         self.flood: dict[int, int] = {}  # chat -> retry_after seconds, answered once
         # Telegram's limits, enforced when set: sends per second overall, seconds between messages
         # to one chat (photos of one album or a card's pin count with their message: 0.2 s grace).
@@ -268,6 +271,10 @@ class FakeBotApi:
         chat_id = int(params["chat_id"])
         if chat_id in self.blocked:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
+        if chat_id in self.never_started:
+            raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
+        if chat_id in self.unknown_chats:
+            raise ApiError(400, "Bad Request: chat not found")
         if chat_id in self.flood:
             raise ApiError(429, f"Too Many Requests: retry after {self.flood[chat_id]}", self.flood.pop(chat_id))
         return chat_id
