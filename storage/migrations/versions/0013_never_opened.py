@@ -1,7 +1,7 @@
 """People may be known only from a roster and never have opened the bot: Telegram then refuses
 every message to them, and they are told apart from people who blocked the bot.
 
-Revision ID: 0013_h_routing
+Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-02
 
@@ -12,7 +12,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision: str = '0013_h_routing'
+revision: str = '0013'
 down_revision: Union[str, Sequence[str], None] = '0012'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
