@@ -16,7 +16,7 @@ from bot.i18n import translator
 from bot import board, timers
 from bot.flood_wait import FloodWait
 from bot.outbound import OutboundSender
-from bot.polling import GridlineBot
+from bot.polling import GridlineBot, UpdatePoller
 from bot.upstream import SYNC_SECONDS, Syncer
 from bot.web import HttpFace, Webhook
 from bot.runtime import Runtime
@@ -62,6 +62,16 @@ def build_application(runtime: Runtime, max_concurrent_updates: int = 64) -> App
     runtime.sender = OutboundSender(runtime, application.bot)
     register_handlers(application)
     return application
+
+
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+
+
+def update_poller(application: Application) -> UpdatePoller:
+    """Long polling for this Application, with the runtime's clock and sleep for its backoff."""
+    runtime: Runtime = application.bot_data["runtime"]
+    return UpdatePoller(application.bot, application.update_queue, runtime.bot_api, allowed_updates=ALLOWED_UPDATES,
+                        monotonic=lambda: runtime.monotonic(), sleep=lambda seconds: runtime.sleep(seconds))
 
 
 async def prepare_store(runtime: Runtime) -> None:

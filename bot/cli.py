@@ -88,9 +88,6 @@ def command_run(args: argparse.Namespace) -> None:
     log.info("Gridline stopped")
 
 
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
-
-
 async def _serve(application, settings: Settings, updates: str) -> None:  # type: ignore[no-untyped-def]
     """Background work, then the Application, until SIGINT or SIGTERM. Updates come by long
     polling (`updates="polling"`, our own loop: it outlives 401s and unreadable updates), by
@@ -98,7 +95,7 @@ async def _serve(application, settings: Settings, updates: str) -> None:  # type
 
     A stop takes well under 20 s: the queue sender is told first, so its sends in flight finish
     while the updates in hand are handled, and what it has not begun stays queued."""
-    from bot.polling import UpdatePoller
+    from bot.app import ALLOWED_UPDATES, update_poller
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -113,8 +110,7 @@ async def _serve(application, settings: Settings, updates: str) -> None:  # type
         await application.bot.set_webhook(settings.webhook_url, secret_token=settings.webhook_secret.get_secret_value(),
                                           allowed_updates=ALLOWED_UPDATES)
     elif updates == "polling":
-        poller = UpdatePoller(application.bot, application.update_queue, runtime.bot_api,
-                              allowed_updates=ALLOWED_UPDATES, monotonic=runtime.monotonic, sleep=runtime.sleep)
+        poller = update_poller(application)
         poller.start()
     try:
         await stop.wait()
