@@ -140,11 +140,13 @@ class FakeBotApi:
         self._file_ids = itertools.count(1)
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
+        self._closing = False
         self.url = ""
 
     # --- life ---------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        self._closing = False
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._method)
         app.router.add_get("/file/bot{token}/{path:.+}", self._file)
@@ -156,6 +158,10 @@ class FakeBotApi:
         self.url = f"http://127.0.0.1:{port}"
 
     async def stop(self) -> None:
+        # Long polls left open by a bot that went away end now, not at their timeout.
+        self._closing = True
+        async with self._changed:
+            self._changed.notify_all()
         if self._webhook_client is not None:
             await self._webhook_client.close()
             self._webhook_client = None
@@ -360,7 +366,7 @@ class FakeBotApi:
             self.updates = [u for u in self.updates if u["update_id"] >= offset]
             if not self.updates and timeout:
                 try:
-                    await asyncio.wait_for(self._changed.wait_for(lambda: bool(self.updates)), timeout)
+                    await asyncio.wait_for(self._changed.wait_for(lambda: bool(self.updates) or self._closing), timeout)
                 except TimeoutError:
                     return []
             return list(self.updates[: int(params.get("limit") or 100)])

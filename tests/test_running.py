@@ -302,3 +302,51 @@ async def test_a_429_on_a_direct_reply_is_waited_out_and_the_reply_arrives(world
     await citizen.say("/help")
     assert HELP in citizen.last().plain and stepped.slept == [1]
     assert not api.flood and len(api.methods("sendMessage")) == 2  # refused once, then sent
+
+
+async def test_sigterm_in_a_big_send_ends_within_20_seconds_leaving_the_rest_queued(api, tmp_path):
+    """The sends in flight finish; the rest stays queued, unclaimed, for the next start."""
+    from sqlalchemy import func, select
+
+    from bot.i18n import N_
+    from storage import outbox, people
+    from storage.clock import SystemClock
+    from storage.db import Store, upgrade_schema_async
+    from storage.models import OutboundMessage
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'gridline.sqlite3'}"
+    await upgrade_schema_async(url)
+    store = Store(url)
+    recipients = list(range(980_001, 980_101))
+    now = SystemClock().now()
+    async with store.transaction() as session:
+        for tg_id in recipients:
+            person = await people.ensure_person(session, tg_id, f"P{tg_id}", "en", now)
+            await outbox.enqueue(session, person.id, "notice", {"text": N_("Nothing is waiting for you. 👍")}, now)
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDLINE_")}
+    env.update({"GRIDLINE_BOT_TOKEN": api.token, "GRIDLINE_API_URL": api.url, "GRIDLINE_DATA_DIR": str(tmp_path),
+                "GRIDLINE_HTTP_PORT": "0", "GRIDLINE_INSTANCE": "worker-1"})
+
+    gate = api.hold_sends()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "run", env=env, cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        await api.wait_for(lambda: api.sends_waiting >= 1, timeout=30)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        asked_at = time.monotonic()
+        gate.set()
+        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+    stopped_in = time.monotonic() - asked_at
+    first_run = (stdout + stderr).decode()
+    delivered = sum(len(api.messages(tg_id)) for tg_id in recipients)
+    async with store.transaction() as session:
+        rows = dict((await session.execute(select(OutboundMessage.status, func.count()).group_by(OutboundMessage.status))).all())
+        claimed = await session.scalar(select(func.count()).where(OutboundMessage.claimed_until.is_not(None)))
+    await store.close()
+    assert process.returncode == 0
+    assert stopped_in < 20 and "Gridline stopped" in first_run, first_run
+    assert 1 <= delivered < len(recipients) and rows == {"sent": delivered, "pending": len(recipients) - delivered}
+    assert claimed == 0  # free for the next start (tests/test_sending.py: sent once after it)
