@@ -113,6 +113,7 @@ class OutboundSender:
         self._draining: asyncio.Task[object] | None = None
         self._again = False
         self._stopping = False
+        self._stop_asked_at = 0.0
 
     def wake(self) -> None:
         """Start draining now (called after a transaction that queued messages commits)."""
@@ -137,22 +138,28 @@ class OutboundSender:
 
     def request_stop(self) -> None:
         """Take no new message from now on (sends in flight go on); `stop()` waits for them."""
-        self._stopping = True
+        if not self._stopping:
+            self._stopping = True
+            self._stop_asked_at = asyncio.get_running_loop().time()
 
     async def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
-        """Let the sends in flight finish (for at most `grace` seconds), send nothing more, and
-        free the claims on what was not sent, so the next start or another worker sends it once."""
+        """Let the sends in flight finish (for at most `grace` seconds since the stop was asked),
+        send nothing more, and free the claims on what was not sent, so the next start or another
+        worker sends it, once."""
         self.request_stop()
+        left = grace - (asyncio.get_running_loop().time() - self._stop_asked_at)
         try:
-            await asyncio.wait_for(self._lock.acquire(), grace)
+            await asyncio.wait_for(self._lock.acquire(), max(left, 0.1))
         except TimeoutError:
             log.warning("outbox: sends still in flight after %s s are cut off; they are sent again later", grace)
             if self._draining is not None:
                 self._draining.cancel()
             await self._lock.acquire()
+        released = 0
         try:
-            async with self.runtime.store.transaction() as session:
-                released = await outbox.release_claims(session, self.runtime.settings.instance)
+            if self.runtime.role in ("worker", "all"):  # a web process claims nothing; a worker's claims are not its own
+                async with self.runtime.store.transaction() as session:
+                    released = await outbox.release_claims(session, self.runtime.settings.instance)
         finally:
             self._lock.release()
         if released:

@@ -164,6 +164,8 @@ class UpdatePoller:
                     continue
                 if self.status.problem != problem:
                     log.warning("%s; asking again with backoff until it serves us", problem)
+                if isinstance(error, Conflict):
+                    webhook_removed = False  # someone set a webhook meanwhile, or another process polls
                 if failing_since is None:
                     failing_since = self._monotonic()
                 self.status.failed(problem, self._monotonic())

@@ -195,6 +195,12 @@ class FakeBotApi:
             self.updates.append(update)
             self._changed.notify_all()
 
+    async def refuse_token(self, refusing: bool = True) -> None:
+        """Answer 401 to every call from now on (or stop doing so); a long poll waiting now ends with a 401."""
+        self.refusing_token = refusing
+        async with self._changed:
+            self._changed.notify_all()
+
     def hold_sends(self) -> asyncio.Event:
         """From now on sends wait in flight until the returned event is set."""
         self.sends_gate = asyncio.Event()
@@ -366,9 +372,13 @@ class FakeBotApi:
             self.updates = [u for u in self.updates if u["update_id"] >= offset]
             if not self.updates and timeout:
                 try:
-                    await asyncio.wait_for(self._changed.wait_for(lambda: bool(self.updates) or self._closing), timeout)
+                    await asyncio.wait_for(self._changed.wait_for(
+                        lambda: bool(self.updates) or self._closing or self.refusing_token), timeout)
                 except TimeoutError:
                     return []
+                if self.refusing_token:
+                    self.refused += 1
+                    raise ApiError(401, "Unauthorized")
             return list(self.updates[: int(params.get("limit") or 100)])
 
     async def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:

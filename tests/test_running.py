@@ -52,12 +52,18 @@ async def test_gridline_run_answers_and_stops_cleanly_on_sigterm(api, tmp_path):
                 health = (response.status, await response.json())
             async with http.get(f"http://127.0.0.1:{port}/metrics") as response:
                 metrics = await response.text()
+            # Telegram starts refusing the token: /healthz says so, and a stop meanwhile is clean
+            # (the recovery: test_a_spell_of_401s_... below).
+            await api.refuse_token()
+            await api.wait_for(lambda: api.refused >= 2, timeout=30)  # the second comes after the first was heard
+            refused = await healthz(http, port)
     finally:
         process.send_signal(signal.SIGTERM)
         stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
     log = (stdout + stderr).decode()
     assert process.returncode == 0, log
-    assert "Gridline stopped" in log
+    assert "Gridline stopped" in log and "refuses the bot token" in log
+    assert refused[0] == 503 and "401" in refused[1]["bot_api_problem"]
     assert api.token not in log and api.token.split(":")[1] not in log
     assert len(api.methods("setMyCommands")) == 3
     assert health == (200, {"status": "ok", "store": True, "bot_api": True, "sync_lag_seconds": None})
@@ -216,7 +222,7 @@ async def polling(world):  # type: ignore[no-untyped-def]
         await world.app.stop()
 
 
-async def health(http: aiohttp.ClientSession, port: int) -> tuple[int, dict]:
+async def healthz(http: aiohttp.ClientSession, port: int) -> tuple[int, dict]:
     async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
         return response.status, await response.json()
 
@@ -238,11 +244,11 @@ async def test_a_spell_of_401s_is_waited_out_healthz_says_why_and_people_are_ans
     try:
         async with polling(world), aiohttp.ClientSession() as http:
             await api.wait_for(lambda: api.refused >= 8)
-            refused = await health(http, face.port)
+            refused = await healthz(http, face.port)
             api.refusing_token = False
             await api.push_update(update_from(771, api.next_update_id(), "/help"))
             await api.wait_for(lambda: answered(api, 771, HELP))
-            recovered = await health(http, face.port)
+            recovered = await healthz(http, face.port)
     finally:
         await face.stop()
     assert refused[0] == 503 and refused[1]["bot_api"] is False and refused[1]["store"] is True
