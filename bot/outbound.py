@@ -24,12 +24,14 @@ log = logging.getLogger(__name__)
 BATCH = 50
 PAID_PER_SECOND = 1000
 MAX_BACKOFF = timedelta(minutes=10)
-REFUSED_RETRY = timedelta(seconds=30)  # while the Bot API refuses the token: not the message's fault
+REFUSED_PAUSE_SECONDS = 30.0  # the Bot API refused the token: no send is tried for this long
+REFUSED_RETRY = timedelta(seconds=30)  # another refusal: the message is tried again after this
 STOP_GRACE_SECONDS = 15.0  # sends in flight may take this long to finish on a stop (SIGTERM: 20 s in all)
 
 
-class _Stopping(Exception):
-    """Raised before a message's first call once a stop is asked: the message stays queued."""
+class _NotNow(Exception):
+    """Raised before a message's first call once a stop is asked or the Bot API refused the
+    token: the message stays queued."""
 
 
 @dataclass
@@ -114,6 +116,7 @@ class OutboundSender:
         self._again = False
         self._stopping = False
         self._stop_asked_at = 0.0
+        self._refused_until = float("-inf")
 
     def wake(self) -> None:
         """Start draining now (called after a transaction that queued messages commits)."""
@@ -173,20 +176,30 @@ class OutboundSender:
         async with self._lock:
             self._draining = asyncio.current_task()
             try:
-                while not self._stopping and (batch := await self._claim_batch()):
+                while not self._not_now() and (batch := await self._claim_batch()):
                     by_chat: dict[int, list[_Prepared]] = {}
                     for prepared in batch:
                         by_chat.setdefault(prepared.chat_id, []).append(prepared)
                     await asyncio.gather(*(self._send_in_order(messages) for messages in by_chat.values()))
                     handled += len(batch)
+                if self._refused():  # what this drain claimed and did not send waits for the next sweep
+                    async with self.runtime.store.transaction() as session:
+                        await outbox.release_claims(session, self.runtime.settings.instance)
             finally:
                 self._draining = None
         return handled
 
+    def _refused(self) -> bool:
+        return self.runtime.monotonic() < self._refused_until
+
+    def _not_now(self) -> bool:
+        """A stop was asked, or the Bot API refused the token lately: begin no message."""
+        return self._stopping or self._refused()
+
     async def _send_in_order(self, messages: list[_Prepared]) -> None:
         for prepared in messages:
-            if self._stopping:
-                return  # what is left keeps its claim until stop() frees it
+            if self._not_now():
+                return  # what is left keeps its claim until it is freed (stop, or the drain's end)
             await self._send(prepared)
 
     async def _claim_batch(self) -> list[_Prepared]:
@@ -217,11 +230,11 @@ class OutboundSender:
     async def _pace(self, pacer: Pacer, chat_id: int, first: bool) -> None:
         """Wait for the pacer; a message not yet begun is left queued once a stop is asked (a
         message begun is finished: its photos without its text would be half a message)."""
-        if first and self._stopping:
-            raise _Stopping
+        if first and self._not_now():
+            raise _NotNow
         await pacer.wait(chat_id, first)
-        if first and self._stopping:
-            raise _Stopping
+        if first and self._not_now():
+            raise _NotNow
 
     async def _send(self, prepared: _Prepared) -> None:
         rt = self.runtime
@@ -231,14 +244,15 @@ class OutboundSender:
             with sending_from_queue():  # a 429 is rescheduled here, not waited out in line
                 await deliver_notice(self.bot, rt, prepared.chat_id, prepared.notice,
                                      lambda first: self._pace(pacer, prepared.chat_id, first), paid_broadcast=paid)
-        except _Stopping:
+        except _NotNow:
             return
         except InvalidToken as error:
-            # Every send fails alike until the token is accepted again: the message waits, and
-            # this is not counted against its tries.
+            # Every send fails alike until the token is accepted again: sending pauses, and the
+            # message waits in the queue without a try counted against it.
+            if not self._refused():
+                log.warning("outbox: %s; sending pauses for %.0f s", describe_failure(error), REFUSED_PAUSE_SECONDS)
+            self._refused_until = rt.monotonic() + REFUSED_PAUSE_SECONDS
             rt.bot_api.failed(describe_failure(error), rt.monotonic())
-            async with rt.store.transaction() as session:
-                await outbox.put_back(session, prepared.message_id, rt.clock.now() + REFUSED_RETRY)
         except Forbidden:
             log.info("outbox %s: person %s blocked the bot", prepared.message_id, prepared.person_id)
             async with rt.store.transaction() as session:

@@ -115,13 +115,3 @@ async def defer_person(session: AsyncSession, person_id: int, not_before: dateti
         .values(not_before=not_before)
     )
 
-
-
-async def put_back(session: AsyncSession, message_id: int, not_before: datetime) -> None:
-    """Return a claimed message to the queue for a later try without counting one (the failure
-    was not the message's: the Bot API refused the bot itself)."""
-    await session.execute(
-        update(OutboundMessage)
-        .where(OutboundMessage.id == message_id, OutboundMessage.status == "pending")
-        .values(claimed_until=None, not_before=not_before)
-    )

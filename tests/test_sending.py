@@ -154,3 +154,26 @@ async def test_a_stop_finishes_the_sends_in_flight_and_leaves_the_rest_queued_fo
     assert len(first) == 1
     assert sorted(rows) == [("pending", 0, 119), ("sent", 0, 1)]  # no claim left on what waits
     assert [len(api.messages(tg_id)) for tg_id in recipients] == [1] * len(recipients)
+
+
+async def test_while_the_bot_api_refuses_the_token_the_queue_waits_and_loses_nothing(world, api):
+    """A spell of 401s: sending pauses after the first refusal (no hammering, no tries used up),
+    and once the Bot API takes the token again every message goes out, once."""
+    stepped = SteppedTime().drive(world)
+    recipients = list(range(990_001, 990_119))  # 118, as in the incident
+    await queue(world, recipients)
+    await api.refuse_token()
+    await world.deliver()
+    refused = api.refused
+    async with world.store.transaction() as session:
+        waiting = (await session.execute(select(func.count(), func.max(OutboundMessage.attempts),
+                                                func.count(OutboundMessage.claimed_until))
+                                         .where(OutboundMessage.status == "pending"))).one()
+    await world.deliver()  # within the pause: not even tried
+    tried_in_pause = api.refused - refused
+    await api.refuse_token(False)
+    await stepped.sleep(31)
+    await world.deliver()
+    assert refused <= BATCH and tried_in_pause == 0
+    assert tuple(waiting) == (118, 0, 0)
+    assert [len(api.messages(tg_id)) for tg_id in recipients] == [1] * len(recipients)
