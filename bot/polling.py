@@ -156,7 +156,7 @@ class UpdatePoller:
                 log.warning("getUpdates: flood control, waiting %s s", wait)
                 await self._sleep(wait)
                 continue
-            except TelegramError as error:
+            except Exception as error:  # noqa: BLE001 - whatever the Bot API or the network does, ask again later
                 problem = describe_failure(error)
                 if isinstance(error, TimedOut) and failing_since is None:
                     # One long poll that timed out is no news; ask again at once.
