@@ -163,13 +163,21 @@ async def _run_bot(application: Application, processor: TimedProcessor, connecti
     if application.post_init:
         await application.post_init(application)
     await application.start()
+    poller = None
     if webhook:
         await application.bot.set_webhook(webhook[0], secret_token=webhook[1])
+    elif "runtime" in application.bot_data:  # Gridline polls as `gridline run` does
+        from bot.app import update_poller
+
+        poller = update_poller(application)
+        poller.start()
     else:
         await application.updater.start_polling(poll_interval=0, timeout=10)
     connection.send("ready")
     elapsed, waits = await asyncio.get_running_loop().run_in_executor(None, connection.recv)
-    if not webhook:
+    if poller is not None:
+        await poller.stop()
+    elif not webhook:
         await application.updater.stop()
     await application.stop()
     if application.post_stop:

@@ -10,10 +10,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram import BotCommand, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, Defaults
+from telegram.request import HTTPXRequest
 
 from bot.i18n import translator
 from bot import board, timers
+from bot.flood_wait import FloodWait
 from bot.outbound import OutboundSender
+from bot.polling import GridlineBot, UpdatePoller
 from bot.upstream import SYNC_SECONDS, Syncer
 from bot.web import HttpFace, Webhook
 from bot.runtime import Runtime
@@ -35,12 +38,20 @@ def build_application(runtime: Runtime, max_concurrent_updates: int = 64) -> App
     if settings.bot_token is None:
         raise ValueError("GRIDLINE_BOT_TOKEN is not set")
     api = settings.api_url
+    bot = GridlineBot(
+        settings.bot_token.get_secret_value(),
+        base_url=f"{api}/bot",
+        base_file_url=f"{api}/file/bot",
+        request=HTTPXRequest(connection_pool_size=256),
+        get_updates_request=HTTPXRequest(connection_pool_size=1),
+        defaults=Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)),
+        # A 429 on a direct reply is waited out here, for every call site (the late binding lets
+        # tests replace the runtime's sleep).
+        rate_limiter=FloodWait(lambda seconds: runtime.sleep(seconds)),
+    )
     application = (
         ApplicationBuilder()
-        .token(settings.bot_token.get_secret_value())
-        .base_url(f"{api}/bot")
-        .base_file_url(f"{api}/file/bot")
-        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .bot(bot)
         .concurrent_updates(PerChatUpdateProcessor(max_concurrent_updates))
         .post_init(start_background)
         .post_stop(stop_background)
@@ -51,6 +62,16 @@ def build_application(runtime: Runtime, max_concurrent_updates: int = 64) -> App
     runtime.sender = OutboundSender(runtime, application.bot)
     register_handlers(application)
     return application
+
+
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+
+
+def update_poller(application: Application) -> UpdatePoller:
+    """Long polling for this Application, with the runtime's clock and sleep for its backoff."""
+    runtime: Runtime = application.bot_data["runtime"]
+    return UpdatePoller(application.bot, application.update_queue, runtime.bot_api, allowed_updates=ALLOWED_UPDATES,
+                        monotonic=lambda: runtime.monotonic(), sleep=lambda seconds: runtime.sleep(seconds))
 
 
 async def prepare_store(runtime: Runtime) -> None:
@@ -164,6 +185,6 @@ async def stop_background(application: Application) -> None:
         scheduler.shutdown(wait=False)
     runtime: Runtime = application.bot_data["runtime"]
     if runtime.sender is not None:
-        await runtime.sender.wait_idle()
+        await runtime.sender.stop()
 
 

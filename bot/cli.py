@@ -77,18 +77,13 @@ def command_run(args: argparse.Namespace) -> None:
     try:
         if args.role == "worker":
             log.info("Gridline is starting as a worker (queue, timers, sync; no updates); Ctrl-C stops it")
-            asyncio.run(_serve_webhook(application, settings, receive=False))
+            asyncio.run(_serve(application, settings, "none"))
         elif settings.webhook_url:
             log.info("Gridline is starting (webhook %s); Ctrl-C stops it", redacted_url(settings.webhook_url))
-            asyncio.run(_serve_webhook(application, settings))
+            asyncio.run(_serve(application, settings, "webhook"))
         else:
             log.info("Gridline is starting (long polling); Ctrl-C stops it")
-            application.run_polling(
-                allowed_updates=ALLOWED_UPDATES,
-                stop_signals=(signal.SIGINT, signal.SIGTERM),
-                drop_pending_updates=False,
-                bootstrap_retries=5,
-            )
+            asyncio.run(_serve(application, settings, "polling"))
     except InvalidToken:
         raise Problem("the Bot API refused GRIDLINE_BOT_TOKEN: check the token with @BotFather") from None
     except NetworkError as error:
@@ -96,13 +91,15 @@ def command_run(args: argparse.Namespace) -> None:
     log.info("Gridline stopped")
 
 
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+async def _serve(application, settings: Settings, updates: str) -> None:  # type: ignore[no-untyped-def]
+    """Background work, then the Application, until SIGINT or SIGTERM. Updates come by long
+    polling (`updates="polling"`, our own loop: it outlives 401s and unreadable updates), by
+    webhook (Telegram posts to our HTTP server, which checks the secret), or not at all (a worker).
 
+    A stop takes well under 20 s: the queue sender is told first, so its sends in flight finish
+    while the updates in hand are handled, and what it has not begun stays queued."""
+    from bot.app import ALLOWED_UPDATES, update_poller
 
-async def _serve_webhook(application, settings: Settings, receive: bool = True) -> None:  # type: ignore[no-untyped-def]
-    """Telegram posts updates to our HTTP server (which checks the secret); the same start and stop
-    as polling: background work, then the Application, until SIGINT or SIGTERM. A worker
-    (`receive=False`) runs the same way but registers no webhook and takes no updates."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -110,18 +107,30 @@ async def _serve_webhook(application, settings: Settings, receive: bool = True) 
     await application.initialize()
     await application.post_init(application)
     await application.start()
-    if receive:
+    runtime = application.bot_data["runtime"]
+    poller = None
+    if updates == "webhook":
         await application.bot.set_webhook(settings.webhook_url, secret_token=settings.webhook_secret.get_secret_value(),
                                           allowed_updates=ALLOWED_UPDATES)
+    elif updates == "polling":
+        poller = update_poller(application)
+        poller.start()
     try:
         await stop.wait()
     finally:
+        log.info("stopping: sends in flight finish, the rest stays queued")
+        if runtime.sender is not None:
+            runtime.sender.request_stop()
         # Stop taking updates before the Application stops: PTB drops what is queued after its
         # stop, and Telegram was already told 200 for those, so it would never send them again.
+        if poller is not None:
+            await poller.stop()
         face = application.bot_data.pop("http", None)
         if face is not None:
             await face.stop()
-        await application.stop()
+        await application.stop()  # handles the updates already taken
+        if poller is not None:
+            await poller.confirm()
         await application.post_stop(application)
         await application.shutdown()
         await application.post_shutdown(application)

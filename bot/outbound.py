@@ -1,5 +1,6 @@
 """The sender that drains the outbound queue: each message once, in order, and never to a person
-who blocked the bot. Telegram's flood-control answer (429) is waited out for that person only."""
+who blocked the bot. Telegram's flood-control answer (429) is waited out for that person only.
+On a stop, the sends in flight finish and everything else stays queued for the next start."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import ExtBot
 
+from bot.flood_wait import sending_from_queue
 from bot.pacing import Pacer
+from bot.polling import describe_failure
 from bot.runtime import Runtime
 from handlers import onboarding
 from handlers.notices import Notice, deliver_notice, render_notice
@@ -22,6 +25,14 @@ log = logging.getLogger(__name__)
 BATCH = 50
 PAID_PER_SECOND = 1000
 MAX_BACKOFF = timedelta(minutes=10)
+REFUSED_PAUSE_SECONDS = 30.0  # the Bot API refused the token: no send is tried for this long
+REFUSED_RETRY = timedelta(seconds=30)  # another refusal: the message is tried again after this
+STOP_GRACE_SECONDS = 15.0  # sends in flight may take this long to finish on a stop (SIGTERM: 20 s in all)
+
+
+class _NotNow(Exception):
+    """Raised before a message's first call once a stop is asked or the Bot API refused the
+    token: the message stays queued."""
 
 
 @dataclass
@@ -92,17 +103,26 @@ class OutboundSender:
         self.runtime = runtime
         self.bot = bot
         settings = runtime.settings
+        # The runtime's clock and sleep, looked up at each call, so tests can drive pacing.
+        clock, sleep = (lambda: runtime.monotonic()), (lambda seconds: runtime.sleep(seconds))
         # 5 % under the limit: requests in flight arrive with some jitter, and a 429 costs far more.
-        self.pacer = Pacer(settings.send_per_second * 0.95, settings.chat_interval_seconds)
+        self.pacer = Pacer(settings.send_per_second * 0.95, settings.chat_interval_seconds, clock, sleep)
         # Paid broadcasts (for emergencies, where the deployment has them) go up to 1,000 a second.
-        self.paid_pacer = Pacer(PAID_PER_SECOND * 0.95, settings.chat_interval_seconds) if settings.paid_broadcast else None
+        self.paid_pacer = (Pacer(PAID_PER_SECOND * 0.95, settings.chat_interval_seconds, clock, sleep)
+                           if settings.paid_broadcast else None)
         self._ledger = _DeliveryLedger(runtime)
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[int] | None = None
+        self._draining: asyncio.Task[object] | None = None
         self._again = False
+        self._stopping = False
+        self._stop_asked_at = 0.0
+        self._refused_until = float("-inf")
 
     def wake(self) -> None:
         """Start draining now (called after a transaction that queued messages commits)."""
+        if self._stopping:
+            return
         if self._task is not None and not self._task.done():
             self._again = True
             return
@@ -120,21 +140,67 @@ class OutboundSender:
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
 
+    def request_stop(self) -> None:
+        """Take no new message from now on (sends in flight go on); `stop()` waits for them."""
+        if not self._stopping:
+            self._stopping = True
+            self._stop_asked_at = asyncio.get_running_loop().time()
+
+    async def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """Let the sends in flight finish (for at most `grace` seconds since the stop was asked),
+        send nothing more, and free the claims on what was not sent, so the next start or another
+        worker sends it, once."""
+        self.request_stop()
+        left = grace - (asyncio.get_running_loop().time() - self._stop_asked_at)
+        try:
+            await asyncio.wait_for(self._lock.acquire(), max(left, 0.1))
+        except TimeoutError:
+            log.warning("outbox: sends still in flight after %s s are cut off; they are sent again later", grace)
+            if self._draining is not None:
+                self._draining.cancel()
+            await self._lock.acquire()
+        released = 0
+        try:
+            if self.runtime.role in ("worker", "all"):  # a web process claims nothing; a worker's claims are not its own
+                async with self.runtime.store.transaction() as session:
+                    released = await outbox.release_claims(session, self.runtime.settings.instance)
+        finally:
+            self._lock.release()
+        if released:
+            log.info("outbox: %s messages stay queued for the next start", released)
+        await self.wait_idle()
+
     async def drain(self) -> int:
         """Send everything that is due; returns how many messages were handled. Chats are served
         side by side, each chat's messages in order, all within the pacer's limits."""
         handled = 0
         async with self._lock:
-            while batch := await self._claim_batch():
-                by_chat: dict[int, list[_Prepared]] = {}
-                for prepared in batch:
-                    by_chat.setdefault(prepared.chat_id, []).append(prepared)
-                await asyncio.gather(*(self._send_in_order(messages) for messages in by_chat.values()))
-                handled += len(batch)
+            self._draining = asyncio.current_task()
+            try:
+                while not self._not_now() and (batch := await self._claim_batch()):
+                    by_chat: dict[int, list[_Prepared]] = {}
+                    for prepared in batch:
+                        by_chat.setdefault(prepared.chat_id, []).append(prepared)
+                    await asyncio.gather(*(self._send_in_order(messages) for messages in by_chat.values()))
+                    handled += len(batch)
+                if self._refused():  # what this drain claimed and did not send waits for the next sweep
+                    async with self.runtime.store.transaction() as session:
+                        await outbox.release_claims(session, self.runtime.settings.instance)
+            finally:
+                self._draining = None
         return handled
+
+    def _refused(self) -> bool:
+        return self.runtime.monotonic() < self._refused_until
+
+    def _not_now(self) -> bool:
+        """A stop was asked, or the Bot API refused the token lately: begin no message."""
+        return self._stopping or self._refused()
 
     async def _send_in_order(self, messages: list[_Prepared]) -> None:
         for prepared in messages:
+            if self._not_now():
+                return  # what is left keeps its claim until it is freed (stop, or the drain's end)
             await self._send(prepared)
 
     async def _claim_batch(self) -> list[_Prepared]:
@@ -162,13 +228,32 @@ class OutboundSender:
             if prepared:
                 return prepared
 
+    async def _pace(self, pacer: Pacer, chat_id: int, first: bool) -> None:
+        """Wait for the pacer; a message not yet begun is left queued once a stop is asked (a
+        message begun is finished: its photos without its text would be half a message)."""
+        if first and self._not_now():
+            raise _NotNow
+        await pacer.wait(chat_id, first)
+        if first and self._not_now():
+            raise _NotNow
+
     async def _send(self, prepared: _Prepared) -> None:
         rt = self.runtime
         try:
             paid = prepared.emergency and self.paid_pacer is not None
             pacer = self.paid_pacer if paid else self.pacer
-            await deliver_notice(self.bot, rt, prepared.chat_id, prepared.notice,
-                                 lambda first: pacer.wait(prepared.chat_id, first), paid_broadcast=paid)
+            with sending_from_queue():  # a 429 is rescheduled here, not waited out in line
+                await deliver_notice(self.bot, rt, prepared.chat_id, prepared.notice,
+                                     lambda first: self._pace(pacer, prepared.chat_id, first), paid_broadcast=paid)
+        except _NotNow:
+            return
+        except InvalidToken as error:
+            # Every send fails alike until the token is accepted again: sending pauses, and the
+            # message waits in the queue without a try counted against it.
+            if not self._refused():
+                log.warning("outbox: %s; sending pauses for %.0f s", describe_failure(error), REFUSED_PAUSE_SECONDS)
+            self._refused_until = rt.monotonic() + REFUSED_PAUSE_SECONDS
+            rt.bot_api.failed(describe_failure(error), rt.monotonic())
         except Forbidden as error:
             await self._unreachable(prepared, never_opened=_never_opened(error))
         except RetryAfter as error:
@@ -190,6 +275,12 @@ class OutboundSender:
                 backoff = min(timedelta(seconds=2 ** ((message.attempts if message else 0) + 1)), MAX_BACKOFF)
                 alive = await outbox.mark_retry(session, prepared.message_id, str(error), rt.clock.now() + backoff)
             log.warning("outbox %s: network trouble (%s); %s", prepared.message_id, error,
+                        "will retry" if alive else "giving up")
+        except TelegramError as error:  # any other refusal: tried again later, never ends the drain
+            async with rt.store.transaction() as session:
+                alive = await outbox.mark_retry(session, prepared.message_id, describe_failure(error),
+                                                rt.clock.now() + REFUSED_RETRY)
+            log.warning("outbox %s: %s; %s", prepared.message_id, describe_failure(error),
                         "will retry" if alive else "giving up")
         else:
             await self._ledger.record(prepared)

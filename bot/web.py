@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
-import time
 from pathlib import Path
 from dataclasses import dataclass
 
 from aiohttp import web
 from sqlalchemy import func, select, text
-from telegram import Update
 from telegram.ext import ExtBot
 
 from bot import media
 from bot.open311_http import Open311
+from bot.polling import RecentUpdateIds, describe_failure, read_update
 from bot.runtime import Runtime
 from storage import sync
 from storage.models import Case, OutboundMessage, Photo
@@ -42,7 +42,7 @@ class HttpFace:
         self.runtime = runtime
         self.bot = bot
         self.webhook = webhook
-        self._bot_checked = (0.0, False)
+        self.seen_updates = RecentUpdateIds()
         self.app = web.Application(client_max_size=1024 * 1024)
         self.app.router.add_get("/healthz", self.healthz)
         self.app.router.add_get("/metrics", self.metrics)
@@ -75,35 +75,51 @@ class HttpFace:
             log.warning("health: the store is not reachable: %s", error)
             return False
 
-    async def _bot_ok(self) -> bool:
-        checked_at, ok = self._bot_checked
-        if time.monotonic() - checked_at < BOT_CHECK_EVERY:
-            return ok
+    async def _bot_problem(self) -> str | None:
+        """Why the Bot API does not serve this process, or None. What the poller or the sender
+        heard lately is trusted, so health checks neither hammer Telegram nor miss a 401 the
+        poller is getting; otherwise getMe is asked."""
+        status, now = self.runtime.bot_api, self.runtime.monotonic()
+        if now - status.heard_at < BOT_CHECK_EVERY:
+            return status.problem
         try:
             await asyncio.wait_for(self.bot.get_me(), BOT_CHECK_TIMEOUT)
-            ok = True
         except Exception as error:  # noqa: BLE001 - any failure means "not healthy", said in the answer
-            log.warning("health: the Bot API is not reachable: %s", error)
-            ok = False
-        self._bot_checked = (time.monotonic(), ok)
-        return ok
+            problem = describe_failure(error) if not isinstance(error, TimeoutError) else "the Bot API does not answer in time"
+            log.warning("health: %s", problem)
+            status.failed(problem, self.runtime.monotonic())
+        else:
+            status.answered(self.runtime.monotonic())
+        return status.problem
 
     async def receive_update(self, request: web.Request) -> web.Response:
-        """Telegram's webhook call: only with our secret, and only an update we can read."""
+        """Telegram's webhook call: only with our secret, only an update, and each update once.
+
+        A body that is not an update object is refused (400). An update object that the library
+        cannot read is logged with its id and answered 200: Telegram would only send it again and
+        again, holding back everyone's updates behind it. An update id seen lately (Telegram sends
+        again what it thinks was not received) is answered 200 and not handled twice.
+        """
         assert self.webhook is not None
         given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
         if not hmac.compare_digest(given.encode(), self.webhook.secret.encode()):
             log.warning("webhook: a call %s the secret token was refused", "with a wrong" if given else "without")
             return web.Response(status=403, text="forbidden")
         try:
-            data = await request.json()
-            update = Update.de_json(data, self.bot)
-        except (ValueError, TypeError, KeyError) as error:
-            log.warning("webhook: an unreadable update was refused: %s", error)
+            data = json.loads(await request.read())
+        except (ValueError, UnicodeDecodeError) as error:
+            log.warning("webhook: a body that is not JSON was refused: %s", error)
             return web.Response(status=400, text="bad update")
-        if update is None:
+        update_id = data.get("update_id") if isinstance(data, dict) else None
+        if not isinstance(update_id, int) or isinstance(update_id, bool):
+            log.warning("webhook: a body that is not an update was refused (%s)", type(data).__name__)
             return web.Response(status=400, text="bad update")
-        await self.webhook.queue.put(update)
+        if not self.seen_updates.first_time(update_id):
+            log.info("webhook: update %s came again and was handled already", update_id)
+            return web.Response(text="ok")
+        update = read_update(data, self.bot)
+        if update is not None:
+            await self.webhook.queue.put(update)
         return web.Response(text="ok")
 
     async def media(self, request: web.Request) -> web.Response:
@@ -134,9 +150,12 @@ class HttpFace:
         return round(state.lag.total_seconds(), 1) if state.lag else 0.0
 
     async def healthz(self, request: web.Request) -> web.Response:
-        store, bot = await self._store_ok(), await self._bot_ok()
-        body = {"status": "ok" if store and bot else "failing", "store": store, "bot_api": bot,
-                "sync_lag_seconds": await self._sync_lag() if store else None}
+        store, bot_problem = await self._store_ok(), await self._bot_problem()
+        bot = bot_problem is None
+        body: dict[str, object] = {"status": "ok" if store and bot else "failing", "store": store, "bot_api": bot,
+                                   "sync_lag_seconds": await self._sync_lag() if store else None}
+        if bot_problem is not None:
+            body["bot_api_problem"] = bot_problem
         return web.json_response(body, status=200 if store and bot else 503)
 
     async def metrics(self, request: web.Request) -> web.Response:

@@ -2,8 +2,9 @@
 
 Only the edge is fake: the bot under test talks to it over real HTTP through python-telegram-bot's
 own request layer. It checks what Telegram checks (HTML entities, text and caption lengths,
-callback_data size, edits that change nothing) and can play a person who blocked the bot or a
-flood-control answer.
+callback_data size, edits that change nothing) and can play a person who blocked the bot, a
+flood-control answer, a token it refuses for a while (401), and a send that hangs until let go.
+Its sense of time (`now`) can be the test's clock, so rate limits do not depend on machine speed.
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ class FakeFile:
 class Call:
     method: str
     params: dict[str, Any]
-    at: float = field(default_factory=time.monotonic)
+    at: float = field(default_factory=time.monotonic)  # by the fake's `now`
 
 
 class FakeBotApi:
@@ -123,6 +124,14 @@ class FakeBotApi:
         self.per_second: float | None = None
         self.chat_interval: float | None = None
         self.too_many = 0  # how many 429s the limits gave
+        self.now = time.monotonic  # the fake's clock for its limits and call times; tests may replace it
+        # Telegram refusing the token (revoked, or its own hiccup): every method answers 401 while set.
+        self.refusing_token = False
+        self.refused = 0  # how many calls were answered 401
+        self.get_updates_calls = 0
+        # While set and not yet let go, sends wait here, as a slow Telegram keeps a request in flight.
+        self.sends_gate: asyncio.Event | None = None
+        self.sends_waiting = 0
         self._sends: collections.deque[float] = collections.deque()
         self._chat_sends: dict[int, float] = {}
         self.files: dict[str, FakeFile] = {}
@@ -134,11 +143,13 @@ class FakeBotApi:
         self._file_ids = itertools.count(1)
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
+        self._closing = False
         self.url = ""
 
     # --- life ---------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        self._closing = False
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._method)
         app.router.add_get("/file/bot{token}/{path:.+}", self._file)
@@ -150,6 +161,10 @@ class FakeBotApi:
         self.url = f"http://127.0.0.1:{port}"
 
     async def stop(self) -> None:
+        # Long polls left open by a bot that went away end now, not at their timeout.
+        self._closing = True
+        async with self._changed:
+            self._changed.notify_all()
         if self._webhook_client is not None:
             await self._webhook_client.close()
             self._webhook_client = None
@@ -182,6 +197,17 @@ class FakeBotApi:
         async with self._changed:
             self.updates.append(update)
             self._changed.notify_all()
+
+    async def refuse_token(self, refusing: bool = True) -> None:
+        """Answer 401 to every call from now on (or stop doing so); a long poll waiting now ends with a 401."""
+        self.refusing_token = refusing
+        async with self._changed:
+            self._changed.notify_all()
+
+    def hold_sends(self) -> asyncio.Event:
+        """From now on sends wait in flight until the returned event is set."""
+        self.sends_gate = asyncio.Event()
+        return self.sends_gate
 
     # --- what tests read ----------------------------------------------------------------------
 
@@ -217,12 +243,23 @@ class FakeBotApi:
         return params
 
     async def _method(self, request: web.Request) -> web.Response:
-        if request.match_info["token"] != self.token:
-            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
         method = request.match_info["method"]
+        if method == "getUpdates":
+            self.get_updates_calls += 1
+        if request.match_info["token"] != self.token or self.refusing_token:
+            self.refused += 1
+            async with self._changed:
+                self._changed.notify_all()
+            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
         params = await self._params(request)
         if method != "getUpdates":
-            self.calls.append(Call(method, params))
+            self.calls.append(Call(method, params, self.now()))
+        if self.sends_gate is not None and method.startswith("send") and method != "sendChatAction":
+            self.sends_waiting += 1
+            async with self._changed:
+                self._changed.notify_all()
+            await self.sends_gate.wait()
+            self.sends_waiting -= 1
         try:
             handler = getattr(self, f"_api_{method}", None)
             if handler is None:
@@ -242,7 +279,7 @@ class FakeBotApi:
         return response
 
     def _keep_limits(self, chat_id: int) -> None:
-        now = time.monotonic()
+        now = self.now()
         if self.per_second is not None:
             while self._sends and self._sends[0] <= now - 1.0:
                 self._sends.popleft()
@@ -342,9 +379,13 @@ class FakeBotApi:
             self.updates = [u for u in self.updates if u["update_id"] >= offset]
             if not self.updates and timeout:
                 try:
-                    await asyncio.wait_for(self._changed.wait_for(lambda: bool(self.updates)), timeout)
+                    await asyncio.wait_for(self._changed.wait_for(
+                        lambda: bool(self.updates) or self._closing or self.refusing_token), timeout)
                 except TimeoutError:
                     return []
+                if self.refusing_token:
+                    self.refused += 1
+                    raise ApiError(401, "Unauthorized")
             return list(self.updates[: int(params.get("limit") or 100)])
 
     async def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:

@@ -3,6 +3,7 @@ and people who send updates the way Telegram delivers them."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import itertools
 import time
@@ -255,3 +256,36 @@ def settings_for(api: FakeBotApi, data_dir: Path, **overrides: Any) -> Settings:
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)
+
+
+class SteppedTime:
+    """Monotonic time for pacing and backoff that moves only when the code under test sleeps: a
+    sleep returns at once with the clock moved on by its length, so nothing depends on how fast
+    the machine is. `freeze()` holds every sleeper until `thaw()`, as a long wait would."""
+
+    def __init__(self) -> None:
+        self._now = 1000.0
+        self.slept: list[float] = []
+        self._moving = asyncio.Event()
+        self._moving.set()
+
+    def monotonic(self) -> float:
+        return self._now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        await self._moving.wait()
+        self._now += max(seconds, 0.0)
+        await asyncio.sleep(0)  # a sleep lets others run, as a real one does
+
+    def freeze(self) -> None:
+        self._moving.clear()
+
+    def thaw(self) -> None:
+        self._moving.set()
+
+    def drive(self, world: Harness) -> "SteppedTime":
+        """Make this the time of the running bot in `world`."""
+        assert world.runtime is not None
+        world.runtime.monotonic, world.runtime.sleep = self.monotonic, self.sleep
+        return self

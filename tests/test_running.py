@@ -1,19 +1,23 @@
 """The bot as it runs for real: `gridline run` polls the (fake) Bot API, answers, sends queued
-messages by itself, stops cleanly on SIGTERM, and never shows its token."""
+messages by itself, stops cleanly on SIGTERM, never shows its token, and stays alive when the
+Bot API misbehaves (a spell of 401s, an update it cannot read, a 429 on a reply)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import signal
 import sys
 import time
+from contextlib import asynccontextmanager
 
 import aiohttp
 
-from bot.app import start_background, stop_background
+from bot.app import start_background, stop_background, update_poller
 from storage import cases
+from tests.harness import SteppedTime
 from tests.stories import submit_manhole
 
 
@@ -48,12 +52,18 @@ async def test_gridline_run_answers_and_stops_cleanly_on_sigterm(api, tmp_path):
                 health = (response.status, await response.json())
             async with http.get(f"http://127.0.0.1:{port}/metrics") as response:
                 metrics = await response.text()
+            # Telegram starts refusing the token: /healthz says so, and a stop meanwhile is clean
+            # (the recovery: test_a_spell_of_401s_... below).
+            await api.refuse_token()
+            await api.wait_for(lambda: api.refused >= 2, timeout=30)  # the second comes after the first was heard
+            refused = await healthz(http, port)
     finally:
         process.send_signal(signal.SIGTERM)
         stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
     log = (stdout + stderr).decode()
     assert process.returncode == 0, log
-    assert "Gridline stopped" in log
+    assert "Gridline stopped" in log and "refuses the bot token" in log
+    assert refused[0] == 503 and "401" in refused[1]["bot_api_problem"]
     assert api.token not in log and api.token.split(":")[1] not in log
     assert len(api.methods("setMyCommands")) == 3
     assert health == (200, {"status": "ok", "store": True, "bot_api": True, "sync_lag_seconds": None})
@@ -192,3 +202,157 @@ async def test_media_links_are_signed_expire_and_carry_no_exif(world, api):
     assert statuses == {"good": 200, "old": 410, "forged": 403, "tampered": 403, "garbage": 403, "path": 404}
     with Image.open(io.BytesIO(served)) as image:
         assert image.size == (64, 48) and not image.getexif()
+
+
+# --- when the Bot API misbehaves -------------------------------------------------------------
+
+HELP = "How to report a problem"
+
+
+@asynccontextmanager
+async def polling(world):  # type: ignore[no-untyped-def]
+    """The world's Application taking updates by long polling, as `gridline run` does."""
+    await world.app.start()
+    poller = update_poller(world.app)
+    poller.start()
+    try:
+        yield poller
+    finally:
+        await poller.stop()
+        await world.app.stop()
+
+
+async def healthz(http: aiohttp.ClientSession, port: int) -> tuple[int, dict]:
+    async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
+        return response.status, await response.json()
+
+
+def answered(api, tg_id: int, text: str) -> bool:  # type: ignore[no-untyped-def]
+    return any(text in m.plain for m in api.messages(tg_id))
+
+
+async def test_a_spell_of_401s_is_waited_out_healthz_says_why_and_people_are_answered_after(world, api):
+    """Telegram refuses the token for a while (python-telegram-bot's own polling gives up for good
+    on the first 401): we keep asking with a growing, capped wait, /healthz is 503 and says why
+    without the token, and when Telegram answers again a person's /help is answered."""
+    stepped = SteppedTime().drive(world)
+    from bot.web import HttpFace
+
+    face = HttpFace(world.runtime, world.app.bot)
+    await face.start("127.0.0.1", 0)
+    api.refusing_token = True
+    try:
+        async with polling(world), aiohttp.ClientSession() as http:
+            await api.wait_for(lambda: api.refused >= 8)
+            refused = await healthz(http, face.port)
+            api.refusing_token = False
+            await api.push_update(update_from(771, api.next_update_id(), "/help"))
+            await api.wait_for(lambda: answered(api, 771, HELP))
+            recovered = await healthz(http, face.port)
+    finally:
+        await face.stop()
+    assert refused[0] == 503 and refused[1]["bot_api"] is False and refused[1]["store"] is True
+    assert "401" in refused[1]["bot_api_problem"] and api.token.split(":")[1] not in json.dumps(refused[1])
+    assert stepped.slept[:8] == [1, 2, 4, 8, 16, 30, 30, 30]
+    assert recovered == (200, {"status": "ok", "store": True, "bot_api": True, "sync_lag_seconds": None})
+
+
+async def test_an_update_the_library_cannot_read_is_skipped_and_logged_once(world, api, caplog):
+    """python-telegram-bot fails the whole getUpdates batch on one update it cannot parse, and
+    asks for the same batch again, forever: nobody is answered. We pass over that one update."""
+    async with polling(world):
+        await api.push_update(update_from(781, api.next_update_id(), "/help"))
+        unreadable = api.next_update_id()
+        await api.push_update({"update_id": unreadable, "message": {"message_id": 1}})  # no date, no chat
+        await api.push_update(update_from(782, api.next_update_id(), "/help"))
+        await api.wait_for(lambda: answered(api, 781, HELP) and answered(api, 782, HELP))
+    logged = [r for r in caplog.records if f"update {unreadable} cannot be read" in r.getMessage()]
+    assert len(logged) == 1 and api.get_updates_calls < 10
+
+
+async def test_the_webhook_refuses_what_is_not_an_update_and_handles_a_resent_update_once(world, api):
+    from bot.web import HttpFace, Webhook
+
+    await world.app.start()
+    face = HttpFace(world.runtime, world.app.bot, Webhook("/hook", "s3cret", world.app.update_queue))
+    await face.start("127.0.0.1", 0)
+    secret = {"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
+    help_update = update_from(791, api.next_update_id(), "/help")
+    try:
+        async with aiohttp.ClientSession() as http:
+            async def post(body: str) -> int:
+                async with http.post(f"http://127.0.0.1:{face.port}/hook", data=body.encode(), headers=secret) as response:
+                    return response.status
+
+            not_updates = {name: await post(body) for name, body in (
+                ("null", "null"), ("a list", json.dumps([help_update])), ("a number", "5"), ("a string", '"hi"'),
+                ("an object without update_id", "{}"), ("a text id", '{"update_id": "7"}'))}
+            twice = [await post(json.dumps(help_update)), await post(json.dumps(help_update))]
+            unreadable = await post(json.dumps({"update_id": api.next_update_id(), "message": {"message_id": 1}}))
+            await post(json.dumps(update_from(791, api.next_update_id(), "/mycases")))
+            await api.wait_for(lambda: answered(api, 791, "no reports yet"))
+    finally:
+        await face.stop()
+        await world.app.stop()
+    assert set(not_updates.values()) == {400}, not_updates
+    assert twice == [200, 200] and unreadable == 200
+    # One chat's updates are handled in order: a second /help would have come before this answer.
+    answers = [m.plain for m in api.messages(791)]
+    assert len(answers) == 2 and HELP in answers[0] and "no reports yet" in answers[1]
+
+
+async def test_a_429_on_a_direct_reply_is_waited_out_and_the_reply_arrives(world, api):
+    stepped = SteppedTime().drive(world)
+    citizen = world.person(language_code="en")
+    api.flood[citizen.tg_id] = 1  # the next call to this chat answers 429, retry after 1 s
+    await citizen.say("/help")
+    assert HELP in citizen.last().plain and stepped.slept == [1]
+    assert not api.flood and len(api.methods("sendMessage")) == 2  # refused once, then sent
+
+
+async def test_sigterm_in_a_big_send_ends_within_20_seconds_leaving_the_rest_queued(api, tmp_path):
+    """The sends in flight finish; the rest stays queued, unclaimed, for the next start."""
+    from sqlalchemy import func, select
+
+    from bot.i18n import N_
+    from storage import outbox, people
+    from storage.clock import SystemClock
+    from storage.db import Store, upgrade_schema_async
+    from storage.models import OutboundMessage
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'gridline.sqlite3'}"
+    await upgrade_schema_async(url)
+    store = Store(url)
+    recipients = list(range(980_001, 980_101))
+    now = SystemClock().now()
+    async with store.transaction() as session:
+        for tg_id in recipients:
+            person = await people.ensure_person(session, tg_id, f"P{tg_id}", "en", now)
+            await outbox.enqueue(session, person.id, "notice", {"text": N_("Nothing is waiting for you. 👍")}, now)
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDLINE_")}
+    env.update({"GRIDLINE_BOT_TOKEN": api.token, "GRIDLINE_API_URL": api.url, "GRIDLINE_DATA_DIR": str(tmp_path),
+                "GRIDLINE_HTTP_PORT": "0", "GRIDLINE_INSTANCE": "worker-1"})
+
+    gate = api.hold_sends()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "run", env=env, cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        await api.wait_for(lambda: api.sends_waiting >= 1, timeout=30)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        asked_at = time.monotonic()
+        gate.set()
+        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+    stopped_in = time.monotonic() - asked_at
+    first_run = (stdout + stderr).decode()
+    delivered = sum(len(api.messages(tg_id)) for tg_id in recipients)
+    async with store.transaction() as session:
+        rows = dict((await session.execute(select(OutboundMessage.status, func.count()).group_by(OutboundMessage.status))).all())
+        claimed = await session.scalar(select(func.count()).where(OutboundMessage.claimed_until.is_not(None)))
+    await store.close()
+    assert process.returncode == 0
+    assert stopped_in < 20 and "Gridline stopped" in first_run, first_run
+    assert 1 <= delivered < len(recipients) and rows == {"sent": delivered, "pending": len(recipients) - delivered}
+    assert claimed == 0  # free for the next start (tests/test_sending.py: sent once after it)
