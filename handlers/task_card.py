@@ -12,6 +12,7 @@ from bot.runtime import Runtime
 from handlers.callbacks import button_data
 from handlers.citizen_cases import state_name
 from handlers.common import esc, tr
+from handlers.fit import user
 from handlers.dispatch_card import where_text
 from handlers.report_prompts import category_label
 from storage import cases, tasks
@@ -39,16 +40,16 @@ async def card_text(session: AsyncSession, rt: Runtime, index: AreaIndex, person
         _("📍 {where}").format(where=await where_text(session, index, _, case)),
     ]
     if case.description:
-        lines.append(_("📝 {text}").format(text=esc(case.description)))
+        lines.append(_("📝 {text}").format(text=user(case.description)))
     if case.state in cases.OPEN_STATES:
         lines.append(deadline_line(rt, _, language, case, now))
     if case.state == "reopened":
         reason = await _latest_comment(session, case)
-        lines.append(_("🔁 The citizen is not satisfied.") + (" " + _("Reason: {reason}").format(reason=esc(reason)) if reason else ""))
+        lines.append(_("🔁 The citizen is not satisfied.") + (" " + _("Reason: {reason}").format(reason=user(reason)) if reason else ""))
     if case.assignee_id not in (None, person.id) and case.state in cases.OPEN_STATES:
         holder = await session.get(Person, case.assignee_id)
         if holder is not None:
-            lines.append(_("👷 With {name}").format(name=esc(holder.name)))
+            lines.append(_("👷 With {name}").format(name=user(holder.name)))
     return "\n".join(lines)
 
 
