@@ -41,23 +41,25 @@ def fitted_card(_, text: str, markup: InlineKeyboardMarkup | None, case_id: int,
 
 async def _readable_text(session: AsyncSession, rt: Runtime, person: Person, case: Case, event_id: int) -> str | None:
     """The description (or the step's note) if this person may read it: staff who may act on the
-    case read every note; the people who follow it read what citizens may read."""
+    case read every note, and with the description why the citizen reopened it; the people who
+    follow the case read what citizens may read."""
+    _ = tr(person)
     index = await rt.map.index(session)
     staff = await tasks.may_see_task(session, index, person.id, case) or \
         await dispatch.may_dispatch(session, index, person.id, case)
-    follower = False
     if not staff:
         try:
             await cases.followed_case(session, case.id, person.id)
-            follower = True
         except cases.NotYourCase:
             return None
     if event_id == 0:
-        return case.description
+        reason = await cases.reopen_reason(session, case) if staff and case.state == "reopened" else None
+        texts = [case.description or "", _("Reason: {reason}").format(reason=reason) if reason else ""]
+        return "\n\n".join(text for text in texts if text)
     event = await session.get(CaseEvent, event_id)
     if event is None or event.case_id != case.id:
         return None
-    return event.note if staff else cases.note_for_citizens(event) if follower else None
+    return event.note if staff else cases.note_for_citizens(event)
 
 
 def full_text_messages(_, number: str, text: str) -> list[Outgoing]:  # type: ignore[no-untyped-def]

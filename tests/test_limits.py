@@ -17,11 +17,11 @@ from bot.web import HttpFace
 from handlers import notices
 from handlers.fit import fit, parts, units, user
 from storage import open311, outbox, people
-from storage.models import OutboundMessage
+from storage.models import CaseEvent, OutboundMessage
 from tests.fake_telegram import ApiError, FakeBotApi, check_html, plain, utf16_length
 from tests.harness import jpeg
-from tests.stories import demo_city, staff_in_chat
-from tests.test_routing import IN_GRID
+from tests.stories import demo_city, staff_in_chat, submit_manhole
+from tests.test_routing import IN_GRID, OUTSIDE
 from tests.test_tasks import GRID, a_task
 
 # Characters Telegram counts differently from Python: outside the BMP (two units each), and the
@@ -144,14 +144,65 @@ async def test_a_long_chat_description_fits_the_summary_the_card_and_the_citizen
     assert full_text_of(citizen, mark) == description
 
 
-async def test_full_text_is_only_for_those_who_may_read_the_case(world):
+async def test_a_dispatch_card_with_a_long_description_fits_and_keeps_its_decisions(world):
+    await demo_city(world)
+    sun, _sun_id = await staff_in_chat(world, "Sun", "dispatcher", "HS")
+    citizen = world.person("Citizen", language_code="en")
+    description = "井盖 & <盖子> 怎么办" + (EMOJI + RARE_CJK) * 990  # 1,994 characters, 3,974 as Telegram counts
+    await submit_manhole(citizen, lat=OUTSIDE[0], lon=OUTSIDE[1], description=description)
+    await world.deliver()
+    card = sun.last()
+    assert fits(card) and "📝 井盖 & <盖子> 怎么办" in card.plain and "…" in card.plain
+    assert "Why you: the place is outside every grid" in card.plain  # the card's own lines stay whole
+    assert [b["text"] for b in card.buttons()] == ["✅ Accept as is", "👷 Assign", "⛔ Reject", "🔗 Duplicate of…",
+                                                   "📄 Full text"]
+    mark = sun.mark()
+    await sun.tap("Full text", card)
+    assert full_text_of(sun, mark) == description
+
+
+async def test_full_text_is_only_for_those_who_may_read_it(world):
     grid = await a_task(world, description="Flat 12, call 138 0000 0000")
+    await grid.wang.tap("Accept")
+    await grid.wang.tap("Escalate")
+    await grid.wang.say("Needs a crane & <two> people")
+    async with world.store.transaction() as session:
+        escalated = await session.scalar(select(CaseEvent).where(CaseEvent.to_state == "escalated"))
     stranger = world.person("Stranger", language_code="en")
     await stranger.say("/start")
-    mark = stranger.mark()
-    await stranger.press_data(f"x:full:{grid.case.id}:0", grid.wang.last())
-    assert stranger.since(mark) == []
-    assert world.api.methods("answerCallbackQuery")[-1].params.get("text") == "This button is not valid."
+    for person, data, shown in [
+        (stranger, f"x:full:{grid.case.id}:0", None),
+        (grid.citizen, f"x:full:{grid.case.id}:{escalated.id}", None),  # why staff passed it up is for staff
+        (grid.citizen, f"x:full:{grid.case.id}:0", "Flat 12, call 138 0000 0000"),
+        (grid.li, f"x:full:{grid.case.id}:{escalated.id}", "Needs a crane & <two> people"),
+    ]:
+        mark = person.mark()
+        await person.press_data(data)  # forged onto the newest message in their own chat
+        if shown is None:
+            assert person.since(mark) == []
+            assert world.api.methods("answerCallbackQuery")[-1].params.get("text") == "This button is not valid."
+        else:
+            assert full_text_of(person, mark) == shown
+
+
+async def test_a_reopened_task_with_long_words_fits_and_its_full_text_holds_the_citizens_reason(world):
+    description = "Cover gone " + EMOJI * 1900
+    grid = await a_task(world, description=description)
+    await grid.wang.tap("Accept")
+    await grid.wang.tap("Resolve")
+    await grid.wang.send_photo(caption="Fixed")
+    await world.deliver()
+    await grid.citizen.tap("Not satisfied")
+    reason = "Still broken & <dangerous> " + RARE_CJK * 1900
+    await grid.citizen.say(reason)
+    await world.deliver()
+    comment, card = grid.wang.chat()[-1], grid.li.last()
+    assert fits(comment) and "Still broken & <dangerous>" in comment.plain
+    assert fits(card) and "…" in card.plain and "Cover gone" in card.plain and "Still broken & <dangerous>" in card.plain
+    mark = grid.li.mark()
+    await grid.li.tap("Full text", card)
+    whole = full_text_of(grid.li, mark, "\n")
+    assert whole.startswith(description + "\n") and whole.split() == (description + " Reason: " + reason).split()
 
 
 async def test_a_note_too_long_for_a_caption_reaches_the_citizen_under_the_photo(world):
