@@ -12,7 +12,7 @@ from bot.i18n import Translate, local_time
 from bot.runtime import Runtime
 from handlers.callbacks import Pressed, button_data
 from handlers import keyboards
-from handlers.common import KEEP, ButtonOutcome, Context, Outgoing, esc, person_session, runtime, show_outcome, tr
+from handlers.common import KEEP, ButtonOutcome, Context, Outgoing, person_session, runtime, show_outcome, tr
 from handlers.fit import user
 from storage import mobilize, people
 from storage.mobilize import MobilizeError

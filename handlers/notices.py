@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, InputFile, InputMediaPhoto
 from telegram.ext import ExtBot
@@ -15,12 +17,13 @@ from bot.i18n import translator
 from bot.runtime import Runtime
 from handlers import callout, dispatch_card, keyboards, mobilize_flow, task_card
 from handlers.citizen_cases import state_name
-from handlers.common import esc
 from handlers.fit import CAPTION_LIMIT, TEXT_LIMIT, fit, telegram_length, user
 from handlers.full_text import fitted_card
 from handlers.photo_rules import Upload, upload_for
 from storage import cases, mobilize, tasks
 from storage.models import Case, CaseEvent, Mobilization, OutboundMessage, Person, Photo
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -212,12 +215,17 @@ async def render_notice(session: AsyncSession, rt: Runtime, message: OutboundMes
     return await renderer(session, rt, message, person) if renderer else None
 
 
-async def _upload(rt: Runtime, photo: Photo) -> str | Upload:
+async def _upload(rt: Runtime, photo: Photo) -> str | Upload | None:
     """The photo as Telegram will take it: its file id when Telegram has it, else the kept file,
-    scaled or as a document where it breaks sendPhoto's rules (made off the event loop)."""
+    scaled or as a document where it breaks sendPhoto's rules (made off the event loop); None when
+    the kept file cannot be read, so the message still goes, without it."""
     if photo.channel_file_id:
         return photo.channel_file_id
-    return await asyncio.to_thread(upload_for, Path(rt.settings.data_dir), photo.path)
+    try:
+        return await asyncio.to_thread(upload_for, Path(rt.settings.data_dir), photo.path)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        log.error("photo %s (%s) cannot be sent: %s", photo.id, photo.path, error)
+        return None
 
 
 def _photo_input(upload: str | Upload) -> str | bytes:
@@ -242,7 +250,7 @@ async def deliver_notice(bot: ExtBot, rt: Runtime, chat_id: int, notice: Notice,
         calls += 1
 
     text = fit(notice.text, TEXT_LIMIT).text
-    uploads = [await _upload(rt, photo) for photo in notice.photos[:10]]
+    uploads = [upload for photo in notice.photos[:10] if (upload := await _upload(rt, photo)) is not None]
     photos = [upload for upload in uploads if isinstance(upload, str) or upload.as_photo]
     documents = [upload for upload in uploads if isinstance(upload, Upload) and not upload.as_photo]
     # A caption only when the whole text fits one: better the photo then the full text than a cut.

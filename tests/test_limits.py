@@ -20,7 +20,7 @@ from storage import open311, outbox, people
 from storage.models import CaseEvent, OutboundMessage
 from tests.fake_telegram import ApiError, FakeBotApi, check_html, plain, utf16_length
 from tests.harness import jpeg
-from tests.stories import demo_city, staff_in_chat, submit_manhole
+from tests.stories import demo_city, newest_case, staff_in_chat, submit_manhole
 from tests.test_routing import IN_GRID, OUTSIDE
 from tests.test_tasks import GRID, a_task
 
@@ -256,7 +256,7 @@ def panorama() -> bytes:
     return buffer.getvalue()
 
 
-async def a_report_of_files(world, *files: bytes):  # type: ignore[no-untyped-def]
+async def a_report_of_files(world, *files: bytes, deliver: bool = True):  # type: ignore[no-untyped-def]
     """A citizen reports with pictures sent as files, in the grid of worker Wang."""
     await demo_city(world)
     wang, _wang_id = await staff_in_chat(world, "Wang", "worker", GRID)
@@ -264,7 +264,8 @@ async def a_report_of_files(world, *files: bytes):  # type: ignore[no-untyped-de
     for n, content in enumerate(files):
         await citizen.send_file(content, "image/jpeg", f"IMG_{n}.jpg")
     case = await submit_manhole_after_files(citizen)
-    await world.deliver()
+    if deliver:
+        await world.deliver()
     return wang, case
 
 
@@ -274,6 +275,7 @@ async def submit_manhole_after_files(citizen):  # type: ignore[no-untyped-def]
     await citizen.tap("manhole")
     await citizen.tap("Skip ➡️")
     await citizen.tap("✅ Submit")
+    return await newest_case(citizen.world)
 
 
 async def test_a_big_photo_sent_as_a_file_reaches_the_worker_scaled(world):
@@ -292,6 +294,14 @@ async def test_a_panorama_sent_as_a_file_reaches_the_worker_as_a_document_withou
     sent = world.api.files[wang.chat()[-3].document].content
     with Image.open(io.BytesIO(sent)) as image:
         assert image.size == (12000, 500) and not image.getexif()
+
+
+async def test_a_card_whose_kept_photo_cannot_be_read_still_reaches_the_worker(world):
+    wang, _case = await a_report_of_files(world, panorama(), deliver=False)
+    for kept in (world.settings.data_dir / "photos").rglob("*.jpg"):
+        kept.write_bytes(b"\xff\xd8 not a picture any more")
+    await world.deliver()
+    assert [m.method for m in wang.chat()][-2:] == ["sendLocation", "sendMessage"] and "Task" in wang.last().plain
 
 
 async def test_the_fake_bot_api_refuses_photos_telegram_refuses(world):
