@@ -73,6 +73,7 @@ ACTIONS: dict[str, str] = {
     "i:in": "ia",  # invite: the areas inside an area (role, area)
     "i:at": "ia",  # invite: this area (role, area)
     "i:mk": "iia",  # invite: make the link (role, tag, area)
+    "x:full": "ii",  # the whole text a card shortened (case, step or 0 for the description)
 }
 _INT = re.compile(r"^[0-9]{1,12}$")
 _AREA = re.compile(r"^[A-Za-z0-9_.\-]{1,40}$")

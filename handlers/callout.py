@@ -12,7 +12,8 @@ from bot.i18n import Translate, local_time
 from bot.runtime import Runtime
 from handlers.callbacks import Pressed, button_data
 from handlers import keyboards
-from handlers.common import KEEP, ButtonOutcome, Context, Outgoing, esc, person_session, runtime, show_outcome, tr
+from handlers.common import KEEP, ButtonOutcome, Context, Outgoing, person_session, runtime, show_outcome, tr
+from handlers.fit import user
 from storage import mobilize, people
 from storage.mobilize import MobilizeError
 from storage.models import Mobilization, Person, Responder
@@ -26,15 +27,15 @@ def alert_text(_: Translate, rt: Runtime, language: str, mobilization: Mobilizat
         lines.append(_("🧪 <b>DRILL – this is an exercise</b>"))
     if again:
         lines.append(_("🔔 Reminder: please answer."))
-    lines.append(f"🚨 <b>{esc(mobilization.headline or '')}</b>")
+    lines.append(f"🚨 <b>{user(mobilization.headline)}</b>")
     if mobilization.instruction:
-        lines.append(esc(mobilization.instruction))
+        lines.append(user(mobilization.instruction))
     if mobilization.need:
         lines.append(_("👥 {count} people needed").format(count=mobilization.need))
     if mobilization.meet_lat is not None:
         lines.append(_("📍 Meeting point: the pin above"))
     when = local_time(mobilization.sent_at or mobilization.created_at, rt.settings.zone, language)
-    lines.append(_("From {name} · {when}").format(name=esc(commander), when=when))
+    lines.append(_("From {name} · {when}").format(name=user(commander), when=when))
     return "\n".join(lines)
 
 

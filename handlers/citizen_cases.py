@@ -11,6 +11,8 @@ from bot.runtime import Runtime
 from handlers import keyboards
 from handlers.callbacks import Pressed
 from handlers.common import ButtonOutcome, Context, Outgoing, esc, person_session, runtime, send_all, show_outcome, tr
+from handlers.fit import user
+from handlers.full_text import fitted_card
 from handlers.report_prompts import category_label
 from storage import cases, people, tasks
 from storage.models import Case, CaseEvent, Person
@@ -80,7 +82,7 @@ def _event_line(rt: Runtime, person: Person, event: CaseEvent, _: Translate) -> 
     line = f"{when} — {what}"
     note = cases.note_for_citizens(event)
     if note:
-        line += f"\n      {esc(note)}"
+        line += f"\n      {user(note)}"
     return line
 
 
@@ -91,14 +93,13 @@ def timeline_text(rt: Runtime, person: Person, case: Case, events: list[CaseEven
         _("🏷 {category}").format(category=esc(category_label(rt, case.category_code, person.language))),
     ]
     if case.description:
-        lines.append(_("📝 {text}").format(text=esc(case.description)))
+        lines.append(_("📝 {text}").format(text=user(case.description)))
     if case.state not in cases.FINAL_STATES:
         lines.append(_("⏰ Due by {deadline}").format(deadline=local_time(case.deadline_at, rt.settings.zone, person.language)))
     lines.append("")
     shown = [event for event in events if event.kind in cases.CITIZEN_STEPS]
     lines.extend(_event_line(rt, person, event, _) for event in shown[-30:])
-    text = "\n".join(lines)
-    return text if len(text) <= 4000 else text[:3990] + "…"
+    return "\n".join(lines)
 
 
 async def on_case_button(update: Update, context: Context, pressed: Pressed) -> None:
@@ -118,7 +119,8 @@ async def on_case_button(update: Update, context: Context, pressed: Pressed) -> 
                 outcome = ButtonOutcome(notice=_("This button is not valid."))
             else:
                 events = await cases.case_timeline(session, case.id)
-                outcome = ButtonOutcome(edit_text=timeline_text(rt, person, case, events), markup=keyboards.back_to_list(_, 0))
+                text, markup = fitted_card(_, timeline_text(rt, person, case, events), keyboards.back_to_list(_, 0), case.id)
+                outcome = ButtonOutcome(edit_text=text, markup=markup)
         else:
             outcome = await _rate(rt, session, person, pressed, update.update_id)
     await show_outcome(update, context, outcome)

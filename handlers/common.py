@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +14,7 @@ from telegram.ext import CallbackContext, ExtBot
 
 from bot.i18n import Translate, language_from_telegram, translator
 from bot.runtime import Runtime
+from handlers.fit import TEXT_LIMIT, escape, fit
 from storage import people, routing
 from storage.models import Person
 
@@ -28,8 +28,8 @@ def runtime(context: Context) -> Runtime:
 
 
 def esc(text: str | None) -> str:
-    """Whatever a person typed, made safe to put in an HTML message."""
-    return html.escape(text or "", quote=False)
+    """Whatever a person typed, made safe to put in an HTML message (`user()` where it may be shortened)."""
+    return escape(text)
 
 
 @asynccontextmanager
@@ -59,6 +59,7 @@ async def answer_button(query: CallbackQuery, text: str | None = None, alert: bo
 async def edit_or_send(query: CallbackQuery, text: str, reply_markup=None) -> None:  # type: ignore[no-untyped-def]
     """Replace the pressed message's text; where Telegram refuses, send it anew instead."""
     message = query.message
+    text = fit(text, TEXT_LIMIT).text
     try:
         await query.edit_message_text(text, reply_markup=reply_markup)
     except BadRequest as error:
@@ -133,8 +134,9 @@ class ButtonOutcome:
 
 
 async def send_all(bot: object, chat_id: int, messages: list[Outgoing]) -> None:
+    """Send the messages in order, each made to fit Telegram's length limit."""
     for message in messages:
-        await bot.send_message(chat_id, message.text, reply_markup=message.markup)  # type: ignore[attr-defined]
+        await bot.send_message(chat_id, fit(message.text, TEXT_LIMIT).text, reply_markup=message.markup)  # type: ignore[attr-defined]
 
 
 async def show_outcome(update: Update, context: Context, outcome: ButtonOutcome) -> None:

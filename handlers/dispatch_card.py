@@ -10,6 +10,7 @@ from bot.runtime import Runtime
 from handlers.callbacks import button_data
 from handlers.citizen_cases import state_name
 from handlers.common import esc, tr
+from handlers.fit import user
 from handlers.report_prompts import category_label
 from storage import areas, cases
 from storage.map_index import AreaIndex
@@ -44,7 +45,7 @@ async def where_text(session: AsyncSession, index: AreaIndex, _: Translate, case
     else:
         place = _("not on the map")
     if case.address:
-        return f"{esc(case.address)} · {place}"
+        return f"{user(case.address)} · {place}"
     if case.lat is not None and case.lon is not None:
         return f"{case.lat:.5f}, {case.lon:.5f} · {place}"
     return place
@@ -59,7 +60,7 @@ async def card_text(session: AsyncSession, rt: Runtime, index: AreaIndex, person
         _("📍 {where}").format(where=await where_text(session, index, _, case)),
     ]
     if case.description:
-        lines.append(_("📝 {text}").format(text=esc(case.description)))
+        lines.append(_("📝 {text}").format(text=user(case.description)))
     lines.append(_("🕑 Reported {reported} · due by {deadline}").format(
         reported=local_time(case.created_at, rt.settings.zone, language),
         deadline=local_time(case.deadline_at, rt.settings.zone, language)))
@@ -73,11 +74,11 @@ async def card_text(session: AsyncSession, rt: Runtime, index: AreaIndex, person
         events = await cases.case_timeline(session, case.id)
         reason = next((e.note for e in reversed(events) if e.to_state == "rejected"), None)
         if reason:
-            lines.append(_("Reason: {reason}").format(reason=esc(reason)))
+            lines.append(_("Reason: {reason}").format(reason=user(reason)))
     elif case.assignee_id is not None and case.state in ("assigned", "in_progress"):
         holder = await session.get(Person, case.assignee_id)
         if holder is not None:
-            lines.append(_("👷 With {name}").format(name=esc(holder.name)))
+            lines.append(_("👷 With {name}").format(name=user(holder.name)))
     return "\n".join(lines)
 
 

@@ -14,6 +14,7 @@ from handlers.callbacks import Pressed, button_data
 from handlers.citizen_cases import state_name
 from handlers.common import ButtonOutcome, Context, Outgoing, esc, person_session, runtime, send_all, show_outcome, tr
 from handlers.dispatch_card import REJECT_REASONS, card_buttons, card_text, why_it_came
+from handlers.full_text import fitted_card
 from handlers.report_prompts import category_label
 from storage import areas, cases, dispatch, outbox, people
 from storage.dispatch import DispatchError, Scope
@@ -69,16 +70,16 @@ async def _refused(session: AsyncSession, rt: Runtime, index: AreaIndex, person:
     outcome = ButtonOutcome(notice=_problem(_, error), alert=True)
     if error.case is not None and error.reason in ("state", "not_assignable", "unreachable"):
         case = await cases.case_by_id(session, error.case.id)
-        outcome.edit_text = await card_text(session, rt, index, person, case)
-        outcome.markup = card_buttons(_, case)
+        outcome.edit_text, outcome.markup = fitted_card(_, await card_text(session, rt, index, person, case),
+                                                        card_buttons(_, case), case.id)
     return outcome
 
 
 async def _redrawn(session: AsyncSession, rt: Runtime, index: AreaIndex, person: Person, case: Case,
                    notice: str | None) -> ButtonOutcome:
     _ = tr(person)
-    return ButtonOutcome(notice=notice, edit_text=await card_text(session, rt, index, person, case),
-                         markup=card_buttons(_, case))
+    text, markup = fitted_card(_, await card_text(session, rt, index, person, case), card_buttons(_, case), case.id)
+    return ButtonOutcome(notice=notice, edit_text=text, markup=markup)
 
 
 async def _accept(session, rt, index, person, case, pressed) -> ButtonOutcome:  # type: ignore[no-untyped-def]

@@ -15,6 +15,7 @@ from handlers import keyboards
 from handlers.callbacks import Pressed, button_data
 from handlers.callout import alert_text
 from handlers.common import ButtonOutcome, Context, Outgoing, esc, person_session, runtime, send_all, show_outcome, tr
+from handlers.fit import TEXT_LIMIT, fit, user
 from storage import areas, mobilize, people
 from storage.map_index import AreaIndex
 from storage.mobilize import GRID_WORKERS, RESPONDER_TAGS, MobilizeError
@@ -380,11 +381,11 @@ async def show_recent(update: Update, context: Context) -> None:
                 state = _("over") if mobilization.state == "over" else _("active")
                 lines.append(_("#{id} {drill}<b>{headline}</b> · {when} · {state}\n   {total} called: {coming} coming, "
                                "{arrived} arrived, {cannot} can't, {none} no answer, {unreachable} unreachable").format(
-                    id=mobilization.id, drill="🧪 " if mobilization.drill else "", headline=esc(mobilization.headline or ""),
+                    id=mobilization.id, drill="🧪 " if mobilization.drill else "", headline=user(mobilization.headline),
                     when=when, state=state, total=call.total, coming=call.count("coming"), arrived=call.count("arrived"),
                     cannot=call.count("cannot"), none=call.count("none"), unreachable=call.count("unreachable")))
             text = "\n".join(lines) if len(lines) > 1 else _("You have not called anyone out yet. /mobilize starts one.")
-    await send_all(context.bot, update.effective_chat.id, [Outgoing(text[:4000])])
+    await send_all(context.bot, update.effective_chat.id, [Outgoing(text)])
 
 
 # --- the live board ----------------------------------------------------------------------------------
@@ -395,7 +396,7 @@ async def board_text(session: AsyncSession, rt: Runtime, person: Person, mobiliz
     call = await mobilize.roll_call(session, mobilization.id)
     since = duration(rt.clock.now() - (mobilization.sent_at or rt.clock.now()), person.language)
     head = [_("🧪 DRILL") if mobilization.drill else "",
-            f"🚨 <b>{esc(mobilization.headline or '')}</b>",
+            f"🚨 <b>{user(mobilization.headline)}</b>",
             _("Sent {since} ago · delivered {delivered}/{total}").format(since=since, delivered=call.delivered, total=call.total)]
     if mobilization.state == "over":
         head.append(_("🛑 Stood down"))
@@ -404,11 +405,11 @@ async def board_text(session: AsyncSession, rt: Runtime, person: Person, mobiliz
               "none": _("⏳ Not answered"), "unreachable": _("🚫 Unreachable")}
     for answer in ("coming", "arrived", "cannot", "none", "unreachable"):
         names = call.names[answer]
-        shown = ", ".join(esc(n) for n in names[:15]) + (" …" if len(names) > 15 else "")
+        shown = ", ".join(user(n) for n in names[:15]) + (" …" if len(names) > 15 else "")
         lines.append(f"{labels[answer]}: <b>{len(names)}</b>" + (f" – {shown}" if names and answer != "none" else ""))
     if mobilization.need:
         lines.append(_("👥 Needed: {need}").format(need=mobilization.need))
-    return "\n".join(lines)[:4000]
+    return fit("\n".join(lines), TEXT_LIMIT).text
 
 
 def board_buttons(_: Translate, mobilization: Mobilization) -> InlineKeyboardMarkup | None:
@@ -456,7 +457,7 @@ async def _widen(session, rt, person, pressed) -> ButtonOutcome:  # type: ignore
 
 def widen_offer(_: Translate, mobilization: Mobilization, coming: int) -> tuple[str, InlineKeyboardMarkup]:
     text = _("⚠️ Only {coming} of the {need} people needed are coming to “{headline}”. Call more?").format(
-        coming=coming, need=mobilization.need, headline=esc(mobilization.headline or ""))
+        coming=coming, need=mobilization.need, headline=user(mobilization.headline))
     return text, InlineKeyboardMarkup([
         [InlineKeyboardButton(_("➕ Neighbouring micro-grids"), callback_data=button_data("m:wd", mobilization.id, 0))],
         [InlineKeyboardButton(_("➕ The whole grid"), callback_data=button_data("m:wd", mobilization.id, 1))],

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardMarkup, InputMediaPhoto
+from telegram import InlineKeyboardMarkup, InputFile, InputMediaPhoto
 from telegram.ext import ExtBot
 
 from bot.i18n import translator
 from bot.runtime import Runtime
 from handlers import callout, dispatch_card, keyboards, mobilize_flow, task_card
 from handlers.citizen_cases import state_name
-from handlers.common import esc
+from handlers.fit import CAPTION_LIMIT, TEXT_LIMIT, fit, telegram_length, user
+from handlers.full_text import fitted_card
+from handlers.photo_rules import Upload, upload_for
 from storage import cases, mobilize, tasks
 from storage.models import Case, CaseEvent, Mobilization, OutboundMessage, Person, Photo
 
-CAPTION_LIMIT = 1024
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -33,7 +38,7 @@ def _case_update_text(person: Person, case: Case, event: CaseEvent, duplicate_of
     _ = translator(person.language)
     number = f"<b>{case.number}</b>"
     visible = cases.note_for_citizens(event)
-    note = esc(visible) if visible else ""
+    note = user(visible) if visible else ""
     texts = {
         "accepted": _("📥 Your report {number} was accepted and is being arranged."),
         "assigned": _("👷 Case {number} was given to a grid worker."),
@@ -77,6 +82,7 @@ async def _case_update(session: AsyncSession, rt: Runtime, message: OutboundMess
     if event.to_state == "resolved" and case.reporter_id == person.id and case.state == "resolved":
         markup = keyboards.rating(_, case.id)
     photos = await cases.event_photos(session, event.id) if event.to_state == "resolved" else []
+    text, markup = fitted_card(_, text, markup, case.id, event.id)
     return Notice(text, markup, photos)
 
 
@@ -86,8 +92,9 @@ async def _dispatch_card(session: AsyncSession, rt: Runtime, message: OutboundMe
     if case is None:
         return None
     index = await rt.map.index(session)
-    text = await dispatch_card.card_text(session, rt, index, person, case)
-    markup = dispatch_card.card_buttons(translator(person.language), case)
+    _ = translator(person.language)
+    text, markup = fitted_card(_, await dispatch_card.card_text(session, rt, index, person, case),
+                               dispatch_card.card_buttons(_, case), case.id)
     photos = await cases.report_photos(session, case.id)
     location = (case.lat, case.lon) if case.lat is not None and case.lon is not None else None
     return Notice(text, markup, photos, location)
@@ -107,8 +114,8 @@ async def _task_card(session: AsyncSession, rt: Runtime, message: OutboundMessag
     if nudge and not (who.holder and case.accepted_at is None):
         return None
     header = task_card.reminder_header(_, None, True) if nudge else None
-    text = await task_card.card_text(session, rt, index, person, case, header)
-    markup = task_card.card_buttons(_, case, who)
+    text, markup = fitted_card(_, await task_card.card_text(session, rt, index, person, case, header),
+                               task_card.card_buttons(_, case, who), case.id)
     if nudge:
         return Notice(text, markup)
     photos = await cases.report_photos(session, case.id)
@@ -128,8 +135,9 @@ async def _reminder(session: AsyncSession, rt: Runtime, message: OutboundMessage
         return None
     _ = translator(person.language)
     header = task_card.reminder_header(_, stage, False)
-    text = await task_card.card_text(session, rt, index, person, case, header)
-    return Notice(text, task_card.card_buttons(_, case, who))
+    text, markup = fitted_card(_, await task_card.card_text(session, rt, index, person, case, header),
+                               task_card.card_buttons(_, case, who), case.id)
+    return Notice(text, markup)
 
 
 async def _digest(session: AsyncSession, rt: Runtime, message: OutboundMessage, person: Person) -> Notice | None:
@@ -143,13 +151,14 @@ async def _citizen_comment(session: AsyncSession, rt: Runtime, message: Outbound
     if case is None or event is None or case.assignee_id != person.id:
         return None
     _ = translator(person.language)
-    return Notice(_("💬 The citizen of case <b>{number}</b> says: {text}").format(number=case.number, text=esc(event.note)))
+    text = _("💬 The citizen of case <b>{number}</b> says: {text}").format(number=case.number, text=user(event.note))
+    return Notice(*fitted_card(_, text, None, case.id, event.id))
 
 
 async def _plain_notice(session: AsyncSession, rt: Runtime, message: OutboundMessage, person: Person) -> Notice | None:
     """A short message written in the code (its English text is the msgid), in the person's language."""
     _ = translator(person.language)
-    args = {key: esc(str(value)) for key, value in (message.payload.get("args") or {}).items()}
+    args = {key: user(str(value)) for key, value in (message.payload.get("args") or {}).items()}
     msgid = message.payload["text"]
     return Notice(_(msgid).format(**args))
 
@@ -165,7 +174,7 @@ async def _callout(session: AsyncSession, rt: Runtime, message: OutboundMessage,
 
 async def _callout_update(session: AsyncSession, rt: Runtime, message: OutboundMessage, person: Person) -> Notice | None:
     _ = translator(person.language)
-    return Notice(_("📢 <b>Update</b>: {text}").format(text=esc(message.payload.get("text", ""))))
+    return Notice(_("📢 <b>Update</b>: {text}").format(text=user(message.payload.get("text", ""))))
 
 
 async def _callout_end(session: AsyncSession, rt: Runtime, message: OutboundMessage, person: Person) -> Notice | None:
@@ -206,18 +215,31 @@ async def render_notice(session: AsyncSession, rt: Runtime, message: OutboundMes
     return await renderer(session, rt, message, person) if renderer else None
 
 
-def _photo_input(rt: Runtime, photo: Photo) -> str | bytes:
+async def _upload(rt: Runtime, photo: Photo) -> str | Upload | None:
+    """The photo as Telegram will take it: its file id when Telegram has it, else the kept file,
+    scaled or as a document where it breaks sendPhoto's rules (made off the event loop); None when
+    the kept file cannot be read, so the message still goes, without it."""
     if photo.channel_file_id:
         return photo.channel_file_id
-    return (Path(rt.settings.data_dir) / photo.path).read_bytes()
+    try:
+        return await asyncio.to_thread(upload_for, Path(rt.settings.data_dir), photo.path)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        log.error("photo %s (%s) cannot be sent: %s", photo.id, photo.path, error)
+        return None
+
+
+def _photo_input(upload: str | Upload) -> str | bytes:
+    return upload if isinstance(upload, str) else upload.content
 
 
 async def deliver_notice(bot: ExtBot, rt: Runtime, chat_id: int, notice: Notice,
                          pace: Callable[[bool], Awaitable[None]] | None = None, paid_broadcast: bool = False) -> None:
     """Send a notice: the text alone, one photo with the text as caption, or the photos (one, or an
-    album), the pin, then the text with its buttons last, where the thumb is. `pace(first)` is
-    awaited before each call, to keep to Telegram's limits; `paid_broadcast` sends beyond them
-    with Telegram's paid broadcasts (allow_paid_broadcast)."""
+    album), the pin, then the text with its buttons last, where the thumb is. A picture that cannot
+    be a photo goes as a document. The text is made to fit Telegram's limits here, whatever its
+    renderer did (the last guard: shortened and logged, never refused). `pace(first)` is awaited
+    before each call, to keep to Telegram's limits; `paid_broadcast` sends beyond them with
+    Telegram's paid broadcasts (allow_paid_broadcast)."""
     calls = 0
     extra = {"allow_paid_broadcast": True} if paid_broadcast else {}
 
@@ -227,18 +249,26 @@ async def deliver_notice(bot: ExtBot, rt: Runtime, chat_id: int, notice: Notice,
             await pace(calls == 0)
         calls += 1
 
-    if len(notice.photos) == 1 and notice.location is None and len(notice.text) <= CAPTION_LIMIT:
+    text = fit(notice.text, TEXT_LIMIT).text
+    uploads = [upload for photo in notice.photos[:10] if (upload := await _upload(rt, photo)) is not None]
+    photos = [upload for upload in uploads if isinstance(upload, str) or upload.as_photo]
+    documents = [upload for upload in uploads if isinstance(upload, Upload) and not upload.as_photo]
+    # A caption only when the whole text fits one: better the photo then the full text than a cut.
+    if len(photos) == 1 and not documents and notice.location is None and telegram_length(text) <= CAPTION_LIMIT:
         await paced()
-        await bot.send_photo(chat_id, _photo_input(rt, notice.photos[0]), caption=notice.text, reply_markup=notice.markup, **extra)
+        await bot.send_photo(chat_id, _photo_input(photos[0]), caption=text, reply_markup=notice.markup, **extra)
         return
-    if len(notice.photos) == 1:
+    if len(photos) == 1:
         await paced()
-        await bot.send_photo(chat_id, _photo_input(rt, notice.photos[0]), **extra)
-    elif notice.photos:
+        await bot.send_photo(chat_id, _photo_input(photos[0]), **extra)
+    elif photos:
         await paced()
-        await bot.send_media_group(chat_id, [InputMediaPhoto(_photo_input(rt, p)) for p in notice.photos[:10]], **extra)
+        await bot.send_media_group(chat_id, [InputMediaPhoto(_photo_input(p)) for p in photos], **extra)
+    for document in documents:
+        await paced()
+        await bot.send_document(chat_id, InputFile(document.content, filename=document.filename), **extra)
     if notice.location is not None:
         await paced()
         await bot.send_location(chat_id, latitude=notice.location[0], longitude=notice.location[1], **extra)
     await paced()
-    await bot.send_message(chat_id, notice.text, reply_markup=notice.markup, **extra)
+    await bot.send_message(chat_id, text, reply_markup=notice.markup, **extra)

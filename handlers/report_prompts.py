@@ -10,6 +10,7 @@ from bot.i18n import Translate, duration, translator
 from bot.runtime import Runtime
 from handlers import keyboards
 from handlers.common import Outgoing, esc
+from handlers.fit import user
 from storage import areas, cases, drafts
 from storage.map_index import AreaIndex
 from storage.catalog import CategoryDef
@@ -36,10 +37,10 @@ def time_limit(rt: Runtime, code: str, language: str) -> str:
 
 def where_text(_: Translate, draft: ReportDraft) -> str:
     if draft.location_source == "typed":
-        return _("{address} (typed, not checked on the map)").format(address=esc(draft.address))
+        return _("{address} (typed, not checked on the map)").format(address=user(draft.address))
     point = f"{draft.lat:.5f}, {draft.lon:.5f}"
     if draft.address:
-        return f"{esc(draft.address)} ({point})"
+        return f"{user(draft.address)} ({point})"
     if draft.location_source == "exif":
         return _("{point} (where the photo was taken)").format(point=point)
     return point
@@ -93,7 +94,7 @@ async def summary(session: AsyncSession, rt: Runtime, draft: ReportDraft, person
             category=esc(category_label(rt, draft.category_code, language)),
             limit=time_limit(rt, draft.category_code, language),
         ),
-        _("📝 Description: {text}").format(text=esc(draft.description) if draft.description else "—"),
+        _("📝 Description: {text}").format(text=user(draft.description) if draft.description else "—"),
     ]
     if draft.lat is not None and draft.lon is not None:
         index = await rt.map.index(session)

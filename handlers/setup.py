@@ -15,7 +15,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import callout, citizen, mobilize_flow, citizen_cases, citizen_report, dispatcher, invites, onboarding, patrol, stats_view, worker
+from handlers import callout, citizen, mobilize_flow, citizen_cases, citizen_report, dispatcher, full_text, invites, onboarding, patrol, stats_view, worker
 from handlers.callbacks import parse_button
 from handlers.common import Context, answer_button, on_error, person_session, tr
 
@@ -37,6 +37,7 @@ BUTTON_ROUTES = {
     "i": invites.on_invite_button,
     "t": worker.on_task_button,
     "m": on_mobilization_button,
+    "x": full_text.on_full_text_button,
 }
 
 

@@ -30,7 +30,7 @@ async def show_stats(update: Update, context: Context) -> None:
             report = await stats.gather(session, index, end - timedelta(days=PERIOD_DAYS), end, scope or None)
             names = await areas.area_names(session, list(report.per_area))
             text = _render(_, person.language, report, names)
-    await send_all(context.bot, update.effective_chat.id, [Outgoing(text[:4000])])
+    await send_all(context.bot, update.effective_chat.id, [Outgoing(text)])
 
 
 def _line(_, language: str, label: str, figures: Figures) -> str:  # type: ignore[no-untyped-def]

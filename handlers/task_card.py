@@ -12,6 +12,7 @@ from bot.runtime import Runtime
 from handlers.callbacks import button_data
 from handlers.citizen_cases import state_name
 from handlers.common import esc, tr
+from handlers.fit import user
 from handlers.dispatch_card import where_text
 from handlers.report_prompts import category_label
 from storage import cases, tasks
@@ -39,24 +40,17 @@ async def card_text(session: AsyncSession, rt: Runtime, index: AreaIndex, person
         _("📍 {where}").format(where=await where_text(session, index, _, case)),
     ]
     if case.description:
-        lines.append(_("📝 {text}").format(text=esc(case.description)))
+        lines.append(_("📝 {text}").format(text=user(case.description)))
     if case.state in cases.OPEN_STATES:
         lines.append(deadline_line(rt, _, language, case, now))
     if case.state == "reopened":
-        reason = await _latest_comment(session, case)
-        lines.append(_("🔁 The citizen is not satisfied.") + (" " + _("Reason: {reason}").format(reason=esc(reason)) if reason else ""))
+        reason = await cases.reopen_reason(session, case)
+        lines.append(_("🔁 The citizen is not satisfied.") + (" " + _("Reason: {reason}").format(reason=user(reason)) if reason else ""))
     if case.assignee_id not in (None, person.id) and case.state in cases.OPEN_STATES:
         holder = await session.get(Person, case.assignee_id)
         if holder is not None:
-            lines.append(_("👷 With {name}").format(name=esc(holder.name)))
+            lines.append(_("👷 With {name}").format(name=user(holder.name)))
     return "\n".join(lines)
-
-
-async def _latest_comment(session: AsyncSession, case: Case) -> str | None:
-    events = await cases.case_timeline(session, case.id)
-    reopened_at = next((e.at for e in reversed(events) if e.to_state == "reopened"), None)
-    comments = [e.note for e in events if e.kind == "comment" and reopened_at and e.at >= reopened_at and e.note]
-    return comments[-1] if comments else None
 
 
 def card_buttons(_: Translate, case: Case, who: Standing) -> InlineKeyboardMarkup | None:

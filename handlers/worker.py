@@ -14,6 +14,7 @@ from handlers import keyboards
 from handlers.callbacks import Pressed, button_data
 from handlers.citizen_cases import state_name
 from handlers.common import ButtonOutcome, Context, Outgoing, esc, person_session, runtime, send_all, show_outcome, tr
+from handlers.full_text import fitted_card
 from handlers.report_prompts import category_label
 from handlers.task_card import card_buttons, card_text
 from storage import cases, people, tasks
@@ -75,7 +76,8 @@ async def _card(session: AsyncSession, rt: Runtime, index: AreaIndex, person: Pe
                 case_id: int) -> tuple[str, InlineKeyboardMarkup | None]:
     case = await cases.case_by_id(session, case_id)
     who = await tasks.standing(session, index, person.id, case)
-    return await card_text(session, rt, index, person, case), card_buttons(tr(person), case, who)
+    _ = tr(person)
+    return fitted_card(_, await card_text(session, rt, index, person, case), card_buttons(_, case, who), case.id)
 
 
 async def _redrawn(session: AsyncSession, rt: Runtime, index: AreaIndex, person: Person, case_id: int,
@@ -267,4 +269,4 @@ def _tasks_message(rt: Runtime, person: Person, shown: list[Case], total: int) -
     if total > len(shown):
         lines.append(_("… and {count} more.").format(count=total - len(shown)))
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    return Outgoing("\n".join(lines)[:4000], InlineKeyboardMarkup(rows))
+    return Outgoing("\n".join(lines), InlineKeyboardMarkup(rows))

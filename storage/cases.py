@@ -387,6 +387,14 @@ async def case_timeline(session: AsyncSession, case_id: int) -> list[CaseEvent]:
     return list(events.all())
 
 
+async def reopen_reason(session: AsyncSession, case: Case) -> str | None:
+    """What the citizen said since the case was last reopened (why they are not satisfied)."""
+    events = await case_timeline(session, case.id)
+    reopened_at = next((e.at for e in reversed(events) if e.to_state == "reopened"), None)
+    comments = [e.note for e in events if e.kind == "comment" and reopened_at and e.at >= reopened_at and e.note]
+    return comments[-1] if comments else None
+
+
 async def report_photos(session: AsyncSession, case_id: int) -> list[Photo]:
     """The photos reporters sent of the problem, first sent first."""
     photos = await session.scalars(

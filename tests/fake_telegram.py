@@ -2,15 +2,17 @@
 
 Only the edge is fake: the bot under test talks to it over real HTTP through python-telegram-bot's
 own request layer. It checks what Telegram checks (HTML entities, text and caption lengths,
-callback_data size, edits that change nothing) and can play a person who blocked the bot, a
-flood-control answer, a token it refuses for a while (401), and a send that hangs until let go.
-Its sense of time (`now`) can be the test's clock, so rate limits do not depend on machine speed.
+callback_data size, edits that change nothing, sendPhoto's size and shape rules) and can play a
+person who blocked the bot or never opened it, a flood-control answer, a token it refuses for a
+while (401), and a send that hangs until let go. Its sense of time (`now`) can be the test's clock,
+so rate limits do not depend on machine speed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import io
 import itertools
 import json
 import re
@@ -63,6 +65,27 @@ def check_html(text: str) -> None:
         raise ApiError(400, "Bad Request: can't parse entities: can't find end tag corresponding to start tag")
 
 
+def utf16_length(text: str) -> int:
+    """Telegram counts a text's length in UTF-16 code units: an emoji or a rare CJK character counts two."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def check_photo(content: bytes) -> None:
+    """Refuse an uploaded photo as Telegram does: over 10 MB, width + height over 10,000, or one
+    side more than 20 times the other."""
+    from PIL import Image
+
+    if len(content) > 10 * 1024 * 1024:
+        raise ApiError(400, "Bad Request: PHOTO_SAVE_FILE_INVALID")
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            width, height = image.size
+    except Exception:  # noqa: BLE001 - whatever Pillow cannot open, Telegram cannot either
+        raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED") from None
+    if width + height > 10_000 or max(width, height) > 20 * min(width, height):
+        raise ApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
+
+
 def plain(text: str) -> str:
     """The text a person sees: tags dropped, entities decoded."""
     import html
@@ -80,6 +103,7 @@ class Sent:
     text: str
     reply_markup: dict[str, Any] | None
     photo: str | None = None
+    document: str | None = None
     location: tuple[float, float] | None = None
     edits: int = 0
 
@@ -335,6 +359,10 @@ class FakeBotApi:
             message["photo"] = [{"file_id": sent.photo, "file_unique_id": sent.photo, "width": 1, "height": 1}]
             if sent.text:
                 message["caption"] = sent.text
+        elif sent.document is not None:
+            message["document"] = {"file_id": sent.document, "file_unique_id": sent.document}
+            if sent.text:
+                message["caption"] = sent.text
         elif sent.location is not None:
             message["location"] = {"latitude": sent.location[0], "longitude": sent.location[1]}
         else:
@@ -349,13 +377,16 @@ class FakeBotApi:
         return sent
 
     def _text(self, params: dict[str, Any], key: str, limit: int) -> str:
+        """The text or caption, refused as Telegram refuses it: its length is counted after the
+        entities are parsed (tags count nothing, `&amp;` one) and in UTF-16 code units."""
         text = params.get(key) or ""
         if key == "text" and not text.strip():
             raise ApiError(400, "Bad Request: message text is empty")
-        if len(text) > limit:
-            raise ApiError(400, "Bad Request: message is too long" if key == "text" else "Bad Request: message caption is too long")
-        if params.get("parse_mode") == "HTML":
+        html_mode = params.get("parse_mode") == "HTML"
+        if html_mode:
             check_html(text)
+        if utf16_length(plain(text) if html_mode else text) > limit:
+            raise ApiError(400, "Bad Request: message is too long" if key == "text" else "Bad Request: message caption is too long")
         return text
 
     async def _api_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -401,18 +432,38 @@ class FakeBotApi:
         markup = params.get("reply_markup")
         self._check_markup(markup)
         photo = params["photo"]
+        if not isinstance(photo, str):
+            check_photo(photo)
         file_id = photo if isinstance(photo, str) else self.add_file(photo).file_id
         return self._message_json(self._record(chat_id, "sendPhoto", caption, markup, photo=file_id))
+
+    async def _api_sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = self._chat(params)
+        caption = self._text(params, "caption", 1024)
+        markup = params.get("reply_markup")
+        self._check_markup(markup)
+        document = params["document"]
+        if not isinstance(document, str) and len(document) > 50 * 1024 * 1024:
+            raise ApiError(400, "Bad Request: file is too big")
+        file_id = document if isinstance(document, str) else self.add_file(document).file_id
+        return self._message_json(self._record(chat_id, "sendDocument", caption, markup, document=file_id))
 
     async def _api_sendMediaGroup(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         chat_id = self._chat(params)
         media = params["media"]
         if not 2 <= len(media) <= 10:
             raise ApiError(400, "Bad Request: wrong number of media")
-        sent = []
+        files = []  # the whole album is checked before any of it is sent, as Telegram does
         for item in media:
             ref = item["media"]
-            file_id = ref if not ref.startswith("attach://") else self.add_file(b"upload").file_id
+            upload = params[ref.removeprefix("attach://")] if ref.startswith("attach://") else None
+            if upload is not None and item.get("type", "photo") == "photo":
+                check_photo(upload)
+            self._text(item, "caption", 1024)
+            files.append(ref if upload is None else upload)
+        sent = []
+        for item, file in zip(media, files, strict=True):
+            file_id = file if isinstance(file, str) else self.add_file(file).file_id
             sent.append(self._message_json(self._record(chat_id, "sendMediaGroup", item.get("caption", ""), None, photo=file_id)))
         return sent
 
