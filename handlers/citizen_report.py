@@ -351,10 +351,13 @@ async def _merge(session, rt, draft, person, pressed) -> ButtonOutcome:  # type:
     _ = tr(person)
     now = rt.clock.now()
     try:
-        case = await cases.add_photos_to_case(session, pressed.int_arg(1), person.id, drafts.photo_ids(draft), now)
-    except (cases.CaseStateError, LookupError):
+        case = await drafts.merge_into_offered_case(session, draft, pressed.int_arg(1), now)
+    except drafts.NotOffered:
+        # Not a case this report's summary offered: a forged button. Nothing of that case is shown.
+        log.warning("merge of draft %s into case %s refused: not offered", draft.id, pressed.args[1])
+        return ButtonOutcome(notice=_("This button is not valid."), alert=True)
+    except cases.CaseStateError:
         return ButtonOutcome(notice=_("That case is no longer open. Tap “Report anyway” to send yours."), alert=True)
-    drafts.finish(draft, "merged", case.id, now)
     text = _("➕ Thank you! Your photos were added to case <b>{number}</b>. You will hear of its progress.").format(
         number=case.number
     )

@@ -101,7 +101,9 @@ async def on_invite_button(update: Update, context: Context, pressed: Pressed) -
         role_number = pressed.int_arg(0)
         role = roles.ROLES[role_number] if role_number < len(roles.ROLES) else None
         code = pressed.args[-1] if pressed.action != "i:role" else None
-        if role is None or role not in rights.roles() or (code is not None and code not in index.position):
+        if (role is None or role not in rights.roles() or (code is not None and code not in index.position)
+                or (code is not None and not _leads_to(index, rights, role, code))):
+            # An area outside the inviter's own, and not on the way to them, is not even opened.
             outcome = ButtonOutcome(notice=_("You cannot invite for that. /whoami shows your roles."), alert=True)
         elif pressed.action in ("i:role", "i:in"):
             if code is None and not rights.everywhere and len(rights.home_areas()) == 1:
