@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from handlers.callbacks import button_data
-from storage import mobilize
+from storage import cases as case_store, mobilize
 from storage.models import (
     Case,
     CaseEvent,
@@ -287,3 +287,28 @@ async def test_a_commander_opening_the_areas_above_theirs_sees_only_the_way_down
     shown = [b["text"] for b in li.last().buttons()]
     assert any(G1 in name for name in shown)
     assert not any(grid in name for name in shown for grid in ("G2", "G3", "G4", "G5", "G6"))
+
+
+async def test_a_fellow_worker_sees_a_task_of_the_grid_while_it_is_open_work_but_not_its_closed_history(world):
+    city = await a_city(world)
+    bai, _bai_id = await staff_in_chat(world, "Bai", "worker", G1)
+    await bai.press_data(button_data("t:open", city.ids["case_a"]))  # assigned to Wang: open work of the grid
+    await world.deliver()
+    assert SECRET_A in bai.last().plain
+    async with world.store.transaction() as session:
+        for state in ("in_progress", "resolved", "closed"):
+            await case_store.change_state(session, city.ids["case_a"], state, None, world.clock.now())
+    await world.deliver()
+    mark = len(world.api.calls)
+    for action in ("t:open", "t:card", "t:acc"):
+        await bai.press_data(button_data(action, city.ids["case_a"]))
+        assert last_answer(world) == NOT_TASK
+    await world.deliver()
+    assert SECRET_A not in said_since(world, mark)
+    wang = city.people["Wang"]
+    await wang.press_data(button_data("t:card", city.ids["case_a"]))  # the one who held it still can
+    assert SECRET_A in wang.last().plain
+
+
+def last_answer(world: Harness) -> str | None:
+    return world.api.methods("answerCallbackQuery")[-1].params.get("text")
