@@ -156,7 +156,7 @@ async def mark_duplicate(session: AsyncSession, index: AreaIndex, case_id: int, 
     if original is None or not await may_name_original(session, index, person_id, case, original):
         # A case this dispatcher may not see is answered exactly like a number that does not exist.
         raise DispatchError("no_such_case", case)
-    if original.state not in (*cases.OPEN_STATES, "resolved"):
+    if original.state not in cases.MERGEABLE_STATES:
         raise DispatchError("original_closed", original)
     photo_ids = tuple((await session.scalars(
         select(CasePhoto.photo_id).where(CasePhoto.case_id == case.id, CasePhoto.role == "report").order_by(CasePhoto.id)

@@ -30,7 +30,7 @@ from storage.models import (
     Role,
 )
 from tests.harness import Harness, Person
-from tests.stories import demo_city, newest_case, report_manhole, staff_in_chat, submit_manhole
+from tests.stories import CJK, demo_city, label, newest_case, report_manhole, staff_in_chat, submit_manhole
 from tests.test_routing import IN_GRID
 
 G1, G2 = "HS-01-01-G1", "HS-01-01-G2"
@@ -312,3 +312,17 @@ async def test_a_fellow_worker_sees_a_task_of_the_grid_while_it_is_open_work_but
 
 def last_answer(world: Harness) -> str | None:
     return world.api.methods("answerCallbackQuery")[-1].params.get("text")
+
+
+async def test_the_refusal_of_a_forged_merge_is_in_the_citizens_language(world):
+    stranger_case = await submit_manhole(world.person("Victim", language_code="en"), description=SECRET_A)
+    citizen = world.person("Xiao Li", language_code="zh-hans")
+    await report_manhole(citizen, lat=HS02_POINT[0], lon=HS02_POINT[1], language="zh")
+    citizen_id = await person_id(world, citizen)
+    async with world.store.transaction() as session:
+        draft_id = await session.scalar(select(ReportDraft.id).where(
+            ReportDraft.person_id == citizen_id, ReportDraft.status == "open"))
+    await citizen.press_data(button_data("r:merge", draft_id, stranger_case.id))
+    refusal = last_answer(world)
+    assert refusal == label("zh", "This button is not valid.") and CJK.search(refusal)
+    assert stranger_case.number not in " ".join(citizen.texts())
