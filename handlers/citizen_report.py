@@ -423,8 +423,8 @@ async def on_report_button(update: Update, context: Context, pressed: Pressed) -
     step_handler, valid_steps = REPORT_BUTTONS[pressed.action]
     async with person_session(update, context) as (session, person):
         _ = tr(person)
-        draft = await drafts.draft_by_id(session, pressed.int_arg(0))
-        if draft is None or draft.person_id != person.id:
+        draft = await drafts.draft_of(session, pressed.int_arg(0), person.id)
+        if draft is None:
             log.warning("update %s: report button for draft %s not theirs", update.update_id, pressed.args[0])
             outcome = ButtonOutcome(notice=_("This button is not valid."))
         elif draft.status != "open":

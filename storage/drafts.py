@@ -43,8 +43,10 @@ async def open_draft(session: AsyncSession, person_id: int) -> ReportDraft | Non
     )
 
 
-async def draft_by_id(session: AsyncSession, draft_id: int) -> ReportDraft | None:
-    return await session.get(ReportDraft, draft_id)
+async def draft_of(session: AsyncSession, draft_id: int, person_id: int) -> ReportDraft | None:
+    """The person's own draft with this id; None for a draft that is not theirs or does not exist."""
+    draft = await session.get(ReportDraft, draft_id)
+    return draft if draft is not None and draft.person_id == person_id else None
 
 
 async def start_draft(session: AsyncSession, person_id: int, now: datetime) -> ReportDraft:
