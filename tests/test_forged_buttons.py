@@ -214,6 +214,13 @@ FORGED = {
     "i:mk for another grid": Forged("Li", lambda c: button_data("i:mk", 0, 1, G2), NO_INVITE, ()),
     "i:role a leader may not give": Forged("Li", lambda c: button_data("i:role", 2), NO_INVITE, ()),
 }
+# An id no store could hold is a button we never made, in every family (PostgreSQL's ids are 32-bit).
+FORGED.update({
+    f"{data} (an id too large for the store)": Forged("Li", lambda c, data=data: data, NOT_VALID, ())
+    for data in ("r:submit:2147483648", "r:merge:1:999999999999", "c:open:999999999999", "c:rate:2147483648:1",
+                 "d:acc:999999999999", "d:to:1:2147483648", "t:acc:999999999999", "m:ans:999999999999:0",
+                 "m:go:2147483648:0", "m:end:999999999999", "i:role:999999999999")
+})
 
 
 def said_since(world: Harness, mark: int) -> str:
