@@ -76,6 +76,9 @@ ACTIONS: dict[str, str] = {
     "x:full": "ii",  # the whole text a card shortened (case, step or 0 for the description)
 }
 _INT = re.compile(r"^[0-9]{1,12}$")
+# Every number we put in a button is a store id or a small count; the store's ids are 32-bit, and a
+# bigger number sent to PostgreSQL is an error rather than "no such row".
+MAX_INT = 2**31 - 1
 _AREA = re.compile(r"^[A-Za-z0-9_.\-]{1,40}$")
 _PATTERNS = {"i": _INT, "s": _PART, "a": _AREA}
 
@@ -109,7 +112,7 @@ def parse_button(data: str | None) -> Pressed | None:
             if len(args) != len(kinds):
                 return None
             for kind, arg in zip(kinds, args, strict=True):
-                if not _PATTERNS[kind].match(arg):
+                if not _PATTERNS[kind].match(arg) or (kind == "i" and int(arg) > MAX_INT):
                     return None
             return Pressed(action, args)
     return None

@@ -365,10 +365,13 @@ async def _merge(session, rt, draft, person, pressed) -> ButtonOutcome:  # type:
     _ = tr(person)
     now = rt.clock.now()
     try:
-        case = await cases.add_photos_to_case(session, pressed.int_arg(1), person.id, drafts.photo_ids(draft), now)
-    except (cases.CaseStateError, LookupError):
+        case = await drafts.merge_into_offered_case(session, draft, pressed.int_arg(1), now)
+    except drafts.NotOffered:
+        # Not a case this report's summary offered: a forged button. Nothing of that case is shown.
+        log.warning("merge of draft %s into case %s refused: not offered", draft.id, pressed.args[1])
+        return ButtonOutcome(notice=_("This button is not valid."), alert=True)
+    except cases.CaseStateError:
         return ButtonOutcome(notice=_("That case is no longer open. Tap “Report anyway” to send yours."), alert=True)
-    drafts.finish(draft, "merged", case.id, now)
     text = _("➕ Thank you! Your photos were added to case <b>{number}</b>. You will hear of its progress.").format(
         number=case.number
     )
@@ -434,8 +437,8 @@ async def on_report_button(update: Update, context: Context, pressed: Pressed) -
     step_handler, valid_steps = REPORT_BUTTONS[pressed.action]
     async with person_session(update, context) as (session, person):
         _ = tr(person)
-        draft = await drafts.draft_by_id(session, pressed.int_arg(0))
-        if draft is None or draft.person_id != person.id:
+        draft = await drafts.draft_of(session, pressed.int_arg(0), person.id)
+        if draft is None:
             log.warning("update %s: report button for draft %s not theirs", update.update_id, pressed.args[0])
             outcome = ButtonOutcome(notice=_("This button is not valid."))
         elif draft.status != "open":

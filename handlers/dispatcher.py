@@ -202,7 +202,8 @@ async def _choose_original(session, rt, index, person, case, pressed) -> ButtonO
 async def _duplicate_of_pressed(session, rt, index, person, case, pressed) -> ButtonOutcome:  # type: ignore[no-untyped-def]
     _ = tr(person)
     original = await cases.case_by_id(session, pressed.int_arg(1))
-    if original is None:
+    if original is None or not await dispatch.may_name_original(session, index, person.id, case, original):
+        log.warning("duplicate of case %s refused for person %s: not offered", pressed.args[1], person.id)
         return ButtonOutcome(notice=_("This button is not valid."))
     case, original = await dispatch.mark_duplicate(session, index, case.id, person.id, original.number, rt.clock.now())
     notice = _("Marked as the same as {number}; its reporters now follow that case.").format(number=original.number)

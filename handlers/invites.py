@@ -43,13 +43,6 @@ async def start_invite(update: Update, context: Context) -> None:
     await send_all(context.bot, update.effective_chat.id, [message])
 
 
-def _leads_to(index: AreaIndex, rights: InviteRights, role: str, code: str) -> bool:
-    """Whether `code` is in the inviter's areas, or above one of them (so the way passes through it)."""
-    if rights.allows(role, index.chain(code)):
-        return True
-    return any(code in index.chain(home) for home in rights.home_areas())
-
-
 def _fits(index: AreaIndex, role: str, code: str) -> bool:
     return index.level_of(code) in roles.ROLE_LEVELS[role]
 
@@ -68,7 +61,7 @@ async def _area_choice(session: AsyncSession, index: AreaIndex, rights: InviteRi
         inside = rights.home_areas()
     else:
         inside = [c for c in index.children_of(code)
-                  if DEPTH[index.level_of(c) or "microgrid"] <= deepest and _leads_to(index, rights, role, c)]
+                  if DEPTH[index.level_of(c) or "microgrid"] <= deepest and rights.leads_to(index, role, c)]
     inside = inside[:MAX_AREA_BUTTONS]
     inside_names = await areas.area_names(session, inside)
     buttons = [InlineKeyboardButton(inside_names.get(c, c)[:30], callback_data=button_data("i:in", role_number, c))
@@ -101,7 +94,9 @@ async def on_invite_button(update: Update, context: Context, pressed: Pressed) -
         role_number = pressed.int_arg(0)
         role = roles.ROLES[role_number] if role_number < len(roles.ROLES) else None
         code = pressed.args[-1] if pressed.action != "i:role" else None
-        if role is None or role not in rights.roles() or (code is not None and code not in index.position):
+        if (role is None or role not in rights.roles() or (code is not None and code not in index.position)
+                or (code is not None and not rights.leads_to(index, role, code))):
+            # An area outside the inviter's own, and not on the way to them, is not even opened.
             outcome = ButtonOutcome(notice=_("You cannot invite for that. /whoami shows your roles."), alert=True)
         elif pressed.action in ("i:role", "i:in"):
             if code is None and not rights.everywhere and len(rights.home_areas()) == 1:

@@ -86,7 +86,8 @@ async def _where_buttons(session: AsyncSession, index: AreaIndex, command: mobil
     if code is None:
         inside = index.children_of(None) if command.everywhere else sorted(command.areas)
     else:
-        inside = index.children_of(code)
+        # Above the commander's own areas only the way down to them is shown, never their neighbours.
+        inside = [child for child in index.children_of(code) if command.leads_to(index, child)]
         if command.covers(index, code):
             mark = "✅" if code in chosen else "⬜"
             names = await areas.area_names(session, [code])
@@ -182,7 +183,7 @@ async def _open_area(session, rt, person, draft, pressed) -> ButtonOutcome:  # t
     index = await rt.map.index(session)
     command = await mobilize.command_of(session, person.id)
     code = pressed.args[1]
-    if code not in index.position or not (command.covers(index, code) or any(code in index.chain(a) for a in command.areas)):
+    if code not in index.position or not command.leads_to(index, code):
         raise MobilizeError("outside")
     return ButtonOutcome(markup=await _where_buttons(session, index, command, _, draft, code))
 

@@ -11,7 +11,7 @@ from bot.runtime import Runtime
 from handlers import keyboards
 from handlers.common import Outgoing, esc
 from handlers.fit import user
-from storage import areas, cases, drafts
+from storage import areas, drafts
 from storage.map_index import AreaIndex
 from storage.catalog import CategoryDef
 from storage.models import Person, ReportDraft
@@ -105,9 +105,7 @@ async def summary(session: AsyncSession, rt: Runtime, draft: ReportDraft, person
                                "a dispatcher will decide who can help."))
             else:
                 lines.append(_("🗺 Area: {area}").format(area=esc(await area_path(session, index, placement.code))))
-    nearby = []
-    if draft.lat is not None and draft.lon is not None:
-        nearby = await cases.nearby_open_cases(session, draft.category_code, draft.lat, draft.lon)
+    nearby = await drafts.merge_candidates(session, draft)  # the same store function checks the merge button
     if nearby:
         case, distance = nearby[0]
         lines.append("")

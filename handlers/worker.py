@@ -67,7 +67,7 @@ async def on_task_button(update: Update, context: Context, pressed: Pressed) -> 
                 outcome = await ACTIONS[pressed.action](session, rt, index, person, case, pressed)
             except TaskError as error:
                 outcome = ButtonOutcome(notice=_problem(_, error), alert=True)
-                if error.case is not None:
+                if error.case is not None and error.reason != "not_yours":
                     outcome.edit_text, outcome.markup = await _card(session, rt, index, person, error.case.id)
     await show_outcome(update, context, outcome)
 

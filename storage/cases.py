@@ -43,6 +43,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 
 EARTH_RADIUS_M = 6_371_000
 DUPLICATE_RADIUS_M = 50
+# A second reporter's photos may join a case in these states (a resolved one may still reopen).
+MERGEABLE_STATES = (*OPEN_STATES, "resolved")
 
 
 class CaseStateError(Exception):
@@ -213,7 +215,7 @@ async def nearby_open_cases(
     candidates = await session.scalars(
         select(Case).where(
             Case.category_code == category_code if category_code is not None else true(),
-            Case.state.in_((*OPEN_STATES, "resolved")),
+            Case.state.in_(MERGEABLE_STATES),
             Case.lat.between(lat - dlat, lat + dlat),
             Case.lon.between(lon - dlon, lon + dlon),
         )
@@ -225,9 +227,11 @@ async def nearby_open_cases(
 async def add_photos_to_case(
     session: AsyncSession, case_id: int, person_id: int, photo_ids: tuple[int, ...], now: datetime
 ) -> Case:
-    """A second reporter's photos join an open case, and that reporter follows it."""
+    """A second reporter's photos join an open case, and that reporter follows it. The caller has
+    decided that this person may join this case (drafts.merge_into_offered_case, a dispatcher's
+    duplicate); this only checks the state."""
     case = await case_for_update(session, case_id)
-    if case.state not in (*OPEN_STATES, "resolved"):
+    if case.state not in MERGEABLE_STATES:
         raise CaseStateError(case, case.state)
     event = await _record_event(session, case, "photos", person_id, now, note=None)
     await _attach_photos(session, case, photo_ids, "report", event, person_id)

@@ -167,11 +167,12 @@ async def mark_duplicate(session: AsyncSession, index: AreaIndex, case_id: int, 
     the case itself is closed as not accepted, pointing at the original."""
     case = await _case_to_decide(session, index, case_id, person_id, "rejected")
     original = await cases.case_by_number(session, original_number.strip())
-    if original is None:
-        raise DispatchError("no_such_case", case)
-    if original.id == case.id:
+    if original is not None and original.id == case.id:
         raise DispatchError("same_case", case)
-    if original.state not in (*cases.OPEN_STATES, "resolved"):
+    if original is None or not await may_name_original(session, index, person_id, case, original):
+        # A case this dispatcher may not see is answered exactly like a number that does not exist.
+        raise DispatchError("no_such_case", case)
+    if original.state not in cases.MERGEABLE_STATES:
         raise DispatchError("original_closed", original)
     photo_ids = tuple((await session.scalars(
         select(CasePhoto.photo_id).where(CasePhoto.case_id == case.id, CasePhoto.role == "report").order_by(CasePhoto.id)
@@ -186,7 +187,16 @@ async def mark_duplicate(session: AsyncSession, index: AreaIndex, case_id: int, 
     return case, original
 
 
-async def nearby_originals(session: AsyncSession, case: Case, limit: int = 4) -> list[tuple[Case, float]]:
+async def may_name_original(session: AsyncSession, index: AreaIndex, person_id: int, case: Case, original: Case) -> bool:
+    """Whether a dispatcher deciding on `case` may name `original` as the case it repeats: a case
+    they may dispatch themselves, or one `nearby_originals` offers for this case. Its reporters will
+    follow the original, so a case elsewhere in the city is never reachable by typing or forging its id."""
+    if await may_dispatch(session, index, person_id, original):
+        return True
+    return any(found.id == original.id for found, _metres in await nearby_originals(session, case, limit=None))
+
+
+async def nearby_originals(session: AsyncSession, case: Case, limit: int | None = 4) -> list[tuple[Case, float]]:
     """Open cases near this one that it may repeat, nearest first (any category: people choose differently)."""
     if case.lat is None or case.lon is None:
         return []

@@ -12,7 +12,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import DraftPhoto, ReportDraft
+from storage import cases
+from storage.models import Case, DraftPhoto, ReportDraft
 from storage.points import is_valid_point, require_valid_point
 
 MAX_PHOTOS = 5
@@ -20,6 +21,10 @@ MAX_DESCRIPTION = 2000
 
 PHOTOS, LOCATION, CATEGORY, DESCRIPTION, CONFIRM = "photos", "location", "category", "description", "confirm"
 FIELDS = (PHOTOS, LOCATION, CATEGORY, DESCRIPTION)
+
+
+class NotOffered(Exception):
+    """The case is not one this report's summary offers to join (a forged or foreign button)."""
 
 
 @dataclass(frozen=True)
@@ -39,8 +44,10 @@ async def open_draft(session: AsyncSession, person_id: int) -> ReportDraft | Non
     )
 
 
-async def draft_by_id(session: AsyncSession, draft_id: int) -> ReportDraft | None:
-    return await session.get(ReportDraft, draft_id)
+async def draft_of(session: AsyncSession, draft_id: int, person_id: int) -> ReportDraft | None:
+    """The person's own draft with this id; None for a draft that is not theirs or does not exist."""
+    draft = await session.get(ReportDraft, draft_id)
+    return draft if draft is not None and draft.person_id == person_id else None
 
 
 async def start_draft(session: AsyncSession, person_id: int, now: datetime) -> ReportDraft:
@@ -153,3 +160,36 @@ def finish(draft: ReportDraft, status: str, case_id: int | None, now: datetime) 
     draft.status = status
     draft.case_id = case_id
     draft.updated_at = now
+
+
+async def merge_candidates(session: AsyncSession, draft: ReportDraft) -> list[tuple[Case, float]]:
+    """The open cases this report could join instead of becoming a new case, nearest first: the
+    same category within cases.DUPLICATE_RADIUS_M of its point. The summary offers the first; a
+    merge is only ever into one of these, recomputed when the button is pressed."""
+    if draft.lat is None or draft.lon is None or draft.category_code is None:
+        return []
+    return await cases.nearby_open_cases(session, draft.category_code, draft.lat, draft.lon)
+
+
+async def merge_into_offered_case(session: AsyncSession, draft: ReportDraft, case_id: int, now: datetime) -> Case:
+    """Add the draft's photos to a case its summary offers; the reporter then follows that case and
+    the draft is closed as merged.
+
+    A case id in a button is only a request: any case that is not a merge candidate of this draft
+    raises NotOffered, and nothing changes. CaseStateError when the offered case has since been
+    closed (it is still here and of the same kind, so saying so tells the person nothing new)."""
+    if case_id not in {case.id for case, _distance in await merge_candidates(session, draft)}:
+        case = await cases.case_by_id(session, case_id)
+        if case is not None and case.state not in cases.MERGEABLE_STATES and _same_kind_here(draft, case):
+            raise cases.CaseStateError(case, "merged")
+        raise NotOffered(case_id)
+    case = await cases.add_photos_to_case(session, case_id, draft.person_id, photo_ids(draft), now)
+    finish(draft, "merged", case.id, now)
+    return case
+
+
+def _same_kind_here(draft: ReportDraft, case: Case) -> bool:
+    if draft.lat is None or draft.lon is None or case.lat is None or case.lon is None:
+        return False
+    return (case.category_code == draft.category_code
+            and cases.distance_m(draft.lat, draft.lon, case.lat, case.lon) <= cases.DUPLICATE_RADIUS_M)

@@ -43,6 +43,11 @@ class Command:
     def covers(self, index: AreaIndex, code: str) -> bool:
         return self.everywhere or index.within(code, set(self.areas))
 
+    def leads_to(self, index: AreaIndex, code: str) -> bool:
+        """Whether a commander may open this area while choosing: one they command, or one on the
+        way down to theirs (whose other parts they are not shown)."""
+        return self.covers(index, code) or any(code in index.chain(area) for area in self.areas)
+
     def __bool__(self) -> bool:
         return self.everywhere or bool(self.areas)
 

@@ -7,12 +7,16 @@ import io
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Area, Invite, Person, Role
 from storage.people import ensure_person
+
+if TYPE_CHECKING:
+    from storage.map_index import AreaIndex
 
 ROLES = ("worker", "leader", "dispatcher", "responder", "admin")
 # Which level of area each role belongs to; an admin may be tied to any area, or none.
@@ -170,6 +174,13 @@ class InviteRights:
         if self.everywhere or any(code in self.admin_areas for code in chain):
             return True
         return role in ("worker", "responder") and any(code in self.leader_grids for code in chain)
+
+    def leads_to(self, index: AreaIndex, role: str, code: str) -> bool:
+        """Whether they may open this area while choosing where to invite: one they may invite for,
+        or one above their own areas (the way down passes through it; its other parts stay hidden)."""
+        if self.allows(role, index.chain(code)):
+            return True
+        return any(code in index.chain(home) for home in self.home_areas())
 
 
 async def invite_rights(session: AsyncSession, person_id: int) -> InviteRights:

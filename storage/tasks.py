@@ -45,6 +45,12 @@ class Standing:
     def any(self) -> bool:
         return self.holder or self.leader or self.colleague
 
+    def may_see(self, case: Case) -> bool:
+        """Whether the task's card and buttons are theirs now: its holder's and its grid leader's,
+        and a fellow worker's of its grid only while it is open work there, not its closed history
+        (descriptions hold flat and phone numbers)."""
+        return self.holder or self.leader or (self.colleague and case.state in WORK_STATES)
+
 
 async def standing(session: AsyncSession, index: AreaIndex, person_id: int, case: Case) -> Standing:
     grid = routing.grid_of(index, case.area_code)
@@ -62,7 +68,7 @@ async def _name(session: AsyncSession, person_id: int | None) -> str:
 async def _task(session: AsyncSession, index: AreaIndex, case_id: int, person_id: int) -> tuple[Case, Standing]:
     case = await cases.case_for_update(session, case_id)
     who = await standing(session, index, person_id, case)
-    if not who.any:
+    if not who.may_see(case):
         raise TaskError("not_yours", case)
     return case, who
 
@@ -345,7 +351,7 @@ def _codes_under(index: AreaIndex, code: str) -> list[str]:
 
 
 async def may_see_task(session: AsyncSession, index: AreaIndex, person_id: int, case: Case) -> bool:
-    return (await standing(session, index, person_id, case)).any
+    return (await standing(session, index, person_id, case)).may_see(case)
 
 
 async def queue_card(session: AsyncSession, person_id: int, case: Case, now: datetime) -> None:
