@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/image_intake.py [--senders 5] [--side 6000] [--rounds 5] [--pool thread|process]
 
-Several people each send a large but legal PNG as a file (default 6000 x 6000 = 36 MP, a few hundred
-KB: cheap to send, costly to decode), all at once, for a few rounds. Meanwhile another person sends
+Several people each send a large but legal PNG as a file (default 6000 x 6000 = 36 MP, about 120 KB:
+cheap to send, costly to decode), all at once; each round, other people do it again. Meanwhile another person sends
 /help again and again (each one after the answer to the one before) and a monitor asks /healthz every
 50 ms. The same is measured first for 3 s with no pictures at all.
 
@@ -106,7 +106,7 @@ async def _send_pictures(api: FakeBotApi, pictures: list[bytes], round_number: i
     started = time.perf_counter()
     counts = {}
     for index, content in enumerate(pictures):
-        tg_id = SENDERS + index
+        tg_id = SENDERS + round_number * 1000 + index  # new people each round: each starts a report
         counts[tg_id] = len(api.messages(tg_id))
         fake = api.add_file(content, suffix="png")
         await api.push_update(_message(api, tg_id, document={
@@ -229,6 +229,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         results = asyncio.run(_run_bot(url, FakeBotApi().token, Path(folder), parent))
     process.join()
+    if args.pool == "process":
+        from storage import photos
+
+        photos.image_checker().shutdown()
     megapixels = args.side * args.side / 1e6
     print(f"{args.senders} senders x {args.rounds} rounds, PNG {args.side}x{args.side} ({megapixels:.0f} MP, "
           f"{results['png_bytes'] / 1024:.0f} KB), pool: {args.pool}")
