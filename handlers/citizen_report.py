@@ -30,9 +30,8 @@ from handlers.common import (
     tr,
 )
 from handlers.report_prompts import category_label, step_prompt, summary, time_limit
-from storage import cases, drafts, people, routing, tasks
+from storage import cases, drafts, people, photos, routing, tasks
 from storage.models import Person, ReportDraft
-from storage import photos
 from storage.photos import NotAnImage, record_photo, write_photo_file
 
 log = logging.getLogger(__name__)
