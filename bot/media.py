@@ -49,12 +49,21 @@ def verify(key: bytes, token: str, now: datetime) -> tuple[str, int | None]:
     return "ok", photo_id
 
 
+# Modes each served format can hold as they are; anything else (a GIF's palette, a WEBP's alpha in a
+# JPEG) is converted first, so every picture intake accepted can be served.
+_SERVED_MODES = {"JPEG": ("L", "RGB"), "PNG": ("1", "L", "LA", "I", "I;16", "RGB", "RGBA")}
+
+
 def without_metadata(path: Path) -> tuple[bytes, str]:
-    """The image re-encoded with no EXIF or other metadata (blocking: run it in a thread)."""
+    """The image re-encoded with no EXIF or other metadata (blocking: run it in a thread): a JPEG
+    stays a JPEG; PNG, GIF (its first frame) and WEBP are served as PNG, which keeps transparency."""
     with Image.open(path) as image:
+        kind = "JPEG" if image.format in ("JPEG", "MPO") else "PNG"
+        pixels: Image.Image = image
+        if image.mode not in _SERVED_MODES[kind]:
+            pixels = image.convert("RGBA" if kind == "PNG" and image.has_transparency_data else "RGB")
         # Only the pixels are carried over: no EXIF, no comments, no thumbnails.
-        clean = Image.frombytes(image.mode, image.size, image.tobytes())
+        clean = Image.frombytes(pixels.mode, pixels.size, pixels.tobytes())
         buffer = io.BytesIO()
-        kind = "PNG" if image.format == "PNG" else "JPEG"
         clean.save(buffer, kind, quality=90) if kind == "JPEG" else clean.save(buffer, kind)
-    return buffer.getvalue(), "image/png" if kind == "PNG" else "image/jpeg"
+    return buffer.getvalue(), "image/jpeg" if kind == "JPEG" else "image/png"

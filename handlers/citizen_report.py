@@ -30,9 +30,9 @@ from handlers.common import (
     tr,
 )
 from handlers.report_prompts import category_label, step_prompt, summary, time_limit
-from storage import cases, drafts, people, routing, tasks
+from storage import cases, drafts, people, photos, routing, tasks
 from storage.models import Person, ReportDraft
-from storage.photos import NotAnImage, inspect_image, record_photo, write_photo_file
+from storage.photos import NotAnImage, record_photo, write_photo_file
 from storage.points import cleaned_address, is_meaningful_address, is_valid_point
 
 log = logging.getLogger(__name__)
@@ -108,16 +108,30 @@ async def _download(context: Context, file_id: str) -> bytes:
     return bytes(await file.download_as_bytearray())
 
 
+def _why_not_taken(_: Translate, error: NotAnImage | BadRequest) -> str:
+    """One sentence (in the person's language) on why a picture was not taken, and what to do."""
+    if isinstance(error, NotAnImage) and error.reason == NotAnImage.UNSUPPORTED:
+        return _("I can take pictures in {formats}, not {format}. Please send it as a photo instead of a file.").format(
+            formats=photos.ACCEPTED_NAMES, format=error.format)
+    if isinstance(error, NotAnImage) and error.reason == NotAnImage.TOO_LARGE:
+        return _("This picture is too large to check (over {limit} megapixels). "
+                 "Please send it as a photo instead of a file.").format(limit=photos.MAX_PIXELS // 1_000_000)
+    return _("I could not open this picture: it may be damaged or incomplete. Please send it again as a photo.")
+
+
 async def _take_picture(update: Update, context: Context, file_id: str, from_file: bool) -> None:
+    """A citizen's photo for the report, or a worker's after-photo: kept only once it decoded fully."""
     rt = runtime(context)
     message = update.effective_message
     try:
         content = await _download(context, file_id)
-        facts = inspect_image(content)
+        facts = await photos.check_image(content)
     except (NotAnImage, BadRequest) as error:
         log.info("update %s: picture refused: %s", update.update_id, error)
-        await _refuse_picture(update, context, N_(
-            "I could not open this picture. Please send it again as a photo (JPEG or PNG)."))
+        async with person_session(update, context) as (session, person):
+            _ = tr(person)
+            text = _why_not_taken(_, error) + await reminder_of_step(session, person, _)
+        await send_all(context.bot, update.effective_chat.id, [Outgoing(text)])
         return
     await asyncio.to_thread(write_photo_file, rt.settings.data_dir, content, facts)
 

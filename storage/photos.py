@@ -1,27 +1,56 @@
-"""Photos people send: kept once under the data dir by content hash, with size and dimensions."""
+"""Photos people send: checked off the event loop, kept once under the data dir by content hash.
+
+A picture joins a report only after it decoded completely: the format is one we can keep and show,
+the size read from the header is under the pixel cap (checked before any pixel is decoded), the
+file passes Pillow's own checks, and every pixel of it (the first frame of an animation) decodes.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import os
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Photo
+from storage.points import is_valid_point
 
-ACCEPTED_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
+# MPO is how Pillow names a JPEG that carries more pictures after the first (many phones add a depth
+# map or an HDR gain map): the file is an ordinary JPEG to everyone who shows it.
+ACCEPTED_FORMATS = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp",
+                    "GIF": "image/gif"}
+ACCEPTED_NAMES = "JPEG, PNG, GIF, WEBP"
+# A 48 MP phone camera (8064 x 6048) fits; the 80 MP PNG of issue 13 (8944 x 8944, 300 KB) does not.
+MAX_PIXELS = 50_000_000
+# Pictures checked at once: each check holds up to MAX_PIXELS x 4 bytes of pixels and a CPU core.
+CHECKERS = 2
 GPS_IFD = 0x8825
-MAX_PIXELS = 80_000_000
+# HEIF/HEIC (what iPhones store) is an ISO media file Pillow cannot read: named, so the refusal can say so.
+_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1"}
 
 
 class NotAnImage(Exception):
-    """The bytes are not a picture we can keep (unknown format, broken, or absurdly large)."""
+    """The bytes are not a picture we can keep. `reason` is what the person is told about:
+    UNSUPPORTED (a format we do not take: `format`), TOO_LARGE (`pixels` over MAX_PIXELS) or
+    UNREADABLE (not a picture, damaged or cut short); the message is the detail for the log."""
+
+    UNSUPPORTED = "unsupported"
+    TOO_LARGE = "too_large"
+    UNREADABLE = "unreadable"
+
+    def __init__(self, reason: str, detail: str, format: str | None = None, pixels: int | None = None) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.format = format
+        self.pixels = pixels
 
 
 @dataclass(frozen=True)
@@ -33,45 +62,95 @@ class ImageFacts:
     gps: tuple[float, float] | None
 
 
-def _rational(value: object) -> float:
-    return float(value)  # PIL gives IFDRational, which converts itself
+def _degrees(value: object) -> float:
+    degrees, minutes, seconds = value  # type: ignore[misc]
+    # PIL gives IFDRational, which converts itself (a zero denominator becomes NaN, caught below)
+    return float(degrees) + float(minutes) / 60 + float(seconds) / 3600
+
+
+def _reference(value: object) -> str:
+    return (value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)).strip().upper()
 
 
 def _gps_from_exif(image: Image.Image) -> tuple[float, float] | None:
+    """The position in the picture's EXIF, or None when there is none or it is not a place on Earth."""
     try:
         gps = image.getexif().get_ifd(GPS_IFD)
+        latitude, longitude = _degrees(gps[2]), _degrees(gps[4])
+        if _reference(gps[1]).startswith("S"):
+            latitude = -latitude
+        if _reference(gps[3]).startswith("W"):
+            longitude = -longitude
     except Exception:  # noqa: BLE001 - EXIF in the wild is often malformed; no position is the answer
         return None
-    try:
-        lat_ref, lat, lon_ref, lon = gps[1], gps[2], gps[3], gps[4]
-        latitude = _rational(lat[0]) + _rational(lat[1]) / 60 + _rational(lat[2]) / 3600
-        longitude = _rational(lon[0]) + _rational(lon[1]) / 60 + _rational(lon[2]) / 3600
-    except (KeyError, IndexError, TypeError, ValueError, ZeroDivisionError):
-        return None
-    if str(lat_ref).upper().startswith("S"):
-        latitude = -latitude
-    if str(lon_ref).upper().startswith("W"):
-        longitude = -longitude
-    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180) or (latitude == 0 and longitude == 0):
-        return None
+    if not is_valid_point(latitude, longitude) or (latitude == 0 and longitude == 0):
+        return None  # NaN, infinite or out of range is never offered, so never stored
     return round(latitude, 7), round(longitude, 7)
 
 
+def _sniffed_format(content: bytes) -> str | None:
+    """A format Pillow does not know but people send, named from the first bytes."""
+    if content[4:8] == b"ftyp" and content[8:12] in _HEIF_BRANDS:
+        return "HEIC"
+    return None
+
+
+def _inspect(content: bytes) -> tuple[str, int, int, tuple[float, float] | None]:
+    with Image.open(io.BytesIO(content)) as image:  # reads the header only
+        kind = image.format or "unknown"
+        if kind not in ACCEPTED_FORMATS:
+            raise NotAnImage(NotAnImage.UNSUPPORTED, kind, format=kind)
+        width, height = image.size
+        if width * height > MAX_PIXELS:
+            raise NotAnImage(NotAnImage.TOO_LARGE, f"{width}x{height}", pixels=width * height)
+        image.verify()  # Pillow's structural checks (PNG chunk CRCs); must come straight after open
+    # verify() leaves the image unusable and does not decode pixels: a fresh open decodes them all,
+    # so a file cut short fails here (ImageFile.LOAD_TRUNCATED_IMAGES is left False, its default).
+    with Image.open(io.BytesIO(content)) as image:
+        image.load()
+        gps = _gps_from_exif(image)
+    return ACCEPTED_FORMATS[kind], width, height, gps
+
+
 def inspect_image(content: bytes) -> ImageFacts:
-    """What we need to know of an image, or NotAnImage when it is not one we accept."""
+    """What we need to know of an image, or NotAnImage when it is not one we accept.
+    Blocking and CPU-bound (a large picture takes a second): call check_image from async code."""
     try:
-        with Image.open(io.BytesIO(content)) as image:
-            if image.format not in ACCEPTED_FORMATS:
-                raise NotAnImage(image.format or "unknown")
-            width, height = image.size
-            if width * height > MAX_PIXELS:
-                raise NotAnImage("too many pixels")
-            gps = _gps_from_exif(image)
-            image.verify()
-            mime = ACCEPTED_FORMATS[image.format]
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
-        raise NotAnImage(str(error)) from None
+        mime, width, height, gps = _inspect(content)
+    except NotAnImage:
+        raise
+    except Image.DecompressionBombError as error:
+        raise NotAnImage(NotAnImage.TOO_LARGE, str(error)) from None
+    except Exception as error:  # noqa: BLE001 - decoders raise anything (OSError, SyntaxError, RuntimeError, struct.error...)
+        sniffed = _sniffed_format(content)
+        if sniffed is not None:
+            raise NotAnImage(NotAnImage.UNSUPPORTED, sniffed, format=sniffed) from None
+        raise NotAnImage(NotAnImage.UNREADABLE, f"{type(error).__name__}: {error}") from None
     return ImageFacts(hashlib.sha256(content).hexdigest(), mime, width, height, gps)
+
+
+_checker: Executor | None = None
+
+
+def image_checker() -> Executor:
+    """The threads that check pictures: few, so big pictures cannot take all the memory or cores.
+    Pillow releases the GIL while it decodes, so threads keep the event loop free (bench/image_intake.py
+    compares them with a process pool)."""
+    global _checker
+    if _checker is None:
+        _checker = ThreadPoolExecutor(CHECKERS, thread_name_prefix="image-check")
+    return _checker
+
+
+def use_checker(executor: Executor) -> None:
+    """Check pictures with another executor (the bench compares a process pool)."""
+    global _checker
+    _checker = executor
+
+
+async def check_image(content: bytes) -> ImageFacts:
+    """inspect_image off the event loop, so other people's answers do not wait for a decode."""
+    return await asyncio.get_running_loop().run_in_executor(image_checker(), inspect_image, content)
 
 
 def photo_path(facts: ImageFacts) -> Path:
