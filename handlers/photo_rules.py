@@ -22,6 +22,9 @@ MAX_SIDES = 10_000  # width + height
 MAX_RATIO = 20
 LONG_SIDE = 2560  # what Telegram keeps of a photo's long side
 JPEG_QUALITY = 90
+# Kept pictures Telegram shows as an ordinary photo; a GIF or WEBP a citizen sent as a file is sent
+# as a still JPEG instead (an animated GIF by sendPhoto would show one frame, or be refused).
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
 @dataclass(frozen=True)
@@ -83,12 +86,12 @@ def _document(path: Path) -> bytes:
 def upload_for(data_dir: Path, relative_path: str) -> Upload:
     """What to upload for a kept picture so Telegram takes it (blocking: run it in a thread).
 
-    A picture that already meets the rules goes as it is (Telegram re-encodes a photo and drops its
+    A JPEG or PNG that already meets the rules goes as it is (Telegram re-encodes a photo and drops its
     EXIF itself). A scaled or document copy is kept beside the photos, so it is made once."""
     path = data_dir / relative_path
     with Image.open(path) as image:
         width, height = image.size
-    if photo_allowed(path.stat().st_size, width, height):
+    if photo_allowed(path.stat().st_size, width, height) and path.suffix.lower() in PHOTO_SUFFIXES:
         return Upload(path.read_bytes(), True, path.name)
     if max(width, height) <= MAX_RATIO * min(width, height):
         name = f"{path.stem}.jpg"

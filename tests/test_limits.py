@@ -315,3 +315,21 @@ async def test_the_fake_bot_api_refuses_photos_telegram_refuses(world):
         await bot.send_photo(wang.tg_id, big_jpeg())
     with pytest.raises(BadRequest, match="(?i)PHOTO_INVALID_DIMENSIONS"):
         await bot.send_media_group(wang.tg_id, [InputMediaPhoto(jpeg()), InputMediaPhoto(panorama())])
+
+
+def animated_gif() -> bytes:
+    frames = [Image.new("P", (320, 240), shade) for shade in (10, 200)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=200, loop=0)
+    return buffer.getvalue()
+
+
+async def test_a_gif_or_webp_sent_as_a_file_reaches_the_worker_as_an_ordinary_photo(world):
+    webp = io.BytesIO()
+    Image.new("RGBA", (300, 200), (0, 120, 0, 128)).save(webp, "WEBP")
+    wang, _case = await a_report_of_files(world, animated_gif(), webp.getvalue())
+    album = [m for m in wang.chat() if m.method == "sendMediaGroup"]
+    assert len(album) == 2 and "Task" in wang.last().plain
+    for sent_id in (album[0].photo, album[1].photo):
+        with Image.open(io.BytesIO(world.api.files[sent_id].content)) as image:
+            assert image.format == "JPEG"
