@@ -8,7 +8,7 @@ processes started with the units' commands and deploy/gridline.env.example, one 
 
 Checks: each web process registered the webhook; updates posted through nginx over TLS, with the
 secret, reach both web processes and every person gets an answer, delivered once; an update
-without the secret is refused; /healthz answers through nginx and /metrics does not.
+without the secret is refused; an Open311 key stays out of nginx's log; /healthz answers through nginx and /metrics does not.
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ def nginx_config(folder: Path) -> Path:
     site = (ROOT / "deploy" / "nginx" / "gridline.conf").read_text()
     site = site.replace("/etc/letsencrypt/live/bot.example.org/fullchain.pem", str(folder / "cert.pem"))
     site = site.replace("/etc/letsencrypt/live/bot.example.org/privkey.pem", str(folder / "key.pem"))
+    site = site.replace("/var/log/nginx/", f"{folder}/")
     site = site.replace("listen 443 ssl", f"listen 127.0.0.1:{TLS_PORT} ssl").replace("listen 80;", "listen 127.0.0.1:18080;")
     for real, here in zip(("8081", "8082"), WEB_PORTS, strict=True):
         site = site.replace(f"127.0.0.1:{real} ", f"127.0.0.1:{here} ")
@@ -136,6 +137,9 @@ async def smoke(folder: Path, admin: str) -> list[str]:
                                  headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}) as response:
                 if response.status != 403:
                     problems.append(f"an update with a wrong secret got HTTP {response.status}, not 403")
+            async with http.get(f"{base}/open311/v2/requests.json", params={"api_key": "smoke-key-not-for-logs"}) as response:
+                if response.status != 403:
+                    problems.append(f"reading requests with an unknown key got HTTP {response.status}, not 403")
             async with http.get(f"{base}/metrics") as response:
                 if response.status != 404:
                     problems.append(f"/metrics is reachable through nginx (HTTP {response.status})")
@@ -154,7 +158,10 @@ async def smoke(folder: Path, admin: str) -> list[str]:
         for process in processes:
             process.wait(timeout=60)
         await api.stop()
-    hooks = [line for line in (folder / "access.log").read_text().splitlines() if line.startswith("POST /telegram/hook")]
+    logged = (folder / "access.log").read_text()
+    if "smoke-key-not-for-logs" in logged:
+        problems.append("nginx's access log holds an Open311 api_key")
+    hooks = [line for line in logged.splitlines() if line.startswith("POST /telegram/hook")]
     per_process = {port: sum(1 for line in hooks if line.endswith(f":{port}")) for port in WEB_PORTS}
     print(f"updates per web process, through nginx: {per_process}")
     if not all(per_process.values()):
