@@ -68,3 +68,15 @@ async def test_a_date_whose_plus_sign_came_unencoded_is_read_as_its_offset(world
         found = await response.json()
     assert response.status == 200, found
     assert [r["service_request_id"] for r in found] == [number]
+
+
+async def test_accents_stacked_on_two_letters_are_not_a_three_character_address(world):
+    """Combining marks sit on a letter; they are no character of their own a reader could count."""
+    citizen = world.person(language_code="en")
+    await citizen.send_photo()
+    for typed in ("ab\u0301\u0301", "x" + "\u0336" * 40):
+        before = citizen.mark()
+        await citizen.say(typed)
+        assert citizen.since(before) == ["Please type the address in 3 to 300 characters, or send the location."]
+    await citizen.say("Rue de l'Église 5")
+    assert "Address noted" in citizen.texts()[-2]
