@@ -300,9 +300,10 @@ def request_problems(new: NewRequest, catalog: Catalog, index: AreaIndex) -> lis
             problems.append((400, "lat/long is outside the service area"))
     if new.description and len(new.description) > MAX_DESCRIPTION:
         problems.append((400, f"description is longer than {MAX_DESCRIPTION} characters"))
-    # Like an address typed in the chat: zero-width and control characters do not count.
+    # An address that is the request's only location needs what a typed one in the chat needs (zero-
+    # width and control characters do not count); beside lat/long, a short one ("5号") is fine.
     for name, value in (("address_string", new.address), ("address_id", new.address_id)):
-        if value and not is_meaningful_address(value):
+        if new.lat is None and value and not is_meaningful_address(value):
             problems.append((400, f"{name} needs at least {MIN_ADDRESS_CHARACTERS} visible characters"))
     if new.address and len(new.address) > 500:
         problems.append((400, "address_string is longer than 500 characters"))

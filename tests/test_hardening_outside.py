@@ -35,6 +35,13 @@ async def test_an_open311_address_needs_three_visible_characters_like_a_typed_on
     assert await case_count(world) == 0
 
 
+async def test_a_short_address_beside_a_point_is_still_welcome(world, face):
+    http, key = face
+    number = await posted_number(http, key, address_string="5号")
+    status, found = await get_json(http, f"/open311/v2/requests/{number}.json", api_key=key)
+    assert found[0]["address"] == "5号"
+
+
 async def test_a_file_or_a_nested_object_is_no_field_value_and_is_refused_naming_the_field(world, face):
     http, key = face
     form = aiohttp.FormData()
