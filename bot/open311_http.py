@@ -32,6 +32,7 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 # Characters XML 1.0 does not allow anywhere in a document (controls, lone surrogates, U+FFFE/FFFF).
 XML_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+UNENCODED_OFFSET = re.compile(r"(\d\d:\d\d(?::\d\d(?:\.\d+)?)?) (\d\d(?::?\d\d)?)$")
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 
@@ -234,6 +235,8 @@ class Open311:
         value = request.query.get(name, "").strip()
         if not value:
             return None
+        # A client that puts "+08:00" in a URL unencoded sends it as " 08:00" (a '+' in a query is a space).
+        value = UNENCODED_OFFSET.sub(r"\1+\2", value)
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
             parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=self.runtime.settings.zone)
@@ -328,8 +331,16 @@ class Open311:
                 data = await request.json()
                 if not isinstance(data, dict):
                     raise ValueError("not an object")
-                return {str(k): "" if v is None else str(v) for k, v in data.items()}
-            return {k: str(v) for k, v in (await request.post()).items()}
+                fields = {str(k): v for k, v in data.items()}
+                # A field is a string or a number; the text of an object or a list is nobody's words.
+                plain = (str, int, float, type(None))
+            else:
+                fields = dict((await request.post()).items())
+                plain = (str,)  # not an uploaded file
+            odd = sorted(name for name, value in fields.items() if not isinstance(value, plain))
+            if odd:
+                raise Problem(400, [(400, f"{name} must be a string or a number") for name in odd])
+            return {name: "" if value is None else str(value) for name, value in fields.items()}
         except web.HTTPRequestEntityTooLarge:
             raise Problem(413, [(413, "the request body is too large")]) from None
         except (ValueError, UnicodeDecodeError):

@@ -24,7 +24,7 @@ from storage import cases
 from storage.catalog import Catalog, CategoryDef
 from storage.map_index import AreaIndex
 from storage.models import ApiKey, Case, CaseEvent, CasePhoto, JobRun
-from storage.points import is_valid_point
+from storage.points import MIN_ADDRESS_CHARACTERS, is_meaningful_address, is_valid_point
 
 MAX_DESCRIPTION = 4000
 MAX_RESULTS = 1000
@@ -300,6 +300,11 @@ def request_problems(new: NewRequest, catalog: Catalog, index: AreaIndex) -> lis
             problems.append((400, "lat/long is outside the service area"))
     if new.description and len(new.description) > MAX_DESCRIPTION:
         problems.append((400, f"description is longer than {MAX_DESCRIPTION} characters"))
+    # An address that is the request's only location needs what a typed one in the chat needs (zero-
+    # width and control characters do not count); beside lat/long, a short one ("5号") is fine.
+    for name, value in (("address_string", new.address), ("address_id", new.address_id)):
+        if new.lat is None and value and not is_meaningful_address(value):
+            problems.append((400, f"{name} needs at least {MIN_ADDRESS_CHARACTERS} visible characters"))
     if new.address and len(new.address) > 500:
         problems.append((400, "address_string is longer than 500 characters"))
     if new.address_id and len(new.address_id) > 200:

@@ -25,8 +25,9 @@ def is_valid_point(latitude: object, longitude: object) -> bool:
 
 
 def visible_characters(text: str) -> str:
-    """The text without control, format (zero-width) and separator characters: what a reader sees."""
-    return "".join(ch for ch in text if unicodedata.category(ch)[0] not in ("C", "Z"))
+    """The text without control, format (zero-width) and separator characters, and without combining
+    marks (an accent sits on a letter, it is no character of its own): what a reader counts."""
+    return "".join(ch for ch in text if unicodedata.category(ch)[0] not in ("C", "Z", "M"))
 
 
 def is_meaningful_address(text: str) -> bool:

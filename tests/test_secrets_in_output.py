@@ -35,6 +35,10 @@ DB_PASSWORD = "St0re-Pw"
     ("http://city@platform.example:8080/v2", "http://city@platform.example:8080/v2"),
     ("sqlite:///var/gridline.sqlite3", "sqlite:///var/gridline.sqlite3"),
     ("refused: http://a:b@h/x and postgresql://c:d@e/f.", "refused: http://a:***@h/x and postgresql://c:***@e/f."),
+    # libpq and asyncpg also take the password as a query parameter; a platform's key may ride there too
+    ("postgresql+asyncpg://gridline@db/gridline?password=hush&ssl=require",
+     "postgresql+asyncpg://gridline@db/gridline?password=***&ssl=require"),
+    ("https://platform.example/open311/v2?api_key=k3y", "https://platform.example/open311/v2?api_key=***"),
 ])
 def test_a_password_in_a_url_is_shown_as_stars(url, shown):
     assert redacted_url(url) == shown
