@@ -222,8 +222,9 @@ class Open311:
         settings = self.runtime.settings
         if reader == "public":
             # No photo, no note: only what the public feed shows is looked up at all.
+            index = await self.runtime.map.index(session)
             return [open311.public_request(open311.as_request(case, self.runtime.catalog, language, settings.zone,
-                                                              None, None, extensions=extensions))
+                                                              None, None, extensions=extensions), index)
                     for case in found]
         photos, notes = await open311.extras_of(session, found)
         return [open311.as_request(case, self.runtime.catalog, language, settings.zone,

@@ -225,10 +225,15 @@ def as_request(case: Case, catalog: Catalog, language: str, zone: ZoneInfo, medi
     return served
 
 
-def public_request(full: dict[str, Any]) -> dict[str, Any]:
+def public_request(full: dict[str, Any], index: AreaIndex) -> dict[str, Any]:
     """A request as anyone may read it: the same fields, but only those in PUBLIC_FIELDS keep their
-    value, and the point is rounded to about 100 m. Whatever a field added later holds stays out."""
+    value, the point is rounded to about 100 m, and the responsible area is named no finer than a
+    grid (a micro-grid is 50-80 households, finer than the rounded point). Whatever a field added
+    later holds stays out."""
     shown = {key: (value if key in PUBLIC_FIELDS else None) for key, value in full.items()}
+    if shown.get("agency_responsible"):
+        shown["agency_responsible"] = next(
+            (code for code in index.chain(shown["agency_responsible"]) if index.level_of(code) != "microgrid"), None)
     for key in ("lat", "long"):
         if full.get(key) is not None:
             shown[key] = round(full[key], PUBLIC_DECIMALS)

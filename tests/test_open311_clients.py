@@ -142,10 +142,17 @@ async def test_the_public_feed_shows_where_and_what_but_nothing_personal(world, 
         assert shown["description"] is shown["address"] is shown["media_url"] is shown["status_notes"] is None
     status, one = await get_json(http, f"/open311/v2/requests/{chat_case.number}.json")
     assert status == 200 and one[0]["description"] is None and one[0]["lat"] == round(EXACT[0], 3)
+    # A micro-grid is 50-80 households: the public feed names the grid around it instead.
+    async with world.store.transaction() as session:
+        index = await world.runtime.map.index(session)
+    assert index.level_of(chat_case.area_code) == "microgrid"
+    assert one[0]["agency_responsible"] == index.chain(chat_case.area_code)[1]
+    assert index.level_of(one[0]["agency_responsible"]) == "grid"
 
     # A reader with a key still gets the whole record; a wrong key is told so, not served less.
     status, full = await get_json(http, f"/open311/v2/requests/{chat_case.number}.json", api_key=key)
     assert "13800138000" in full[0]["description"] and "Rose Court" in full[0]["address"]
+    assert full[0]["agency_responsible"] == chat_case.area_code
     assert full[0]["media_url"].startswith("http") and "/media/" in full[0]["media_url"]
     assert (await get_json(http, "/open311/v2/requests.json", api_key="revoked"))[0] == 403
 
