@@ -230,18 +230,19 @@ async def test_a_workers_after_photo_gets_the_same_checks(world):
 # --- what is kept can be shown ----------------------------------------------------------------------
 
 
-async def served(world, api, photo_ids: list[int]) -> dict[int, tuple[int, bytes]]:  # type: ignore[no-untyped-def]
-    """What a client fetching each photo's signed /media link (Open311's media_url) gets: status and body."""
+async def served(world, api, photo_ids: list[int]) -> list[tuple[int, bytes]]:  # type: ignore[no-untyped-def]
+    """What a client fetching each photo's signed /media link (Open311's media_url) in turn gets:
+    status and body, from one running HTTP face."""
     key = media.media_key(api.token, None)
     face = HttpFace(world.runtime, world.app.bot)
     await face.start("127.0.0.1", 0)
-    answers = {}
+    answers = []
     try:
         async with aiohttp.ClientSession() as http:
             for photo_id in photo_ids:
                 token = media.sign(key, photo_id, world.clock.now() + timedelta(hours=1))
                 async with http.get(f"http://127.0.0.1:{face.port}/media/{token}") as response:
-                    answers[photo_id] = (response.status, await response.read())
+                    answers.append((response.status, await response.read()))
     finally:
         await face.stop()
     return answers
@@ -259,8 +260,7 @@ async def test_media_links_of_every_accepted_picture_work_and_carry_no_exif(worl
     assert len(kept) == len(ACCEPTED)
     originals = {hashlib.sha256(content).hexdigest(): content for content, _mime in ACCEPTED.values()}
     answers = await served(world, api, [photo.id for photo in kept])
-    for photo in kept:
-        status, body = answers[photo.id]
+    for photo, (status, body) in zip(kept, answers, strict=True):
         assert status == 200, photo.mime
         with Image.open(io.BytesIO(body)) as image:
             image.load()
@@ -294,17 +294,33 @@ async def test_a_portrait_phone_photo_is_served_upright_without_its_exif(world, 
     await world.person("Portrait", language_code="en").send_file(portrait_phone_photo(), "image/jpeg", "IMG_2041.JPG")
     await world.person("Edited", language_code="en").send_file(png_with_broken_exif(), "image/png", "edited.png")
     portrait, edited = await kept_photos(world)
-    answers = await served(world, api, [portrait.id, edited.id])
-    status, body = answers[portrait.id]
+    (status, body), (edited_status, edited_body) = await served(world, api, [portrait.id, edited.id])
     assert status == 200
     with Image.open(io.BytesIO(body)) as image:
         assert image.size == (48, 64) and not image.getexif()  # tall, as it was taken
         red, blue = image.convert("RGB").getpixel((24, 4)), image.convert("RGB").getpixel((24, 60))
         assert red[0] > 200 > red[2] and blue[2] > 200 > blue[0]  # the top of the scene at the top
-    status, body = answers[edited.id]
-    assert status == 200  # EXIF that cannot be read leaves the picture as stored, still served
-    with Image.open(io.BytesIO(body)) as image:
+    assert edited_status == 200  # EXIF that cannot be read leaves the picture as stored, still served
+    with Image.open(io.BytesIO(edited_body)) as image:
         assert image.size == (20, 10) and not image.getexif()
+
+
+async def test_a_stored_photo_that_cannot_be_decoded_answers_404_and_is_logged_once(world, api, caplog):
+    """The files under the data dir were damaged after intake (a disk fault, a bad restore): a
+    client reading media_url gets 404 as for a photo that is gone, never a server error."""
+    for n in range(3):
+        await world.person(f"Citizen {n}", language_code="en").send_file(picture("PNG", shade=40 + n), "image/png", "x.png")
+    cut_short, swapped, deleted = await kept_photos(world)
+    data_dir = world.runtime.settings.data_dir
+    stored = (data_dir / cut_short.path).read_bytes()
+    (data_dir / cut_short.path).write_bytes(stored[: len(stored) - 30])  # OSError
+    (data_dir / swapped.path).write_bytes(png_claiming(20000, 20000))  # DecompressionBombError
+    (data_dir / deleted.path).unlink()  # FileNotFoundError
+    ids = [cut_short.id, swapped.id, deleted.id]
+    assert [status for status, _body in await served(world, api, ids + ids)] == [404] * 6  # each asked twice
+    for photo_id in ids:
+        logged = [r for r in caplog.records if f"media: photo {photo_id} cannot be served" in r.getMessage()]
+        assert len(logged) == 1, photo_id
 
 
 # --- nobody waits for somebody else's picture -----------------------------------------------------
