@@ -74,6 +74,14 @@ async def edit_or_send(query: CallbackQuery, text: str, reply_markup=None) -> No
             await message.reply_text(text, reply_markup=reply_markup)
 
 
+def too_long(_: Translate, text: str, limit: int) -> Outgoing | None:
+    """The answer to typed text over `limit` characters (the person is asked to type it again,
+    shorter: nothing they type is cut without their knowing), or None when it fits."""
+    if len(text) <= limit:
+        return None
+    return Outgoing(_("That is {length} characters; please keep it to {limit}.").format(length=len(text), limit=limit))
+
+
 def greeting(_: Translate, name: str) -> str:
     return _(
         "Hello, {name}! I am the city's grid service.\n"

@@ -12,7 +12,7 @@ from bot.i18n import Translate, duration, translator
 from bot.runtime import Runtime
 from handlers.callbacks import Pressed, button_data
 from handlers.citizen_cases import state_name
-from handlers.common import ButtonOutcome, Context, Outgoing, esc, person_session, runtime, send_all, show_outcome, tr
+from handlers.common import ButtonOutcome, Context, Outgoing, esc, person_session, runtime, send_all, show_outcome, too_long, tr
 from handlers.dispatch_card import REJECT_REASONS, card_buttons, card_text, why_it_came
 from handlers.full_text import fitted_card
 from handlers.report_prompts import category_label
@@ -246,6 +246,8 @@ async def take_typed_answer(session: AsyncSession, rt: Runtime, person: Person, 
     if case_id is None or not answer:
         people.stop_awaiting(person)
         return []
+    if question == REJECT_REASON and (refusal := too_long(_, answer, dispatch.MAX_REASON)) is not None:
+        return [refusal]  # still waiting for a reason that fits
     index = await rt.map.index(session)
     try:
         if question == REJECT_REASON:

@@ -128,6 +128,23 @@ async def test_a_typed_rejection_reason_is_kept_as_written_and_escaped(world):
     assert (await case_now(world, case.id)).state == "rejected"
 
 
+async def test_a_typed_rejection_reason_over_500_characters_is_asked_for_again_never_cut(world):
+    await demo_city(world)
+    sun, _ = await staff_in_chat(world, "Sun", "dispatcher", "HS")
+    citizen = world.person(language_code="en")
+    case = await submit_manhole(citizen, lat=OUTSIDE[0], lon=OUTSIDE[1])
+    await world.deliver()
+    await sun.tap("Reject")
+    await sun.tap("Type a reason")
+    await sun.say("This land belongs to the railway, not to the city. " * 10 + "Call 12306.")  # the point is at the end
+    assert "That is 521 characters; please keep it to 500." in sun.last().plain
+    assert (await case_now(world, case.id)).state == "reported"  # nothing decided on a reason cut short
+    await sun.say("This land belongs to the railway. Call 12306.")
+    assert "is not accepted" in sun.last().plain
+    await world.deliver()
+    assert "Reason: This land belongs to the railway. Call 12306." in citizen.last().plain
+
+
 async def test_a_duplicate_moves_its_reporter_and_photos_to_the_original(world):
     await demo_city(world)
     sun, _ = await staff_in_chat(world, "Sun", "dispatcher", "HS")
