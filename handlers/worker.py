@@ -13,7 +13,7 @@ from bot.runtime import Runtime
 from handlers import keyboards
 from handlers.callbacks import Pressed, button_data
 from handlers.citizen_cases import state_name
-from handlers.common import ButtonOutcome, Context, Outgoing, esc, person_session, runtime, send_all, show_outcome, tr
+from handlers.common import ButtonOutcome, Context, Outgoing, esc, person_session, runtime, send_all, show_outcome, too_long, tr
 from handlers.full_text import fitted_card
 from handlers.report_prompts import category_label
 from handlers.task_card import card_buttons, card_text
@@ -180,6 +180,9 @@ async def take_typed_answer(session: AsyncSession, rt: Runtime, person: Person, 
     answer = " ".join(text.split())
     if not answer or case_id is None:
         return [Outgoing(_("Please type a few words, or /cancel."))]
+    refusal = too_long(_, answer, tasks.MAX_NOTE if question == RESOLVING else tasks.MAX_REASON)
+    if refusal is not None:
+        return [refusal]  # still waiting: the same question, shorter
     index = await rt.map.index(session)
     now = rt.clock.now()
     try:

@@ -118,6 +118,29 @@ async def test_escalate_goes_to_the_leader_then_to_the_community_dispatcher(worl
     assert "Why you: passed up to you from the grid" in sun.last().plain
 
 
+async def test_a_typed_note_or_reason_over_its_limit_is_asked_for_again_never_cut(world):
+    grid = await a_task(world)
+    wang = grid.wang
+    await wang.tap("Accept")
+    await wang.tap("Escalate")
+    await wang.say("The pipe under the cover is broken too. " * 13 + "Needs a crane.")  # 40 x 13 + 14
+    assert "That is 534 characters; please keep it to 500." in wang.last().plain
+    assert (await case_now(world, grid.case.id)).assignee_id == grid.wang_id  # still Wang's, still asked
+    await wang.say("Needs a crane.")
+    assert "went up to Li" in wang.last().plain
+    await world.deliver()
+    await grid.li.tap("Accept")
+    await grid.li.tap("Resolve")
+    await grid.li.send_photo()
+    await grid.li.say("Replaced the cover and the frame. " * 30 + "Please keep off for a day.")
+    assert "That is 1046 characters; please keep it to 1000." in grid.li.last().plain
+    assert (await case_now(world, grid.case.id)).state != "resolved"
+    await grid.li.say("Replaced. Please keep off for a day.")
+    assert "is resolved" in grid.li.last().plain
+    await world.deliver()
+    assert "Please keep off for a day." in grid.citizen.last().plain
+
+
 async def test_not_mine_returns_the_task_to_the_dispatcher_who_gave_it(world):
     await demo_city(world)
     sun, sun_id = await staff_in_chat(world, "Sun", "dispatcher", "HS-01")
