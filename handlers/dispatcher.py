@@ -91,14 +91,15 @@ async def _accept(session, rt, index, person, case, pressed) -> ButtonOutcome:  
 # --- assigning ---------------------------------------------------------------------------------
 
 
-def _start_area(index: AreaIndex, scope: Scope, case: Case) -> str:
+def _start_area(index: AreaIndex, scope: Scope, case: Case) -> str | None:
     """Where choosing a person begins: the case's grid when the dispatcher covers it, else the
-    deepest area of the case they cover, else their own area."""
+    deepest area of the case they cover, else their own area; None when they have no area at all
+    (an admin before any map is imported)."""
     if case.area_code is not None:
         for code in index.chain(case.area_code):
             if index.level_of(code) in ("grid", "community", "street", "district") and scope.covers(index, code):
                 return code
-    return sorted(scope.areas)[0]
+    return min(scope.areas, default=None)
 
 
 async def _area_picker(session: AsyncSession, index: AreaIndex, scope: Scope, _: Translate, case: Case,
@@ -131,6 +132,9 @@ async def _choose_assignee(session, rt, index, person, case, pressed) -> ButtonO
         raise DispatchError("state", case)
     scope = await dispatch.scope_of(session, index, person.id)
     code = pressed.args[1] if pressed.action == "d:in" else _start_area(index, scope, case)
+    if code is None:
+        return ButtonOutcome(notice=_("No map imported yet, so there is nobody to give it to. An admin imports one "
+                                      "with: gridline grids import FILE"), alert=True)
     if code not in index.position or not scope.covers(index, code):
         return ButtonOutcome(notice=_("This button is not valid."))
     names = await areas.area_names(session, [code])
