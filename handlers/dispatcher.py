@@ -36,6 +36,8 @@ def _problem(_: Translate, error: DispatchError) -> str:
         "state": _("Case {number} is already {state}; nothing was changed."),
         "not_assignable": _("That person no longer works in your area. Please choose again."),
         "unreachable": _("That person has blocked the bot and cannot get the task. Please choose someone else."),
+        "never_opened": _("That person has never opened the bot, so it cannot send them the task. Please choose someone else, "
+                          "or ask them to open the bot and press Start."),
         "no_such_case": _("There is no case with that number. Check it and type it again, or /cancel."),
         "same_case": _("That is this case's own number. Type the number of the earlier case, or /cancel."),
         "original_closed": _("Case {number} is already finished, so it cannot be the original. Reject this case instead."),
@@ -68,7 +70,7 @@ async def _refused(session: AsyncSession, rt: Runtime, index: AreaIndex, person:
     """Say why nothing happened, and redraw the card as the case now stands."""
     _ = tr(person)
     outcome = ButtonOutcome(notice=_problem(_, error), alert=True)
-    if error.case is not None and error.reason in ("state", "not_assignable", "unreachable"):
+    if error.case is not None and error.reason in ("state", "not_assignable", "unreachable", "never_opened"):
         case = await cases.case_by_id(session, error.case.id)
         outcome.edit_text, outcome.markup = fitted_card(_, await card_text(session, rt, index, person, case),
                                                         card_buttons(_, case), case.id)

@@ -144,7 +144,8 @@ async def assign_to(session: AsyncSession, index: AreaIndex, case_id: int, perso
     if grid is None or assignee is None:
         raise DispatchError("not_assignable", case)
     if assignee.blocked:
-        raise DispatchError("unreachable", case)
+        # Which, since what to do differs: someone who never opened the bot can be asked to press Start.
+        raise DispatchError("never_opened" if assignee.never_opened else "unreachable", case)
     dispatcher = await session.get(Person, person_id)
     count = (await routing.open_counts(session, [assignee_id]))[assignee_id]
     # A case the map could not place belongs, from now on, to the grid it was given to.

@@ -262,7 +262,8 @@ async def give_to_worker(session: AsyncSession, index: AreaIndex, case_id: int, 
     if worker is None or not is_worker:
         raise TaskError("not_assignable", case)
     if worker.blocked:
-        raise TaskError("unreachable", case)
+        # Which, since what to do differs: someone who never opened the bot can be asked to press Start.
+        raise TaskError("never_opened" if worker.never_opened else "unreachable", case)
     count = (await routing.open_counts(session, [worker_id]))[worker_id]
     leader = await _name(session, leader_id)
     await routing.hand_over(session, case, worker_id, "worker",
