@@ -297,7 +297,7 @@ async def back_after_reopen(session: AsyncSession, index: AreaIndex, case: Case,
         leaders = (await session.scalars(select(Role.person_id).where(Role.role == "leader", Role.area_code == grid))).all()
         for leader in leaders:
             if leader != holder:
-                await outbox.enqueue(session, leader, "task_card", {"case": case.id}, now)
+                await outbox.enqueue(session, leader, "task_card", {"case": case.id, "for": "leader"}, now)
 
 
 async def pass_on_citizen_comment(session: AsyncSession, case: Case, event_id: int, now: datetime) -> None:
