@@ -138,7 +138,7 @@ class HttpFace:
         path = Path(settings.data_dir) / photo.path
         try:
             content, mime = await asyncio.to_thread(media.without_metadata, path)
-        except Exception as error:  # noqa: BLE001 - decoders raise anything (OSError, SyntaxError, DecompressionBombError ...)
+        except Exception as error:  # noqa: BLE001 - decoders raise anything (OSError, SyntaxError, DecompressionBombError)
             # A file gone or damaged on disk is the photo missing to the client, never a server error.
             if photo.id not in self.unservable_photos:
                 self.unservable_photos.add(photo.id)

@@ -54,7 +54,8 @@ async def answer_button(query: CallbackQuery, text: str | None = None, alert: bo
     or person name inside it) is shortened here, ending in an ellipsis, rather than not shown."""
     shown = shorten(text, BUTTON_ANSWER_LIMIT) if text else text
     if shown != text:
-        log.info("callback %s: an answer of %s characters was shortened to Telegram's %s", query.id, len(text or ""), BUTTON_ANSWER_LIMIT)
+        log.info("callback %s: an answer of %s characters was shortened to Telegram's %s",
+                 query.id, len(text or ""), BUTTON_ANSWER_LIMIT)
     try:
         await query.answer(shown, show_alert=alert)
     except BadRequest as error:

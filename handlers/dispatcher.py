@@ -36,8 +36,8 @@ def _problem(_: Translate, error: DispatchError) -> str:
         "state": _("Case {number} is already {state}; nothing was changed."),
         "not_assignable": _("That person no longer works in your area. Please choose again."),
         "unreachable": _("That person has blocked the bot and cannot get the task. Please choose someone else."),
-        "never_opened": _("That person has never opened the bot, so it cannot send them the task. Please choose someone else, "
-                          "or ask them to open the bot and press Start."),
+        "never_opened": _("That person has never opened the bot, so it cannot send them the task. "
+                          "Please choose someone else, or ask them to open the bot and press Start."),
         "no_such_case": _("There is no case with that number. Check it and type it again, or /cancel."),
         "same_case": _("That is this case's own number. Type the number of the earlier case, or /cancel."),
         "original_closed": _("Case {number} is already finished, so it cannot be the original. Reject this case instead."),

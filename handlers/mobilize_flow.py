@@ -321,7 +321,8 @@ async def take_typed_answer(session: AsyncSession, rt: Runtime, person: Person, 
     words = " ".join(text.split())
     if not words or ref is None:
         return [Outgoing(_("Please type a few words, or /cancel."))]
-    limit = {HEADLINE: mobilize.MAX_HEADLINE, INSTRUCTION: mobilize.MAX_INSTRUCTION, UPDATE: mobilize.MAX_UPDATE}.get(question)
+    limits = {HEADLINE: mobilize.MAX_HEADLINE, INSTRUCTION: mobilize.MAX_INSTRUCTION, UPDATE: mobilize.MAX_UPDATE}
+    limit = limits.get(question)
     if limit is not None and (refusal := too_long(_, words, limit)) is not None:
         return [refusal]  # still waiting: the same question, shorter
     if question == UPDATE:
