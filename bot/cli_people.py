@@ -46,6 +46,8 @@ def _tags(values: list[str] | None) -> list[str]:
 
 def people_add(settings: Settings, args: argparse.Namespace) -> None:
     now = SystemClock().now()
+    if len(args.name) > people.MAX_NAME:
+        raise PeopleProblem(f"--name is longer than {people.MAX_NAME} characters")
 
     async def work(session: AsyncSession) -> bool:
         person = await people.ensure_person(session, args.tg_id, args.name, args.language, now)

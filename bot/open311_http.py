@@ -358,9 +358,9 @@ class Open311:
             except ValueError:
                 raise Problem(400, [(400, f"{name} must be a number")]) from None
 
-        contact = {k: fields.get(k, "").strip()[:200] for k in
-                   ("email", "phone", "first_name", "last_name", "device_id", "account_id")}
-        contact["media_url"] = fields.get("media_url", "").strip()  # checked whole, never cut to a broken link
+        # Checked whole (open311.request_problems), never cut: a cut e-mail address or link is a wrong one.
+        contact = {k: fields.get(k, "").strip() for k in
+                   ("email", "phone", "first_name", "last_name", "device_id", "account_id", "media_url")}
         return NewRequest(fields.get("service_code", "").strip() or None, number("lat"), number("long"),
                           fields.get("address_string", "").strip() or None, fields.get("description", "").strip() or None,
                           contact, fields.get("address_id", "").strip() or None)

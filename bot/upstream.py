@@ -107,7 +107,8 @@ class UpstreamClient:
         for request in data if isinstance(data, list) else []:
             if isinstance(request, dict) and request.get("service_request_id") is not None:
                 status = request.get("status") if request.get("status") in ("open", "closed") else None
-                found[str(request["service_request_id"])] = (status, _text(request.get("status_notes")))
+                notes = request.get("status_notes")  # whole: sync.status_seen shortens it, visibly
+                found[str(request["service_request_id"])] = (status, str(notes) if notes not in (None, "") else None)
         return found
 
 

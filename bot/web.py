@@ -43,6 +43,7 @@ class HttpFace:
         self.bot = bot
         self.webhook = webhook
         self.seen_updates = RecentUpdateIds()
+        self.unservable_photos: set[int] = set()  # logged once each: a client may ask every minute
         self.app = web.Application(client_max_size=1024 * 1024)
         self.app.router.add_get("/healthz", self.healthz)
         self.app.router.add_get("/metrics", self.metrics)
@@ -137,7 +138,11 @@ class HttpFace:
         path = Path(settings.data_dir) / photo.path
         try:
             content, mime = await asyncio.to_thread(media.without_metadata, path)
-        except OSError:
+        except Exception as error:  # noqa: BLE001 - decoders raise anything (OSError, SyntaxError, DecompressionBombError)
+            # A file gone or damaged on disk is the photo missing to the client, never a server error.
+            if photo.id not in self.unservable_photos:
+                self.unservable_photos.add(photo.id)
+                log.warning("media: photo %s cannot be served from its file: %s: %s", photo.id, type(error).__name__, error)
             return web.Response(status=404, text="no such photo")
         return web.Response(body=content, content_type=mime, headers={"Cache-Control": "private, max-age=3600"})
 

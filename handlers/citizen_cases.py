@@ -10,7 +10,7 @@ from bot.i18n import Translate, local_time
 from bot.runtime import Runtime
 from handlers import keyboards
 from handlers.callbacks import Pressed
-from handlers.common import ButtonOutcome, Context, Outgoing, esc, person_session, runtime, send_all, show_outcome, tr
+from handlers.common import ButtonOutcome, Context, Outgoing, esc, person_session, runtime, send_all, show_outcome, too_long, tr
 from handlers.fit import user
 from handlers.full_text import fitted_card
 from handlers.report_prompts import category_label
@@ -154,10 +154,12 @@ async def take_reopen_reason(session, rt: Runtime, person: Person, text: str) ->
     """The citizen's reason for not being satisfied, kept in the case's history."""
     _ = tr(person)
     case_id = person.awaiting_ref
+    reason = text.strip()
+    if (refusal := too_long(_, reason, cases.MAX_COMMENT)) is not None:
+        return [refusal]  # still waiting for the reason, shorter
     people.stop_awaiting(person)
     if case_id is None:
         return []
-    reason = text.strip()[:2000]
     event = await cases.add_comment(session, case_id, person.id, reason, rt.clock.now())
     case = await cases.case_by_id(session, case_id)
     await tasks.pass_on_citizen_comment(session, case, event.id, rt.clock.now())

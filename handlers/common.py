@@ -14,7 +14,7 @@ from telegram.ext import CallbackContext, ExtBot
 
 from bot.i18n import Translate, language_from_telegram, translator
 from bot.runtime import Runtime
-from handlers.fit import TEXT_LIMIT, escape, fit
+from handlers.fit import BUTTON_ANSWER_LIMIT, TEXT_LIMIT, escape, fit, shorten
 from storage import people, routing
 from storage.models import Person
 
@@ -49,9 +49,15 @@ def tr(person: Person) -> Translate:
 
 
 async def answer_button(query: CallbackQuery, text: str | None = None, alert: bool = False) -> None:
-    """Stop the button's spinner, saying `text` if given; a query too old to answer is no matter."""
+    """Stop the button's spinner, saying `text` if given; a query too old to answer is no matter.
+    Telegram refuses a pop-up over 200 characters (MESSAGE_TOO_LONG), so a longer one (a long area
+    or person name inside it) is shortened here, ending in an ellipsis, rather than not shown."""
+    shown = shorten(text, BUTTON_ANSWER_LIMIT) if text else text
+    if shown != text:
+        log.info("callback %s: an answer of %s characters was shortened to Telegram's %s",
+                 query.id, len(text or ""), BUTTON_ANSWER_LIMIT)
     try:
-        await query.answer(text, show_alert=alert)
+        await query.answer(shown, show_alert=alert)
     except BadRequest as error:
         log.info("callback %s not answered: %s", query.id, error)
 
@@ -67,6 +73,14 @@ async def edit_or_send(query: CallbackQuery, text: str, reply_markup=None) -> No
             return
         if isinstance(message, Message):
             await message.reply_text(text, reply_markup=reply_markup)
+
+
+def too_long(_: Translate, text: str, limit: int) -> Outgoing | None:
+    """The answer to typed text over `limit` characters (the person is asked to type it again,
+    shorter: nothing they type is cut without their knowing), or None when it fits."""
+    if len(text) <= limit:
+        return None
+    return Outgoing(_("That is {length} characters; please keep it to {limit}.").format(length=len(text), limit=limit))
 
 
 def greeting(_: Translate, name: str) -> str:

@@ -12,7 +12,7 @@ from bot.i18n import Translate, duration, translator
 from bot.runtime import Runtime
 from handlers.callbacks import Pressed, button_data
 from handlers.citizen_cases import state_name
-from handlers.common import ButtonOutcome, Context, Outgoing, esc, person_session, runtime, send_all, show_outcome, tr
+from handlers.common import ButtonOutcome, Context, Outgoing, esc, person_session, runtime, send_all, show_outcome, too_long, tr
 from handlers.dispatch_card import REJECT_REASONS, card_buttons, card_text, why_it_came
 from handlers.full_text import fitted_card
 from handlers.report_prompts import category_label
@@ -36,6 +36,8 @@ def _problem(_: Translate, error: DispatchError) -> str:
         "state": _("Case {number} is already {state}; nothing was changed."),
         "not_assignable": _("That person no longer works in your area. Please choose again."),
         "unreachable": _("That person has blocked the bot and cannot get the task. Please choose someone else."),
+        "never_opened": _("That person has never opened the bot, so it cannot send them the task. "
+                          "Please choose someone else, or ask them to open the bot and press Start."),
         "no_such_case": _("There is no case with that number. Check it and type it again, or /cancel."),
         "same_case": _("That is this case's own number. Type the number of the earlier case, or /cancel."),
         "original_closed": _("Case {number} is already finished, so it cannot be the original. Reject this case instead."),
@@ -68,7 +70,7 @@ async def _refused(session: AsyncSession, rt: Runtime, index: AreaIndex, person:
     """Say why nothing happened, and redraw the card as the case now stands."""
     _ = tr(person)
     outcome = ButtonOutcome(notice=_problem(_, error), alert=True)
-    if error.case is not None and error.reason in ("state", "not_assignable", "unreachable"):
+    if error.case is not None and error.reason in ("state", "not_assignable", "unreachable", "never_opened"):
         case = await cases.case_by_id(session, error.case.id)
         outcome.edit_text, outcome.markup = fitted_card(_, await card_text(session, rt, index, person, case),
                                                         card_buttons(_, case), case.id)
@@ -91,14 +93,15 @@ async def _accept(session, rt, index, person, case, pressed) -> ButtonOutcome:  
 # --- assigning ---------------------------------------------------------------------------------
 
 
-def _start_area(index: AreaIndex, scope: Scope, case: Case) -> str:
+def _start_area(index: AreaIndex, scope: Scope, case: Case) -> str | None:
     """Where choosing a person begins: the case's grid when the dispatcher covers it, else the
-    deepest area of the case they cover, else their own area."""
+    deepest area of the case they cover, else their own area; None when they have no area at all
+    (an admin before any map is imported)."""
     if case.area_code is not None:
         for code in index.chain(case.area_code):
             if index.level_of(code) in ("grid", "community", "street", "district") and scope.covers(index, code):
                 return code
-    return sorted(scope.areas)[0]
+    return min(scope.areas, default=None)
 
 
 async def _area_picker(session: AsyncSession, index: AreaIndex, scope: Scope, _: Translate, case: Case,
@@ -131,6 +134,9 @@ async def _choose_assignee(session, rt, index, person, case, pressed) -> ButtonO
         raise DispatchError("state", case)
     scope = await dispatch.scope_of(session, index, person.id)
     code = pressed.args[1] if pressed.action == "d:in" else _start_area(index, scope, case)
+    if code is None:
+        return ButtonOutcome(notice=_("No map imported yet, so there is nobody to give it to. An admin imports one "
+                                      "with: gridline grids import FILE"), alert=True)
     if code not in index.position or not scope.covers(index, code):
         return ButtonOutcome(notice=_("This button is not valid."))
     names = await areas.area_names(session, [code])
@@ -246,6 +252,8 @@ async def take_typed_answer(session: AsyncSession, rt: Runtime, person: Person, 
     if case_id is None or not answer:
         people.stop_awaiting(person)
         return []
+    if question == REJECT_REASON and (refusal := too_long(_, answer, dispatch.MAX_REASON)) is not None:
+        return [refusal]  # still waiting for a reason that fits
     index = await rt.map.index(session)
     try:
         if question == REJECT_REASON:

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
+BUTTON_ANSWER_LIMIT = 200  # the pop-up answering a button press (answerCallbackQuery's text), plain text
 ELLIPSIS = "…"
 
 # Unicode noncharacters, which Unicode keeps for a program's own use: they mark where a person's
@@ -161,6 +162,13 @@ def cut_html(text: str, limit: int) -> str:
     out.append(ELLIPSIS)
     out.extend(f"</{name}>" for name in reversed(opened))
     return "".join(out)
+
+
+def shorten(raw: str, limit: int) -> str:
+    """Plain text within `limit` UTF-16 units: as it is when it fits, else its start and an ellipsis."""
+    if units(raw) <= limit:
+        return raw
+    return _keep_units(raw, limit - units(ELLIPSIS)) + ELLIPSIS
 
 
 def parts(raw: str, limit: int = TEXT_LIMIT) -> list[str]:

@@ -14,7 +14,7 @@ from bot.runtime import Runtime
 from handlers import keyboards
 from handlers.callbacks import Pressed, button_data
 from handlers.callout import alert_text
-from handlers.common import ButtonOutcome, Context, Outgoing, esc, person_session, runtime, send_all, show_outcome, tr
+from handlers.common import ButtonOutcome, Context, Outgoing, esc, person_session, runtime, send_all, show_outcome, too_long, tr
 from handlers.fit import TEXT_LIMIT, fit, user
 from storage import areas, mobilize, people
 from storage.map_index import AreaIndex
@@ -321,6 +321,10 @@ async def take_typed_answer(session: AsyncSession, rt: Runtime, person: Person, 
     words = " ".join(text.split())
     if not words or ref is None:
         return [Outgoing(_("Please type a few words, or /cancel."))]
+    limits = {HEADLINE: mobilize.MAX_HEADLINE, INSTRUCTION: mobilize.MAX_INSTRUCTION, UPDATE: mobilize.MAX_UPDATE}
+    limit = limits.get(question)
+    if limit is not None and (refusal := too_long(_, words, limit)) is not None:
+        return [refusal]  # still waiting: the same question, shorter
     if question == UPDATE:
         people.stop_awaiting(person)
         try:
@@ -334,11 +338,11 @@ async def take_typed_answer(session: AsyncSession, rt: Runtime, person: Person, 
         people.stop_awaiting(person)
         return [Outgoing(_problem(_, error.reason))]
     if question == HEADLINE:
-        draft.headline = words[:200]
+        draft.headline = words
         people.await_answer(person, INSTRUCTION, draft.id)
         return [Outgoing(_("Type the instruction: what should people do, and where?"))]
     if question == INSTRUCTION:
-        draft.instruction = words[:1000]
+        draft.instruction = words
         people.await_answer(person, MEETING, draft.id)
         skip = InlineKeyboardMarkup([[InlineKeyboardButton(_("No meeting point"), callback_data=button_data("m:nomeet", draft.id))]])
         return [Outgoing(_("📍 Send the meeting point as a location, or tap No meeting point."), skip)]

@@ -20,7 +20,7 @@ from handlers.citizen_cases import state_name
 from handlers.fit import CAPTION_LIMIT, TEXT_LIMIT, fit, telegram_length, user
 from handlers.full_text import fitted_card
 from handlers.photo_rules import Upload, upload_for
-from storage import cases, mobilize, tasks
+from storage import cases, dispatch, mobilize, tasks
 from storage.models import Case, CaseEvent, Mobilization, OutboundMessage, Person, Photo
 
 log = logging.getLogger(__name__)
@@ -87,11 +87,16 @@ async def _case_update(session: AsyncSession, rt: Runtime, message: OutboundMess
 
 
 async def _dispatch_card(session: AsyncSession, rt: Runtime, message: OutboundMessage, person: Person) -> Notice | None:
-    """A case for a dispatcher, rendered as it is when sent (a case decided meanwhile says so)."""
+    """A case for a dispatcher, rendered as it is when sent (a case decided meanwhile says so), and
+    only while they may still decide on it: roles change between queueing and sending, and a card
+    carries the citizen's words and photos."""
     case = await session.get(Case, message.payload["case"])
     if case is None:
         return None
     index = await rt.map.index(session)
+    if not await dispatch.may_dispatch(session, index, person.id, case):
+        log.info("dispatch card of case %s not sent to person %s: they may no longer decide on it", case.id, person.id)
+        return None
     _ = translator(person.language)
     text, markup = fitted_card(_, await dispatch_card.card_text(session, rt, index, person, case),
                                dispatch_card.card_buttons(_, case), case.id)
@@ -101,13 +106,20 @@ async def _dispatch_card(session: AsyncSession, rt: Runtime, message: OutboundMe
 
 
 async def _task_card(session: AsyncSession, rt: Runtime, message: OutboundMessage, person: Person) -> Notice | None:
-    """A task for a worker or leader; a nudge only while it still waits for them, and with no photos."""
+    """A task for a worker or leader; a nudge only while it still waits for them, and with no photos.
+
+    Sent only to whom it still concerns: a card queued for the task's holder goes only while they
+    hold it (it may have been given to someone else meanwhile), one for the grid's leader only while
+    they lead the grid, and one a person asked for only while they may see the task."""
     case = await session.get(Case, message.payload["case"])
     if case is None or case.state not in (*tasks.WORK_STATES, "escalated"):
         return None
     index = await rt.map.index(session)
     who = await tasks.standing(session, index, person.id, case)
-    if not who.any or (case.state == "escalated" and not who.holder):
+    meant_for = message.payload.get("for")
+    still = who.holder if meant_for == "holder" else who.leader if meant_for == "leader" else who.may_see(case)
+    if not still or (case.state == "escalated" and not who.holder):
+        log.info("task card of case %s not sent to person %s: it no longer concerns them", case.id, person.id)
         return None
     _ = translator(person.language)
     nudge = bool(message.payload.get("nudge"))

@@ -13,7 +13,7 @@ from bot.runtime import Runtime
 from handlers import keyboards
 from handlers.callbacks import Pressed, button_data
 from handlers.citizen_cases import state_name
-from handlers.common import ButtonOutcome, Context, Outgoing, esc, person_session, runtime, send_all, show_outcome, tr
+from handlers.common import ButtonOutcome, Context, Outgoing, esc, person_session, runtime, send_all, show_outcome, too_long, tr
 from handlers.full_text import fitted_card
 from handlers.report_prompts import category_label
 from handlers.task_card import card_buttons, card_text
@@ -42,6 +42,8 @@ def _problem(_, error: TaskError) -> str:  # type: ignore[no-untyped-def]
         "nobody_above": _("There is nobody above to pass it to. Please call your dispatcher."),
         "not_assignable": _("That person is not a worker of this grid any more. Please choose again."),
         "unreachable": _("That person has blocked the bot and cannot get the task. Please choose someone else."),
+        "never_opened": _("That person has never opened the bot, so it cannot send them the task. "
+                          "Please choose someone else, or ask them to open the bot and press Start."),
         "no_photo": _("Please send at least one photo of the fixed problem first, then a short note."),
         "no_draft": _("Tap ✅ Resolve on the task first."),
     }
@@ -180,6 +182,9 @@ async def take_typed_answer(session: AsyncSession, rt: Runtime, person: Person, 
     answer = " ".join(text.split())
     if not answer or case_id is None:
         return [Outgoing(_("Please type a few words, or /cancel."))]
+    refusal = too_long(_, answer, tasks.MAX_NOTE if question == RESOLVING else tasks.MAX_REASON)
+    if refusal is not None:
+        return [refusal]  # still waiting: the same question, shorter
     index = await rt.map.index(session)
     now = rt.clock.now()
     try:

@@ -295,8 +295,14 @@ async def record_step(session: AsyncSession, case: Case, kind: str, actor_id: in
     return event
 
 
+MAX_COMMENT = 2000  # characters, as a report's description
+
+
 async def add_comment(session: AsyncSession, case_id: int, person_id: int, text: str, now: datetime) -> CaseEvent:
-    """A note a follower adds to the case's history, such as why they are not satisfied."""
+    """A note a follower adds to the case's history, such as why they are not satisfied (at most
+    MAX_COMMENT characters: the caller asks again for a longer one, nothing is cut)."""
+    if len(text) > MAX_COMMENT:
+        raise ValueError(f"a comment of {len(text)} characters, over {MAX_COMMENT}")
     case = await case_for_update(session, case_id)
     return await _record_event(session, case, "comment", person_id, now, note=text)
 

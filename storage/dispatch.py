@@ -19,6 +19,8 @@ from storage.models import Case, CaseFollower, CasePhoto, Person, Role
 
 # A case waits for a dispatcher while a dispatcher (or nobody) holds it in one of these states.
 WAITING_STATES = ("reported", "accepted", "escalated", "reopened")
+# A typed reason for not accepting a case, in characters: the dispatcher is asked to keep to it.
+MAX_REASON = 500
 ASSIGNABLE_ROLES = ("worker", "leader")
 
 
@@ -142,7 +144,8 @@ async def assign_to(session: AsyncSession, index: AreaIndex, case_id: int, perso
     if grid is None or assignee is None:
         raise DispatchError("not_assignable", case)
     if assignee.blocked:
-        raise DispatchError("unreachable", case)
+        # Which, since what to do differs: someone who never opened the bot can be asked to press Start.
+        raise DispatchError("never_opened" if assignee.never_opened else "unreachable", case)
     dispatcher = await session.get(Person, person_id)
     count = (await routing.open_counts(session, [assignee_id]))[assignee_id]
     # A case the map could not place belongs, from now on, to the grid it was given to.
@@ -157,8 +160,13 @@ async def assign_to(session: AsyncSession, index: AreaIndex, case_id: int, perso
 
 
 async def reject(session: AsyncSession, index: AreaIndex, case_id: int, person_id: int, reason: str, now: datetime) -> Case:
+    """The case is not accepted, for `reason` (at most MAX_REASON characters: the caller asks again
+    for a longer one, since the citizen reads it and a cut reason could say the wrong thing)."""
+    reason = reason.strip()
+    if len(reason) > MAX_REASON:
+        raise ValueError(f"a reason of {len(reason)} characters, over {MAX_REASON}")
     case = await _case_to_decide(session, index, case_id, person_id, "rejected")
-    return await cases.reject_case(session, case.id, person_id, now, reason.strip()[:500])
+    return await cases.reject_case(session, case.id, person_id, now, reason)
 
 
 async def mark_duplicate(session: AsyncSession, index: AreaIndex, case_id: int, person_id: int, original_number: str,

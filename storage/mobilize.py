@@ -23,6 +23,10 @@ RESPONDER_TAGS = roles.TAGS["responder"]
 GRID_WORKERS = "grid_worker"  # a "tag" that calls the grid workers of the scope too
 ANSWERS = ("coming", "arrived", "cannot")
 TEMPLATES = ("flood", "fire", "missing", "evacuate", "doors", "free")
+# What a commander types, in characters: a longer text is refused (the caller asks again), never cut.
+MAX_HEADLINE = 200
+MAX_INSTRUCTION = 1000
+MAX_UPDATE = 1000
 
 
 class MobilizeError(Exception):
@@ -314,14 +318,16 @@ async def widen(session: AsyncSession, index: AreaIndex, mobilization_id: int, c
 
 
 async def follow_up(session: AsyncSession, mobilization_id: int, commander_id: int, text: str, now: datetime) -> int:
-    """A follow-up from the commander to everyone the call-out reached."""
+    """A follow-up from the commander (at most MAX_UPDATE characters) to everyone the call-out reached."""
+    if len(text) > MAX_UPDATE:
+        raise ValueError(f"an update of {len(text)} characters, over {MAX_UPDATE}")
     mobilization = await _still_commanded_by(session, mobilization_id, commander_id)
     if mobilization.state != "active":
         raise MobilizeError("over")
     reached = (await session.scalars(select(Responder.person_id).where(
         Responder.mobilization_id == mobilization_id, Responder.unreachable.is_(False)))).all()
     for person_id in reached:
-        await outbox.enqueue(session, person_id, "callout_update", {"mobilization": mobilization_id, "text": text[:1000]},
+        await outbox.enqueue(session, person_id, "callout_update", {"mobilization": mobilization_id, "text": text},
                              now, outbox.EMERGENCY)
     return len(reached)
 

@@ -31,6 +31,7 @@ MAX_RESULTS = 1000
 # Far past any real store, and small enough that (page - 1) * page_size fits every database's OFFSET.
 MAX_PAGE = 1_000_000
 MAX_MEDIA_URL = 2000
+MAX_CONTACT_FIELD = 200  # first_name, last_name, device_id, account_id
 DEFAULT_SPAN = timedelta(days=90)
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 PHONE = re.compile(r"^[0-9+()\-\s]{3,32}$")
@@ -314,6 +315,9 @@ def request_problems(new: NewRequest, catalog: Catalog, index: AreaIndex) -> lis
         problems.append((400, "address_string is longer than 500 characters"))
     if new.address_id and len(new.address_id) > 200:
         problems.append((400, "address_id is longer than 200 characters"))
+    for field in ("first_name", "last_name", "device_id", "account_id"):
+        if len(new.contact.get(field) or "") > MAX_CONTACT_FIELD:
+            problems.append((400, f"{field} is longer than {MAX_CONTACT_FIELD} characters"))
     if new.contact.get("media_url") and not is_web_url(new.contact["media_url"]):
         problems.append((400, f"media_url must be an http or https URL of at most {MAX_MEDIA_URL} characters"))
     if new.contact.get("email") and not EMAIL.match(new.contact["email"]):

@@ -12,6 +12,11 @@ from storage.models import Person
 HINT_INTERVAL = timedelta(seconds=20)
 
 
+# A person's name, in characters (the column's size). Telegram's first and last name together are at
+# most 129, so a name from Telegram always fits; a roster or the command line is refused a longer one.
+MAX_NAME = 200
+
+
 async def touch_person(
     session: AsyncSession, tg_id: int, name: str, telegram_language: str, now: datetime
 ) -> Person:
@@ -19,7 +24,7 @@ async def touch_person(
     person = await person_by_tg_id(session, tg_id)
     if person is None:
         return await _new_person(session, tg_id, name, telegram_language, now)
-    person.name = name[:200]
+    person.name = name[:MAX_NAME]  # never cuts a name from Telegram (see MAX_NAME)
     person.last_seen_at = now
     if not person.language_chosen:
         person.language = telegram_language
@@ -32,7 +37,7 @@ async def touch_person(
 
 
 async def _new_person(session: AsyncSession, tg_id: int, name: str, language: str, now: datetime) -> Person:
-    person = Person(tg_id=tg_id, name=name[:200], language=language, language_chosen=False, blocked=False,
+    person = Person(tg_id=tg_id, name=name[:MAX_NAME], language=language, language_chosen=False, blocked=False,
                     never_opened=False, hints={}, created_at=now, last_seen_at=now)
     session.add(person)
     await session.flush()
@@ -44,7 +49,8 @@ async def person_by_tg_id(session: AsyncSession, tg_id: int) -> Person | None:
 
 
 async def ensure_person(session: AsyncSession, tg_id: int, name: str, language: str, now: datetime) -> Person:
-    """The person with this Telegram id, created if the bot has not met them yet (rosters, the CLI)."""
+    """The person with this Telegram id, created if the bot has not met them yet (rosters, the CLI).
+    The caller has refused a name over MAX_NAME characters."""
     return await person_by_tg_id(session, tg_id) or await _new_person(session, tg_id, name, language, now)
 
 

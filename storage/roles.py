@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Area, Invite, Person, Role
-from storage.people import ensure_person
+from storage.people import MAX_NAME, ensure_person
 
 if TYPE_CHECKING:
     from storage.map_index import AreaIndex
@@ -231,6 +231,9 @@ def parse_roster(text: str, areas: dict[str, str]) -> tuple[list[RosterRow], lis
             continue
         if not name:
             problems.append(f"line {line}: name is empty")
+            continue
+        if len(name) > MAX_NAME:
+            problems.append(f"line {line}: name is longer than {MAX_NAME} characters")
             continue
         area_code = area or None
         if area_code is not None and area_code not in areas:

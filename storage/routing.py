@@ -146,7 +146,8 @@ async def hand_over(session: AsyncSession, case: Case, person_id: int | None, ro
     if person_id is not None and role in DECIDING_ROLES:
         await outbox.enqueue(session, person_id, "dispatch_card", {"case": case.id}, now)
     elif person_id is not None and role in ("worker", "leader"):
-        await outbox.enqueue(session, person_id, "task_card", {"case": case.id}, now)
+        # "for": why they get it, checked again when it is sent (the task may have moved on by then).
+        await outbox.enqueue(session, person_id, "task_card", {"case": case.id, "for": "holder"}, now)
 
 
 def grid_of(index: AreaIndex, area_code: str | None) -> str | None:

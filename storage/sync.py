@@ -23,6 +23,8 @@ BACKOFF_BASE = timedelta(seconds=10)
 BACKOFF_MAX = timedelta(hours=1)
 PULL_EVERY = timedelta(minutes=5)
 MARKER = "[Gridline {number}]"
+# What the platform says of a case, as its followers read it, in characters (shortened visibly beyond).
+MAX_UPSTREAM_NOTE = 1000
 
 
 def marker(number: str) -> str:
@@ -99,6 +101,12 @@ async def due_for_status(session: AsyncSession, now: datetime, limit: int = 50) 
     )).all())
 
 
+def _shortened(text: str, limit: int) -> str:
+    """The platform's words as they are, or, over `limit` characters, their start and an ellipsis, so
+    a reader sees that more was said (the platform keeps the whole)."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 async def status_seen(session: AsyncSession, item: UpstreamSync, status: str | None, notes: str | None,
                       now: datetime) -> bool:
     """What the platform says of a case; a change becomes an event that reaches its followers.
@@ -113,7 +121,7 @@ async def status_seen(session: AsyncSession, item: UpstreamSync, status: str | N
         return False  # "open" right after our own POST tells nobody anything new
     case = await cases.case_for_update(session, item.case_id)
     note = f"{status}: {notes}" if notes else status
-    await cases.record_step(session, case, "upstream", None, now, note[:1000])
+    await cases.record_step(session, case, "upstream", None, now, _shortened(note, MAX_UPSTREAM_NOTE))
     if status == "closed" and case.state == "resolved":
         await cases.change_state(session, case.id, "closed", None, now)
     return True

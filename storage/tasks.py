@@ -21,6 +21,17 @@ ESCALATED_STAGE = 4
 # A task waits to be taken on in these; "escalated" only for the leader it was passed up to.
 WAITING_STATES = ("assigned", "reopened", "escalated")
 MAX_AFTER_PHOTOS = 5
+# What a worker types, in characters: a longer text is refused (the caller asks again), never cut,
+# since the citizen or the next holder reads it and a cut one could say the wrong thing.
+MAX_NOTE = 1000  # the note that resolves a task
+MAX_REASON = 500  # why a task goes up a level or back
+
+
+def _within(text: str, limit: int) -> str:
+    text = text.strip()
+    if len(text) > limit:
+        raise ValueError(f"a text of {len(text)} characters, over {limit}")
+    return text
 
 
 class TaskError(Exception):
@@ -145,7 +156,9 @@ async def add_after_photo(session: AsyncSession, person_id: int, photo_id: int) 
 
 
 async def finish_resolving(session: AsyncSession, index: AreaIndex, person_id: int, note: str, now: datetime) -> Case:
-    """Resolve with the after-photos and the note; the citizen is told and asked to rate."""
+    """Resolve with the after-photos and the note (at most MAX_NOTE characters); the citizen is
+    told and asked to rate."""
+    note = _within(note, MAX_NOTE)
     draft = await session.get(ResolutionDraft, person_id)
     if draft is None:
         raise TaskError("no_draft")
@@ -155,7 +168,7 @@ async def finish_resolving(session: AsyncSession, index: AreaIndex, person_id: i
     _holding(case, who, ("in_progress",))
     photo_ids = tuple(draft.photo_ids)
     await session.delete(draft)
-    return await cases.resolve_case(session, case.id, person_id, now, note.strip()[:1000], photo_ids)
+    return await cases.resolve_case(session, case.id, person_id, now, note, photo_ids)
 
 
 async def drop_resolving(session: AsyncSession, person_id: int) -> None:
@@ -165,7 +178,9 @@ async def drop_resolving(session: AsyncSession, person_id: int) -> None:
 async def escalate(session: AsyncSession, index: AreaIndex, case_id: int, person_id: int | None, reason: str,
                    now: datetime) -> tuple[Case, Person]:
     """Pass the case one level up (leader → community → street → district dispatcher) with a reason.
-    `person_id` None is the timers escalating an overdue case on behalf of its holder."""
+    `person_id` None is the timers escalating an overdue case on behalf of its holder. The reason
+    is at most MAX_REASON characters."""
+    reason = _within(reason, MAX_REASON)
     if person_id is not None:
         case, who = await _task(session, index, case_id, person_id)
         if not (who.holder or who.leader):
@@ -178,7 +193,6 @@ async def escalate(session: AsyncSession, index: AreaIndex, case_id: int, person
     if above is None:
         raise TaskError("nobody_above", case)
     target, role, code = above
-    reason = reason.strip()[:500]
     await cases.change_state(session, case.id, "escalated", person_id, now, reason)
     by = await _name(session, person_id) if person_id else "the timers"
     await routing.hand_over(session, case, target.id, role,
@@ -190,7 +204,9 @@ async def escalate(session: AsyncSession, index: AreaIndex, case_id: int, person
 async def give_back(session: AsyncSession, index: AreaIndex, case_id: int, person_id: int, reason: str,
                     now: datetime) -> tuple[Case, Person | None]:
     """"Not mine" before taking it on, or "hand back" after: the case returns to whoever routed it
-    to this person, else the next one up; the reason stays in the case's history."""
+    to this person, else the next one up; the reason (at most MAX_REASON characters) stays in the
+    case's history."""
+    reason = _within(reason, MAX_REASON)
     case, who = await _task(session, index, case_id, person_id)
     _holding(case, who, WORK_STATES)
     target = await _who_routed(session, case, person_id)
@@ -201,7 +217,7 @@ async def give_back(session: AsyncSession, index: AreaIndex, case_id: int, perso
         above = await routing.holder_above(session, index, case, person_id)
         admin = await routing.admin_on_hand(session, person_id) if above is None else None
         target, role = (above[0], above[1]) if above else (admin, "admin") if admin else (None, None)
-    await cases.record_step(session, case, "handed_back", person_id, now, reason.strip()[:500], tell=False)
+    await cases.record_step(session, case, "handed_back", person_id, now, reason, tell=False)
     name = await _name(session, person_id)
     note = f"{name} gave it back: to {role} {target.name}" if target else f"{name} gave it back; nobody to take it"
     await routing.hand_over(session, case, target.id if target else None, role, note, person_id, now)
@@ -246,7 +262,8 @@ async def give_to_worker(session: AsyncSession, index: AreaIndex, case_id: int, 
     if worker is None or not is_worker:
         raise TaskError("not_assignable", case)
     if worker.blocked:
-        raise TaskError("unreachable", case)
+        # Which, since what to do differs: someone who never opened the bot can be asked to press Start.
+        raise TaskError("never_opened" if worker.never_opened else "unreachable", case)
     count = (await routing.open_counts(session, [worker_id]))[worker_id]
     leader = await _name(session, leader_id)
     await routing.hand_over(session, case, worker_id, "worker",
@@ -280,7 +297,7 @@ async def back_after_reopen(session: AsyncSession, index: AreaIndex, case: Case,
         leaders = (await session.scalars(select(Role.person_id).where(Role.role == "leader", Role.area_code == grid))).all()
         for leader in leaders:
             if leader != holder:
-                await outbox.enqueue(session, leader, "task_card", {"case": case.id}, now)
+                await outbox.enqueue(session, leader, "task_card", {"case": case.id, "for": "leader"}, now)
 
 
 async def pass_on_citizen_comment(session: AsyncSession, case: Case, event_id: int, now: datetime) -> None:

@@ -510,7 +510,8 @@ class FakeBotApi:
         return self._message_json(sent)
 
     async def _api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
-        if len(params.get("text") or "") > 200:
+        # Plain text (no parse_mode), counted in UTF-16 code units like a message.
+        if utf16_length(params.get("text") or "") > 200:
             raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
         return True
 

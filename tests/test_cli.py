@@ -96,6 +96,9 @@ def test_people_commands_from_roster_to_removal(tmp_path):
     wrong = gridline("people", "add", "--tg-id", "12", "--name", "Li", "--role", "worker", "--area", "HS-01",
                      env=env, cwd=tmp_path)
     assert wrong.returncode == 2 and wrong.stderr.strip() == "gridline: a worker belongs to a grid, not a street"
+    long = gridline("people", "add", "--tg-id", "12", "--name", "Ouyang " * 29, "--role", "worker", "--area", "HS-01-01-G1",
+                    env=env, cwd=tmp_path)
+    assert long.returncode == 2 and long.stderr.strip() == "gridline: --name is longer than 200 characters"
     roster = tmp_path / "roster.csv"
     roster.write_text("tg_id,name,role,area,tags,language\n13,Zhao,leader,HS-01-01-G1,,zh\n14,Qian,responder,NOPE,,\n",
                       encoding="utf-8")

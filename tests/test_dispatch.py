@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import select
 
 from handlers.callbacks import button_data
-from storage import cases as case_store
+from storage import cases as case_store, roles
 from storage.models import Case, CaseEvent, CaseFollower, CasePhoto
 from tests.harness import Person
 from tests.stories import demo_city, newest_case, staff, staff_in_chat, submit_manhole
@@ -46,6 +48,20 @@ async def test_a_case_outside_every_grid_reaches_the_top_dispatcher_as_a_card(wo
     assert f"Case {case.number}" in text and "manhole" in text and "Cover <gone> & deep" in text
     assert "outside the service area" in text and "Why you: the place is outside every grid" in text
     assert [b["text"] for b in card[2].buttons()] == ["✅ Accept as is", "👷 Assign", "⛔ Reject", "🔗 Duplicate of…"]
+
+
+async def test_a_dispatcher_who_lost_the_role_before_the_card_went_out_never_gets_it(world, caplog):
+    caplog.set_level(logging.INFO, logger="handlers.notices")
+    await demo_city(world)
+    sun, sun_id = await staff_in_chat(world, "Sun", "dispatcher", "HS")
+    citizen = world.person(language_code="en")
+    case = await submit_manhole(citizen, lat=OUTSIDE[0], lon=OUTSIDE[1], description="Flat 301, call 138 0000 0000")
+    async with world.store.transaction() as session:  # the card is queued; the admin takes Sun's role away
+        await roles.take_roles(session, sun_id, "dispatcher")
+    mark = sun.mark()
+    await world.deliver()
+    assert sun.since(mark) == []  # no description, no photo, no pin
+    assert f"dispatch card of case {case.id} not sent to person {sun_id}" in caplog.text
 
 
 async def test_a_dispatcher_gives_a_case_to_a_worker_chosen_with_their_open_cases(world):
@@ -126,6 +142,23 @@ async def test_a_typed_rejection_reason_is_kept_as_written_and_escaped(world):
     await world.deliver()
     assert "Reason: This is the <railway's> land; call 12306" in citizen.last().plain
     assert (await case_now(world, case.id)).state == "rejected"
+
+
+async def test_a_typed_rejection_reason_over_500_characters_is_asked_for_again_never_cut(world):
+    await demo_city(world)
+    sun, _ = await staff_in_chat(world, "Sun", "dispatcher", "HS")
+    citizen = world.person(language_code="en")
+    case = await submit_manhole(citizen, lat=OUTSIDE[0], lon=OUTSIDE[1])
+    await world.deliver()
+    await sun.tap("Reject")
+    await sun.tap("Type a reason")
+    await sun.say("This land belongs to the railway, not to the city. " * 10 + "Call 12306.")  # the point is at the end
+    assert "That is 521 characters; please keep it to 500." in sun.last().plain
+    assert (await case_now(world, case.id)).state == "reported"  # nothing decided on a reason cut short
+    await sun.say("This land belongs to the railway. Call 12306.")
+    assert "is not accepted" in sun.last().plain
+    await world.deliver()
+    assert "Reason: This land belongs to the railway. Call 12306." in citizen.last().plain
 
 
 async def test_a_duplicate_moves_its_reporter_and_photos_to_the_original(world):

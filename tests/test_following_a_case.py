@@ -64,6 +64,22 @@ async def test_not_satisfied_reopens_the_case_and_keeps_the_reason(world):
     assert notes == ["The new cover <rattles> & tilts"]
 
 
+async def test_a_reason_over_2000_characters_is_asked_for_again_never_cut(world):
+    citizen = world.person(language_code="en")
+    case = await submit_manhole(citizen)
+    for state in ("accepted", "assigned", "resolved"):
+        await move(world, case.id, state)
+    await world.deliver()
+    await citizen.tap("Not satisfied")
+    await citizen.say("The cover rattles when a car goes over it. " * 47 + "Flat 301 can hear it all night.")
+    assert "That is 2052 characters; please keep it to 2000." in citizen.last().plain
+    await citizen.say("The cover rattles; flat 301 can hear it all night.")
+    assert "passed it on" in citizen.last().plain
+    async with world.store.transaction() as session:
+        notes = (await session.scalars(select(CaseEvent.note).where(CaseEvent.case_id == case.id, CaseEvent.kind == "comment"))).all()
+    assert notes == ["The cover rattles; flat 301 can hear it all night."]
+
+
 async def test_a_rating_button_pressed_twice_changes_nothing_the_second_time(world):
     citizen = world.person(language_code="en")
     case = await submit_manhole(citizen)

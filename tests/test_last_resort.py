@@ -88,3 +88,17 @@ async def test_people_list_warns_about_areas_no_dispatcher_covers(world):
     await staff(world, 914, "Qian", "dispatcher", "HS")
     listing = await asyncio.to_thread(gridline, "people", "list", env=env, cwd=world.settings.data_dir.parent)
     assert listing.returncode == 0 and "warning" not in listing.stderr
+
+
+async def test_an_admin_with_no_map_is_told_to_import_one_when_assigning(world):
+    admin, _admin_id = await staff_in_chat(world, "Admin", "admin", None)  # no `grids import` yet
+    citizen = world.person("Citizen", language_code="en")
+    case = await report(citizen, "Behind the old cinema, Elm St")
+    await world.deliver()
+    card = next(m for m in admin.chat() if case.number in m.plain)
+    await admin.tap("Assign", card)
+    said = world.api.methods("answerCallbackQuery")[-1].params
+    assert "No map imported yet" in said["text"] and "gridline grids import FILE" in said["text"] and said["show_alert"]
+    assert "something went wrong" not in admin.last().plain
+    await admin.tap("Accept as is", card)  # the rest of the card still works
+    assert (await newest_case(world)).state == "accepted"

@@ -9,7 +9,7 @@ import os
 import aiohttp
 import pytest
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import select, update
 from telegram import InputMediaPhoto
 from telegram.error import BadRequest
 
@@ -17,10 +17,10 @@ from bot.web import HttpFace
 from handlers import notices
 from handlers.fit import fit, parts, units, user
 from storage import open311, outbox, people
-from storage.models import CaseEvent, OutboundMessage
+from storage.models import Area, CaseEvent, OutboundMessage
 from tests.fake_telegram import ApiError, FakeBotApi, check_html, plain, utf16_length
 from tests.harness import jpeg
-from tests.stories import demo_city, newest_case, staff_in_chat, submit_manhole
+from tests.stories import demo_city, newest_case, staff, staff_in_chat, submit_manhole
 from tests.test_routing import IN_GRID, OUTSIDE
 from tests.test_tasks import GRID, a_task
 
@@ -159,6 +159,31 @@ async def test_a_dispatch_card_with_a_long_description_fits_and_keeps_its_decisi
     mark = sun.mark()
     await sun.tap("Full text", card)
     assert full_text_of(sun, mark) == description
+
+
+async def test_the_fake_bot_api_refuses_a_button_answer_over_200_as_telegram_counts():
+    assert await FakeBotApi()._api_answerCallbackQuery({"text": "网" * 200})
+    with pytest.raises(ApiError, match="MESSAGE_TOO_LONG"):
+        await FakeBotApi()._api_answerCallbackQuery({"text": EMOJI * 101})  # 101 characters, 202 as Telegram counts
+
+
+async def test_a_button_answer_naming_a_long_area_is_shortened_not_lost(world):
+    """The imported map names a grid at length; pressing Assign answers "Choose who gets it in <name>"."""
+    await demo_city(world)
+    long_name = "湖畔" + EMOJI + "网格" * 30 + EMOJI * 70  # 133 characters, 204 as Telegram counts
+    async with world.store.transaction() as session:
+        await session.execute(update(Area).where(Area.code == GRID).values(name=long_name))
+    sun, _sun_id = await staff_in_chat(world, "Sun", "dispatcher", "HS-01")
+    citizen = world.person("Citizen", language_code="en")
+    await submit_manhole(citizen, lat=IN_GRID[0], lon=IN_GRID[1])  # nobody on duty in the grid: to Sun
+    await world.deliver()
+    await staff(world, 901, "Wang", "worker", GRID)
+    await sun.tap("Assign")
+    answer = world.api.methods("answerCallbackQuery")[-1].params.get("text")
+    # 155 characters with the words around it, 226 as Telegram counts: shortened as Telegram counts.
+    assert answer.startswith("Choose who gets it in 湖畔" + EMOJI + "网格网格") and answer.endswith("…")
+    assert utf16_length(answer) <= 200
+    assert "👷 Wang · 0 open" in [b["text"] for b in sun.last().buttons()]
 
 
 async def test_full_text_is_only_for_those_who_may_read_it(world):

@@ -197,6 +197,27 @@ async def test_a_commander_calls_out_in_a_few_taps_and_watches_the_roll_call(wor
     assert "Stand down" in people["Bo"].last().plain
 
 
+async def test_a_headline_or_instruction_over_its_limit_is_asked_for_again_never_cut(world):
+    li, li_id, people = await responders(world)
+    await li.say("/mobilize")
+    await li.tap("HS-01-01-G1-M1")
+    await li.tap("Next")
+    await li.tap("Next")
+    await li.tap("Write my own")
+    await li.say("Gas leak at the Qingshi lane substation, " * 5 + "do not use lifts")  # 41 x 5 + 16
+    assert "That is 221 characters; please keep it to 200." in li.last().plain
+    await li.say("Gas leak at Qingshi lane: do not use lifts")
+    assert "Type the instruction" in li.last().plain
+    await li.say("Knock on every door of building 3 and send people out by the south gate. " * 14 + "No lifts.")
+    assert "That is 1031 characters; please keep it to 1000." in li.last().plain
+    await li.say("Knock on every door of building 3; out by the south gate. No lifts.")
+    await li.tap("No meeting point")
+    await li.tap("5")
+    preview = li.chat()[-2]
+    assert "Gas leak at Qingshi lane: do not use lifts" in preview.plain
+    assert "out by the south gate. No lifts." in preview.plain
+
+
 async def test_non_responders_are_alerted_again_after_five_minutes_twice_at_most(world):
     li, li_id, people = await responders(world)
     mobilization_id, _ = await call_out(world, li_id, [M1])

@@ -104,6 +104,8 @@ async def test_requests_filter_by_status_code_and_date_and_page(world, server):
     ({"lat": "north"}, 400, "lat must be a number"),
     ({"description": "x" * 4001}, 400, "longer than 4000"),
     ({"email": "not-an-address"}, 400, "email"),
+    ({"first_name": "Wang " * 41}, 400, "first_name is longer than 200 characters"),  # refused, never cut
+    ({"account_id": "7" * 201}, 400, "account_id is longer than 200 characters"),
 ])
 async def test_bad_posts_get_the_specs_error_list_and_create_nothing(world, server, change, status, said):
     http, key = server

@@ -87,7 +87,8 @@ def test_a_roster_is_checked_whole_and_each_bad_row_named_by_line():
             "1003,Zhao,dispatcher,G1,,\n"
             "1001,Wang,worker,G1,,\n"
             "1004,,worker,G1,,\n"
-            "1005,Sun,leader,G9,,\n")
+            "1005,Sun,leader,G9,,\n"
+            f"1006,{'Ouyang ' * 29},worker,G1,,\n")  # 202 characters: refused, never cut
     rows, problems = roles.parse_roster(text, areas)
     assert [r.tg_id for r in rows] == [1001, 1002]
     assert problems == [
@@ -96,6 +97,7 @@ def test_a_roster_is_checked_whole_and_each_bad_row_named_by_line():
         "line 6: the same person, role and area as line 2",
         "line 7: name is empty",
         "line 8: no area with code G9",
+        "line 9: name is longer than 200 characters",
     ]
     assert roles.parse_roster("id,name\n1,x\n", areas)[1] == ["line 1: the header must be tg_id,name,role,area,tags,language"]
 

@@ -230,33 +230,97 @@ async def test_a_workers_after_photo_gets_the_same_checks(world):
 # --- what is kept can be shown ----------------------------------------------------------------------
 
 
-async def test_media_links_of_every_accepted_picture_work_and_carry_no_exif(world, api):
-    for name, (content, mime) in ACCEPTED.items():
-        await world.person(name, language_code="en").send_file(content, mime, name)
-    async with world.store.transaction() as session:
-        kept = (await session.scalars(select(Photo))).all()
-    assert len(kept) == len(ACCEPTED)
-    originals = {hashlib.sha256(content).hexdigest(): content for content, _mime in ACCEPTED.values()}
+async def served(world, api, photo_ids: list[int]) -> list[tuple[int, bytes]]:  # type: ignore[no-untyped-def]
+    """What a client fetching each photo's signed /media link (Open311's media_url) in turn gets:
+    status and body, from one running HTTP face."""
     key = media.media_key(api.token, None)
     face = HttpFace(world.runtime, world.app.bot)
     await face.start("127.0.0.1", 0)
-    served = {}
+    answers = []
     try:
         async with aiohttp.ClientSession() as http:
-            for photo in kept:
-                token = media.sign(key, photo.id, world.clock.now() + timedelta(hours=1))
+            for photo_id in photo_ids:
+                token = media.sign(key, photo_id, world.clock.now() + timedelta(hours=1))
                 async with http.get(f"http://127.0.0.1:{face.port}/media/{token}") as response:
-                    served[photo.sha256, photo.mime, photo.width, photo.height] = (response.status, await response.read())
+                    answers.append((response.status, await response.read()))
     finally:
         await face.stop()
-    for (sha256, mime, width, height), (status, body) in served.items():
-        assert status == 200, mime
+    return answers
+
+
+async def kept_photos(world) -> list[Photo]:  # type: ignore[no-untyped-def]
+    async with world.store.transaction() as session:
+        return list((await session.scalars(select(Photo).order_by(Photo.id))).all())
+
+
+async def test_media_links_of_every_accepted_picture_work_and_carry_no_exif(world, api):
+    for name, (content, mime) in ACCEPTED.items():
+        await world.person(name, language_code="en").send_file(content, mime, name)
+    kept = await kept_photos(world)
+    assert len(kept) == len(ACCEPTED)
+    originals = {hashlib.sha256(content).hexdigest(): content for content, _mime in ACCEPTED.values()}
+    answers = await served(world, api, [photo.id for photo in kept])
+    for photo, (status, body) in zip(kept, answers, strict=True):
+        assert status == 200, photo.mime
         with Image.open(io.BytesIO(body)) as image:
             image.load()
-            assert image.size == (width, height) and not image.getexif(), mime
-            if mime in ("image/png", "image/gif"):  # lossless: the colours people see are kept
-                with Image.open(io.BytesIO(originals[sha256])) as original:
-                    assert image.convert("RGBA").getpixel((1, 1)) == original.convert("RGBA").getpixel((1, 1)), mime
+            assert image.size == (photo.width, photo.height) and not image.getexif(), photo.mime
+            if photo.mime in ("image/png", "image/gif"):  # lossless: the colours people see are kept
+                with Image.open(io.BytesIO(originals[photo.sha256])) as original:
+                    assert image.convert("RGBA").getpixel((1, 1)) == original.convert("RGBA").getpixel((1, 1)), photo.mime
+
+
+def portrait_phone_photo() -> bytes:
+    """A portrait photo as a phone stores it: the sensor's landscape pixels (left half red, right
+    half blue) and EXIF Orientation 6, "turn a quarter clockwise to show", so red is at the top."""
+    sensor = Image.new("RGB", (64, 48), "blue")
+    sensor.paste("red", (0, 0, 32, 48))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    sensor.save(buffer, "JPEG", exif=exif)
+    return buffer.getvalue()
+
+
+def png_with_broken_exif() -> bytes:
+    """A PNG whose eXIf chunk is not TIFF data (some editors write such): a fine picture otherwise."""
+    good = picture("PNG", size=(20, 10))
+    body = b"eXIf" + b"not a TIFF header at all"
+    chunk = struct.pack(">I", len(body) - 4) + body + struct.pack(">I", zlib.crc32(body))
+    return good[:33] + chunk + good[33:]
+
+
+async def test_a_portrait_phone_photo_is_served_upright_without_its_exif(world, api):
+    await world.person("Portrait", language_code="en").send_file(portrait_phone_photo(), "image/jpeg", "IMG_2041.JPG")
+    await world.person("Edited", language_code="en").send_file(png_with_broken_exif(), "image/png", "edited.png")
+    portrait, edited = await kept_photos(world)
+    (status, body), (edited_status, edited_body) = await served(world, api, [portrait.id, edited.id])
+    assert status == 200
+    with Image.open(io.BytesIO(body)) as image:
+        assert image.size == (48, 64) and not image.getexif()  # tall, as it was taken
+        red, blue = image.convert("RGB").getpixel((24, 4)), image.convert("RGB").getpixel((24, 60))
+        assert red[0] > 200 > red[2] and blue[2] > 200 > blue[0]  # the top of the scene at the top
+    assert edited_status == 200  # EXIF that cannot be read leaves the picture as stored, still served
+    with Image.open(io.BytesIO(edited_body)) as image:
+        assert image.size == (20, 10) and not image.getexif()
+
+
+async def test_a_stored_photo_that_cannot_be_decoded_answers_404_and_is_logged_once(world, api, caplog):
+    """The files under the data dir were damaged after intake (a disk fault, a bad restore): a
+    client reading media_url gets 404 as for a photo that is gone, never a server error."""
+    for n in range(3):
+        await world.person(f"Citizen {n}", language_code="en").send_file(picture("PNG", shade=40 + n), "image/png", "x.png")
+    cut_short, swapped, deleted = await kept_photos(world)
+    data_dir = world.runtime.settings.data_dir
+    stored = (data_dir / cut_short.path).read_bytes()
+    (data_dir / cut_short.path).write_bytes(stored[: len(stored) - 30])  # OSError
+    (data_dir / swapped.path).write_bytes(png_claiming(20000, 20000))  # DecompressionBombError
+    (data_dir / deleted.path).unlink()  # FileNotFoundError
+    ids = [cut_short.id, swapped.id, deleted.id]
+    assert [status for status, _body in await served(world, api, ids + ids)] == [404] * 6  # each asked twice
+    for photo_id in ids:
+        logged = [r for r in caplog.records if f"media: photo {photo_id} cannot be served" in r.getMessage()]
+        assert len(logged) == 1, photo_id
 
 
 # --- nobody waits for somebody else's picture -----------------------------------------------------

@@ -144,6 +144,21 @@ async def test_a_status_change_upstream_reaches_the_citizen(synced, upstream):
     assert len(citizen.since(mark)) == 1  # closed upstream is not asked again
 
 
+async def test_the_platforms_note_reaches_the_citizen_whole_or_visibly_shortened(synced, upstream):
+    citizen = synced.person(language_code="en")
+    case = await submit_manhole(citizen, lat=IN_GRID[0], lon=IN_GRID[1])
+    await synced.sync()
+    synced.clock.advance(minutes=5)
+    await synced.sync()
+    mark = citizen.mark()
+    note = "Handled by the water company: the pipe is replaced on Monday, keep off the pavement by gate 3 until then."
+    upstream.close((await row(synced, case.id)).upstream_id, note + " Details follow." * 100)
+    synced.clock.advance(minutes=5)
+    await synced.sync()
+    [said] = citizen.since(mark)
+    assert f"closed: {note}" in said and said.endswith("…")  # not cut at 64 characters, and over 1,000 says so
+
+
 async def test_a_resolved_case_closed_upstream_is_closed_here_without_blaming_the_citizen(synced, upstream):
     grid_worker, _ = await staff_in_chat(synced, "Wang", "worker", "HS-01-01-G1")
     citizen = synced.person(language_code="en")

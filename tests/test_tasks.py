@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy import select
 
 from handlers.callbacks import button_data
+from storage import tasks
 from storage.models import Case, CaseEvent, CasePhoto
 from tests.harness import Person
 from tests.stories import demo_city, staff_in_chat, submit_manhole
@@ -58,6 +60,24 @@ async def test_a_routed_case_reaches_the_worker_as_a_task_card(world):
     assert f"Task {grid.case.number}" in text and "Cover missing by the <school>" in text
     assert "Due 23 Nov 2026, 14:00 · in 4 hours" in text
     assert labels(card[2]) == ["✅ Accept", "🙅 Not mine"]
+
+
+async def test_a_task_given_to_someone_else_before_its_card_went_out_never_reaches_the_first_holder(world, caplog):
+    caplog.set_level(logging.INFO, logger="handlers.notices")
+    await demo_city(world)
+    wang, wang_id = await staff_in_chat(world, "Wang", "worker", GRID)
+    zhao, zhao_id = await staff_in_chat(world, "Zhao", "worker", GRID)
+    _li, li_id = await staff_in_chat(world, "Li", "leader", GRID)
+    citizen = world.person("Citizen", language_code="en")
+    case = await submit_manhole(citizen, lat=IN_GRID[0], lon=IN_GRID[1], description="Flat 301, call 138 0000 0000")
+    assert (await case_now(world, case.id)).assignee_id == wang_id  # his card is queued, not sent yet
+    async with world.store.transaction() as session:  # the leader gives it to Zhao first
+        await tasks.give_to_worker(session, await world.runtime.map.index(session), case.id, li_id, zhao_id,
+                                   world.clock.now())
+    await world.deliver()
+    assert not any(case.number in text or "Flat 301" in text for text in wang.texts())
+    assert any(f"Task {case.number}" in text and "Flat 301" in text for text in zhao.texts())
+    assert f"task card of case {case.id} not sent to person {wang_id}" in caplog.text
 
 
 async def test_the_whole_task_from_accept_to_resolved_reaches_the_citizen(world):
@@ -116,6 +136,29 @@ async def test_escalate_goes_to_the_leader_then_to_the_community_dispatcher(worl
     case = await case_now(world, grid.case.id)
     assert (case.state, case.assignee_id) == ("escalated", sun_id)
     assert "Why you: passed up to you from the grid" in sun.last().plain
+
+
+async def test_a_typed_note_or_reason_over_its_limit_is_asked_for_again_never_cut(world):
+    grid = await a_task(world)
+    wang = grid.wang
+    await wang.tap("Accept")
+    await wang.tap("Escalate")
+    await wang.say("The pipe under the cover is broken too. " * 13 + "Needs a crane.")  # 40 x 13 + 14
+    assert "That is 534 characters; please keep it to 500." in wang.last().plain
+    assert (await case_now(world, grid.case.id)).assignee_id == grid.wang_id  # still Wang's, still asked
+    await wang.say("Needs a crane.")
+    assert "went up to Li" in wang.last().plain
+    await world.deliver()
+    await grid.li.tap("Accept")
+    await grid.li.tap("Resolve")
+    await grid.li.send_photo()
+    await grid.li.say("Replaced the cover and the frame. " * 30 + "Please keep off for a day.")
+    assert "That is 1046 characters; please keep it to 1000." in grid.li.last().plain
+    assert (await case_now(world, grid.case.id)).state != "resolved"
+    await grid.li.say("Replaced. Please keep off for a day.")
+    assert "is resolved" in grid.li.last().plain
+    await world.deliver()
+    assert "Please keep off for a day." in grid.citizen.last().plain
 
 
 async def test_not_mine_returns_the_task_to_the_dispatcher_who_gave_it(world):

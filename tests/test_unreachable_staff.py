@@ -8,6 +8,8 @@ import asyncio
 
 from sqlalchemy import select
 
+from handlers.callbacks import button_data
+from storage import people
 from storage.models import Case, Person as PersonRow
 from tests.harness import Person
 from tests.stories import demo_city, staff, staff_in_chat, submit_manhole
@@ -65,6 +67,30 @@ async def test_a_worker_who_never_opened_the_bot_loses_the_task_to_the_leader_wh
     assert "never opened" not in await people_list(world)
     await wang.say("/start")
     assert "Tasks waiting" not in wang.last().plain  # nothing comes back twice
+
+
+async def test_choosing_someone_who_never_opened_the_bot_says_so_not_that_they_blocked_it(world):
+    await demo_city(world)
+    sun, _sun_id = await staff_in_chat(world, "Sun", "dispatcher", "HS-01")
+    case = await submit_manhole(world.person("Citizen", language_code="en"), lat=IN_GRID[0], lon=IN_GRID[1])
+    await world.deliver()  # nobody in the grid yet: the card goes to Sun
+    card = sun.last()
+    wang_id = await staff(world, 901, "Wang", "worker", GRID)  # from the roster
+    li, li_id = await staff_in_chat(world, "Li", "leader", GRID)
+    await sun.tap("Assign", card)
+    assert "👷 Wang · 0 open" in [b["text"] for b in card.buttons()]
+    async with world.store.transaction() as session:  # meanwhile Telegram said Wang never opened the bot
+        await people.mark_never_opened(session, wang_id, world.clock.now())
+    await sun.press_data(button_data("d:to", case.id, wang_id), card)  # the picker drawn before that
+    said = world.api.methods("answerCallbackQuery")[-1].params["text"]
+    assert "never opened the bot" in said and "press Start" in said and "blocked" not in said
+    await sun.press_data(button_data("d:to", case.id, li_id), card)
+    await world.deliver()
+    task = next(m for m in reversed(li.chat()) if case.number in m.plain)
+    await li.press_data(button_data("t:to", case.id, wang_id), task)  # a leader's picker drawn before that
+    said = world.api.methods("answerCallbackQuery")[-1].params["text"]
+    assert "never opened the bot" in said and "press Start" in said and "blocked" not in said
+    assert (await case_now(world, case.id)).assignee_id == li_id
 
 
 async def test_chat_not_found_is_the_same_and_an_admin_hears_when_there_is_no_leader(world):
