@@ -11,7 +11,9 @@ import struct
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from PIL import Image, ImageOps
+from PIL import Image
+
+from storage.photos import upright
 
 MEDIA_LIFETIME = timedelta(days=30)
 _SIGNATURE_BYTES = 16
@@ -54,22 +56,12 @@ def verify(key: bytes, token: str, now: datetime) -> tuple[str, int | None]:
 _SERVED_MODES = {"JPEG": ("L", "RGB"), "PNG": ("1", "L", "LA", "I", "I;16", "RGB", "RGBA")}
 
 
-def _upright(image: Image.Image) -> Image.Image:
-    """The picture turned as its EXIF Orientation says. A phone stores a portrait photo sideways and
-    says so in that tag; the tag goes with the rest of the EXIF when the copy is served, so the turn
-    is made on the pixels. EXIF that cannot be read (intake takes such pictures) leaves it as stored."""
-    try:
-        return ImageOps.exif_transpose(image)
-    except Exception:  # noqa: BLE001 - EXIF in the wild is often malformed (SyntaxError, struct.error ...)
-        return image
-
-
 def without_metadata(path: Path) -> tuple[bytes, str]:
     """The image re-encoded upright with no EXIF or other metadata (blocking: run it in a thread): a
     JPEG stays a JPEG; PNG, GIF (its first frame) and WEBP are served as PNG, which keeps transparency."""
     with Image.open(path) as image:
         kind = "JPEG" if image.format in ("JPEG", "MPO") else "PNG"
-        pixels = _upright(image)
+        pixels = upright(image)
         if pixels.mode not in _SERVED_MODES[kind]:
             pixels = pixels.convert("RGBA" if kind == "PNG" and pixels.has_transparency_data else "RGB")
         # Only the pixels are carried over: no EXIF, no comments, no thumbnails.

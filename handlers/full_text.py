@@ -89,4 +89,5 @@ async def on_full_text_button(update: Update, context: Context, pressed: Pressed
         await answer_button(query, _("This button is not valid."))
         return
     await answer_button(query)
-    await send_all(context.bot, update.effective_chat.id, full_text_messages(_, number, text))
+    # To the person's own chat: a button on an inline message carries no chat at all.
+    await send_all(context.bot, query.from_user.id, full_text_messages(_, number, text))

@@ -15,7 +15,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageOps
+from PIL import Image
+
+from storage.photos import upright
 
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 MAX_SIDES = 10_000  # width + height
@@ -46,7 +48,7 @@ def photo_allowed(size_bytes: int, width: int, height: int) -> bool:
 def _pixels_only(image: Image.Image, flatten: bool) -> Image.Image:
     """The picture upright, with nothing but its pixels (no EXIF, comments or thumbnails); with
     `flatten`, transparency laid on white, as a JPEG needs."""
-    image = ImageOps.exif_transpose(image)
+    image = upright(image)
     keeps = ("RGB", "L") if flatten else ("RGB", "L", "RGBA", "LA")
     if image.mode not in keeps:
         rgba = image.convert("RGBA")

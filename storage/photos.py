@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, ImageOps
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -194,3 +194,13 @@ async def record_photo(
     session.add(photo)
     await session.flush()
     return photo
+
+
+def upright(image: Image.Image) -> Image.Image:
+    """The picture turned as its EXIF Orientation says. A phone stores a portrait photo sideways and
+    says so in that tag; the tag goes with the rest of the EXIF when the copy is served, so the turn
+    is made on the pixels. EXIF that cannot be read (intake takes such pictures) leaves it as stored."""
+    try:
+        return ImageOps.exif_transpose(image)
+    except Exception:  # noqa: BLE001 - EXIF in the wild is often malformed (SyntaxError, struct.error ...)
+        return image
