@@ -11,7 +11,7 @@ from bot.runtime import Runtime
 from handlers import keyboards
 from handlers.callbacks import Pressed
 from handlers.common import ButtonOutcome, Context, Outgoing, esc, person_session, runtime, send_all, show_outcome, too_long, tr
-from handlers.fit import user
+from handlers.fit import shorten, user
 from handlers.full_text import fitted_card
 from handlers.report_prompts import category_label
 from storage import cases, people, tasks
@@ -53,7 +53,7 @@ def _list_page(rt: Runtime, person: Person, page_cases: list[Case], total: int, 
         total=total, page=page + 1, pages=pages
     )
     entries = [
-        (c.id, f"{STATE_ICONS.get(c.state, '')} {c.number} · {category_label(rt, c.category_code, person.language)}"[:60])
+        (c.id, shorten(f"{STATE_ICONS.get(c.state, '')} {c.number} · {category_label(rt, c.category_code, person.language)}", 60))
         for c in page_cases
     ]
     return Outgoing(header, keyboards.case_list(_, entries, page, (page + 1) * PER_PAGE < total))

@@ -14,6 +14,7 @@ from handlers.callbacks import Pressed, button_data
 from handlers.citizen_cases import state_name
 from handlers.common import ButtonOutcome, Context, Outgoing, esc, person_session, runtime, send_all, show_outcome, too_long, tr
 from handlers.dispatch_card import REJECT_REASONS, card_buttons, card_text, why_it_came
+from handlers.fit import shorten
 from handlers.full_text import fitted_card
 from handlers.report_prompts import category_label
 from storage import areas, cases, dispatch, outbox, people
@@ -112,13 +113,13 @@ async def _area_picker(session: AsyncSession, index: AreaIndex, scope: Scope, _:
         for person, role, count in await dispatch.assignable_people(session, code):
             icon = "👷" if role == "worker" else "🧑‍💼"
             label = _("{icon} {name} · {count} open").format(icon=icon, name=person.name, count=count)
-            rows.append([InlineKeyboardButton(label[:60], callback_data=button_data("d:to", case.id, person.id))])
+            rows.append([InlineKeyboardButton(shorten(label, 60), callback_data=button_data("d:to", case.id, person.id))])
         if not rows:
             rows.append([InlineKeyboardButton(_("Nobody on duty here"), callback_data=button_data("d:in", case.id, code))])
     else:
         inside = [c for c in index.children_of(code) if index.level_of(c) != "microgrid"][:MAX_AREA_BUTTONS]
         names = await areas.area_names(session, inside)
-        buttons = [InlineKeyboardButton(names.get(c, c)[:30], callback_data=button_data("d:in", case.id, c)) for c in inside]
+        buttons = [InlineKeyboardButton(shorten(names.get(c, c), 30), callback_data=button_data("d:in", case.id, c)) for c in inside]
         rows += [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     parent = index.parent_of.get(code)
     last = [InlineKeyboardButton(_("« Back"), callback_data=button_data("d:back", case.id))]
@@ -157,7 +158,7 @@ async def _choose_reason(session, rt, index, person, case, pressed) -> ButtonOut
     _ = tr(person)
     if "rejected" not in cases.TRANSITIONS[case.state]:
         raise DispatchError("state", case)
-    rows = [[InlineKeyboardButton(_(reason)[:60], callback_data=button_data("d:rjr", case.id, i))]
+    rows = [[InlineKeyboardButton(shorten(_(reason), 60), callback_data=button_data("d:rjr", case.id, i))]
             for i, reason in enumerate(REJECT_REASONS)]
     rows.append([InlineKeyboardButton(_("✏️ Type a reason"), callback_data=button_data("d:rjt", case.id))])
     rows.append([InlineKeyboardButton(_("« Back"), callback_data=button_data("d:back", case.id))])
@@ -198,7 +199,7 @@ async def _choose_original(session, rt, index, person, case, pressed) -> ButtonO
     for original, metres in await dispatch.nearby_originals(session, case):
         label = _("{number} · {category} · {metres} m").format(
             number=original.number, category=category_label(rt, original.category_code, person.language), metres=round(metres))
-        rows.append([InlineKeyboardButton(label[:60], callback_data=button_data("d:dpo", case.id, original.id))])
+        rows.append([InlineKeyboardButton(shorten(label, 60), callback_data=button_data("d:dpo", case.id, original.id))])
     rows.append([InlineKeyboardButton(_("✏️ Type the number"), callback_data=button_data("d:dpt", case.id))])
     rows.append([InlineKeyboardButton(_("« Back"), callback_data=button_data("d:back", case.id))])
     notice = _("Open cases nearby are listed; or type the number.") if len(rows) > 2 else _("No open case nearby; type the number.")

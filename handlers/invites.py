@@ -10,6 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from bot.i18n import N_, Translate, local_time
 from handlers.callbacks import Pressed, button_data
 from handlers.common import ButtonOutcome, Context, Outgoing, esc, person_session, runtime, send_all, show_outcome, tr
+from handlers.fit import shorten
 from handlers.onboarding import ROLE_NAMES, role_in_area
 from storage import areas, roles
 from storage.map_import import DEPTH
@@ -55,7 +56,7 @@ async def _area_choice(session: AsyncSession, index: AreaIndex, rights: InviteRi
     rows: list[list[InlineKeyboardButton]] = []
     names = await areas.area_names(session, [code] if code else [])
     if code is not None and _fits(index, role, code) and rights.allows(role, index.chain(code)):
-        rows.append([InlineKeyboardButton(_("✅ {area}").format(area=names.get(code, code))[:60],
+        rows.append([InlineKeyboardButton(shorten(_("✅ {area}").format(area=names.get(code, code)), 60),
                                           callback_data=button_data("i:at", role_number, code))])
     if code is None and not rights.everywhere:
         inside = rights.home_areas()
@@ -64,7 +65,7 @@ async def _area_choice(session: AsyncSession, index: AreaIndex, rights: InviteRi
                   if DEPTH[index.level_of(c) or "microgrid"] <= deepest and rights.leads_to(index, role, c)]
     inside = inside[:MAX_AREA_BUTTONS]
     inside_names = await areas.area_names(session, inside)
-    buttons = [InlineKeyboardButton(inside_names.get(c, c)[:30], callback_data=button_data("i:in", role_number, c))
+    buttons = [InlineKeyboardButton(shorten(inside_names.get(c, c), 30), callback_data=button_data("i:in", role_number, c))
                for c in inside]
     rows += [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     if code is not None:

@@ -15,7 +15,7 @@ from handlers import keyboards
 from handlers.callbacks import Pressed, button_data
 from handlers.callout import alert_text
 from handlers.common import ButtonOutcome, Context, Outgoing, esc, person_session, runtime, send_all, show_outcome, too_long, tr
-from handlers.fit import TEXT_LIMIT, fit, user
+from handlers.fit import TEXT_LIMIT, fit, shorten, user
 from storage import areas, mobilize, people
 from storage.map_index import AreaIndex
 from storage.mobilize import GRID_WORKERS, RESPONDER_TAGS, MobilizeError
@@ -91,7 +91,7 @@ async def _where_buttons(session: AsyncSession, index: AreaIndex, command: mobil
         if command.covers(index, code):
             mark = "✅" if code in chosen else "⬜"
             names = await areas.area_names(session, [code])
-            rows.append([InlineKeyboardButton(_("{mark} All of {area}").format(mark=mark, area=names.get(code, code))[:60],
+            rows.append([InlineKeyboardButton(shorten(_("{mark} All of {area}").format(mark=mark, area=names.get(code, code)), 60),
                                               callback_data=button_data("m:tg", draft.id, code))])
     inside = inside[:MAX_BUTTONS]
     names = await areas.area_names(session, inside)
@@ -99,9 +99,9 @@ async def _where_buttons(session: AsyncSession, index: AreaIndex, command: mobil
     for child in inside:
         if index.level_of(child) == "microgrid":
             mark = "✅" if child in chosen else "⬜"
-            buttons.append(InlineKeyboardButton(f"{mark} {names.get(child, child)}"[:40], callback_data=button_data("m:tg", draft.id, child)))
+            buttons.append(InlineKeyboardButton(shorten(f"{mark} {names.get(child, child)}", 40), callback_data=button_data("m:tg", draft.id, child)))
         else:
-            buttons.append(InlineKeyboardButton(f"📂 {names.get(child, child)}"[:40], callback_data=button_data("m:in", draft.id, child)))
+            buttons.append(InlineKeyboardButton(shorten(f"📂 {names.get(child, child)}", 40), callback_data=button_data("m:in", draft.id, child)))
     rows += [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     last = [InlineKeyboardButton(_("📍 Around a point"), callback_data=button_data("m:pt", draft.id))]
     parent = index.parent_of.get(code) if code else None

@@ -14,6 +14,7 @@ from handlers import keyboards
 from handlers.callbacks import Pressed, button_data
 from handlers.citizen_cases import state_name
 from handlers.common import ButtonOutcome, Context, Outgoing, esc, person_session, runtime, send_all, show_outcome, too_long, tr
+from handlers.fit import shorten
 from handlers.full_text import fitted_card
 from handlers.report_prompts import category_label
 from handlers.task_card import card_buttons, card_text
@@ -136,7 +137,7 @@ async def _choose_worker(session, rt, index, person, case, pressed) -> ButtonOut
     rows = []
     for worker, count in await tasks.grid_workers(session, index, case):
         label = _("{icon} {name} · {count} open").format(icon="👷", name=worker.name, count=count)
-        rows.append([InlineKeyboardButton(label[:60], callback_data=button_data("t:to", case.id, worker.id))])
+        rows.append([InlineKeyboardButton(shorten(label, 60), callback_data=button_data("t:to", case.id, worker.id))])
     if not rows:
         return ButtonOutcome(notice=_("Nobody on duty here"), alert=True)
     rows.append([InlineKeyboardButton(_("« Back"), callback_data=button_data("t:card", case.id))])

@@ -259,3 +259,17 @@ async def test_a_card_pressed_after_another_dispatcher_decided_changes_nothing(w
     await other.press_data(button_data("d:acc", case.id), holder.last())
     assert last_answer(world) == f"Case {case.number} is already Not accepted; nothing was changed."
     assert (await case_now(world, case.id)).state == "rejected"
+
+
+async def test_a_long_name_on_a_button_ends_in_an_ellipsis_not_mid_word(world):
+    await demo_city(world)
+    sun, _sun_id = await staff_in_chat(world, "Sun", "dispatcher", "HS-01")
+    citizen = world.person(language_code="en")
+    await submit_manhole(citizen, lat=IN_GRID[0], lon=IN_GRID[1])
+    await world.deliver()
+    long_name = "Wang " + "👨‍👩‍👧" * 30  # joined emoji: a cut inside one would show broken glyphs
+    await staff(world, 901, long_name, "worker", "HS-01-01-G1")
+    await sun.tap("Assign")
+    label = sun.last().buttons()[0]["text"]
+    assert label.startswith("👷 Wang ") and label.endswith("…")
+    assert label[:-1].endswith("👨‍👩‍👧")
