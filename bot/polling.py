@@ -57,6 +57,9 @@ class RecentUpdateIds:
             self._ids.discard(self._order.popleft())
         return True
 
+    def __contains__(self, update_id: int) -> bool:
+        return update_id in self._ids
+
 
 def read_update(data: object, bot: ExtBot) -> Update | None:  # type: ignore[type-arg]
     """The update in `data`, or None (logged with its id) when the library cannot read it."""

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from bot.runtime import Runtime
 from bot.settings import Settings
-from storage import timers
+from storage import timers, updates
 from storage.timers import SweepResult, Timing
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,13 @@ async def digest(runtime: Runtime) -> int:
     return sent
 
 
+async def forget_old_updates(runtime: Runtime) -> int:
+    """Drops the webhook's update ids older than a day, which Telegram no longer sends again."""
+    async with runtime.store.transaction() as session:
+        return await updates.forget_old_updates(session, runtime.clock.now())
+
+
 async def tick(runtime: Runtime) -> None:
     await sweep(runtime)
     await digest(runtime)
+    await forget_old_updates(runtime)

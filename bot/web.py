@@ -18,7 +18,7 @@ from bot import media
 from bot.open311_http import Open311
 from bot.polling import RecentUpdateIds, describe_failure, read_update
 from bot.runtime import Runtime
-from storage import sync
+from storage import sync, updates
 from storage.models import Case, OutboundMessage, Photo
 
 log = logging.getLogger(__name__)
@@ -115,8 +115,18 @@ class HttpFace:
         if not isinstance(update_id, int) or isinstance(update_id, bool):
             log.warning("webhook: a body that is not an update was refused (%s)", type(data).__name__)
             return web.Response(status=400, text="bad update")
-        if not self.seen_updates.first_time(update_id):
+        if update_id in self.seen_updates:
             log.info("webhook: update %s came again and was handled already", update_id)
+            return web.Response(text="ok")
+        try:
+            async with self.runtime.store.transaction() as session:
+                first = await updates.claim_update(session, update_id, self.runtime.clock.now())
+        except Exception as error:  # noqa: BLE001 - Telegram sends it again later; a 503 says why
+            log.warning("webhook: update %s could not be claimed in the store: %s", update_id, error)
+            return web.Response(status=503, text="store unavailable")
+        self.seen_updates.first_time(update_id)
+        if not first:
+            log.info("webhook: update %s came again and was handled by another process", update_id)
             return web.Response(text="ok")
         update = read_update(data, self.bot)
         if update is not None:

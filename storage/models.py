@@ -444,3 +444,13 @@ class UpstreamSync(Base):
     posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     upstream_status: Mapped[str | None] = mapped_column(String(16))
     checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SeenUpdate(Base):
+    """A Telegram update id a web process took, kept a day: Telegram sends an update again when it
+    thinks it was not received, and the load balancer may give the resend to another process."""
+
+    __tablename__ = "seen_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -197,6 +197,50 @@ async def test_one_persons_report_steps_alternate_between_two_web_processes(api,
     assert len(cases) == 1 and cases[0].category_code == "municipal.manhole" and (cases[0].lat, cases[0].lon) == IN_GRID
 
 
+async def test_an_update_telegram_resends_to_the_other_web_process_is_answered_once(api, pg_url, tmp_path):
+    # nginx gives Telegram's resend of an update to the other web process: the citizen gets one answer.
+    ports = [free_port(), free_port()]
+    hooks = [f"http://127.0.0.1:{port}/telegram/hook" for port in ports]
+    webs = [await start(api, pg_url, tmp_path / "data", f"web-{n}", "web", GRIDLINE_HTTP_PORT=str(port),
+                        GRIDLINE_WEBHOOK_URL=hook, GRIDLINE_WEBHOOK_SECRET="shared-secret")
+            for n, (port, hook) in enumerate(zip(ports, hooks, strict=True))]
+    chat = 300_002
+
+    def command(text: str) -> dict:  # type: ignore[type-arg]
+        return {"update_id": api.next_update_id(),
+                "message": {"message_id": api.next_update_id(), "date": int(time.time()), "text": text,
+                            "entities": [{"type": "bot_command", "offset": 0, "length": len(text)}],
+                            "chat": {"id": chat, "type": "private"},
+                            "from": {"id": chat, "is_bot": False, "first_name": "Lin", "language_code": "en"}}}
+
+    async def post(hook: str, update: dict) -> int:  # type: ignore[type-arg]
+        async with aiohttp.ClientSession() as http:
+            for _attempt in range(100):  # the process may still be starting its HTTP server
+                try:
+                    async with http.post(hook, json=update,
+                                         headers={"X-Telegram-Bot-Api-Secret-Token": "shared-secret"}) as response:
+                        return response.status
+                except aiohttp.ClientConnectorError:
+                    await asyncio.sleep(0.1)
+        raise AssertionError(f"{hook} never answered")
+
+    try:
+        help_update = command("/help")
+        statuses = [await post(hooks[0], help_update), await post(hooks[1], help_update)]
+        # One chat's updates are handled in order in each process; the second process answers this one
+        # after any /help it took, so by its answer a second /help answer would be there.
+        await post(hooks[1], command("/mycases"))
+        await api.wait_for(lambda: any("no reports yet" in m.plain for m in api.messages(chat)), timeout=30)
+        await post(hooks[0], command("/mycases"))
+        await api.wait_for(lambda: sum("no reports yet" in m.plain for m in api.messages(chat)) == 2, timeout=30)
+    finally:
+        for process in webs:
+            await stop(process)
+    assert statuses == [200, 200]
+    answers = [m.plain for m in api.messages(chat)]
+    assert len(answers) == 3 and sum("How to report a problem" in answer for answer in answers) == 1, answers
+
+
 async def test_a_worker_hears_at_once_when_another_process_queues_a_message(pg_url):
     from storage.wakeup import QueueListener
 

@@ -301,6 +301,40 @@ async def test_the_webhook_refuses_what_is_not_an_update_and_handles_a_resent_up
     assert len(answers) == 2 and HELP in answers[0] and "no reports yet" in answers[1]
 
 
+async def test_an_update_resent_to_another_web_process_is_handled_once(world, api, clock):
+    """Several web processes behind nginx: Telegram sends an update again (it did not hear our 200
+    in time) and nginx gives the resend to the other process. The citizen gets one answer."""
+    from bot.web import HttpFace, Webhook
+
+    await world.app.start()
+    faces = [HttpFace(world.runtime, world.app.bot, Webhook("/hook", "s3cret", world.app.update_queue)) for _ in (1, 2)]
+    for face in faces:
+        await face.start("127.0.0.1", 0)
+    secret = {"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
+    help_update = update_from(795, api.next_update_id(), "/help")
+    try:
+        async with aiohttp.ClientSession() as http:
+            async def post(face: HttpFace, update: dict) -> int:  # type: ignore[type-arg]
+                async with http.post(f"http://127.0.0.1:{face.port}/hook", json=update, headers=secret) as response:
+                    return response.status
+
+            statuses = [await post(faces[0], help_update), await post(faces[1], help_update)]
+            await post(faces[1], update_from(795, api.next_update_id(), "/mycases"))
+            await api.wait_for(lambda: answered(api, 795, "no reports yet"))
+            # A day later the store has forgotten the id (Telegram keeps an update 24 hours at most).
+            clock.advance(hours=25)
+            from bot.timers import forget_old_updates
+            forgotten = await forget_old_updates(world.runtime)
+    finally:
+        for face in faces:
+            await face.stop()
+        await world.app.stop()
+    assert statuses == [200, 200]
+    answers = [m.plain for m in api.messages(795)]
+    assert len(answers) == 2 and HELP in answers[0] and "no reports yet" in answers[1]
+    assert forgotten == 2
+
+
 async def test_a_429_on_a_direct_reply_is_waited_out_and_the_reply_arrives(world, api):
     stepped = SteppedTime().drive(world)
     citizen = world.person(language_code="en")
