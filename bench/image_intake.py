@@ -192,10 +192,21 @@ async def _run_bot(url: str, token: str, data_dir: Path, connection: Any) -> dic
     if application.post_init:
         await application.post_init(application)
     await application.start()
-    await application.updater.start_polling(poll_interval=0, timeout=10)
+    try:  # poll as `gridline run` does; a version before bot.app.update_poller used PTB's updater
+        from bot.app import update_poller
+    except ImportError:
+        update_poller = None
+    poller = update_poller(application) if update_poller else None
+    if poller is not None:
+        poller.start()
+    else:
+        await application.updater.start_polling(poll_interval=0, timeout=10)
     connection.send(port)
     results = await asyncio.get_running_loop().run_in_executor(None, connection.recv)
-    await application.updater.stop()
+    if poller is not None:
+        await poller.stop()
+    else:
+        await application.updater.stop()
     await application.stop()
     if application.post_stop:
         await application.post_stop(application)

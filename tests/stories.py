@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+import aiohttp
 from sqlalchemy import select
 
 from bot.i18n import translator
-from storage import people, roles
+from bot.web import HttpFace
+from storage import open311, people, roles
 from storage.map_import import DEMO_CITY, read_map, write_map
 from storage.models import Case
 from tests.harness import Harness, Person
@@ -62,3 +66,17 @@ async def staff_in_chat(world, name: str, role: str, area: str | None, language_
     person = world.person(name, language_code=language_code)
     await person.say("/start")
     return person, await staff(world, person.tg_id, name, role, area, tags)
+
+
+@asynccontextmanager
+async def open311_client(world: Harness) -> AsyncIterator[tuple[aiohttp.ClientSession, str]]:
+    """The bot's HTTP face on a free port, an HTTP client for it and an Open311 API key."""
+    face = HttpFace(world.runtime, world.app.bot)
+    await face.start("127.0.0.1", 0)
+    async with world.store.transaction() as session:
+        key = await open311.create_key(session, "hotline-12345", world.clock.now())
+    try:
+        async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{face.port}") as http:
+            yield http, key
+    finally:
+        await face.stop()

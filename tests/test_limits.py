@@ -6,21 +6,19 @@ from __future__ import annotations
 import io
 import os
 
-import aiohttp
 import pytest
 from PIL import Image
 from sqlalchemy import select, update
 from telegram import InputMediaPhoto
 from telegram.error import BadRequest
 
-from bot.web import HttpFace
 from handlers import notices
 from handlers.fit import fit, parts, units, user
-from storage import open311, outbox, people
+from storage import outbox, people
 from storage.models import Area, CaseEvent, OutboundMessage
 from tests.fake_telegram import ApiError, FakeBotApi, check_html, plain, utf16_length
 from tests.harness import jpeg
-from tests.stories import demo_city, newest_case, staff, staff_in_chat, submit_manhole
+from tests.stories import demo_city, newest_case, open311_client, staff, staff_in_chat, submit_manhole
 from tests.test_routing import IN_GRID, OUTSIDE
 from tests.test_tasks import GRID, a_task
 
@@ -89,13 +87,8 @@ def test_long_text_is_split_into_parts_at_a_line_or_a_space():
 
 @pytest.fixture
 async def open311_http(world):
-    face = HttpFace(world.runtime, world.app.bot)
-    await face.start("127.0.0.1", 0)
-    async with world.store.transaction() as session:
-        key = await open311.create_key(session, "hotline-12345", world.clock.now())
-    async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{face.port}") as http:
-        yield http, key
-    await face.stop()
+    async with open311_client(world) as client:
+        yield client
 
 
 async def test_a_4000_character_open311_description_reaches_the_worker_whole_one_tap_away(world, open311_http):

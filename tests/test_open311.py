@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-import aiohttp
 import pytest
 
-from bot.web import HttpFace
 from storage import open311
-from tests.stories import demo_city, staff, submit_manhole
+from tests.stories import demo_city, open311_client, staff, submit_manhole
 from tests.test_cli import gridline
 from tests.test_routing import IN_GRID, OUTSIDE
 
@@ -17,13 +15,8 @@ from tests.test_routing import IN_GRID, OUTSIDE
 @pytest.fixture
 async def server(world):
     await demo_city(world)
-    face = HttpFace(world.runtime, world.app.bot)
-    await face.start("127.0.0.1", 0)
-    async with world.store.transaction() as session:
-        key = await open311.create_key(session, "hotline-12345", world.clock.now())
-    async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{face.port}") as http:
-        yield http, key
-    await face.stop()
+    async with open311_client(world) as client:
+        yield client
 
 
 GOOD = {"service_code": "municipal.manhole", "lat": str(IN_GRID[0]), "long": str(IN_GRID[1]),

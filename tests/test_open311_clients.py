@@ -17,7 +17,7 @@ from bot.web import HttpFace
 from storage import open311
 from storage.catalog import DEFAULT_CATALOG
 from storage.models import Case
-from tests.stories import demo_city, label
+from tests.stories import demo_city, label, open311_client
 from tests.test_routing import IN_GRID
 
 W3_SECONDS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")
@@ -32,13 +32,8 @@ HOTLINE = {"service_code": "municipal.manhole", "lat": str(EXACT[0]), "long": st
 @pytest.fixture
 async def face(world):
     await demo_city(world)
-    server = HttpFace(world.runtime, world.app.bot)
-    await server.start("127.0.0.1", 0)
-    async with world.store.transaction() as session:
-        key = await open311.create_key(session, "hotline-12345", world.clock.now())
-    async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{server.port}") as http:
-        yield http, key
-    await server.stop()
+    async with open311_client(world) as client:
+        yield client
 
 
 async def post(http, key: str, **fields: str | None) -> aiohttp.ClientResponse:  # type: ignore[no-untyped-def]
