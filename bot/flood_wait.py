@@ -35,7 +35,9 @@ def sending_from_queue() -> Iterator[None]:
         _from_queue.reset(token)
 
 
-def _seconds(delay: object) -> float:
+def retry_seconds(error: RetryAfter) -> float:
+    """How long a 429 asks us to wait (PTB gives a timedelta or, in older releases, a number)."""
+    delay = error.retry_after
     return delay.total_seconds() if isinstance(delay, timedelta) else float(delay)  # type: ignore[arg-type]
 
 
@@ -64,7 +66,7 @@ class FloodWait(BaseRateLimiter[None]):
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as error:
-                wait = _seconds(error.retry_after)
+                wait = retry_seconds(error)
                 if _from_queue.get() or waited + wait > self.max_wait:
                     raise
                 log.info("%s to chat %s: flood control, waiting %s s and sending again",

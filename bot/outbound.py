@@ -12,7 +12,7 @@ from datetime import timedelta
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import ExtBot
 
-from bot.flood_wait import sending_from_queue
+from bot.flood_wait import retry_seconds, sending_from_queue
 from bot.pacing import Pacer
 from bot.polling import describe_failure
 from bot.runtime import Runtime
@@ -43,10 +43,6 @@ class _Prepared:
     notice: Notice
     mobilization_id: int | None = None  # a call-out's alert: its roll call learns of the delivery
     emergency: bool = False
-
-
-def _seconds(delay: object) -> float:
-    return delay.total_seconds() if isinstance(delay, timedelta) else float(delay)  # type: ignore[arg-type]
 
 
 class _DeliveryLedger:
@@ -257,7 +253,7 @@ class OutboundSender:
         except Forbidden as error:
             await self._unreachable(prepared, never_opened=_never_opened(error))
         except RetryAfter as error:
-            until = rt.clock.now() + timedelta(seconds=_seconds(error.retry_after))
+            until = rt.clock.now() + timedelta(seconds=retry_seconds(error))
             log.warning("outbox %s: flood control, waiting until %s", prepared.message_id, until)
             async with rt.store.transaction() as session:
                 await outbox.defer_person(session, prepared.person_id, until)

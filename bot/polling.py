@@ -18,6 +18,7 @@ from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import ExtBot
 
+from bot.flood_wait import retry_seconds
 from bot.runtime import BotApiStatus
 
 log = logging.getLogger(__name__)
@@ -154,8 +155,7 @@ class UpdatePoller:
                 batch = await self.bot.get_update_dicts(self.offset, self.timeout, self.allowed_updates)
             except RetryAfter as error:
                 self.status.answered(self._monotonic())  # it answers; it only asks us to wait
-                wait = error.retry_after.total_seconds() if hasattr(error.retry_after, "total_seconds") \
-                    else float(error.retry_after)  # type: ignore[arg-type]
+                wait = retry_seconds(error)
                 log.warning("getUpdates: flood control, waiting %s s", wait)
                 await self._sleep(wait)
                 continue
@@ -165,10 +165,10 @@ class UpdatePoller:
                     # One long poll that timed out is no news; ask again at once.
                     failing_since = self._monotonic()
                     continue
+                # A 409 means a webhook is set or another process polls. The webhook was deleted once
+                # at the start; deleting it again would take it from a live deployment, so only wait.
                 if self.status.problem != problem:
                     log.warning("%s; asking again with backoff until it serves us", problem)
-                if isinstance(error, Conflict):
-                    webhook_removed = False  # someone set a webhook meanwhile, or another process polls
                 if failing_since is None:
                     failing_since = self._monotonic()
                 self.status.failed(problem, self._monotonic())

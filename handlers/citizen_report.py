@@ -114,8 +114,8 @@ def _why_not_taken(_: Translate, error: NotAnImage | BadRequest) -> str:
         return _("I can take pictures in {formats}, not {format}. Please send it as a photo instead of a file.").format(
             formats=photos.ACCEPTED_NAMES, format=error.format)
     if isinstance(error, NotAnImage) and error.reason == NotAnImage.TOO_LARGE:
-        return _("This picture is too large to check (over {limit} megapixels). "
-                 "Please send it as a photo instead of a file.").format(limit=photos.MAX_PIXELS // 1_000_000)
+        # The cap (photos.MAX_PIXELS) means nothing to a resident; what to do instead does.
+        return _("This picture is too big. Please send it as a photo instead of a file.")
     return _("I could not open this picture: it may be damaged or incomplete. Please send it again as a photo.")
 
 

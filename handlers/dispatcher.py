@@ -37,7 +37,7 @@ def _problem(_: Translate, error: DispatchError) -> str:
         "state": _("Case {number} is already {state}; nothing was changed."),
         "not_assignable": _("That person no longer works in your area. Please choose again."),
         "unreachable": _("That person has blocked the bot and cannot get the task. Please choose someone else."),
-        "never_opened": _("That person has never opened the bot, so it cannot send them the task. "
+        "never_opened": _("That person has never opened the bot, so the bot cannot send them the task. "
                           "Please choose someone else, or ask them to open the bot and press Start."),
         "no_such_case": _("There is no case with that number. Check it and type it again, or /cancel."),
         "same_case": _("That is this case's own number. Type the number of the earlier case, or /cancel."),
@@ -136,8 +136,8 @@ async def _choose_assignee(session, rt, index, person, case, pressed) -> ButtonO
     scope = await dispatch.scope_of(session, index, person.id)
     code = pressed.args[1] if pressed.action == "d:in" else _start_area(index, scope, case)
     if code is None:
-        return ButtonOutcome(notice=_("No map imported yet, so there is nobody to give it to. An admin imports one "
-                                      "with: gridline grids import FILE"), alert=True)
+        return ButtonOutcome(notice=_("No map yet, so there is nobody to give it to. Import one on the server: "
+                                      "gridline grids import FILE"), alert=True)
     if code not in index.position or not scope.covers(index, code):
         return ButtonOutcome(notice=_("This button is not valid."))
     names = await areas.area_names(session, [code])

@@ -12,6 +12,7 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
+from bot.i18n import local_time
 from bot.runtime import Runtime
 from handlers.callbacks import Pressed, button_data
 from handlers.common import Context, Outgoing, answer_button, person_session, runtime, send_all, tr
@@ -52,14 +53,27 @@ async def _readable_text(session: AsyncSession, rt: Runtime, person: Person, cas
             await cases.followed_case(session, case.id, person.id)
         except cases.NotYourCase:
             return None
+    if event_id == 0 and not staff:
+        # A resident's button is under the case's history, where the notes are shortened as well.
+        return await _history_for_citizens(session, rt, person, case)
     if event_id == 0:
-        reason = await cases.reopen_reason(session, case) if staff and case.state == "reopened" else None
+        reason = await cases.reopen_reason(session, case) if case.state == "reopened" else None
         texts = [case.description or "", _("Reason: {reason}").format(reason=reason) if reason else ""]
         return "\n\n".join(text for text in texts if text)
     event = await session.get(CaseEvent, event_id)
     if event is None or event.case_id != case.id:
         return None
     return event.note if staff else cases.note_for_citizens(event)
+
+
+async def _history_for_citizens(session: AsyncSession, rt: Runtime, person: Person, case: Case) -> str:
+    """The description and every note of the history a resident reads, each note with its time."""
+    texts = [case.description or ""]
+    for event in await cases.case_timeline(session, case.id):
+        note = cases.note_for_citizens(event)
+        if note:
+            texts.append(f"{local_time(event.at, rt.settings.zone, person.language)} — {note}")
+    return "\n\n".join(text for text in texts if text)
 
 
 def full_text_messages(_, number: str, text: str) -> list[Outgoing]:  # type: ignore[no-untyped-def]

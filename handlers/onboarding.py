@@ -43,8 +43,8 @@ def role_in_area(_: Translate, role: str, area_name: str | None) -> str:
     return _("{role} of {area}").format(role=_(ROLE_NAMES[role]), area=esc(area_name))
 
 
-NEVER_OPENED = N_("⚠️ {name} (Telegram id {tg_id}) has never opened the bot, so Telegram lets it send them "
-                  "nothing. Open cases passed on to others: {count}. Please ask them to open the bot and press "
+NEVER_OPENED = N_("⚠️ {name} (Telegram id {tg_id}) has never opened the bot, so the bot cannot send "
+                  "them anything. Open cases passed on to others: {count}. Please ask them to open the bot and press "
                   "Start; their work will be waiting.")
 
 

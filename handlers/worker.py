@@ -43,7 +43,7 @@ def _problem(_, error: TaskError) -> str:  # type: ignore[no-untyped-def]
         "nobody_above": _("There is nobody above to pass it to. Please call your dispatcher."),
         "not_assignable": _("That person is not a worker of this grid any more. Please choose again."),
         "unreachable": _("That person has blocked the bot and cannot get the task. Please choose someone else."),
-        "never_opened": _("That person has never opened the bot, so it cannot send them the task. "
+        "never_opened": _("That person has never opened the bot, so the bot cannot send them the task. "
                           "Please choose someone else, or ask them to open the bot and press Start."),
         "no_photo": _("Please send at least one photo of the fixed problem first, then a short note."),
         "no_draft": _("Tap ✅ Resolve on the task first."),

@@ -228,8 +228,10 @@ async def holder_never_opened(session: AsyncSession, index: AreaIndex, person_id
 
 async def leaders_or_admins(session: AsyncSession, index: AreaIndex, person_id: int) -> list[int]:
     """Reachable leaders of the grids this person works in (a responder's micro-grid counts as its
-    grid); when there are none, the admins."""
+    grid); when there are none, the admins; nobody for a resident, whom no one leads."""
     areas = (await session.scalars(select(Role.area_code).where(Role.person_id == person_id))).all()
+    if not areas:
+        return []
     grids = {grid for grid in (grid_of(index, code) for code in areas if code in index.position) if grid}
     reachable = select(Person.id).where(Person.blocked.is_(False))
     leaders = (await session.scalars(

@@ -98,7 +98,7 @@ async def test_an_admin_with_no_map_is_told_to_import_one_when_assigning(world):
     card = next(m for m in admin.chat() if case.number in m.plain)
     await admin.tap("Assign", card)
     said = world.api.methods("answerCallbackQuery")[-1].params
-    assert "No map imported yet" in said["text"] and "gridline grids import FILE" in said["text"] and said["show_alert"]
+    assert "No map yet" in said["text"] and "gridline grids import FILE" in said["text"] and said["show_alert"]
     assert "something went wrong" not in admin.last().plain
     await admin.tap("Accept as is", card)  # the rest of the card still works
     assert (await newest_case(world)).state == "accepted"

@@ -351,3 +351,21 @@ async def test_a_gif_or_webp_sent_as_a_file_reaches_the_worker_as_an_ordinary_ph
     for sent_id in (album[0].photo, album[1].photo):
         with Image.open(io.BytesIO(world.api.files[sent_id].content)) as image:
             assert image.format == "JPEG"
+
+
+async def test_full_text_under_a_residents_history_holds_the_long_notes_it_shortened(world):
+    from tests.test_following_a_case import move
+
+    citizen = world.person("Citizen", language_code="en")
+    case = await submit_manhole(citizen, description="Cover gone")
+    notes = [f"Step {n}: " + "the crew found more damage under the road & <pipes>. " * 36 for n in (1, 2, 3)]
+    for state, note in zip(("accepted", "assigned", "resolved"), notes, strict=True):
+        await move(world, case.id, state, note=note)
+    await citizen.say("/mycases")
+    await citizen.tap(case.number)
+    history = citizen.last()
+    assert fits(history) and "…" in history.plain and "Cover gone" in history.plain
+    mark = citizen.mark()
+    await citizen.tap("Full text", history)
+    whole = full_text_of(citizen, mark)
+    assert whole.startswith("Cover gone") and all(note.strip() in whole for note in notes)

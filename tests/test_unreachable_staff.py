@@ -45,7 +45,7 @@ async def test_a_worker_who_never_opened_the_bot_loses_the_task_to_the_leader_wh
     first = await case_now(world, first.id)
     assert (first.assignee_id, first.state) == (li_id, "assigned")  # the task moved on
     told = [text for text in li.texts() if NEVER_OPENED in text]
-    assert told == ["⚠️ Wang (Telegram id 901) has never opened the bot, so Telegram lets it send them nothing. "
+    assert told == ["⚠️ Wang (Telegram id 901) has never opened the bot, so the bot cannot send them anything. "
                     "Open cases passed on to others: 1. Please ask them to open the bot and press Start; their work "
                     "will be waiting."]
     assert any(f"Task {first.number}" in text for text in li.texts())
@@ -130,3 +130,14 @@ async def test_opening_the_bot_through_an_invite_link_brings_the_work_back_too(w
     await wang.say(f"/start {token}")
     assert "Tasks waiting for you: 1" in wang.last().plain
     assert (await case_now(world, case.id)).assignee_id == wang_id
+
+
+async def test_a_resident_telegram_cannot_reach_is_nobodys_staff_problem(world):
+    await demo_city(world)
+    await staff(world, 901, "Wang", "worker", GRID)
+    admin, _admin_id = await staff_in_chat(world, "Admin", "admin", None)
+    citizen = world.person("Citizen", language_code="en")
+    await submit_manhole(citizen, lat=IN_GRID[0], lon=IN_GRID[1])
+    world.api.unknown_chats.add(citizen.tg_id)  # the resident deleted their account since
+    await world.deliver()
+    assert [text for text in admin.texts() if NEVER_OPENED in text] == []
