@@ -27,6 +27,7 @@ from handlers.common import (
     runtime,
     send_all,
     show_outcome,
+    too_long,
     tr,
 )
 from handlers.report_prompts import category_label, step_prompt, summary, time_limit
@@ -95,12 +96,16 @@ async def on_document(update: Update, context: Context) -> None:
         await _take_picture(update, context, document.file_id, from_file=True)
 
 
-async def _refuse_picture(update: Update, context: Context, message: str) -> None:
-    """Say why a file was not taken, and what the open report still waits for."""
+async def _refuse(update: Update, context: Context, why: Callable[[Translate], str]) -> None:
+    """Say why what was sent (a file, a place) was not taken, and what the open report still waits for."""
     async with person_session(update, context) as (session, person):
         _ = tr(person)
-        text = _(message) + await reminder_of_step(session, person, _)
+        text = why(_) + await reminder_of_step(session, person, _)
     await send_all(context.bot, update.effective_chat.id, [Outgoing(text)])
+
+
+async def _refuse_picture(update: Update, context: Context, message: str) -> None:
+    await _refuse(update, context, lambda _: _(message))
 
 
 async def _download(context: Context, file_id: str) -> bytes:
@@ -128,10 +133,7 @@ async def _take_picture(update: Update, context: Context, file_id: str, from_fil
         facts = await photos.check_image(content)
     except (NotAnImage, BadRequest) as error:
         log.info("update %s: picture refused: %s", update.update_id, error)
-        async with person_session(update, context) as (session, person):
-            _ = tr(person)
-            text = _why_not_taken(_, error) + await reminder_of_step(session, person, _)
-        await send_all(context.bot, update.effective_chat.id, [Outgoing(text)])
+        await _refuse(update, context, lambda _, refused=error: _why_not_taken(_, refused))
         return
     await asyncio.to_thread(write_photo_file, rt.settings.data_dir, content, facts)
 
@@ -199,7 +201,7 @@ async def on_location(update: Update, context: Context) -> None:
     if not is_valid_point(location.latitude, location.longitude):
         # Only a forged or broken client sends these; whatever waits for a location keeps waiting.
         log.warning("update %s: location refused: %r, %r", update.update_id, location.latitude, location.longitude)
-        await _refuse_point(update, context)
+        await _refuse(update, context, lambda _: _(NOT_A_PLACE))
         return
     source = "venue" if venue else ("live" if location.live_period else "shared")
     place = ", ".join(part for part in (venue.title, venue.address) if part) if venue else None
@@ -228,13 +230,6 @@ async def on_location(update: Update, context: Context) -> None:
     await send_all(context.bot, update.effective_chat.id, messages)
 
 
-async def _refuse_point(update: Update, context: Context) -> None:
-    async with person_session(update, context) as (session, person):
-        _ = tr(person)
-        text = _(NOT_A_PLACE) + await reminder_of_step(session, person, _)
-    await send_all(context.bot, update.effective_chat.id, [Outgoing(text)])
-
-
 async def _after_location(session: AsyncSession, rt: Runtime, draft: ReportDraft, person: Person, _: Translate) -> list[Outgoing]:
     step = drafts.advance(draft, rt.clock.now())
     prompt = await step_prompt(session, rt, draft, person)
@@ -259,9 +254,9 @@ async def take_typed_address(session: AsyncSession, rt: Runtime, draft: ReportDr
 
 async def take_description(session: AsyncSession, rt: Runtime, draft: ReportDraft, person: Person, text: str) -> list[Outgoing]:
     _ = tr(person)
-    if len(text) > drafts.MAX_DESCRIPTION:
-        return [Outgoing(_("That is {length} characters; please keep it to {limit}.").format(
-            length=len(text), limit=drafts.MAX_DESCRIPTION))]
+    refusal = too_long(_, text, drafts.MAX_DESCRIPTION)
+    if refusal is not None:
+        return [refusal]
     drafts.set_description(draft, text.strip() or None, rt.clock.now())
     drafts.advance(draft, rt.clock.now())
     return await step_prompt(session, rt, draft, person)

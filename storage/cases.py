@@ -12,11 +12,10 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, true
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import outbox
+from storage.db import insert_for
 from storage.models import Case, CaseCounter, CaseEvent, CaseFollower, CasePhoto, Category, Photo, UpstreamSync
 
 OPEN_STATES = ("reported", "accepted", "assigned", "in_progress", "escalated", "reopened")
@@ -85,7 +84,7 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 async def next_case_number(session: AsyncSession, now: datetime, timezone: ZoneInfo) -> str:
     """A number to say on the phone: the local date and the day's sequence, e.g. 261123-0042."""
     day = now.astimezone(timezone).strftime("%y%m%d")
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    insert = insert_for(session)
     statement = (
         insert(CaseCounter)
         .values(day=day, last=1)

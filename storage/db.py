@@ -6,8 +6,11 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -125,3 +128,8 @@ def upgrade_schema(url: str) -> None:
 
 async def upgrade_schema_async(url: str) -> None:
     await asyncio.to_thread(upgrade_schema, url)
+
+
+def insert_for(session: AsyncSession) -> Callable[..., Any]:
+    """The INSERT of the session's database, which has ON CONFLICT (SQLite's and PostgreSQL's differ)."""
+    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert

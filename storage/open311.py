@@ -16,12 +16,11 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import cases
 from storage.catalog import Catalog, CategoryDef
+from storage.db import insert_for
 from storage.map_index import AreaIndex
 from storage.models import ApiKey, Case, CaseEvent, CasePhoto, JobRun
 from storage.points import MIN_ADDRESS_CHARACTERS, is_meaningful_address, is_valid_point
@@ -136,7 +135,7 @@ async def catalog_changed_at(session: AsyncSession, catalog: Catalog, now: datet
     Kept without a schema change in the job_runs table (name `open311:<digest>`, the time as Unix
     seconds); rows of earlier catalogs are dropped, so going back to an older catalog moves it too."""
     name = "open311:" + catalog_fingerprint(catalog)[:24]
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    insert = insert_for(session)
     seen = await session.scalar(select(JobRun.last_day).where(JobRun.name == name))
     if seen is None:
         await session.execute(delete(JobRun).where(JobRun.name.like("open311:%"), JobRun.name != name))

@@ -52,10 +52,6 @@ class Standing:
     leader: bool
     colleague: bool
 
-    @property
-    def any(self) -> bool:
-        return self.holder or self.leader or self.colleague
-
     def may_see(self, case: Case) -> bool:
         """Whether the task's card and buttons are theirs now: its holder's and its grid leader's,
         and a fellow worker's of its grid only while it is open work there, not its closed history

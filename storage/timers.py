@@ -15,11 +15,10 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import distinct, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import cases, outbox, routing, tasks
+from storage.db import insert_for
 from storage.map_index import AreaIndex
 from storage.models import Case, Category, JobRun, Role
 from storage.tasks import TaskError
@@ -192,7 +191,7 @@ async def claim_daily(session: AsyncSession, name: str, timing: Timing, at: time
         return False
     day = local.date().isoformat()
     # One statement each, so two processes asking at once cannot both get the day.
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    insert = insert_for(session)
     created = await session.execute(insert(JobRun).values(name=name, last_day=day).on_conflict_do_nothing())
     if created.rowcount:
         return True

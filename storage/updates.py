@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import insert_for
 from storage.models import SeenUpdate
 
 # Telegram gives up resending an update long before this (it keeps unconfirmed updates 24 hours at most).
@@ -20,7 +19,7 @@ async def claim_update(session: AsyncSession, update_id: int, now: datetime) -> 
 
     The primary key decides: of two processes inserting the same id at once, one row is written and
     the other insert does nothing, without an error to roll back."""
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    insert = insert_for(session)
     result = await session.execute(insert(SeenUpdate).values(update_id=update_id, seen_at=now)
                                    .on_conflict_do_nothing(index_elements=["update_id"]))
     return result.rowcount == 1
