@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.app import build_application, prepare_store  # noqa: E402
-from bot.runtime import Runtime  # noqa: E402
+from handlers.runtime import Runtime  # noqa: E402
 from storage import mobilize, people, roles  # noqa: E402
 from storage.catalog import load_catalog  # noqa: E402
 from storage.clock import SystemClock  # noqa: E402

@@ -177,8 +177,8 @@ def _use_process_pool() -> None:
 
 async def _run_bot(url: str, token: str, data_dir: Path, connection: Any) -> dict[str, Any]:
     from bot.app import build_application
-    from bot.runtime import Runtime
     from bot.settings import Settings
+    from handlers.runtime import Runtime
     from storage.catalog import load_catalog
     from storage.clock import SystemClock
     from storage.db import Store, upgrade_schema_async

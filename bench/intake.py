@@ -28,7 +28,13 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from telegram import Update  # noqa: E402
-from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, MessageHandler, filters  # noqa: E402
+from telegram.ext import (  # noqa: E402
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot.update_processor import PerChatUpdateProcessor  # noqa: E402
 from tests.fake_telegram import FakeBotApi  # noqa: E402
@@ -194,8 +200,8 @@ def _quantile(values: list[float], q: float) -> float:
 def _gridline(url: str, token: str, data_dir: Path, processor: TimedProcessor,
               webhook: tuple[str, str] | None = None) -> Application:
     from bot.app import build_application
-    from bot.runtime import Runtime
     from bot.settings import Settings
+    from handlers.runtime import Runtime
     from storage.catalog import load_catalog
     from storage.clock import SystemClock
     from storage.db import Store, upgrade_schema

@@ -25,10 +25,10 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from adapters.open311_client import Syncer  # noqa: E402
 from bench.tasks import NOW, fill, prepare  # noqa: E402
-from bot.upstream import Syncer  # noqa: E402
 from bot.web import HttpFace  # noqa: E402
-from bot.runtime import Runtime  # noqa: E402
+from handlers.runtime import Runtime  # noqa: E402
 from storage import open311  # noqa: E402
 from storage.catalog import load_catalog  # noqa: E402
 from storage.clock import ManualClock  # noqa: E402

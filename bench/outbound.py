@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.i18n import N_  # noqa: E402
+from handlers.i18n import N_  # noqa: E402
 from storage import outbox, people  # noqa: E402
 from storage.catalog import load_catalog, sync_categories  # noqa: E402
 from storage.db import Store, upgrade_schema_async  # noqa: E402

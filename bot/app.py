@@ -9,23 +9,25 @@ import aiohttp
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram import BotCommand, LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.ext import Application, ApplicationBuilder, Defaults
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import HTTPXRequest
 
-from bot.i18n import translator
-from bot import board, timers
-from bot.flood_wait import FloodWait
-from bot.outbound import OutboundSender
+from adapters.open311_client import SYNC_SECONDS, Syncer
+from bot import timers
 from bot.polling import GridlineBot, UpdatePoller
-from bot.upstream import SYNC_SECONDS, Syncer
-from bot.web import HttpFace, Webhook
-from bot.runtime import Runtime
-from bot.settings import SUPPORTED_LANGUAGES
 from bot.update_processor import PerChatUpdateProcessor
+from bot.web import HttpFace, Webhook
+from handlers import callout_board as board
+from handlers.flood_wait import FloodWait
+from handlers.i18n import translator
+from handlers.outbound import OutboundSender
+from handlers.runtime import Runtime
 from handlers.setup import register_handlers
+from handlers.turn import GridContext
 from storage import outbox
 from storage.catalog import sync_categories
 from storage.db import is_sqlite
+from storage.vocab import SUPPORTED_LANGUAGES
 from storage.wakeup import QueueListener
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,7 @@ def build_application(runtime: Runtime, max_concurrent_updates: int = 64) -> App
     application = (
         ApplicationBuilder()
         .bot(bot)
+        .context_types(ContextTypes(context=GridContext))
         .concurrent_updates(PerChatUpdateProcessor(max_concurrent_updates))
         .post_init(start_background)
         .post_stop(stop_background)

@@ -53,7 +53,7 @@ def _catalog(settings: Settings):  # type: ignore[no-untyped-def]
 
 def command_run(args: argparse.Namespace) -> None:
     from bot.app import build_application
-    from bot.runtime import Runtime
+    from handlers.runtime import Runtime
     from storage.clock import SystemClock
     from storage.db import Store
 

@@ -15,11 +15,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from telegram import Update
-from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import (
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import ExtBot
 
-from bot.flood_wait import retry_seconds
-from bot.runtime import BotApiStatus
+from handlers.flood_wait import describe_failure, retry_seconds
+from handlers.runtime import BotApiStatus
 
 log = logging.getLogger(__name__)
 
@@ -73,21 +77,6 @@ def read_update(data: object, bot: ExtBot) -> Update | None:  # type: ignore[typ
     if update is None:
         log.error("update %s cannot be read and is skipped", update_id)
     return update
-
-
-def describe_failure(error: Exception) -> str:
-    """Why the Bot API does not serve us, for logs and /healthz; never the token or the URL."""
-    if isinstance(error, InvalidToken):
-        return "the Bot API refuses the bot token (401 Unauthorized)"
-    if isinstance(error, Conflict):
-        return "another process is taking this bot's updates (409 Conflict)"
-    if isinstance(error, RetryAfter):
-        return "the Bot API asks us to wait (429 flood control)"
-    if isinstance(error, TimedOut):
-        return "the Bot API does not answer in time"
-    if isinstance(error, NetworkError):
-        return f"the Bot API is not reachable ({type(error).__name__})"
-    return f"the Bot API answers with an error ({type(error).__name__})"
 
 
 class UpdatePoller:

@@ -15,8 +15,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from storage.db import async_driver_url
 
-SUPPORTED_LANGUAGES = ("zh", "en")
-
 
 def _clock_time(text: str) -> time | None:
     try:

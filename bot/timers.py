@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from bot.runtime import Runtime
 from bot.settings import Settings
+from handlers.runtime import Runtime
 from storage import timers, updates
 from storage.timers import SweepResult, Timing
 

@@ -7,17 +7,18 @@ import asyncio
 import hmac
 import json
 import logging
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiohttp import web
 from sqlalchemy import func, select, text
 from telegram.ext import ExtBot
 
-from bot import media
-from bot.open311_http import Open311
-from bot.polling import RecentUpdateIds, describe_failure, read_update
-from bot.runtime import Runtime
+from adapters import media_links as media
+from adapters.open311_server import Open311
+from bot.polling import RecentUpdateIds, read_update
+from handlers.flood_wait import describe_failure
+from handlers.runtime import Runtime
 from storage import sync, updates
 from storage.models import Case, OutboundMessage, Photo
 

@@ -8,15 +8,27 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.i18n import Translate, local_time
-from bot.runtime import Runtime
-from handlers.callbacks import Pressed, button_data
 from handlers import keyboards
-from handlers.common import KEEP, ButtonOutcome, Context, Outgoing, person_session, runtime, show_outcome, tr
+from handlers.callbacks import Pressed, button_data
+from handlers.common import (
+    KEEP,
+    ButtonOutcome,
+    Context,
+    Outgoing,
+    person_session,
+    runtime,
+    show_outcome,
+    tr,
+)
 from handlers.fit import user
+from handlers.i18n import Translate, local_time
+from handlers.questions import Accepts, Place
+from handlers.runtime import Runtime
+from handlers.turn import Replies, Turn
 from storage import mobilize, people
 from storage.mobilize import MobilizeError
 from storage.models import Mobilization, Person, Responder
+from storage.vocab import Question
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +79,7 @@ async def render_alert(session: AsyncSession, rt: Runtime, person: Person, mobil
 
 
 ANSWER_NAMES = {0: "coming", 1: "arrived", 2: "cannot"}
-ARRIVED_WHERE = "m_arrived"
+ARRIVED_WHERE = Question.ARRIVED_WHERE
 
 
 async def take_arrival_location(session: AsyncSession, rt: Runtime, person: Person, lat: float, lon: float) -> list[Outgoing]:
@@ -106,3 +118,10 @@ async def on_answer_button(update: Update, context: Context, pressed: Pressed) -
             outcome = ButtonOutcome(notice=texts.get(error.reason, texts["invalid"]), alert=True,
                                     markup=None if error.reason == "over" else KEEP)
     await show_outcome(update, context, outcome)
+
+
+async def _arrival_place(turn: Turn, place: Place) -> Replies:
+    return await take_arrival_location(turn.session, turn.rt, turn.person, place.lat, place.lon)
+
+
+ANSWERS = {Question.ARRIVED_WHERE: Accepts(place=_arrival_place, place_optional=True)}

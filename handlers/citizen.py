@@ -6,9 +6,27 @@ import logging
 
 from telegram import Update
 
-from handlers import callout, citizen_cases, citizen_report, dispatcher, keyboards, mobilize_flow, onboarding, patrol, worker
+from handlers import (
+    answers,
+    citizen_cases,
+    citizen_report,
+    keyboards,
+    onboarding,
+)
 from handlers.callbacks import Pressed
-from handlers.common import ButtonOutcome, Context, Outgoing, greeting, help_text, person_session, runtime, send_all, show_outcome, tr
+from handlers.common import (
+    ButtonOutcome,
+    Context,
+    Outgoing,
+    greeting,
+    help_text,
+    person_session,
+    runtime,
+    send_all,
+    show_outcome,
+    tr,
+)
+from handlers.turn import Replies, Turn, run_turn
 from storage import drafts, people, routing
 
 log = logging.getLogger(__name__)
@@ -72,26 +90,19 @@ async def on_text(update: Update, context: Context) -> None:
     if action is not None:
         await MENU[action](update, context)
         return
-    rt = runtime(context)
-    async with person_session(update, context) as (session, person):
-        _ = tr(person)
-        if person.awaiting in (worker.ON_SITE, patrol.CHECKING_IN, callout.ARRIVED_WHERE):
-            people.stop_awaiting(person)  # the position was optional; this text is something else
-        if person.awaiting == citizen_cases.REOPEN_REASON:
-            messages = await citizen_cases.take_reopen_reason(session, rt, person, text)
-        elif person.awaiting in (dispatcher.REJECT_REASON, dispatcher.DUPLICATE_NUMBER):
-            messages = await dispatcher.take_typed_answer(session, rt, person, text)
-        elif person.awaiting in mobilize_flow.QUESTIONS:
-            messages = await mobilize_flow.take_typed_answer(session, rt, person, text)
-        elif person.awaiting in (worker.RESOLVING, *worker.REASON_QUESTIONS):
-            messages = await worker.take_typed_answer(session, rt, person, text)
-        elif (draft := await drafts.open_draft(session, person.id)) is not None:
-            messages = await citizen_report.report_text(session, rt, draft, person, text)
-        elif people.claim_hint(person, "idle_text", rt.clock.now()):
-            messages = [Outgoing(_("To report a problem, send a photo of it or tap 📷 Report a problem."), keyboards.main_menu(_))]
-        else:
-            messages = []
-    await send_all(context.bot, update.effective_chat.id, messages)
+    await send_all(context.bot, update.effective_chat.id, await run_turn(update, context, lambda turn: _typed(turn, text)))
+
+
+async def _typed(turn: Turn, text: str) -> Replies:
+    _ = turn._
+    answered = await answers.answer_text(turn, text)
+    if answered is not None:
+        return answered
+    if (draft := await drafts.open_draft(turn.session, turn.person.id)) is not None:
+        return await citizen_report.report_text(turn.session, turn.rt, draft, turn.person, text)
+    if people.claim_hint(turn.person, "idle_text", turn.now):
+        return [Outgoing(_("To report a problem, send a photo of it or tap 📷 Report a problem."), keyboards.main_menu(_))]
+    return []
 
 
 async def on_unsupported(update: Update, context: Context) -> None:

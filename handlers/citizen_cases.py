@@ -6,42 +6,41 @@ import logging
 
 from telegram import Update
 
-from bot.i18n import Translate, local_time
-from bot.runtime import Runtime
 from handlers import keyboards
 from handlers.callbacks import Pressed
-from handlers.common import ButtonOutcome, Context, Outgoing, esc, person_session, runtime, send_all, show_outcome, too_long, tr
+from handlers.common import (
+    ButtonOutcome,
+    Context,
+    Outgoing,
+    esc,
+    person_session,
+    runtime,
+    send_all,
+    show_outcome,
+    too_long,
+    tr,
+)
 from handlers.fit import shorten, user
 from handlers.full_text import fitted_card
-from handlers.report_prompts import category_label
+from handlers.i18n import Translate, local_time
+from handlers.questions import Accepts
+from handlers.runtime import Runtime
+from handlers.texts import STATE_ICONS, category_label, state_name
+from handlers.turn import Replies, Turn
 from storage import cases, people, tasks
 from storage.models import Case, CaseEvent, Person
+from storage.vocab import Question
 
 log = logging.getLogger(__name__)
 
 PER_PAGE = 10
-REOPEN_REASON = "reopen_reason"
+REOPEN_REASON = Question.REOPEN_REASON
 
 
-def state_name(_: Translate, state: str) -> str:
-    names = {
-        "reported": _("Reported"),
-        "accepted": _("Accepted"),
-        "assigned": _("Assigned to a grid worker"),
-        "in_progress": _("Being handled"),
-        "resolved": _("Resolved"),
-        "closed": _("Closed"),
-        "rejected": _("Not accepted"),
-        "reopened": _("Reopened"),
-        "escalated": _("Passed to a higher level"),
-    }
-    return names.get(state, state)
 
 
-STATE_ICONS = {
-    "reported": "🆕", "accepted": "📥", "assigned": "👷", "in_progress": "🚧", "resolved": "✅",
-    "closed": "🏁", "rejected": "⛔", "reopened": "🔁", "escalated": "⏫",
-}
+
+
 
 
 def _list_page(rt: Runtime, person: Person, page_cases: list[Case], total: int, page: int) -> Outgoing:
@@ -164,3 +163,10 @@ async def take_reopen_reason(session, rt: Runtime, person: Person, text: str) ->
     case = await cases.case_by_id(session, case_id)
     await tasks.pass_on_citizen_comment(session, case, event.id, rt.clock.now())
     return [Outgoing(_("Thank you, we passed it on."), keyboards.main_menu(_))]
+
+
+async def _reopen_reason(turn: Turn, text: str) -> Replies:
+    return await take_reopen_reason(turn.session, turn.rt, turn.person, text)
+
+
+ANSWERS = {Question.REOPEN_REASON: Accepts(text=_reopen_reason)}

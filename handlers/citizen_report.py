@@ -14,9 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.error import BadRequest
 
-from bot.i18n import N_, Translate, local_time
-from bot.runtime import Runtime
-from handlers import callout, keyboards, mobilize_flow, patrol, worker
+from handlers import answers, keyboards
 from handlers.callbacks import Pressed
 from handlers.common import (
     ButtonOutcome,
@@ -30,7 +28,12 @@ from handlers.common import (
     too_long,
     tr,
 )
-from handlers.report_prompts import category_label, step_prompt, summary, time_limit
+from handlers.i18n import N_, Translate, local_time
+from handlers.questions import PhotoIn, Place
+from handlers.report_prompts import step_prompt, summary
+from handlers.runtime import Runtime
+from handlers.texts import category_label, time_limit
+from handlers.turn import Turn
 from storage import cases, drafts, people, photos, routing, tasks
 from storage.models import Person, ReportDraft
 from storage.photos import NotAnImage, record_photo, write_photo_file
@@ -140,10 +143,11 @@ async def _take_picture(update: Update, context: Context, file_id: str, from_fil
     now = rt.clock.now()
     async with person_session(update, context) as (session, person):
         _ = tr(person)
-        if person.awaiting == worker.RESOLVING:
+        turn = Turn(session, person, rt, update.update_id, now)
+        if answers.takes_photo(turn):
             photo = await record_photo(session, facts, len(content), now, None if from_file else file_id)
-            messages = await worker.take_after_photo(session, person, photo, message.caption, message.media_group_id, rt)
-            await send_all(context.bot, update.effective_chat.id, messages)
+            answered = await answers.answer_photo(turn, PhotoIn(photo, message.caption, message.media_group_id))
+            await send_all(context.bot, update.effective_chat.id, answered or [])
             return
         draft = await drafts.start_draft(session, person.id, now)
         step_before = draft.step
@@ -207,22 +211,11 @@ async def on_location(update: Update, context: Context) -> None:
     place = ", ".join(part for part in (venue.title, venue.address) if part) if venue else None
     async with person_session(update, context) as (session, person):
         _ = tr(person)
-        if person.awaiting == worker.ON_SITE:
-            messages = await worker.take_on_site_location(session, rt, person, location.latitude, location.longitude)
-            await send_all(context.bot, update.effective_chat.id, messages)
-            return
-        if person.awaiting == callout.ARRIVED_WHERE:
-            messages = await callout.take_arrival_location(session, rt, person, location.latitude, location.longitude)
-            await send_all(context.bot, update.effective_chat.id, messages)
-            return
-        if person.awaiting in (mobilize_flow.POINT, mobilize_flow.MEETING):
-            messages = await mobilize_flow.take_location(session, rt, person, location.latitude, location.longitude)
-            await send_all(context.bot, update.effective_chat.id, messages)
-            return
-        if person.awaiting == patrol.CHECKING_IN:
-            messages = await patrol.take_checkin(session, rt, person, location.latitude, location.longitude,
-                                                 location.live_period, message.message_id)
-            await send_all(context.bot, update.effective_chat.id, messages)
+        turn = Turn(session, person, rt, update.update_id, rt.clock.now())
+        answered = await answers.answer_place(turn, Place(location.latitude, location.longitude, source, place,
+                                                          location.live_period, message.message_id))
+        if answered is not None:
+            await send_all(context.bot, update.effective_chat.id, answered)
             return
         draft = await drafts.start_draft(session, person.id, rt.clock.now())
         drafts.set_location(draft, location.latitude, location.longitude, source, place, rt.clock.now())

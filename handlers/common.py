@@ -5,22 +5,29 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import CallbackQuery, Message, Update
-from telegram.error import BadRequest, Forbidden
-from telegram.ext import CallbackContext, ExtBot
+from telegram import Update
+from telegram.error import Forbidden
 
-from bot.i18n import Translate, language_from_telegram, translator
-from bot.runtime import Runtime
-from handlers.fit import BUTTON_ANSWER_LIMIT, TEXT_LIMIT, escape, fit, shorten
+from handlers.fit import escape
+from handlers.i18n import Translate, language_from_telegram, translator
+from handlers.runtime import Runtime
+from handlers.turn import (  # noqa: F401 - the shared step plumbing, until every step uses handlers.turn
+    KEEP,
+    ButtonOutcome,
+    Context,
+    Outgoing,
+    answer_button,
+    edit_or_send,
+    send_all,
+    show_outcome,
+)
 from storage import people, routing
 from storage.models import Person
 
 log = logging.getLogger(__name__)
 
-Context = CallbackContext[ExtBot[None], dict, dict, dict]
 
 
 def runtime(context: Context) -> Runtime:
@@ -46,33 +53,6 @@ async def person_session(update: Update, context: Context) -> AsyncIterator[tupl
 
 def tr(person: Person) -> Translate:
     return translator(person.language)
-
-
-async def answer_button(query: CallbackQuery, text: str | None = None, alert: bool = False) -> None:
-    """Stop the button's spinner, saying `text` if given; a query too old to answer is no matter.
-    Telegram refuses a pop-up over 200 characters (MESSAGE_TOO_LONG), so a longer one (a long area
-    or person name inside it) is shortened here, ending in an ellipsis, rather than not shown."""
-    shown = shorten(text, BUTTON_ANSWER_LIMIT) if text else text
-    if shown != text:
-        log.info("callback %s: an answer of %s characters was shortened to Telegram's %s",
-                 query.id, len(text or ""), BUTTON_ANSWER_LIMIT)
-    try:
-        await query.answer(shown, show_alert=alert)
-    except BadRequest as error:
-        log.info("callback %s not answered: %s", query.id, error)
-
-
-async def edit_or_send(query: CallbackQuery, text: str, reply_markup=None) -> None:  # type: ignore[no-untyped-def]
-    """Replace the pressed message's text; where Telegram refuses, send it anew instead."""
-    message = query.message
-    text = fit(text, TEXT_LIMIT).text
-    try:
-        await query.edit_message_text(text, reply_markup=reply_markup)
-    except BadRequest as error:
-        if "not modified" in str(error):
-            return
-        if isinstance(message, Message):
-            await message.reply_text(text, reply_markup=reply_markup)
 
 
 def too_long(_: Translate, text: str, limit: int) -> Outgoing | None:
@@ -123,46 +103,3 @@ async def on_error(update: object, context: Context) -> None:
             await update.effective_message.reply_text(_("Sorry, something went wrong. Please try again."), do_quote=False)
         except Exception:  # noqa: BLE001 - the apology is best effort; the failure is logged above
             log.warning("update %s: could not send the apology", update_id)
-
-
-@dataclass
-class Outgoing:
-    """A message to send once the transaction that decided it has committed."""
-
-    text: str
-    markup: object | None = None
-
-
-KEEP = object()
-
-
-@dataclass
-class ButtonOutcome:
-    """What pressing a button leads to, decided inside a transaction and shown after it."""
-
-    notice: str | None = None
-    alert: bool = False
-    edit_text: str | None = None
-    markup: object | None = KEEP
-    messages: list[Outgoing] = field(default_factory=list)
-
-
-async def send_all(bot: object, chat_id: int, messages: list[Outgoing]) -> None:
-    """Send the messages in order, each made to fit Telegram's length limit."""
-    for message in messages:
-        await bot.send_message(chat_id, fit(message.text, TEXT_LIMIT).text, reply_markup=message.markup)  # type: ignore[attr-defined]
-
-
-async def show_outcome(update: Update, context: Context, outcome: ButtonOutcome) -> None:
-    query = update.callback_query
-    assert query is not None
-    await answer_button(query, outcome.notice, outcome.alert)
-    if outcome.edit_text is not None:
-        await edit_or_send(query, outcome.edit_text, None if outcome.markup is KEEP else outcome.markup)
-    elif outcome.markup is not KEEP:
-        try:
-            await query.edit_message_reply_markup(outcome.markup)  # type: ignore[arg-type]
-        except BadRequest as error:
-            log.debug("buttons not changed: %s", error)
-    if outcome.messages and update.effective_chat:
-        await send_all(context.bot, update.effective_chat.id, outcome.messages)

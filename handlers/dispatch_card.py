@@ -5,13 +5,12 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.i18n import N_, Translate, local_time
-from bot.runtime import Runtime
 from handlers.callbacks import button_data
-from handlers.citizen_cases import state_name
 from handlers.common import esc, tr
 from handlers.fit import user
-from handlers.report_prompts import category_label
+from handlers.i18n import N_, Translate, local_time
+from handlers.runtime import Runtime
+from handlers.texts import category_label, state_name
 from storage import areas, cases
 from storage.map_index import AreaIndex
 from storage.models import Case, Person

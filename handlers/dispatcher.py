@@ -8,24 +8,37 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.i18n import Translate, duration, translator
-from bot.runtime import Runtime
 from handlers.callbacks import Pressed, button_data
-from handlers.citizen_cases import state_name
-from handlers.common import ButtonOutcome, Context, Outgoing, esc, person_session, runtime, send_all, show_outcome, too_long, tr
+from handlers.common import (
+    ButtonOutcome,
+    Context,
+    Outgoing,
+    esc,
+    person_session,
+    runtime,
+    send_all,
+    show_outcome,
+    too_long,
+    tr,
+)
 from handlers.dispatch_card import REJECT_REASONS, card_buttons, card_text, why_it_came
 from handlers.fit import shorten
 from handlers.full_text import fitted_card
-from handlers.report_prompts import category_label
+from handlers.i18n import Translate, duration, translator
+from handlers.questions import Accepts
+from handlers.runtime import Runtime
+from handlers.texts import category_label, state_name
+from handlers.turn import Replies, Turn
 from storage import areas, cases, dispatch, outbox, people
 from storage.dispatch import DispatchError, Scope
 from storage.map_index import AreaIndex
 from storage.models import Case, Person
+from storage.vocab import Question
 
 log = logging.getLogger(__name__)
 
-REJECT_REASON = "reject_reason"
-DUPLICATE_NUMBER = "duplicate_number"
+REJECT_REASON = Question.REJECT_REASON
+DUPLICATE_NUMBER = Question.DUPLICATE_NUMBER
 MAX_AREA_BUTTONS = 40
 
 
@@ -304,3 +317,13 @@ def _queue_message(rt: Runtime, person: Person, waiting: list[Case]) -> Outgoing
         buttons.append(InlineKeyboardButton(f"📂 {case.number}", callback_data=button_data("d:card", case.id)))
     rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
     return Outgoing("\n".join(lines), InlineKeyboardMarkup(rows))
+
+
+async def _typed(turn: Turn, text: str) -> Replies:
+    return await take_typed_answer(turn.session, turn.rt, turn.person, text)
+
+
+ANSWERS = {
+    Question.REJECT_REASON: Accepts(text=_typed),
+    Question.DUPLICATE_NUMBER: Accepts(text=_typed),
+}

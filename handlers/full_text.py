@@ -12,11 +12,19 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.i18n import local_time
-from bot.runtime import Runtime
 from handlers.callbacks import Pressed, button_data
-from handlers.common import Context, Outgoing, answer_button, person_session, runtime, send_all, tr
+from handlers.common import (
+    Context,
+    Outgoing,
+    answer_button,
+    person_session,
+    runtime,
+    send_all,
+    tr,
+)
 from handlers.fit import TEXT_LIMIT, Fitted, escape, fit, parts, telegram_length
+from handlers.i18n import local_time
+from handlers.runtime import Runtime
 from storage import cases, dispatch, tasks
 from storage.models import Case, CaseEvent, Person
 

@@ -7,10 +7,20 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.i18n import N_, Translate, local_time
 from handlers.callbacks import Pressed, button_data
-from handlers.common import ButtonOutcome, Context, Outgoing, esc, person_session, runtime, send_all, show_outcome, tr
+from handlers.common import (
+    ButtonOutcome,
+    Context,
+    Outgoing,
+    esc,
+    person_session,
+    runtime,
+    send_all,
+    show_outcome,
+    tr,
+)
 from handlers.fit import shorten
+from handlers.i18n import N_, Translate, local_time
 from handlers.onboarding import ROLE_NAMES, role_in_area
 from storage import areas, roles
 from storage.map_import import DEPTH

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+)
 
-from bot.i18n import N_, Translate, translator
-from bot.settings import SUPPORTED_LANGUAGES
 from handlers.callbacks import button_data
+from handlers.i18n import N_, Translate, translator
 from storage.catalog import CategoryDef
+from storage.vocab import SUPPORTED_LANGUAGES
 
 MENU_REPORT = N_("📷 Report a problem")
 MENU_MY_CASES = N_("📋 My reports")
@@ -145,3 +150,19 @@ def case_list(_: Translate, entries: list[tuple[int, str]], page: int, has_next:
 
 def back_to_list(_: Translate, page: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[InlineKeyboardButton(_("« My reports"), callback_data=button_data("c:list", page))]])
+
+
+# --- dispatchers' case cards and workers' task cards ----------------------------------------------
+# (staff keyboards: the dispatch card, the task card, choosing a worker or an area)
+
+KEYBOARDS_FOR_STAFF = "dispatch and tasks"
+
+
+# --- call-outs: composing a call-out, a responder's answer, the commander's board -----------------
+
+KEYBOARDS_FOR_CALLOUTS = "call-outs"
+
+
+# --- invitations -----------------------------------------------------------------------------------
+
+KEYBOARDS_FOR_INVITES = "invitations"

@@ -9,25 +9,39 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.i18n import N_, Translate, duration, local_time
-from bot.runtime import Runtime
 from handlers import keyboards
 from handlers.callbacks import Pressed, button_data
 from handlers.callout import alert_text
-from handlers.common import ButtonOutcome, Context, Outgoing, esc, person_session, runtime, send_all, show_outcome, too_long, tr
+from handlers.common import (
+    ButtonOutcome,
+    Context,
+    Outgoing,
+    esc,
+    person_session,
+    runtime,
+    send_all,
+    show_outcome,
+    too_long,
+    tr,
+)
 from handlers.fit import TEXT_LIMIT, fit, shorten, user
+from handlers.i18n import N_, Translate, duration, local_time
+from handlers.questions import Accepts, Place
+from handlers.runtime import Runtime
+from handlers.turn import Replies, Turn
 from storage import areas, mobilize, people
 from storage.map_index import AreaIndex
 from storage.mobilize import GRID_WORKERS, RESPONDER_TAGS, MobilizeError
 from storage.models import Mobilization, Person
+from storage.vocab import Question
 
 log = logging.getLogger(__name__)
 
-POINT = "m_point"
-HEADLINE = "m_headline"
-INSTRUCTION = "m_instruction"
-MEETING = "m_meeting"
-UPDATE = "m_update"
+POINT = Question.CALLOUT_POINT
+HEADLINE = Question.CALLOUT_HEADLINE
+INSTRUCTION = Question.CALLOUT_INSTRUCTION
+MEETING = Question.CALLOUT_MEETING
+UPDATE = Question.CALLOUT_UPDATE
 QUESTIONS = (POINT, HEADLINE, INSTRUCTION, MEETING, UPDATE)
 RADII = (100, 300, 500, 1000)
 NEEDS = (5, 10, 20, 50)
@@ -470,3 +484,20 @@ def widen_offer(_: Translate, mobilization: Mobilization, coming: int) -> tuple[
 
 
 BOARD_ACTIONS = {"m:re": _realert, "m:up": _ask_update, "m:end": _stand_down, "m:wd": _widen}
+
+
+async def _typed(turn: Turn, text: str) -> Replies:
+    return await take_typed_answer(turn.session, turn.rt, turn.person, text)
+
+
+async def _place(turn: Turn, place: Place) -> Replies:
+    return await take_location(turn.session, turn.rt, turn.person, place.lat, place.lon)
+
+
+ANSWERS = {
+    Question.CALLOUT_POINT: Accepts(text=_typed, place=_place),
+    Question.CALLOUT_HEADLINE: Accepts(text=_typed),
+    Question.CALLOUT_INSTRUCTION: Accepts(text=_typed),
+    Question.CALLOUT_MEETING: Accepts(text=_typed, place=_place),
+    Question.CALLOUT_UPDATE: Accepts(text=_typed),
+}

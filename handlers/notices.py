@@ -13,13 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, InputFile, InputMediaPhoto
 from telegram.ext import ExtBot
 
-from bot.i18n import translator
-from bot.runtime import Runtime
 from handlers import callout, dispatch_card, keyboards, mobilize_flow, task_card
-from handlers.citizen_cases import state_name
 from handlers.fit import CAPTION_LIMIT, TEXT_LIMIT, fit, telegram_length, user
 from handlers.full_text import fitted_card
+from handlers.i18n import translator
 from handlers.photo_rules import Upload, upload_for
+from handlers.runtime import Runtime
+from handlers.texts import state_name
 from storage import cases, dispatch, mobilize, tasks
 from storage.models import Case, CaseEvent, Mobilization, OutboundMessage, Person, Photo
 

@@ -7,10 +7,18 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
-from bot.i18n import N_, Translate
-from bot.runtime import Runtime
 from handlers import keyboards
-from handlers.common import Context, Outgoing, esc, person_session, runtime, send_all, tr
+from handlers.common import (
+    Context,
+    Outgoing,
+    esc,
+    person_session,
+    runtime,
+    send_all,
+    tr,
+)
+from handlers.i18n import N_, Translate
+from handlers.runtime import Runtime
 from storage import outbox, people, roles, routing
 from storage.models import Person
 

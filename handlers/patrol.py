@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.i18n import local_time
 from handlers import keyboards
-from handlers.common import Context, Outgoing, esc, person_session, runtime, send_all, tr
+from handlers.common import (
+    Context,
+    Outgoing,
+    esc,
+    person_session,
+    runtime,
+    send_all,
+    tr,
+)
+from handlers.i18n import local_time
+from handlers.questions import Accepts, Place
+from handlers.turn import Replies, Turn
 from storage import patrol, people, tasks
+from storage.vocab import Question
 
-CHECKING_IN = "checkin"
+CHECKING_IN = Question.CHECKING_IN
 
 
 async def start_checkin(update: Update, context: Context) -> None:
@@ -75,3 +86,11 @@ async def show_team(update: Update, context: Context) -> None:
                                                                       count=member.open_cases))
         text = "\n".join(lines)
     await send_all(context.bot, update.effective_chat.id, [Outgoing(text)])
+
+
+async def _checkin_place(turn: Turn, place: Place) -> Replies:
+    return await take_checkin(turn.session, turn.rt, turn.person, place.lat, place.lon, place.live_period,
+                              place.message_id)
+
+
+ANSWERS = {Question.CHECKING_IN: Accepts(place=_checkin_place, place_optional=True)}

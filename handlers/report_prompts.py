@@ -2,37 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import Translate, duration, translator
-from bot.runtime import Runtime
 from handlers import keyboards
 from handlers.common import Outgoing, esc
 from handlers.fit import user
-from storage import areas, drafts
-from storage.map_index import AreaIndex
-from storage.catalog import CategoryDef
+from handlers.i18n import Translate, translator
+from handlers.runtime import Runtime
+from handlers.texts import area_path, category_label, time_limit
+from storage import drafts
 from storage.models import Person, ReportDraft
-
-
-def category_label(rt: Runtime, code: str, language: str) -> str:
-    """'Municipal facilities › Broken manhole cover', or the top name alone."""
-    category = rt.catalog.get(code)
-    if category is None:
-        return code
-    if category.parent_code:
-        parent = rt.catalog.get(category.parent_code)
-        if parent is not None:
-            return f"{parent.name(language)} › {category.name(language)}"
-    return category.name(language)
-
-
-def time_limit(rt: Runtime, code: str, language: str) -> str:
-    category: CategoryDef | None = rt.catalog.get(code)
-    hours = category.time_limit_hours if category else 72
-    return duration(timedelta(hours=hours), language)
 
 
 def where_text(_: Translate, draft: ReportDraft) -> str:
@@ -73,12 +52,7 @@ async def step_prompt(session: AsyncSession, rt: Runtime, draft: ReportDraft, pe
     return [await summary(session, rt, draft, person)]
 
 
-async def area_path(session: AsyncSession, index: AreaIndex, code: str) -> str:
-    """'Community › grid' for the area a point falls in: the names a resident recognises."""
-    chain = index.chain(code)
-    shown = [c for c in chain if index.level_of(c) in ("community", "grid")] or chain[:1]
-    names = await areas.area_names(session, shown)
-    return " › ".join(names[c] for c in reversed(shown) if c in names)
+
 
 
 async def summary(session: AsyncSession, rt: Runtime, draft: ReportDraft, person: Person) -> Outgoing:

@@ -15,9 +15,24 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import callout, citizen, mobilize_flow, citizen_cases, citizen_report, dispatcher, full_text, invites, onboarding, patrol, stats_view, worker
-from handlers.callbacks import parse_button
+from handlers import (
+    callout,
+    citizen,
+    citizen_cases,
+    citizen_report,
+    dispatcher,
+    full_text,
+    invites,
+    mobilize_flow,
+    onboarding,
+    patrol,
+    stats_view,
+    worker,
+)
+from handlers.buttons import Button, parse_button
+from handlers.callbacks import parse_button as parse_legacy
 from handlers.common import Context, answer_button, on_error, person_session, tr
+from handlers.turn import PressHandler
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +44,7 @@ async def on_mobilization_button(update: Update, context: Context, pressed) -> N
         await mobilize_flow.on_mobilize_button(update, context, pressed)
 
 
+# Family prefix -> the module's old-style handler taking `Pressed` (being replaced by PRESSES).
 BUTTON_ROUTES = {
     "r": citizen_report.on_report_button,
     "c": citizen_cases.on_case_button,
@@ -40,19 +56,30 @@ BUTTON_ROUTES = {
     "x": full_text.on_full_text_button,
 }
 
+# Button class -> the step that handles it (`press_step`); each conversation module declares its
+# own `PRESSES` table, merged here.
+PRESS_ROUTES: dict[type[Button], PressHandler] = {}
+for _table in ():
+    PRESS_ROUTES.update(_table)
+
 
 async def on_button(update: Update, context: Context) -> None:
     """Every inline button: parsed in one place; what it still means is up to the store."""
     query = update.callback_query
+    assert query is not None
     pressed = parse_button(query.data)
-    route = BUTTON_ROUTES.get(pressed.action.split(":")[0]) if pressed else None
-    if pressed is None or route is None:
+    if pressed is not None and type(pressed) in PRESS_ROUTES:
+        await PRESS_ROUTES[type(pressed)](update, context, pressed)
+        return
+    legacy = parse_legacy(query.data) if pressed is not None else None
+    route = BUTTON_ROUTES.get(legacy.action.split(":")[0]) if legacy else None
+    if legacy is None or route is None:
         log.warning("update %s: unparseable callback data %r", update.update_id, query.data)
         async with person_session(update, context) as (_session, person):
             _ = tr(person)
         await answer_button(query, _("This button is not valid."))
         return
-    await route(update, context, pressed)
+    await route(update, context, legacy)
 
 
 UNSUPPORTED = (

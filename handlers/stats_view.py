@@ -6,9 +6,17 @@ from datetime import datetime, time, timedelta
 
 from telegram import Update
 
-from bot.i18n import duration
-from handlers.citizen_cases import state_name
-from handlers.common import Context, Outgoing, esc, person_session, runtime, send_all, tr
+from handlers.common import (
+    Context,
+    Outgoing,
+    esc,
+    person_session,
+    runtime,
+    send_all,
+    tr,
+)
+from handlers.i18n import duration
+from handlers.texts import state_name
 from storage import areas, stats
 from storage.stats import Figures, percent
 

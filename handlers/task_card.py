@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.i18n import Translate, duration, local_time, relative
-from bot.runtime import Runtime
 from handlers.callbacks import button_data
-from handlers.citizen_cases import state_name
 from handlers.common import esc, tr
-from handlers.fit import user
 from handlers.dispatch_card import where_text
-from handlers.report_prompts import category_label
+from handlers.fit import user
+from handlers.i18n import Translate
+from handlers.runtime import Runtime
+from handlers.texts import category_label, deadline_line, state_name
 from storage import cases, tasks
 from storage.map_index import AreaIndex
 from storage.models import Case, Person
 from storage.tasks import Standing
-
-
-def deadline_line(rt: Runtime, _: Translate, language: str, case: Case, now: datetime) -> str:
-    due = local_time(case.deadline_at, rt.settings.zone, language)
-    if case.deadline_at <= now:
-        return _("⚠️ <b>Overdue by {span}</b> (was due {due})").format(span=duration(now - case.deadline_at, language), due=due)
-    return _("⏰ Due {due} · {when}").format(due=due, when=relative(case.deadline_at - now, language))
 
 
 async def card_text(session: AsyncSession, rt: Runtime, index: AreaIndex, person: Person, case: Case,

@@ -8,28 +8,41 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.i18n import relative
-from bot.runtime import Runtime
 from handlers import keyboards
 from handlers.callbacks import Pressed, button_data
-from handlers.citizen_cases import state_name
-from handlers.common import ButtonOutcome, Context, Outgoing, esc, person_session, runtime, send_all, show_outcome, too_long, tr
+from handlers.common import (
+    ButtonOutcome,
+    Context,
+    Outgoing,
+    esc,
+    person_session,
+    runtime,
+    send_all,
+    show_outcome,
+    too_long,
+    tr,
+)
 from handlers.fit import shorten
 from handlers.full_text import fitted_card
-from handlers.report_prompts import category_label
+from handlers.i18n import relative
+from handlers.questions import Accepts, PhotoIn, Place
+from handlers.runtime import Runtime
 from handlers.task_card import card_buttons, card_text
+from handlers.texts import category_label, state_name
+from handlers.turn import Replies, Turn
 from storage import cases, people, tasks
 from storage.map_index import AreaIndex
 from storage.models import Case, Person, Photo
 from storage.tasks import TaskError
+from storage.vocab import Question
 
 log = logging.getLogger(__name__)
 
-RESOLVING = "resolving"
-NOT_MINE = "task_not_mine"
-HAND_BACK = "task_hand_back"
-ESCALATE = "task_escalate"
-ON_SITE = "on_site"
+RESOLVING = Question.RESOLVING
+NOT_MINE = Question.NOT_MINE
+HAND_BACK = Question.HAND_BACK
+ESCALATE = Question.ESCALATE
+ON_SITE = Question.ON_SITE
 REASON_QUESTIONS = (NOT_MINE, HAND_BACK, ESCALATE)
 
 
@@ -276,3 +289,24 @@ def _tasks_message(rt: Runtime, person: Person, shown: list[Case], total: int) -
         lines.append(_("… and {count} more.").format(count=total - len(shown)))
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     return Outgoing("\n".join(lines), InlineKeyboardMarkup(rows))
+
+
+async def _typed(turn: Turn, text: str) -> Replies:
+    return await take_typed_answer(turn.session, turn.rt, turn.person, text)
+
+
+async def _after_photo(turn: Turn, sent: PhotoIn) -> Replies:
+    return await take_after_photo(turn.session, turn.person, sent.photo, sent.caption, sent.media_group, turn.rt)
+
+
+async def _on_site_place(turn: Turn, place: Place) -> Replies:
+    return await take_on_site_location(turn.session, turn.rt, turn.person, place.lat, place.lon)
+
+
+ANSWERS = {
+    Question.RESOLVING: Accepts(text=_typed, photo=_after_photo),
+    Question.NOT_MINE: Accepts(text=_typed),
+    Question.HAND_BACK: Accepts(text=_typed),
+    Question.ESCALATE: Accepts(text=_typed),
+    Question.ON_SITE: Accepts(place=_on_site_place, place_optional=True),
+}

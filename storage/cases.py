@@ -16,7 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import outbox
 from storage.db import insert_for
-from storage.models import Case, CaseCounter, CaseEvent, CaseFollower, CasePhoto, Category, Photo, UpstreamSync
+from storage.models import (
+    Case,
+    CaseCounter,
+    CaseEvent,
+    CaseFollower,
+    CasePhoto,
+    Category,
+    Photo,
+    UpstreamSync,
+)
 
 OPEN_STATES = ("reported", "accepted", "assigned", "in_progress", "escalated", "reopened")
 FINAL_STATES = ("closed", "rejected")

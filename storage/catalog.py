@@ -11,9 +11,10 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Category
+from storage.vocab import SUPPORTED_LANGUAGES
 
 DEFAULT_CATALOG = Path(__file__).parent / "categories.toml"
-LANGUAGES = ("zh", "en")
+LANGUAGES = SUPPORTED_LANGUAGES
 LEVELS = ("grid", "community", "street", "district")
 CODE_PATTERN = re.compile(r"^[a-z0-9_.]{1,24}$")
 

@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Person
+from storage.vocab import Question
 
 HINT_INTERVAL = timedelta(seconds=20)
 
@@ -85,10 +86,18 @@ async def mark_unblocked_by_tg_id(session: AsyncSession, tg_id: int) -> None:
     await session.execute(update(Person).where(Person.tg_id == tg_id).values(blocked=False, blocked_at=None))
 
 
-def await_answer(person: Person, question: str, ref: int | None) -> None:
+def await_answer(person: Person, question: Question, ref: int | None) -> None:
     """Remember that the next text from this person answers `question` about object `ref`."""
     person.awaiting = question
     person.awaiting_ref = ref
+
+
+def awaited(person: Person) -> Question | None:
+    """The question this person's next message answers, if any (None for one this release does not know)."""
+    try:
+        return Question(person.awaiting) if person.awaiting else None
+    except ValueError:
+        return None
 
 
 def stop_awaiting(person: Person) -> None:

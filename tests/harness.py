@@ -15,10 +15,11 @@ from PIL import Image
 from telegram import Update
 from telegram.ext import Application
 
-from bot import board, timers
+from bot import timers
 from bot.app import build_application, prepare_store
-from bot.runtime import Runtime
 from bot.settings import Settings
+from handlers import callout_board as board
+from handlers.runtime import Runtime
 from storage.catalog import load_catalog
 from storage.clock import ManualClock
 from storage.db import Store, upgrade_schema_async

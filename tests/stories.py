@@ -9,8 +9,8 @@ from contextlib import asynccontextmanager
 import aiohttp
 from sqlalchemy import select
 
-from bot.i18n import translator
 from bot.web import HttpFace
+from handlers.i18n import translator
 from storage import open311, people, roles
 from storage.map_import import DEMO_CITY, read_map, write_map
 from storage.models import Case

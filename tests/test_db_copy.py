@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 from sqlalchemy import select, update
 
@@ -14,7 +13,6 @@ from tests.stories import newest_case, report_manhole
 from tests.test_cli import gridline
 from tests.test_routing import IN_GRID
 from tests.test_tasks import a_task
-
 
 
 @pytest.fixture

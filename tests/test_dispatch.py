@@ -7,7 +7,8 @@ import logging
 from sqlalchemy import select
 
 from handlers.callbacks import button_data
-from storage import cases as case_store, roles
+from storage import cases as case_store
+from storage import roles
 from storage.models import Case, CaseEvent, CaseFollower, CasePhoto
 from tests.harness import Person
 from tests.stories import demo_city, newest_case, staff, staff_in_chat, submit_manhole

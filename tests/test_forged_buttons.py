@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import select
 
 from handlers.callbacks import button_data
-from storage import cases as case_store, mobilize
+from storage import cases as case_store
+from storage import mobilize
 from storage.models import (
     Case,
     CaseEvent,
@@ -24,13 +25,23 @@ from storage.models import (
     Invite,
     Mobilization,
     OutboundMessage,
-    Person as PersonRow,
     ReportDraft,
     Responder,
     Role,
 )
+from storage.models import (
+    Person as PersonRow,
+)
 from tests.harness import Harness, Person
-from tests.stories import CJK, demo_city, label, newest_case, report_manhole, staff_in_chat, submit_manhole
+from tests.stories import (
+    CJK,
+    demo_city,
+    label,
+    newest_case,
+    report_manhole,
+    staff_in_chat,
+    submit_manhole,
+)
 from tests.test_routing import IN_GRID
 
 G1, G2 = "HS-01-01-G1", "HS-01-01-G2"

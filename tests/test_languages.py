@@ -9,7 +9,7 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from bot.i18n import LOCALES_DIR, language_from_telegram, translator
+from handlers.i18n import LOCALES_DIR, language_from_telegram, translator
 from tests.stories import CJK
 
 ROOT = Path(__file__).resolve().parent.parent

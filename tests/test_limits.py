@@ -18,7 +18,14 @@ from storage import outbox, people
 from storage.models import Area, CaseEvent, OutboundMessage
 from tests.fake_telegram import ApiError, FakeBotApi, check_html, plain, utf16_length
 from tests.harness import jpeg
-from tests.stories import demo_city, newest_case, open311_client, staff, staff_in_chat, submit_manhole
+from tests.stories import (
+    demo_city,
+    newest_case,
+    open311_client,
+    staff,
+    staff_in_chat,
+    submit_manhole,
+)
 from tests.test_routing import IN_GRID, OUTSIDE
 from tests.test_tasks import GRID, a_task
 

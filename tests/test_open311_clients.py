@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from bot.upstream import UpstreamClient
+from adapters.open311_client import UpstreamClient
 from bot.web import HttpFace
 from storage import open311
 from storage.catalog import DEFAULT_CATALOG

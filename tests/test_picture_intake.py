@@ -16,7 +16,7 @@ import pytest
 from PIL import Image, TiffImagePlugin
 from sqlalchemy import select
 
-from bot import media
+from adapters import media_links as media
 from bot.web import HttpFace
 from storage import photos
 from storage.models import Person, Photo, ReportDraft

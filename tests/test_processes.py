@@ -19,7 +19,7 @@ import aiohttp
 import pytest
 from sqlalchemy import select, text
 
-from bot.i18n import N_
+from handlers.i18n import N_
 from storage import outbox, people
 from storage.catalog import load_catalog, sync_categories
 from storage.db import Store, upgrade_schema_async

@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import signal
+import socket
 import sys
 import time
 from contextlib import asynccontextmanager
@@ -172,7 +172,7 @@ async def test_media_links_are_signed_expire_and_carry_no_exif(world, api):
     from PIL import Image
     from sqlalchemy import select
 
-    from bot import media
+    from adapters import media_links as media
     from bot.web import HttpFace
     from storage.models import Photo
     from tests.harness import jpeg
@@ -348,7 +348,7 @@ async def test_sigterm_in_a_big_send_ends_within_20_seconds_leaving_the_rest_que
     """The sends in flight finish; the rest stays queued, unclaimed, for the next start."""
     from sqlalchemy import func, select
 
-    from bot.i18n import N_
+    from handlers.i18n import N_
     from storage import outbox, people
     from storage.clock import SystemClock
     from storage.db import Store, upgrade_schema_async

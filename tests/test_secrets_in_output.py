@@ -13,8 +13,8 @@ import sys
 import aiohttp
 import pytest
 
+from adapters.open311_client import Syncer
 from bot.logs import RedactingFormatter
-from bot.upstream import Syncer
 from storage import sync
 from storage.urls import redacted_url
 from tests.harness import Harness, settings_for

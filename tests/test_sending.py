@@ -11,9 +11,9 @@ import asyncio
 
 from sqlalchemy import func, select
 
-from bot.i18n import N_
+from handlers.i18n import N_
+from handlers.outbound import BATCH
 from storage import outbox, people
-from bot.outbound import BATCH
 from storage.models import OutboundMessage
 from tests.harness import Harness, SteppedTime, settings_for
 

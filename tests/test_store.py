@@ -11,7 +11,13 @@ from alembic.migration import MigrationContext
 from sqlalchemy import select
 
 from storage import cases, people
-from storage.catalog import DEFAULT_CATALOG, CatalogError, load_catalog, parse_catalog, sync_categories
+from storage.catalog import (
+    DEFAULT_CATALOG,
+    CatalogError,
+    load_catalog,
+    parse_catalog,
+    sync_categories,
+)
 from storage.db import Store, upgrade_schema_async
 from storage.models import Base, Category
 from storage.photos import NotAnImage, inspect_image

@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from bot.upstream import Syncer
+from adapters.open311_client import Syncer
 from storage import sync
 from storage.models import UpstreamSync
 from tests.fake_upstream import FakeUpstream

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from storage import cases
 from storage.models import Case
 from tests.harness import Person
-from storage import cases
 from tests.stories import newest_case, staff_in_chat, submit_manhole
 from tests.test_routing import IN_GRID
 from tests.test_tasks import a_task, case_now

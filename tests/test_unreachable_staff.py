@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from handlers.callbacks import button_data
 from storage import people
-from storage.models import Case, Person as PersonRow
+from storage.models import Case
+from storage.models import Person as PersonRow
 from tests.harness import Person
 from tests.stories import demo_city, staff, staff_in_chat, submit_manhole
 from tests.test_cli import gridline

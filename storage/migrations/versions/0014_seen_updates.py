@@ -8,9 +8,8 @@ Create Date: 2026-12-02
 """
 from typing import Sequence, Union
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision: str = '0014'
 down_revision: Union[str, Sequence[str], None] = '0013'

@@ -15,13 +15,13 @@ from typing import Any
 import aiohttp
 from sqlalchemy import select
 
-from bot import media
-from bot.i18n import N_
-from bot.runtime import Runtime
+from adapters import media_links as media
+from adapters.runtime import AdapterRuntime as Runtime
 from storage import cases as case_store
 from storage import outbox, sync
 from storage.models import Case, Role, UpstreamSync
 from storage.urls import redacted_url
+from storage.vocab import N_
 
 log = logging.getLogger(__name__)
 

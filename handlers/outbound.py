@@ -9,15 +9,22 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import ExtBot
 
-from bot.flood_wait import retry_seconds, sending_from_queue
-from bot.pacing import Pacer
-from bot.polling import describe_failure
-from bot.runtime import Runtime
 from handlers import onboarding
+from handlers.flood_wait import describe_failure, retry_seconds, sending_from_queue
 from handlers.notices import Notice, deliver_notice, render_notice
+from handlers.pacing import Pacer
+from handlers.runtime import Runtime
 from storage import mobilize, outbox, people, routing
 
 log = logging.getLogger(__name__)

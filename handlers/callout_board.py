@@ -10,9 +10,9 @@ from sqlalchemy import select
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import ExtBot
 
-from bot.runtime import Runtime
 from handlers import mobilize_flow
 from handlers.common import tr
+from handlers.runtime import Runtime
 from storage import mobilize
 from storage.models import Mobilization, Person
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-from telegram.error import RetryAfter
+from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import BaseRateLimiter
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,21 @@ def retry_seconds(error: RetryAfter) -> float:
     """How long a 429 asks us to wait (PTB gives a timedelta or, in older releases, a number)."""
     delay = error.retry_after
     return delay.total_seconds() if isinstance(delay, timedelta) else float(delay)  # type: ignore[arg-type]
+
+
+def describe_failure(error: Exception) -> str:
+    """Why the Bot API does not serve us, for logs and /healthz; never the token or the URL."""
+    if isinstance(error, InvalidToken):
+        return "the Bot API refuses the bot token (401 Unauthorized)"
+    if isinstance(error, Conflict):
+        return "another process is taking this bot's updates (409 Conflict)"
+    if isinstance(error, RetryAfter):
+        return "the Bot API asks us to wait (429 flood control)"
+    if isinstance(error, TimedOut):
+        return "the Bot API does not answer in time"
+    if isinstance(error, NetworkError):
+        return f"the Bot API is not reachable ({type(error).__name__})"
+    return f"the Bot API answers with an error ({type(error).__name__})"
 
 
 class FloodWait(BaseRateLimiter[None]):

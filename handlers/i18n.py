@@ -14,18 +14,13 @@ from babel.dates import format_datetime, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from bot.settings import SUPPORTED_LANGUAGES
+from storage.vocab import N_, SUPPORTED_LANGUAGES  # noqa: F401 - N_ is used through this module
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN = "messages"
 BABEL_LOCALES = {"zh": "zh_Hans_CN", "en": "en_GB"}
 
 Translate = Callable[[str], str]
-
-
-def N_(message: str) -> str:
-    """Mark a string for extraction where it is defined; translate it where it is shown."""
-    return message
 
 
 def _compiled(po_path: Path) -> gettext.GNUTranslations:

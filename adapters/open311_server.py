@@ -16,8 +16,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bot import media
-from bot.runtime import Runtime
+from adapters import media_links as media
+from adapters.runtime import AdapterRuntime as Runtime
 from storage import open311, routing
 from storage.models import Case
 from storage.open311 import NewRequest, Query

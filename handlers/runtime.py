@@ -1,0 +1,105 @@
+"""What every part of a running bot shares: settings, the store, the clock, the catalog, the sender.
+
+`bot/` builds one `Runtime` from its `Settings` and hands it to the Telegram side and to the HTTP
+adapters. Neither imports `bot/`: each says, as a Protocol, which settings it reads
+(`HandlerSettings` here, `adapters.runtime.AdapterSettings` there), and mypy checks that the
+composition root's `Settings` has them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import time as clock_time
+from pathlib import Path
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from storage.catalog import Catalog
+from storage.clock import Clock
+from storage.db import Store
+from storage.map_index import MapCache
+
+
+class HandlerSettings(Protocol):
+    """The settings the Telegram side reads (a subset of `bot.settings.Settings`)."""
+
+    @property
+    def zone(self) -> ZoneInfo: ...
+    @property
+    def default_language(self) -> str: ...
+    @property
+    def data_dir(self) -> Path: ...
+    @property
+    def instance(self) -> str: ...
+    @property
+    def send_per_second(self) -> float: ...
+    @property
+    def chat_interval_seconds(self) -> float: ...
+    @property
+    def paid_broadcast(self) -> bool: ...
+    @property
+    def realert_minutes(self) -> float: ...
+    @property
+    def realert_times(self) -> int: ...
+    @property
+    def quiet_span(self) -> tuple[clock_time, clock_time] | None: ...
+
+
+class QueueSender(Protocol):
+    """The process's sender of queued messages (`handlers.outbound.OutboundSender`), as `bot/` drives it."""
+
+    def wake(self) -> None: ...
+    def request_stop(self) -> None: ...
+    async def stop(self) -> None: ...
+    async def drain(self) -> int: ...
+    async def wait_idle(self) -> None: ...
+
+
+@dataclass
+class Counters:
+    """Counters a running bot keeps for /metrics (Prometheus text format)."""
+
+    updates: int = 0
+    handler_errors: int = 0
+    sync_failures: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+    def update_seen(self, kind: str) -> None:
+        self.updates += 1
+        self.by_kind[kind] = self.by_kind.get(kind, 0) + 1
+
+
+@dataclass
+class BotApiStatus:
+    """Whether the Bot API serves this process now, as whoever spoke to it last found (the poller,
+    the sender, the health check); /healthz reports it."""
+
+    problem: str | None = None  # why it does not serve us (never with the token), None when it does
+    heard_at: float = float("-inf")  # monotonic time of the last answer or failure (inf: for good)
+
+    def answered(self, now: float) -> None:
+        self.problem, self.heard_at = None, now
+
+    def failed(self, problem: str, now: float) -> None:
+        self.problem, self.heard_at = problem, now
+
+
+@dataclass
+class Runtime:
+    settings: HandlerSettings
+    store: Store
+    clock: Clock
+    catalog: Catalog
+    sender: QueueSender | None = field(default=None)
+    map: MapCache = field(default_factory=MapCache)
+    counters: Counters = field(default_factory=Counters)
+    # web: takes updates; worker: sends the queue, runs the timers and the sync; all: both
+    role: str = "all"
+    bot_api: BotApiStatus = field(default_factory=BotApiStatus)
+    # How the process measures short intervals and waits (pacing, backoff, flood control); tests
+    # replace both to drive time without sleeping.
+    monotonic: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep

@@ -1,0 +1,69 @@
+"""Labels every audience shares: state names and icons, category labels, time limits, area paths,
+deadlines. One place each, so a citizen, a worker and a dispatcher read the same words."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.i18n import Translate, duration, local_time, relative
+from handlers.runtime import Runtime
+from storage import areas
+from storage.catalog import CategoryDef
+from storage.map_index import AreaIndex
+from storage.models import Case
+
+
+def state_name(_: Translate, state: str) -> str:
+    names = {
+        "reported": _("Reported"),
+        "accepted": _("Accepted"),
+        "assigned": _("Assigned to a grid worker"),
+        "in_progress": _("Being handled"),
+        "resolved": _("Resolved"),
+        "closed": _("Closed"),
+        "rejected": _("Not accepted"),
+        "reopened": _("Reopened"),
+        "escalated": _("Passed to a higher level"),
+    }
+    return names.get(state, state)
+
+
+STATE_ICONS = {
+    "reported": "🆕", "accepted": "📥", "assigned": "👷", "in_progress": "🚧", "resolved": "✅",
+    "closed": "🏁", "rejected": "⛔", "reopened": "🔁", "escalated": "⏫",
+}
+
+
+def category_label(rt: Runtime, code: str, language: str) -> str:
+    """'Municipal facilities › Broken manhole cover', or the top name alone."""
+    category = rt.catalog.get(code)
+    if category is None:
+        return code
+    if category.parent_code:
+        parent = rt.catalog.get(category.parent_code)
+        if parent is not None:
+            return f"{parent.name(language)} › {category.name(language)}"
+    return category.name(language)
+
+
+def time_limit(rt: Runtime, code: str, language: str) -> str:
+    category: CategoryDef | None = rt.catalog.get(code)
+    hours = category.time_limit_hours if category else 72
+    return duration(timedelta(hours=hours), language)
+
+
+async def area_path(session: AsyncSession, index: AreaIndex, code: str) -> str:
+    """'Community › grid' for the area a point falls in: the names a resident recognises."""
+    chain = index.chain(code)
+    shown = [c for c in chain if index.level_of(c) in ("community", "grid")] or chain[:1]
+    names = await areas.area_names(session, shown)
+    return " › ".join(names[c] for c in reversed(shown) if c in names)
+
+
+def deadline_line(rt: Runtime, _: Translate, language: str, case: Case, now: datetime) -> str:
+    due = local_time(case.deadline_at, rt.settings.zone, language)
+    if case.deadline_at <= now:
+        return _("⚠️ <b>Overdue by {span}</b> (was due {due})").format(span=duration(now - case.deadline_at, language), due=due)
+    return _("⏰ Due {due} · {when}").format(due=due, when=relative(case.deadline_at - now, language))
