@@ -60,7 +60,7 @@ class UpstreamClient:
             async with self.http.request(method, url, timeout=self.timeout, **kwargs) as response:
                 body = await response.read()
                 status = response.status
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise Temporary("no answer in time", reached=True) from None
         except aiohttp.ClientConnectorError as error:
             raise Temporary(f"cannot connect: {redacted_url(str(error.os_error or error))}", reached=False) from None

@@ -20,16 +20,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.app import build_application, prepare_store  # noqa: E402
-from handlers.runtime import Runtime  # noqa: E402
-from storage import mobilize, people, roles  # noqa: E402
-from storage.catalog import load_catalog  # noqa: E402
-from storage.clock import SystemClock  # noqa: E402
-from storage.db import Store, upgrade_schema_async  # noqa: E402
-from storage.map_import import DEMO_CITY, read_map, write_map  # noqa: E402
-from storage.map_index import AreaIndex  # noqa: E402
-from tests.fake_telegram import FakeBotApi  # noqa: E402
-from tests.harness import settings_for  # noqa: E402
+from bot.app import build_application, prepare_store
+from handlers.runtime import Runtime
+from storage import mobilize, people, roles
+from storage.catalog import load_catalog
+from storage.clock import SystemClock
+from storage.db import Store, upgrade_schema_async
+from storage.map_import import DEMO_CITY, read_map, write_map
+from storage.map_index import AreaIndex
+from tests.fake_telegram import FakeBotApi
+from tests.harness import settings_for
 
 FIRST_TG_ID = 7_000_000
 

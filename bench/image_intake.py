@@ -33,7 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.fake_telegram import FakeBotApi  # noqa: E402
+from tests.fake_telegram import FakeBotApi
 
 HELPER = 9_000
 SENDERS = 10_000

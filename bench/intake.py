@@ -27,8 +27,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from telegram import Update  # noqa: E402
-from telegram.ext import (  # noqa: E402
+from telegram import Update
+from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -36,9 +36,9 @@ from telegram.ext import (  # noqa: E402
     filters,
 )
 
-from bot.update_processor import PerChatUpdateProcessor  # noqa: E402
-from tests.fake_telegram import FakeBotApi  # noqa: E402
-from tests.harness import jpeg  # noqa: E402
+from bot.update_processor import PerChatUpdateProcessor
+from tests.fake_telegram import FakeBotApi
+from tests.harness import jpeg
 
 STEPS = 6
 

@@ -23,12 +23,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from shapely.geometry import Point  # noqa: E402
+from shapely.geometry import Point
 
-from storage.clock import SystemClock  # noqa: E402
-from storage.db import Store, upgrade_schema  # noqa: E402
-from storage.map_import import read_map, write_map  # noqa: E402
-from storage.map_index import AreaIndex  # noqa: E402
+from storage.clock import SystemClock
+from storage.db import Store, upgrade_schema
+from storage.map_import import read_map, write_map
+from storage.map_index import AreaIndex
 
 WEST, SOUTH, STEP = 121.40, 29.75, 0.001  # about 100 m
 

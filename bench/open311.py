@@ -25,17 +25,17 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from adapters.open311_client import Syncer  # noqa: E402
-from bench.tasks import NOW, fill, prepare  # noqa: E402
-from bot.web import HttpFace  # noqa: E402
-from handlers.runtime import Runtime  # noqa: E402
-from storage import open311  # noqa: E402
-from storage.catalog import load_catalog  # noqa: E402
-from storage.clock import ManualClock  # noqa: E402
-from storage.db import Store, upgrade_schema  # noqa: E402
-from tests.fake_telegram import FakeBotApi  # noqa: E402
-from tests.fake_upstream import FakeUpstream  # noqa: E402
-from tests.harness import settings_for  # noqa: E402
+from adapters.open311_client import Syncer
+from bench.tasks import NOW, fill, prepare
+from bot.web import HttpFace
+from handlers.runtime import Runtime
+from storage import open311
+from storage.catalog import load_catalog
+from storage.clock import ManualClock
+from storage.db import Store, upgrade_schema
+from tests.fake_telegram import FakeBotApi
+from tests.fake_upstream import FakeUpstream
+from tests.harness import settings_for
 
 
 def queue_for_upstream(path: str, count: int) -> None:

@@ -22,7 +22,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from handlers.photo_rules import upload_for  # noqa: E402
+from handlers.photo_rules import upload_for
 
 
 def pictures() -> dict[str, tuple[str, bytes]]:

@@ -31,13 +31,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.settings import Settings  # noqa: E402
-from bot.timers import timing_of  # noqa: E402
-from storage import stats, tasks, timers  # noqa: E402
-from storage.catalog import load_catalog, sync_categories  # noqa: E402
-from storage.db import Store, upgrade_schema  # noqa: E402
-from storage.map_import import DEMO_CITY, read_map, write_map  # noqa: E402
-from storage.map_index import AreaIndex  # noqa: E402
+from bot.settings import Settings
+from bot.timers import timing_of
+from storage import stats, tasks, timers
+from storage.catalog import load_catalog, sync_categories
+from storage.db import Store, upgrade_schema
+from storage.map_import import DEMO_CITY, read_map, write_map
+from storage.map_index import AreaIndex
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 

@@ -20,12 +20,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import insert
 
-from bench.tasks import started_postgres  # noqa: E402
-from storage.db import Store, upgrade_schema_async  # noqa: E402
-from storage.models import SeenUpdate  # noqa: E402
-from storage.updates import claim_update  # noqa: E402
+from bench.tasks import started_postgres
+from storage.db import Store, upgrade_schema_async
+from storage.models import SeenUpdate
+from storage.updates import claim_update
 
 
 async def measure(name: str, url: str, updates: int, kept: int) -> None:

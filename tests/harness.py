@@ -127,7 +127,7 @@ class Harness:
         assert self.runtime is not None and self.runtime.sender is not None
         return await self.runtime.sender.drain()
 
-    def person(self, name: str = "Li Hua", language_code: str | None = "zh-hans") -> "Person":
+    def person(self, name: str = "Li Hua", language_code: str | None = "zh-hans") -> Person:
         return Person(self, next(self._user_ids), name, language_code)
 
 
@@ -285,7 +285,7 @@ class SteppedTime:
     def thaw(self) -> None:
         self._moving.set()
 
-    def drive(self, world: Harness) -> "SteppedTime":
+    def drive(self, world: Harness) -> SteppedTime:
         """Make this the time of the running bot in `world`."""
         assert world.runtime is not None
         world.runtime.monotonic, world.runtime.sleep = self.monotonic, self.sleep

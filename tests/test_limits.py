@@ -69,7 +69,7 @@ def test_only_a_persons_words_are_shortened_longest_first_and_the_html_stays_who
 
 def test_a_cut_never_splits_an_emoji_or_a_surrogate_pair():
     family = "👨\u200d👩\u200d👧"  # one emoji a person sees, eight UTF-16 units
-    for padding in range(0, 9):
+    for padding in range(9):
         text = plain(fit(f"x {user('a' * padding + family * 600)}", 100).text)
         kept = text[2:-1]
         assert units(text) <= 100 and text.endswith("…")
