@@ -1,9 +1,16 @@
-"""The tables of the case store, as typed SQLAlchemy models."""
+"""The tables of the case store, as typed SQLAlchemy models: people and their roles in the areas of
+the map, cases with their history, photos and followers, report drafts, queued messages, call-outs,
+and a case's sync with the city platform.
+
+A column that holds a word of a vocabulary (`storage/vocab.py`) is stored as text and read back
+as the enum's member (`Vocabulary`), so no migration was needed to type it.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -22,7 +29,29 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage import vocab
+from storage.vocab import (
+    CallOutAnswer,
+    CallOutState,
+    CallOutTemplate,
+    CaseState,
+    Channel,
+    DraftStatus,
+    EventKind,
+    Language,
+    Level,
+    LocationSource,
+    OutboxKind,
+    OutboxStatus,
+    PhotoRole,
+    Placement,
+    SyncState,
+)
+
+Word = TypeVar("Word", bound=StrEnum)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -31,17 +60,37 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the store")
         return value.astimezone(UTC)
 
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Vocabulary(TypeDecorator[Word]):
+    """A word of one vocabulary, stored as its plain text (the column stays a VARCHAR, so the schema
+    does not change) and read back as the enum's member. A word the vocabulary does not have is
+    refused when written, and when read (the store holds none)."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, vocabulary: type[Word], length: int) -> None:
+        super().__init__(length)
+        self.vocabulary = vocabulary
+        self.length = length
+
+    def process_bind_param(self, value: Word | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.vocabulary(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Word | None:
+        return None if value is None else self.vocabulary(value)
 
 
 NAMING = {
@@ -63,7 +112,7 @@ class Person(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     tg_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     name: Mapped[str] = mapped_column(String(200))
-    language: Mapped[str] = mapped_column(String(8))
+    language: Mapped[Language] = mapped_column(Vocabulary(Language, 8))
     # Set once the person picks a language, so Telegram's language_code no longer overrides it.
     language_chosen: Mapped[bool] = mapped_column(Boolean, default=False)
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -74,6 +123,8 @@ class Person(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # A question the bot asked and waits for a typed answer to, e.g. why a citizen is not satisfied.
+    # Plain text, not a Vocabulary: a question this release does not know reads back as no question
+    # (`people.awaited`) instead of failing the person's every update.
     awaiting: Mapped[str | None] = mapped_column(String(32))
     awaiting_ref: Mapped[int | None] = mapped_column(Integer)
     # When each kind of hint was last shown (ISO time), so a burst of wrong input gets one hint.
@@ -87,7 +138,7 @@ class Category(Base):
     parent_code: Mapped[str | None] = mapped_column(ForeignKey("categories.code"))
     names: Mapped[dict[str, str]] = mapped_column(JSON)
     time_limit_hours: Mapped[int] = mapped_column(Integer)
-    handling_level: Mapped[str] = mapped_column(String(16))
+    handling_level: Mapped[Level] = mapped_column(Vocabulary(Level, 16))
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     position: Mapped[int] = mapped_column(Integer, default=0)
     # Codes that left the catalog stay for the cases that use them, but are no longer offered.
@@ -119,12 +170,12 @@ class ReportDraft(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
-    status: Mapped[str] = mapped_column(String(12), default="open")
+    status: Mapped[DraftStatus] = mapped_column(Vocabulary(DraftStatus, 12), default=DraftStatus.OPEN)
     step: Mapped[str] = mapped_column(String(16))
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
     address: Mapped[str | None] = mapped_column(Text)
-    location_source: Mapped[str | None] = mapped_column(String(12))
+    location_source: Mapped[LocationSource | None] = mapped_column(Vocabulary(LocationSource, 12))
     exif_lat: Mapped[float | None] = mapped_column(Float)
     exif_lon: Mapped[float | None] = mapped_column(Float)
     category_code: Mapped[str | None] = mapped_column(ForeignKey("categories.code"))
@@ -166,17 +217,18 @@ class Case(Base):
     number: Mapped[str] = mapped_column(String(16), unique=True)
     # The citizen in the chat; None for a case that came from another channel (Open311).
     reporter_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
-    channel: Mapped[str] = mapped_column(String(16), default="telegram", server_default="telegram")
+    channel: Mapped[Channel] = mapped_column(Vocabulary(Channel, 16), default=Channel.TELEGRAM,
+                                             server_default=Channel.TELEGRAM.value)
     # What another channel told us of the reporter (name, e-mail, phone) and the request (media_url…).
     reporter_contact: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    state: Mapped[str] = mapped_column(String(16), index=True)
+    state: Mapped[CaseState] = mapped_column(Vocabulary(CaseState, 16), index=True)
     category_code: Mapped[str] = mapped_column(ForeignKey("categories.code"))
     description: Mapped[str | None] = mapped_column(Text)
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
     address: Mapped[str | None] = mapped_column(Text)
     location_verified: Mapped[bool] = mapped_column(Boolean)
-    location_source: Mapped[str] = mapped_column(String(12))
+    location_source: Mapped[LocationSource] = mapped_column(Vocabulary(LocationSource, 12))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -184,7 +236,7 @@ class Case(Base):
     # 1 satisfied, 0 not satisfied; the latest answer of the reporter.
     rating: Mapped[int | None] = mapped_column(Integer)
     # Where the point fell (inside / near / outside / typed) and the area it was routed by.
-    placement: Mapped[str | None] = mapped_column(String(8))
+    placement: Mapped[Placement | None] = mapped_column(Vocabulary(Placement, 8))
     area_code: Mapped[str | None] = mapped_column(ForeignKey("areas.code"), index=True)
     # Who holds the case now: a worker, a leader, or a dispatcher deciding what to do with it.
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
@@ -211,7 +263,7 @@ class CasePhoto(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id"))
     # report: sent with the report or added by a later reporter; after: proof of the fix.
-    role: Mapped[str] = mapped_column(String(8))
+    role: Mapped[PhotoRole] = mapped_column(Vocabulary(PhotoRole, 8))
     event_id: Mapped[int | None] = mapped_column(ForeignKey("case_events.id"))
     added_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
 
@@ -226,9 +278,9 @@ class CaseEvent(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
-    kind: Mapped[str] = mapped_column(String(16))
-    from_state: Mapped[str | None] = mapped_column(String(16))
-    to_state: Mapped[str | None] = mapped_column(String(16))
+    kind: Mapped[EventKind] = mapped_column(Vocabulary(EventKind, 16))
+    from_state: Mapped[CaseState | None] = mapped_column(Vocabulary(CaseState, 16))
+    to_state: Mapped[CaseState | None] = mapped_column(Vocabulary(CaseState, 16))
     note: Mapped[str | None] = mapped_column(Text)
 
 
@@ -258,11 +310,11 @@ class OutboundMessage(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[OutboxKind] = mapped_column(Vocabulary(OutboxKind, 32))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     # 0 emergencies, 5 the rest, 9 reminders and digests: lower goes first.
     priority: Mapped[int] = mapped_column(Integer, default=5)
-    status: Mapped[str] = mapped_column(String(8), default="pending")
+    status: Mapped[OutboxStatus] = mapped_column(Vocabulary(OutboxStatus, 8), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     not_before: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -281,7 +333,7 @@ class Area(Base):
 
     code: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    level: Mapped[str] = mapped_column(String(12))
+    level: Mapped[Level] = mapped_column(Vocabulary(Level, 12))
     parent_code: Mapped[str | None] = mapped_column(ForeignKey("areas.code"), index=True)
     # The boundary as WKB (WGS-84 longitude, latitude); its bounding box for cheap filtering in SQL.
     boundary: Mapped[bytes] = mapped_column(LargeBinary)
@@ -300,7 +352,7 @@ class Role(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
-    role: Mapped[str] = mapped_column(String(12))
+    role: Mapped[vocab.Role] = mapped_column(Vocabulary(vocab.Role, 12))
     area_code: Mapped[str | None] = mapped_column(ForeignKey("areas.code"))
     # worker: full_time / part_time; responder: party_member, volunteer, property_staff, building_head
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -314,7 +366,7 @@ class Invite(Base):
     __tablename__ = "invites"
 
     token: Mapped[str] = mapped_column(String(32), primary_key=True)
-    role: Mapped[str] = mapped_column(String(12))
+    role: Mapped[vocab.Role] = mapped_column(Vocabulary(vocab.Role, 12))
     area_code: Mapped[str | None] = mapped_column(ForeignKey("areas.code"))
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
@@ -368,14 +420,14 @@ class Mobilization(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     commander_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
     # draft while it is put together, active once sent, over once stood down
-    state: Mapped[str] = mapped_column(String(8), default="draft")
+    state: Mapped[CallOutState] = mapped_column(Vocabulary(CallOutState, 8), default=CallOutState.DRAFT)
     area_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
     # "around a point": the centre and radius that chose the micro-grids
     center_lat: Mapped[float | None] = mapped_column(Float)
     center_lon: Mapped[float | None] = mapped_column(Float)
     radius_m: Mapped[int | None] = mapped_column(Integer)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)  # empty: every responder
-    template: Mapped[str | None] = mapped_column(String(16))
+    template: Mapped[CallOutTemplate | None] = mapped_column(Vocabulary(CallOutTemplate, 16))
     headline: Mapped[str | None] = mapped_column(String(200))
     instruction: Mapped[str | None] = mapped_column(Text)
     meet_lat: Mapped[float | None] = mapped_column(Float)
@@ -401,7 +453,7 @@ class Responder(Base):
 
     mobilization_id: Mapped[int] = mapped_column(ForeignKey("mobilizations.id"), primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
-    answer: Mapped[str | None] = mapped_column(String(8))  # coming, arrived, cannot
+    answer: Mapped[CallOutAnswer | None] = mapped_column(Vocabulary(CallOutAnswer, 8))
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -430,9 +482,9 @@ class UpstreamSync(Base):
     __table_args__ = (Index("ix_upstream_sync_state_next", "state", "next_at"),)
 
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
-    # new → sending → posted (id known) | token (id to ask for) | failed (refused for good);
-    # back to retry after a failure that may be temporary
-    state: Mapped[str] = mapped_column(String(8))
+    # new → posted (id known) | token (id to ask for) | failed (refused for good); retry after a
+    # failure that may be temporary (a post on its way shows as `maybe_posted`)
+    state: Mapped[SyncState] = mapped_column(Vocabulary(SyncState, 8))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # True when a POST may have reached the platform without its answer reaching us: look before posting again
@@ -442,6 +494,7 @@ class UpstreamSync(Base):
     last_error: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Plain text: what the platform said, whatever it said.
     upstream_status: Mapped[str | None] = mapped_column(String(16))
     checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

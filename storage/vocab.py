@@ -1,8 +1,11 @@
-"""The words the store is written in: case states, roles, map levels, languages, queued-message kinds.
+"""The words the store is written in: what a case is and what happened to it, who people are in
+which areas of the map, where a reported place came from, what a queued message is, how a call-out
+and a case's sync with the city platform stand.
 
 Each is a `StrEnum`, so a member is stored and compared as its plain string (the columns hold
 text, and the rows written before these enums read back unchanged), while a misspelt member is an
 error when the module is imported or type-checked rather than a branch that never matches.
+`storage/models.py` types its columns with them (`Vocabulary`), so a row reads back as members.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from enum import StrEnum
 
 
 class CaseState(StrEnum):
+    """Where a case is in its closed loop (`storage/cases.py` holds the transitions)."""
+
     REPORTED = "reported"
     ACCEPTED = "accepted"
     ASSIGNED = "assigned"
@@ -22,9 +27,80 @@ class CaseState(StrEnum):
     REJECTED = "rejected"
 
 
-OPEN_STATES = (CaseState.REPORTED, CaseState.ACCEPTED, CaseState.ASSIGNED, CaseState.IN_PROGRESS,
-               CaseState.ESCALATED, CaseState.REOPENED)
-FINAL_STATES = (CaseState.CLOSED, CaseState.REJECTED)
+# Someone still has to act on a case in these states; a case in a final state never changes again.
+OPEN_STATES: tuple[CaseState, ...] = (CaseState.REPORTED, CaseState.ACCEPTED, CaseState.ASSIGNED,
+                                      CaseState.IN_PROGRESS, CaseState.ESCALATED, CaseState.REOPENED)
+FINAL_STATES: tuple[CaseState, ...] = (CaseState.CLOSED, CaseState.REJECTED)
+
+
+class EventKind(StrEnum):
+    """What one entry of a case's history (`CaseEvent.kind`) records."""
+
+    STATE = "state"  # a change of state (from_state → to_state)
+    PHOTOS = "photos"  # a later reporter's photos joined the case
+    COMMENT = "comment"  # a follower's note, such as why they are not satisfied
+    ON_SITE = "on_site"  # the worker is on site (the note holds where they stood)
+    UPSTREAM = "upstream"  # the city platform's status of the case changed
+    ROUTED = "routed"  # the case was given to a person, with the reason
+    HANDED_BACK = "handed_back"  # its holder gave it back ("not mine", "hand back"), with the reason
+    UNREACHED = "unreached"  # it left a holder Telegram could not reach (they never opened the bot)
+
+
+class LocationSource(StrEnum):
+    """Where a report's place came from."""
+
+    SHARED = "shared"  # a location shared in the chat
+    LIVE = "live"  # a live location
+    VENUE = "venue"  # a venue picked in the chat
+    EXIF = "exif"  # the position a photo carried
+    TYPED = "typed"  # an address typed by hand: not on the map
+    OPEN311 = "open311"  # the lat/long of an Open311 request
+
+
+class Placement(StrEnum):
+    """Where a case's point fell on the map (`AreaIndex.locate`), which decides how it is routed."""
+
+    INSIDE = "inside"  # within an area
+    NEAR = "near"  # just outside one, within its reach
+    OUTSIDE = "outside"  # outside the service area
+    TYPED = "typed"  # no point: a typed address
+
+
+class PhotoRole(StrEnum):
+    """What a photo of a case shows."""
+
+    REPORT = "report"  # the problem, sent with the report or by a later reporter
+    AFTER = "after"  # the proof of the fix
+
+
+class Channel(StrEnum):
+    """Where a case came from."""
+
+    TELEGRAM = "telegram"
+    OPEN311 = "open311"
+
+
+class DraftStatus(StrEnum):
+    """A citizen's report draft: still being put together, or how it ended."""
+
+    OPEN = "open"
+    SUBMITTED = "submitted"
+    MERGED = "merged"  # its photos joined a case nearby instead
+    CANCELLED = "cancelled"
+
+
+class SyncState(StrEnum):
+    """A case's place in the sync with the city platform (`UpstreamSync.state`)."""
+
+    NEW = "new"  # not posted yet
+    RETRY = "retry"  # a post failed in a way that may pass: posted again later
+    POSTED = "posted"  # the platform's id is known; its status is asked now and then
+    TOKEN = "token"  # the platform gave a token: the id is still to be asked for
+    FAILED = "failed"  # refused for good
+
+
+# The rows the sync still has to post or ask about.
+SYNC_PENDING: tuple[SyncState, ...] = (SyncState.NEW, SyncState.RETRY, SyncState.TOKEN)
 
 
 class Role(StrEnum):
@@ -35,6 +111,17 @@ class Role(StrEnum):
     DISPATCHER = "dispatcher"
     RESPONDER = "responder"
     ADMIN = "admin"
+
+
+class Tag(StrEnum):
+    """What kind of worker or responder a person is (`Role.tags`); a call-out may call only some tags."""
+
+    FULL_TIME = "full_time"
+    PART_TIME = "part_time"
+    PARTY_MEMBER = "party_member"
+    VOLUNTEER = "volunteer"
+    PROPERTY_STAFF = "property_staff"
+    BUILDING_HEAD = "building_head"
 
 
 class Level(StrEnum):
@@ -48,6 +135,8 @@ class Level(StrEnum):
 
 
 class Language(StrEnum):
+    """A language the bot speaks (`Person.language`)."""
+
     ZH = "zh"
     EN = "en"
 
@@ -64,10 +153,23 @@ class CallOutAnswer(StrEnum):
 
 
 class CallOutState(StrEnum):
+    """A call-out: put together (draft), sent (active), stood down (over), or given up as a draft."""
+
     DRAFT = "draft"
     ACTIVE = "active"
     OVER = "over"
     DROPPED = "dropped"
+
+
+class CallOutTemplate(StrEnum):
+    """The kind of emergency a call-out is about (its headline and CAP category follow from it)."""
+
+    FLOOD = "flood"
+    FIRE = "fire"
+    MISSING = "missing"
+    EVACUATE = "evacuate"
+    DOORS = "doors"
+    FREE = "free"  # the commander writes the headline
 
 
 class OutboxKind(StrEnum):
@@ -84,6 +186,14 @@ class OutboxKind(StrEnum):
     CALLOUT_WIDEN = "callout_widen"
     CALLOUT_UPDATE = "callout_update"
     CALLOUT_END = "callout_end"
+
+
+class OutboxStatus(StrEnum):
+    """A queued message: waiting to be sent (pending), sent, or given up (dead)."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    DEAD = "dead"
 
 
 def N_(message: str) -> str:
