@@ -1,4 +1,5 @@
-"""Reading areas of the map by code."""
+"""The areas of the map read by code: one area, or the names of several (a case's area, a call-out's
+micro-grids)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from storage.models import Area
 async def area_names(session: AsyncSession, codes: list[str]) -> dict[str, str]:
     if not codes:
         return {}
-    return dict((await session.execute(select(Area.code, Area.name).where(Area.code.in_(codes)))).all())
+    return dict((await session.execute(select(Area.code, Area.name).where(Area.code.in_(codes)))).tuples().all())
 
 
 async def area_by_code(session: AsyncSession, code: str) -> Area | None:

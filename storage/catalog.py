@@ -1,4 +1,6 @@
-"""The category catalog (事项清单): reading and checking the file, and keeping the store in step with it."""
+"""The category catalog (事项清单): what a citizen may report, with each category's time limit, the
+level of the map that handles it and whether it is urgent; reading and checking the file, and
+keeping the store in step with it."""
 
 from __future__ import annotations
 
@@ -11,11 +13,12 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Category
-from storage.vocab import SUPPORTED_LANGUAGES
+from storage.vocab import SUPPORTED_LANGUAGES, Level
 
 DEFAULT_CATALOG = Path(__file__).parent / "categories.toml"
 LANGUAGES = SUPPORTED_LANGUAGES
-LEVELS = ("grid", "community", "street", "district")
+# The levels that may handle a category, from the nearest up (a micro-grid handles none).
+LEVELS: tuple[Level, ...] = (Level.GRID, Level.COMMUNITY, Level.STREET, Level.DISTRICT)
 CODE_PATTERN = re.compile(r"^[a-z0-9_.]{1,24}$")
 
 
@@ -24,7 +27,7 @@ class CategoryDef:
     code: str
     names: dict[str, str]
     time_limit_hours: int
-    handling_level: str
+    handling_level: Level
     urgent: bool
     parent_code: str | None = None
     children: tuple[CategoryDef, ...] = field(default=())
@@ -77,7 +80,7 @@ def _category_from(entry: object, where: str, parent: CategoryDef | None, proble
     level = entry.get("level", parent.handling_level if parent else None)
     if level not in LEVELS:
         problems.append(f"{label}: level must be one of {', '.join(LEVELS)}")
-        level = "grid"
+        level = Level.GRID
     urgent = entry.get("urgent", parent.urgent if parent else False)
     if not isinstance(urgent, bool):
         problems.append(f"{label}: urgent must be true or false")
@@ -87,7 +90,7 @@ def _category_from(entry: object, where: str, parent: CategoryDef | None, proble
     unknown = set(entry) - {"code", "hours", "level", "urgent", "sub", *LANGUAGES}
     if unknown:
         problems.append(f"{label}: unknown keys {', '.join(sorted(unknown))}")
-    return CategoryDef(code, names, hours, level, urgent, parent.code if parent else None)
+    return CategoryDef(code, names, hours, Level(level), urgent, parent.code if parent else None)
 
 
 def parse_catalog(text: str) -> Catalog:

@@ -1,4 +1,5 @@
-"""Reading a GeoJSON map of areas, checking all of it, and writing it to the store in one go.
+"""Importing the map: reading a GeoJSON map of areas (district, street, community, grid and
+micro-grid), checking all of it, and writing it to the store in one go.
 
 The format (DESIGN.md): a FeatureCollection whose features carry properties.code (unique),
 .name, .level (district|street|community|grid|microgrid) and .parent (the parent's code, absent
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,10 +24,12 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Area
+from storage.vocab import Level
 
 DEMO_CITY = Path(__file__).parent / "demo" / "demo_city.geojson"
-LEVELS = ("district", "street", "community", "grid", "microgrid")
-DEPTH = {level: depth for depth, level in enumerate(LEVELS)}
+LEVELS: tuple[Level, ...] = tuple(Level)  # from the whole district down
+# How deep each level lies (keyed by text too: a map file's level is looked up before it is checked).
+DEPTH: Mapping[str, int] = {level: depth for depth, level in enumerate(Level)}
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$")
 MAX_VERTICES = 5_000
 # A child may stick out of its parent by this share of its own area (digitising slack).
@@ -46,7 +49,7 @@ class MapError(Exception):
 class AreaFeature:
     code: str
     name: str
-    level: str
+    level: Level
     parent: str | None
     geometry: BaseGeometry
 
@@ -130,12 +133,12 @@ def _feature(index: int, feature: Any, problems: list[str]) -> AreaFeature | Non
     if polygon.is_empty or polygon.area == 0:
         problems.append(f"{where}: the polygon is empty")
         return None
-    if not ok:
+    if not ok or not isinstance(name, str) or not isinstance(level, str):  # the checks above said what is wrong
         return None
-    return AreaFeature(code, name.strip(), level, parent or None, polygon)
+    return AreaFeature(code, name.strip(), Level(level), parent or None, polygon)
 
 
-def read_map(text: str, known: dict[str, tuple[str, BaseGeometry]] | None = None,
+def read_map(text: str, known: dict[str, tuple[Level, BaseGeometry]] | None = None,
              progress: Progress | None = None) -> list[AreaFeature]:
     """Every area of a GeoJSON text, parents before children; MapError lists every problem.
 
@@ -175,10 +178,11 @@ def read_map(text: str, known: dict[str, tuple[str, BaseGeometry]] | None = None
         if feature.parent is None:
             continue
         parent = by_code.get(feature.parent)
-        parent_level, parent_boundary = (parent.level, parent.geometry) if parent else known.get(feature.parent, (None, None))
-        if parent_level is None:
+        found = (parent.level, parent.geometry) if parent else known.get(feature.parent)
+        if found is None:
             problems.append(f"{feature.code}: unknown parent {feature.parent}")
             continue
+        parent_level, parent_boundary = found
         if DEPTH[parent_level] >= DEPTH[feature.level]:
             problems.append(f"{feature.code}: a {feature.level} cannot be inside a {parent_level} ({feature.parent})")
             continue
@@ -192,7 +196,7 @@ def read_map(text: str, known: dict[str, tuple[str, BaseGeometry]] | None = None
     return sorted(features, key=lambda f: DEPTH[f.level])
 
 
-async def known_areas(session: AsyncSession) -> dict[str, tuple[str, BaseGeometry]]:
+async def known_areas(session: AsyncSession) -> dict[str, tuple[Level, BaseGeometry]]:
     rows = await session.execute(select(Area.code, Area.level, Area.boundary))
     return {code: (level, shapely.from_wkb(boundary)) for code, level, boundary in rows.all()}
 
