@@ -7,6 +7,7 @@ who follows the case, so a crash can lose neither.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import outbox
 from storage.db import insert_for
+from storage.map_index import distance_m as distance_m  # read through this module by report drafts
 from storage.models import (
     Case,
     CaseCounter,
@@ -26,39 +28,49 @@ from storage.models import (
     Photo,
     UpstreamSync,
 )
+from storage.vocab import FINAL_STATES as FINAL_STATES  # the names callers have always read here
+from storage.vocab import OPEN_STATES as OPEN_STATES
+from storage.vocab import (
+    CaseState,
+    Channel,
+    EventKind,
+    LocationSource,
+    OutboxKind,
+    PhotoRole,
+    SyncState,
+)
 
-OPEN_STATES = ("reported", "accepted", "assigned", "in_progress", "escalated", "reopened")
-FINAL_STATES = ("closed", "rejected")
-# The steps of a case's history its citizens may read. The rest ("routed", "handed_back") name
-# staff and their internal reasons; citizens see the state changes those cause.
-CITIZEN_STEPS = frozenset({"state", "photos", "on_site", "upstream", "comment"})
+# The steps of a case's history its citizens may read. The rest (routed, handed back, unreached)
+# name staff and their internal reasons; citizens see the state changes those cause.
+CITIZEN_STEPS: frozenset[EventKind] = frozenset({EventKind.STATE, EventKind.PHOTOS, EventKind.ON_SITE,
+                                                 EventKind.UPSTREAM, EventKind.COMMENT})
 # The note on a close the timer made because the citizen did not rate the result.
 CLOSED_UNRATED = "closed unrated"
-STATES = (*OPEN_STATES, "resolved", *FINAL_STATES)
+STATES: tuple[CaseState, ...] = tuple(CaseState)
 
 # The closed loop of DESIGN.md: where a case may go from each state.
-TRANSITIONS: dict[str, frozenset[str]] = {
-    "reported": frozenset({"accepted", "assigned", "rejected", "escalated"}),
-    "accepted": frozenset({"assigned", "rejected", "escalated"}),
-    "assigned": frozenset({"in_progress", "resolved", "accepted", "escalated"}),
-    "in_progress": frozenset({"resolved", "assigned", "escalated"}),
-    "resolved": frozenset({"closed", "reopened"}),
-    "reopened": frozenset({"assigned", "in_progress", "resolved", "escalated"}),
-    "escalated": frozenset({"accepted", "assigned", "in_progress", "rejected", "escalated"}),
-    "closed": frozenset(),
-    "rejected": frozenset(),
+TRANSITIONS: Mapping[CaseState, frozenset[CaseState]] = {
+    CaseState.REPORTED: frozenset({CaseState.ACCEPTED, CaseState.ASSIGNED, CaseState.REJECTED, CaseState.ESCALATED}),
+    CaseState.ACCEPTED: frozenset({CaseState.ASSIGNED, CaseState.REJECTED, CaseState.ESCALATED}),
+    CaseState.ASSIGNED: frozenset({CaseState.IN_PROGRESS, CaseState.RESOLVED, CaseState.ACCEPTED, CaseState.ESCALATED}),
+    CaseState.IN_PROGRESS: frozenset({CaseState.RESOLVED, CaseState.ASSIGNED, CaseState.ESCALATED}),
+    CaseState.RESOLVED: frozenset({CaseState.CLOSED, CaseState.REOPENED}),
+    CaseState.REOPENED: frozenset({CaseState.ASSIGNED, CaseState.IN_PROGRESS, CaseState.RESOLVED, CaseState.ESCALATED}),
+    CaseState.ESCALATED: frozenset({CaseState.ACCEPTED, CaseState.ASSIGNED, CaseState.IN_PROGRESS, CaseState.REJECTED,
+                                    CaseState.ESCALATED}),
+    CaseState.CLOSED: frozenset(),
+    CaseState.REJECTED: frozenset(),
 }
 
-EARTH_RADIUS_M = 6_371_000
 DUPLICATE_RADIUS_M = 50
 # A second reporter's photos may join a case in these states (a resolved one may still reopen).
-MERGEABLE_STATES = (*OPEN_STATES, "resolved")
+MERGEABLE_STATES: tuple[CaseState, ...] = (*OPEN_STATES, CaseState.RESOLVED)
 
 
 class CaseStateError(Exception):
     """The case is not in a state that allows this change (someone else got there first)."""
 
-    def __init__(self, case: Case, wanted: str) -> None:
+    def __init__(self, case: Case, wanted: CaseState) -> None:
         super().__init__(f"case {case.number} is {case.state}, cannot become {wanted}")
         self.case = case
         self.wanted = wanted
@@ -76,18 +88,10 @@ class NewCase:
     lat: float | None
     lon: float | None
     address: str | None
-    location_source: str
+    location_source: LocationSource
     photo_ids: tuple[int, ...]
-    channel: str = "telegram"
+    channel: Channel = Channel.TELEGRAM
     reporter_contact: dict[str, str] | None = None
-
-
-def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in metres (haversine)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
 
 
 async def next_case_number(session: AsyncSession, now: datetime, timezone: ZoneInfo) -> str:
@@ -100,7 +104,7 @@ async def next_case_number(session: AsyncSession, now: datetime, timezone: ZoneI
         .on_conflict_do_update(index_elements=["day"], set_={"last": CaseCounter.last + 1})
         .returning(CaseCounter.last)
     )
-    sequence = (await session.execute(statement)).scalar_one()
+    sequence: int = (await session.execute(statement)).scalar_one()
     return f"{day}-{sequence:04d}"
 
 
@@ -112,26 +116,26 @@ async def time_limit_hours(session: AsyncSession, category_code: str) -> int:
 def note_for_citizens(event: CaseEvent) -> str | None:
     """What of an event's note its citizens may read: not why staff passed the case up, not
     where the worker stood, not the timer's own marker."""
-    if event.kind not in CITIZEN_STEPS or event.kind == "on_site":
+    if event.kind not in CITIZEN_STEPS or event.kind == EventKind.ON_SITE:
         return None
-    if event.to_state == "escalated" or closed_unrated(event):
+    if event.to_state == CaseState.ESCALATED or closed_unrated(event):
         return None
     return event.note
 
 
 def closed_unrated(event: CaseEvent) -> bool:
     """Closed by the timer because nobody rated the result in time."""
-    return event.to_state == "closed" and event.note == CLOSED_UNRATED
+    return event.to_state == CaseState.CLOSED and event.note == CLOSED_UNRATED
 
 
 async def _record_event(
     session: AsyncSession,
     case: Case,
-    kind: str,
+    kind: EventKind,
     actor_id: int | None,
     now: datetime,
-    from_state: str | None = None,
-    to_state: str | None = None,
+    from_state: CaseState | None = None,
+    to_state: CaseState | None = None,
     note: str | None = None,
 ) -> CaseEvent:
     event = CaseEvent(
@@ -154,7 +158,7 @@ async def _tell_followers(
     followers = await session.scalars(select(CaseFollower.person_id).where(CaseFollower.case_id == case.id))
     for person_id in followers.all():
         if person_id != skip_person:
-            await outbox.enqueue(session, person_id, "case_update", {"case": case.id, "event": event.id}, now)
+            await outbox.enqueue(session, person_id, OutboxKind.CASE_UPDATE, {"case": case.id, "event": event.id}, now)
 
 
 async def follow_case(session: AsyncSession, case_id: int, person_id: int, now: datetime) -> bool:
@@ -167,7 +171,7 @@ async def follow_case(session: AsyncSession, case_id: int, person_id: int, now: 
 
 
 async def _attach_photos(
-    session: AsyncSession, case: Case, photo_ids: tuple[int, ...], role: str, event: CaseEvent, person_id: int | None
+    session: AsyncSession, case: Case, photo_ids: tuple[int, ...], role: PhotoRole, event: CaseEvent, person_id: int | None
 ) -> int:
     existing = set(
         (await session.scalars(select(CasePhoto.photo_id).where(CasePhoto.case_id == case.id, CasePhoto.role == role))).all()
@@ -191,13 +195,13 @@ async def submit_case(session: AsyncSession, new: NewCase, now: datetime, timezo
         reporter_id=new.reporter_id,
         channel=new.channel,
         reporter_contact=new.reporter_contact,
-        state="reported",
+        state=CaseState.REPORTED,
         category_code=new.category_code,
         description=new.description,
         lat=new.lat,
         lon=new.lon,
         address=new.address,
-        location_verified=new.lat is not None and new.location_source != "typed",
+        location_verified=new.lat is not None and new.location_source != LocationSource.TYPED,
         location_source=new.location_source,
         created_at=now,
         deadline_at=now + timedelta(hours=hours),
@@ -205,12 +209,13 @@ async def submit_case(session: AsyncSession, new: NewCase, now: datetime, timezo
     )
     session.add(case)
     await session.flush()
-    event = await _record_event(session, case, "state", new.reporter_id, now, None, "reported")
-    await _attach_photos(session, case, new.photo_ids, "report", event, new.reporter_id)
+    event = await _record_event(session, case, EventKind.STATE, new.reporter_id, now, None, CaseState.REPORTED)
+    await _attach_photos(session, case, new.photo_ids, PhotoRole.REPORT, event, new.reporter_id)
     if new.reporter_id is not None:
         await follow_case(session, case.id, new.reporter_id, now)
     # Queued for the city's platform in the same transaction, so no case is ever missed by the sync.
-    session.add(UpstreamSync(case_id=case.id, state="new", attempts=0, next_at=now, maybe_posted=False, created_at=now))
+    session.add(UpstreamSync(case_id=case.id, state=SyncState.NEW, attempts=0, next_at=now, maybe_posted=False,
+                             created_at=now))
     return case
 
 
@@ -228,7 +233,9 @@ async def nearby_open_cases(
             Case.lon.between(lon - dlon, lon + dlon),
         )
     )
-    found = [(case, distance_m(lat, lon, case.lat, case.lon)) for case in candidates.all()]
+    # The query asked for a latitude and longitude between bounds: none of these is None.
+    found = [(case, distance_m(lat, lon, case.lat, case.lon)) for case in candidates.all()
+             if case.lat is not None and case.lon is not None]
     return sorted((pair for pair in found if pair[1] <= radius_m), key=lambda pair: pair[1])
 
 
@@ -241,8 +248,8 @@ async def add_photos_to_case(
     case = await case_for_update(session, case_id)
     if case.state not in MERGEABLE_STATES:
         raise CaseStateError(case, case.state)
-    event = await _record_event(session, case, "photos", person_id, now, note=None)
-    await _attach_photos(session, case, photo_ids, "report", event, person_id)
+    event = await _record_event(session, case, EventKind.PHOTOS, person_id, now, note=None)
+    await _attach_photos(session, case, photo_ids, PhotoRole.REPORT, event, person_id)
     await follow_case(session, case.id, person_id, now)
     case.updated_at = now
     return case
@@ -266,7 +273,7 @@ async def case_for_update(session: AsyncSession, case_id: int) -> Case:
 async def change_state(
     session: AsyncSession,
     case_id: int,
-    to_state: str,
+    to_state: CaseState,
     actor_id: int | None,
     now: datetime,
     note: str | None = None,
@@ -276,24 +283,24 @@ async def change_state(
     case = await case_for_update(session, case_id)
     if to_state not in TRANSITIONS[case.state]:
         raise CaseStateError(case, to_state)
-    event = await _record_event(session, case, "state", actor_id, now, case.state, to_state, note)
+    event = await _record_event(session, case, EventKind.STATE, actor_id, now, case.state, to_state, note)
     if after_photo_ids:
-        await _attach_photos(session, case, after_photo_ids, "after", event, actor_id)
+        await _attach_photos(session, case, after_photo_ids, PhotoRole.AFTER, event, actor_id)
     case.state = to_state
     case.updated_at = now
     case.alarm_at = now  # the timers look again at every change
     if to_state in FINAL_STATES:
         case.closed_at = now
-    elif to_state == "resolved":
+    elif to_state == CaseState.RESOLVED:
         case.resolved_at = now
-    elif to_state == "escalated":
+    elif to_state == CaseState.ESCALATED:
         case.escalated_at = now
     # The person who made the change knows of it already; everybody else following hears.
     await _tell_followers(session, case, event, now, skip_person=actor_id)
     return case
 
 
-async def record_step(session: AsyncSession, case: Case, kind: str, actor_id: int | None, now: datetime,
+async def record_step(session: AsyncSession, case: Case, kind: EventKind, actor_id: int | None, now: datetime,
                       note: str | None = None, tell: bool = True) -> CaseEvent:
     """A step that is not a change of state (the worker is on site, a comment); followers hear of it."""
     event = await _record_event(session, case, kind, actor_id, now, note=note)
@@ -312,39 +319,39 @@ async def add_comment(session: AsyncSession, case_id: int, person_id: int, text:
     if len(text) > MAX_COMMENT:
         raise ValueError(f"a comment of {len(text)} characters, over {MAX_COMMENT}")
     case = await case_for_update(session, case_id)
-    return await _record_event(session, case, "comment", person_id, now, note=text)
+    return await _record_event(session, case, EventKind.COMMENT, person_id, now, note=text)
 
 
 async def accept_case(session: AsyncSession, case_id: int, actor_id: int | None, now: datetime) -> Case:
-    return await change_state(session, case_id, "accepted", actor_id, now)
+    return await change_state(session, case_id, CaseState.ACCEPTED, actor_id, now)
 
 
 async def assign_case(
     session: AsyncSession, case_id: int, actor_id: int | None, now: datetime, note: str | None = None
 ) -> Case:
-    return await change_state(session, case_id, "assigned", actor_id, now, note)
+    return await change_state(session, case_id, CaseState.ASSIGNED, actor_id, now, note)
 
 
 async def start_work(session: AsyncSession, case_id: int, actor_id: int | None, now: datetime) -> Case:
-    return await change_state(session, case_id, "in_progress", actor_id, now)
+    return await change_state(session, case_id, CaseState.IN_PROGRESS, actor_id, now)
 
 
 async def resolve_case(
     session: AsyncSession, case_id: int, actor_id: int | None, now: datetime, note: str, photo_ids: tuple[int, ...]
 ) -> Case:
-    return await change_state(session, case_id, "resolved", actor_id, now, note, photo_ids)
+    return await change_state(session, case_id, CaseState.RESOLVED, actor_id, now, note, photo_ids)
 
 
 async def reject_case(session: AsyncSession, case_id: int, actor_id: int | None, now: datetime, reason: str) -> Case:
-    return await change_state(session, case_id, "rejected", actor_id, now, reason)
+    return await change_state(session, case_id, CaseState.REJECTED, actor_id, now, reason)
 
 
 async def close_case(session: AsyncSession, case_id: int, actor_id: int | None, now: datetime) -> Case:
-    return await change_state(session, case_id, "closed", actor_id, now)
+    return await change_state(session, case_id, CaseState.CLOSED, actor_id, now)
 
 
 async def escalate_case(session: AsyncSession, case_id: int, actor_id: int | None, now: datetime, reason: str) -> Case:
-    return await change_state(session, case_id, "escalated", actor_id, now, reason)
+    return await change_state(session, case_id, CaseState.ESCALATED, actor_id, now, reason)
 
 
 async def rate_case(
@@ -354,12 +361,12 @@ async def rate_case(
     case = await case_for_update(session, case_id)
     if case.reporter_id != person_id:
         raise NotYourCase(case_id)
-    if case.state != "resolved":
-        raise CaseStateError(case, "closed" if satisfied else "reopened")
+    if case.state != CaseState.RESOLVED:
+        raise CaseStateError(case, CaseState.CLOSED if satisfied else CaseState.REOPENED)
     case.rating = 1 if satisfied else 0
     if satisfied:
-        return await change_state(session, case_id, "closed", person_id, now, note=None)
-    return await change_state(session, case_id, "reopened", person_id, now, note=reason)
+        return await change_state(session, case_id, CaseState.CLOSED, person_id, now, note=None)
+    return await change_state(session, case_id, CaseState.REOPENED, person_id, now, note=reason)
 
 
 async def case_by_id(session: AsyncSession, case_id: int) -> Case | None:
@@ -367,7 +374,7 @@ async def case_by_id(session: AsyncSession, case_id: int) -> Case | None:
 
 
 async def case_by_number(session: AsyncSession, number: str) -> Case | None:
-    return await session.scalar(select(Case).where(Case.number == number))
+    return (await session.scalars(select(Case).where(Case.number == number))).first()
 
 
 async def followed_case(session: AsyncSession, case_id: int, person_id: int) -> Case:
@@ -408,8 +415,8 @@ async def case_timeline(session: AsyncSession, case_id: int) -> list[CaseEvent]:
 async def reopen_reason(session: AsyncSession, case: Case) -> str | None:
     """What the citizen said since the case was last reopened (why they are not satisfied)."""
     events = await case_timeline(session, case.id)
-    reopened_at = next((e.at for e in reversed(events) if e.to_state == "reopened"), None)
-    comments = [e.note for e in events if e.kind == "comment" and reopened_at and e.at >= reopened_at and e.note]
+    reopened_at = next((e.at for e in reversed(events) if e.to_state == CaseState.REOPENED), None)
+    comments = [e.note for e in events if e.kind == EventKind.COMMENT and reopened_at and e.at >= reopened_at and e.note]
     return comments[-1] if comments else None
 
 
@@ -417,7 +424,7 @@ async def report_photos(session: AsyncSession, case_id: int) -> list[Photo]:
     """The photos reporters sent of the problem, first sent first."""
     photos = await session.scalars(
         select(Photo).join(CasePhoto, CasePhoto.photo_id == Photo.id)
-        .where(CasePhoto.case_id == case_id, CasePhoto.role == "report").order_by(CasePhoto.id)
+        .where(CasePhoto.case_id == case_id, CasePhoto.role == PhotoRole.REPORT).order_by(CasePhoto.id)
     )
     return list(photos.all())
 

@@ -1,12 +1,16 @@
-"""People's roles in areas, one-time invites, and rosters loaded from a spreadsheet export."""
+"""Who people are in which areas: the roles they hold (a grid's worker or leader, a community's
+dispatcher, a micro-grid's responder, an admin), the one-time invites that give a role, whom a
+person may invite, and rosters loaded from a spreadsheet export."""
 
 from __future__ import annotations
 
 import csv
 import io
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, select
@@ -14,23 +18,29 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Area, Invite, Person, Role
 from storage.people import MAX_NAME, ensure_person
+from storage.vocab import Language, Level, Tag
+from storage.vocab import Role as RoleName
 
 if TYPE_CHECKING:
     from storage.map_index import AreaIndex
 
-ROLES = ("worker", "leader", "dispatcher", "responder", "admin")
-# Which level of area each role belongs to; an admin may be tied to any area, or none.
-ROLE_LEVELS = {
-    "worker": ("grid",),
-    "leader": ("grid",),
-    "dispatcher": ("community", "street", "district"),
-    "responder": ("microgrid",),
-    "admin": ("district", "street", "community", "grid", "microgrid"),
+# The role names as plain text, in the order they are offered (the command line's choices show them).
+ROLES: tuple[str, ...] = tuple(role.value for role in RoleName)
+# Which level of area each role belongs to; an admin may be tied to any area, or none. (Keyed by
+# text: a name typed on the command line or in a roster is looked up here before it is checked.)
+ROLE_LEVELS: Mapping[str, tuple[Level, ...]] = {
+    RoleName.WORKER: (Level.GRID,),
+    RoleName.LEADER: (Level.GRID,),
+    RoleName.DISPATCHER: (Level.COMMUNITY, Level.STREET, Level.DISTRICT),
+    RoleName.RESPONDER: (Level.MICROGRID,),
+    RoleName.ADMIN: tuple(Level),
 }
-TAGS = {
-    "worker": ("full_time", "part_time"),
-    "responder": ("party_member", "volunteer", "property_staff", "building_head"),
+TAGS: Mapping[str, tuple[Tag, ...]] = {
+    RoleName.WORKER: (Tag.FULL_TIME, Tag.PART_TIME),
+    RoleName.RESPONDER: (Tag.PARTY_MEMBER, Tag.VOLUNTEER, Tag.PROPERTY_STAFF, Tag.BUILDING_HEAD),
 }
+# Whom a grid leader may invite.
+LEADER_INVITES: tuple[RoleName, ...] = (RoleName.WORKER, RoleName.RESPONDER)
 INVITE_LIFETIME = timedelta(days=7)
 ROSTER_COLUMNS = ["tg_id", "name", "role", "area", "tags", "language"]
 
@@ -43,7 +53,7 @@ def role_problem(role: str, area_level: str | None, tags: list[str]) -> str | No
     """Why `role` in an area of `area_level` with `tags` is not possible, or None."""
     if role not in ROLES:
         return f"unknown role {role!r}; roles are {', '.join(ROLES)}"
-    if area_level is None and role != "admin":
+    if area_level is None and role != RoleName.ADMIN:
         return f"a {role} needs an area (--area CODE)"
     if area_level is not None and area_level not in ROLE_LEVELS[role]:
         return f"a {role} belongs to a {' or '.join(ROLE_LEVELS[role])}, not a {area_level}"
@@ -55,7 +65,7 @@ def role_problem(role: str, area_level: str | None, tags: list[str]) -> str | No
     return None
 
 
-async def area_level(session: AsyncSession, code: str | None) -> str | None:
+async def area_level(session: AsyncSession, code: str | None) -> Level | None:
     if code is None:
         return None
     level = await session.scalar(select(Area.level).where(Area.code == code))
@@ -66,7 +76,8 @@ async def area_level(session: AsyncSession, code: str | None) -> str | None:
 
 async def give_role(session: AsyncSession, person_id: int, role: str, area_code: str | None, tags: list[str],
                     now: datetime) -> tuple[Role, bool]:
-    """Give a person a role in an area; returns the role and whether it is new. RoleError says why not."""
+    """Give a person a role (its name as typed: it is checked here) in an area; returns the role and
+    whether it is new. RoleError says why not."""
     problem = role_problem(role, await area_level(session, area_code), tags)
     if problem:
         raise RoleError(problem)
@@ -78,7 +89,8 @@ async def give_role(session: AsyncSession, person_id: int, role: str, area_code:
         if sorted(existing.tags or []) != sorted(tags):
             existing.tags = sorted(set(tags))
         return existing, False
-    granted = Role(person_id=person_id, role=role, area_code=area_code, tags=sorted(set(tags)), on_duty=True, created_at=now)
+    granted = Role(person_id=person_id, role=RoleName(role), area_code=area_code, tags=sorted(set(tags)), on_duty=True,
+                   created_at=now)
     session.add(granted)
     await session.flush()
     return granted, True
@@ -91,7 +103,8 @@ async def roles_of(session: AsyncSession, person_id: int) -> list[tuple[Role, Ar
     return [(role, area) for role, area in rows.all()]
 
 
-async def take_roles(session: AsyncSession, person_id: int, role: str | None = None, area_code: str | None = None) -> list[Role]:
+async def take_roles(session: AsyncSession, person_id: int, role: RoleName | None = None,
+                     area_code: str | None = None) -> list[Role]:
     """Remove a person's roles (all, or those matching role / area) and return what was removed."""
     query = select(Role).where(Role.person_id == person_id)
     if role is not None:
@@ -117,20 +130,31 @@ async def people_with_roles(session: AsyncSession) -> list[tuple[Person, Role, A
 
 async def create_invite(session: AsyncSession, role: str, area_code: str | None, tags: list[str], now: datetime,
                         created_by: int | None = None, lifetime: timedelta = INVITE_LIFETIME) -> Invite:
+    """A link that gives a role (its name as typed: it is checked here) to whoever opens it first."""
     problem = role_problem(role, await area_level(session, area_code), tags)
     if problem:
         raise RoleError(problem)
-    invite = Invite(token=secrets.token_urlsafe(16), role=role, area_code=area_code, tags=sorted(set(tags)),
+    invite = Invite(token=secrets.token_urlsafe(16), role=RoleName(role), area_code=area_code, tags=sorted(set(tags)),
                     created_by=created_by, created_at=now, expires_at=now + lifetime)
     session.add(invite)
     await session.flush()
     return invite
 
 
+class InviteOutcome(StrEnum):
+    """What opening an invite link did."""
+
+    GRANTED = "granted"
+    ALREADY = "already"  # the person has the role already
+    USED = "used"  # someone else opened it first
+    EXPIRED = "expired"
+    UNKNOWN = "unknown"  # no such invite
+
+
 @dataclass(frozen=True)
 class Redeemed:
-    outcome: str  # granted, already, used, expired, unknown
-    role: str | None = None
+    outcome: InviteOutcome
+    role: RoleName | None = None
     area: Area | None = None
 
 
@@ -138,18 +162,19 @@ async def redeem_invite(session: AsyncSession, token: str, person_id: int, now: 
     """Open an invite link: the first person to open it in time gets its role; nobody gets it twice."""
     invite = await session.get(Invite, token) if len(token) <= 32 else None
     if invite is None:
-        return Redeemed("unknown")
+        return Redeemed(InviteOutcome.UNKNOWN)
     area = await session.get(Area, invite.area_code) if invite.area_code else None
     if invite.used_at is not None:
-        return Redeemed("already" if invite.used_by == person_id else "used", invite.role, area)
+        return Redeemed(InviteOutcome.ALREADY if invite.used_by == person_id else InviteOutcome.USED, invite.role, area)
     if invite.expires_at <= now:
-        return Redeemed("expired", invite.role, area)
+        return Redeemed(InviteOutcome.EXPIRED, invite.role, area)
     _role, created = await give_role(session, person_id, invite.role, invite.area_code, list(invite.tags or []), now)
     if not created:
-        return Redeemed("already", invite.role, area)  # the invite stays unused for the one it was meant for
+        # the invite stays unused for the one it was meant for
+        return Redeemed(InviteOutcome.ALREADY, invite.role, area)
     invite.used_at = now
     invite.used_by = person_id
-    return Redeemed("granted", invite.role, area)
+    return Redeemed(InviteOutcome.GRANTED, invite.role, area)
 
 
 @dataclass(frozen=True)
@@ -161,10 +186,10 @@ class InviteRights:
     admin_areas: frozenset[str]
     leader_grids: frozenset[str]
 
-    def roles(self) -> tuple[str, ...]:
+    def roles(self) -> tuple[RoleName, ...]:
         if self.everywhere or self.admin_areas:
-            return ROLES
-        return ("worker", "responder") if self.leader_grids else ()
+            return tuple(RoleName)
+        return LEADER_INVITES if self.leader_grids else ()
 
     def home_areas(self) -> list[str]:
         return sorted(self.admin_areas | self.leader_grids)
@@ -173,7 +198,7 @@ class InviteRights:
         """Whether they may invite `role` for the area whose chain (itself, then upwards) is given."""
         if self.everywhere or any(code in self.admin_areas for code in chain):
             return True
-        return role in ("worker", "responder") and any(code in self.leader_grids for code in chain)
+        return role in LEADER_INVITES and any(code in self.leader_grids for code in chain)
 
     def leads_to(self, index: AreaIndex, role: str, code: str) -> bool:
         """Whether they may open this area while choosing where to invite: one they may invite for,
@@ -185,12 +210,12 @@ class InviteRights:
 
 async def invite_rights(session: AsyncSession, person_id: int) -> InviteRights:
     rows = (await session.execute(
-        select(Role.role, Role.area_code).where(Role.person_id == person_id, Role.role.in_(("admin", "leader")))
+        select(Role.role, Role.area_code).where(Role.person_id == person_id, Role.role.in_((RoleName.ADMIN, RoleName.LEADER)))
     )).all()
     return InviteRights(
-        everywhere=any(role == "admin" and code is None for role, code in rows),
-        admin_areas=frozenset(code for role, code in rows if role == "admin" and code is not None),
-        leader_grids=frozenset(code for role, code in rows if role == "leader" and code is not None),
+        everywhere=any(role == RoleName.ADMIN and code is None for role, code in rows),
+        admin_areas=frozenset(code for role, code in rows if role == RoleName.ADMIN and code is not None),
+        leader_grids=frozenset(code for role, code in rows if role == RoleName.LEADER and code is not None),
     )
 
 
@@ -202,13 +227,13 @@ class RosterRow:
     line: int
     tg_id: int
     name: str
-    role: str
+    role: RoleName
     area: str | None
     tags: list[str] = field(default_factory=list)
-    language: str = "zh"
+    language: Language = Language.ZH
 
 
-def parse_roster(text: str, areas: dict[str, str]) -> tuple[list[RosterRow], list[str]]:
+def parse_roster(text: str, areas: Mapping[str, str]) -> tuple[list[RosterRow], list[str]]:
     """Rows of a roster CSV (tg_id,name,role,area,tags,language) and the problems, by line number.
 
     `areas` maps every known area code to its level.
@@ -244,7 +269,7 @@ def parse_roster(text: str, areas: dict[str, str]) -> tuple[list[RosterRow], lis
         if problem:
             problems.append(f"line {line}: {problem}")
             continue
-        if language not in ("", "zh", "en"):
+        if language not in ("", *Language):
             problems.append(f"line {line}: language must be zh or en, not {language!r}")
             continue
         key = (int(tg_id_text), role, area_code)
@@ -252,12 +277,12 @@ def parse_roster(text: str, areas: dict[str, str]) -> tuple[list[RosterRow], lis
             problems.append(f"line {line}: the same person, role and area as line {seen[key]}")
             continue
         seen[key] = line
-        rows.append(RosterRow(line, int(tg_id_text), name, role, area_code, tags, language or "zh"))
+        rows.append(RosterRow(line, int(tg_id_text), name, RoleName(role), area_code, tags, Language(language or Language.ZH)))
     return rows, problems
 
 
-async def area_levels(session: AsyncSession) -> dict[str, str]:
-    return dict((await session.execute(select(Area.code, Area.level))).all())
+async def area_levels(session: AsyncSession) -> dict[str, Level]:
+    return dict((await session.execute(select(Area.code, Area.level))).tuples().all())
 
 
 async def apply_roster(session: AsyncSession, rows: list[RosterRow], now: datetime) -> tuple[int, int]:
