@@ -253,5 +253,5 @@ class Syncer:
             admins = (await session.scalars(select(Role.person_id).where(Role.role == "admin").distinct())).all()
             minutes = int(state.lag.total_seconds() // 60)
             for admin in admins:
-                await outbox.enqueue(session, admin, "notice", {
-                    "text": LAG_ALERT, "args": {"minutes": minutes, "pending": state.pending}}, now)
+                await outbox.enqueue(session, admin, outbox.NoticePayload(
+                    LAG_ALERT, {"minutes": minutes, "pending": state.pending}), now)

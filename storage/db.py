@@ -6,9 +6,9 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event
+from sqlalchemy import CursorResult, Executable, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -138,3 +138,9 @@ async def upgrade_schema_async(url: str) -> None:
 def insert_for(session: AsyncSession) -> Callable[..., Any]:
     """The INSERT of the session's database, which has ON CONFLICT (SQLite's and PostgreSQL's differ)."""
     return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+
+
+async def changed_rows(session: AsyncSession, statement: Executable) -> int:
+    """Run an INSERT, UPDATE or DELETE and say how many rows it wrote (0 when the driver cannot tell)."""
+    result = cast(CursorResult[Any], await session.execute(statement))  # what a write returns
+    return result.rowcount or 0

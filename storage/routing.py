@@ -144,10 +144,10 @@ async def hand_over(session: AsyncSession, case: Case, person_id: int | None, ro
         # Back with a dispatcher: before anyone took it on it waits as accepted, after that as passed up.
         await cases.change_state(session, case.id, "accepted" if "accepted" in allowed else "escalated", actor_id, now)
     if person_id is not None and role in DECIDING_ROLES:
-        await outbox.enqueue(session, person_id, "dispatch_card", {"case": case.id}, now)
+        await outbox.enqueue(session, person_id, outbox.DispatchCardPayload(case.id), now)
     elif person_id is not None and role in ("worker", "leader"):
         # "for": why they get it, checked again when it is sent (the task may have moved on by then).
-        await outbox.enqueue(session, person_id, "task_card", {"case": case.id, "for": "holder"}, now)
+        await outbox.enqueue(session, person_id, outbox.TaskCardPayload(case.id, for_="holder"), now)
 
 
 def grid_of(index: AreaIndex, area_code: str | None) -> str | None:
