@@ -283,7 +283,8 @@ async def deliver_notice(bot: ExtBot[None], rt: Runtime, chat_id: int, notice: N
     # A caption only when the whole text fits one: better the photo then the full text than a cut.
     if len(photos) == 1 and not documents and notice.location is None and telegram_length(text) <= CAPTION_LIMIT:
         await paced()
-        await bot.send_photo(chat_id, _photo_input(photos[0]), caption=text, reply_markup=notice.markup, allow_paid_broadcast=paid)
+        await bot.send_photo(chat_id, _photo_input(photos[0]), caption=text, reply_markup=notice.markup,
+                             allow_paid_broadcast=paid)
         return
     if len(photos) == 1:
         await paced()
