@@ -13,13 +13,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
-from sqlalchemy import select
 
 from adapters import media_links as media
 from adapters.runtime import AdapterRuntime as Runtime
 from storage import cases as case_store
 from storage import outbox, sync
-from storage.models import Case, Role, UpstreamSync
+from storage.models import Case
 from storage.urls import redacted_url
 from storage.vocab import N_
 
@@ -63,7 +62,7 @@ class UpstreamClient:
         except TimeoutError:
             raise Temporary("no answer in time", reached=True) from None
         except aiohttp.ClientConnectorError as error:
-            raise Temporary(f"cannot connect: {redacted_url(str(error.os_error or error))}", reached=False) from None
+            raise Temporary(f"cannot connect: {redacted_url(str(error.os_error))}", reached=False) from None
         except aiohttp.ClientError as error:
             # aiohttp names the whole URL, password included, when it cannot parse it.
             raise Temporary(f"connection broke: {redacted_url(str(error))}", reached=True) from None
@@ -142,13 +141,11 @@ class Syncer:
         if case.address:
             fields["address_string"] = case.address
         if photo_id is not None and settings.bot_token is not None:
-            key = media.media_key(settings.bot_token.get_secret_value(),
-                                  settings.media_secret.get_secret_value() if settings.media_secret else None)
-            token = media.sign(key, photo_id, self.runtime.clock.now() + media.MEDIA_LIFETIME)
-            fields["media_url"] = f"{settings.public_base_url}/media/{token}"
+            fields["media_url"] = media.photo_url(settings, photo_id, self.runtime.clock.now())
+        contact = case.reporter_contact or {}
         for name in ("email", "phone", "first_name", "last_name"):
-            if (case.reporter_contact or {}).get(name):
-                fields[name] = case.reporter_contact[name]
+            if contact.get(name):
+                fields[name] = contact[name]
         return fields
 
     async def run_once(self, http: aiohttp.ClientSession) -> dict[str, int]:
@@ -234,9 +231,8 @@ class Syncer:
             return
         async with rt.store.transaction() as session:
             for upstream_id, case_id in ids.items():
-                item = await session.get(UpstreamSync, case_id)
                 status, notes = seen.get(upstream_id, (None, None))
-                done["updated"] += await sync.status_seen(session, item, status, notes, rt.clock.now())
+                done["updated"] += await sync.status_seen(session, case_id, status, notes, rt.clock.now())
 
     async def _warn_of_lag(self) -> None:
         """Admins hear when cases wait too long to reach the platform (at most once an hour)."""
@@ -250,8 +246,8 @@ class Syncer:
             if self._alerted_at is not None and now - self._alerted_at < ALERT_EVERY:
                 return
             self._alerted_at = now
-            admins = (await session.scalars(select(Role.person_id).where(Role.role == "admin").distinct())).all()
+            admins = await sync.who_hears_of_lag(session)
             minutes = int(state.lag.total_seconds() // 60)
             for admin in admins:
-                await outbox.enqueue(session, admin, "notice", {
-                    "text": LAG_ALERT, "args": {"minutes": minutes, "pending": state.pending}}, now)
+                await outbox.enqueue(session, admin, outbox.NoticePayload(
+                    LAG_ALERT, {"minutes": minutes, "pending": state.pending}), now)

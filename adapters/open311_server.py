@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters import media_links as media
 from adapters.runtime import AdapterRuntime as Runtime
@@ -147,7 +148,7 @@ class Open311:
         return self.runtime.settings.public_base_url
 
     def _language(self, request: web.Request) -> str:
-        asked = request.query.get("locale") or request.query.get("lang") or request.headers.get("Accept-Language", "")
+        asked = request.query.get("locale") or request.query.get("lang") or request.headers.get("Accept-Language") or ""
         return "en" if asked.lower().startswith("en") else "zh" if asked.lower().startswith("zh") else \
             self.runtime.settings.default_language
 
@@ -197,13 +198,9 @@ class Open311:
     def _media_url(self, case_photo_id: int | None) -> str | None:
         if case_photo_id is None:
             return None
-        settings = self.runtime.settings
-        key = media.media_key(settings.bot_token.get_secret_value() if settings.bot_token else "",
-                              settings.media_secret.get_secret_value() if settings.media_secret else None)
-        token = media.sign(key, case_photo_id, self.runtime.clock.now() + media.MEDIA_LIFETIME)
-        return f"{self.base}/media/{token}"
+        return media.photo_url(self.runtime.settings, case_photo_id, self.runtime.clock.now())
 
-    async def _reader(self, session, request: web.Request) -> str:  # type: ignore[no-untyped-def]
+    async def _reader(self, session: AsyncSession, request: web.Request) -> str:
         """Who reads requests: "key" (the whole record) or "public" (the feed without personal data).
         A key that is given must be valid, even where the public feed is open: a client whose key
         was revoked hears so instead of quietly getting less."""
@@ -216,7 +213,7 @@ class Open311:
             return "public"
         raise Problem(403, [(403, "api_key is required to read service requests (gridline apikey create)")])
 
-    async def _as_requests(self, session, found: list[Case], request: web.Request,  # type: ignore[no-untyped-def]
+    async def _as_requests(self, session: AsyncSession, found: list[Case], request: web.Request,
                            reader: str) -> list[dict[str, Any]]:
         language, extensions = self._language(request), _flag(request, "extensions")
         settings = self.runtime.settings
@@ -279,8 +276,8 @@ class Open311:
         page, size = whole("page", 1), whole("page_size", open311.MAX_RESULTS)
         if page > open311.MAX_PAGE:
             raise Problem(400, [(400, f"page must be at most {open311.MAX_PAGE}")])
-        return Query(listed("service_request_id"), listed("service_code"), tuple(sorted(set(status))) if len(set(status)) == 1 else (),
-                     start, end, page, size)
+        return Query(listed("service_request_id"), listed("service_code"),
+                     tuple(sorted(set(status))) if len(set(status)) == 1 else (), start, end, page, size)
 
     async def one_request(self, request: web.Request) -> web.Response:
         fmt = _format(request)
@@ -334,7 +331,7 @@ class Open311:
                     raise ValueError("not an object")
                 fields = {str(k): v for k, v in data.items()}
                 # A field is a string or a number; the text of an object or a list is nobody's words.
-                plain = (str, int, float, type(None))
+                plain: tuple[type, ...] = (str, int, float, type(None))
             else:
                 fields = dict((await request.post()).items())
                 plain = (str,)  # not an uploaded file

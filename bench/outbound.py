@@ -59,7 +59,7 @@ async def queue_notices(url: str, count: int) -> None:
         await sync_categories(session, load_catalog())
         for i in range(count):
             person = await people.ensure_person(session, 1_000_000 + i, f"R{i}", "en", now)
-            await outbox.enqueue(session, person.id, "notice", {"text": NOTICE}, now)
+            await outbox.enqueue(session, person.id, outbox.NoticePayload(NOTICE), now)
     await store.close()
 
 
@@ -109,7 +109,7 @@ async def queued_elsewhere_to_delivered(api: FakeBotApi, url: str, samples: int 
         before = len(api.calls)
         async with store.transaction() as session:
             person = await people.ensure_person(session, 2_000_000 + i, f"L{i}", "en", datetime.now(UTC))
-            await outbox.enqueue(session, person.id, "notice", {"text": NOTICE}, datetime.now(UTC))
+            await outbox.enqueue(session, person.id, outbox.NoticePayload(NOTICE), datetime.now(UTC))
         committed = time.monotonic()
         await api.wait_for(lambda before=before: len(api.calls) > before, timeout=30)
         latencies.append(api.calls[before].at - committed)

@@ -6,24 +6,24 @@ import logging
 from urllib.parse import urlparse
 
 import aiohttp
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]  # APScheduler 3 has no type information
 from telegram import BotCommand, LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import ApplicationBuilder, ContextTypes, Defaults, ExtBot
 from telegram.request import HTTPXRequest
 
 from adapters.open311_client import SYNC_SECONDS, Syncer
 from bot import timers
 from bot.polling import GridlineBot, UpdatePoller
+from bot.settings import BotRuntime
 from bot.update_processor import PerChatUpdateProcessor
 from bot.web import HttpFace, Webhook
 from handlers import callout_board as board
 from handlers.flood_wait import FloodWait
 from handlers.i18n import translator
 from handlers.outbound import OutboundSender
-from handlers.runtime import Runtime
 from handlers.setup import register_handlers
-from handlers.turn import GridContext
+from handlers.turn import App, GridContext
 from storage import outbox
 from storage.catalog import sync_categories
 from storage.db import is_sqlite
@@ -35,12 +35,13 @@ log = logging.getLogger(__name__)
 OUTBOX_SWEEP_SECONDS = 5
 
 
-def build_application(runtime: Runtime, max_concurrent_updates: int = 64) -> Application:
+def build_application(runtime: BotRuntime, max_concurrent_updates: int = 64) -> App:
     settings = runtime.settings
     if settings.bot_token is None:
         raise ValueError("GRIDLINE_BOT_TOKEN is not set")
     api = settings.api_url
-    bot = GridlineBot(
+    # Typed as the ExtBot the Telegram side knows; only long polling needs it as a GridlineBot.
+    bot: ExtBot[None] = GridlineBot(
         settings.bot_token.get_secret_value(),
         base_url=f"{api}/bot",
         base_file_url=f"{api}/file/bot",
@@ -51,7 +52,7 @@ def build_application(runtime: Runtime, max_concurrent_updates: int = 64) -> App
         # tests replace the runtime's sleep).
         rate_limiter=FloodWait(lambda seconds: runtime.sleep(seconds)),
     )
-    application = (
+    application: App = (
         ApplicationBuilder()
         .bot(bot)
         .context_types(ContextTypes(context=GridContext))
@@ -70,14 +71,23 @@ def build_application(runtime: Runtime, max_concurrent_updates: int = 64) -> App
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 
 
-def update_poller(application: Application) -> UpdatePoller:
+def runtime_of(application: App) -> BotRuntime:
+    """The runtime `build_application` put in the Application."""
+    runtime: BotRuntime = application.bot_data["runtime"]
+    return runtime
+
+
+def update_poller(application: App) -> UpdatePoller:
     """Long polling for this Application, with the runtime's clock and sleep for its backoff."""
-    runtime: Runtime = application.bot_data["runtime"]
-    return UpdatePoller(application.bot, application.update_queue, runtime.bot_api, allowed_updates=ALLOWED_UPDATES,
+    runtime = runtime_of(application)
+    bot = application.bot
+    if not isinstance(bot, GridlineBot):
+        raise TypeError("long polling needs the Application that build_application made")
+    return UpdatePoller(bot, application.update_queue, runtime.bot_api, allowed_updates=ALLOWED_UPDATES,
                         monotonic=lambda: runtime.monotonic(), sleep=lambda seconds: runtime.sleep(seconds))
 
 
-async def prepare_store(runtime: Runtime) -> None:
+async def prepare_store(runtime: BotRuntime) -> None:
     """Load the category catalog into the store (the schema must already be up to date), and
     free what this sender claimed before it stopped. Web processes send nothing from the queue,
     so they free nothing: a web process on a worker's host must not free that worker's claims."""
@@ -90,7 +100,7 @@ async def prepare_store(runtime: Runtime) -> None:
         log.info("%s queued messages claimed before a stop are sent now", released)
 
 
-async def publish_commands(application: Application) -> None:
+async def publish_commands(application: App) -> None:
     """The command menu Telegram shows, in each language."""
     def commands(language: str) -> list[BotCommand]:
         _ = translator(language)
@@ -104,14 +114,13 @@ async def publish_commands(application: Application) -> None:
 
     for language in SUPPORTED_LANGUAGES:
         await application.bot.set_my_commands(commands(language), language_code=language)
-    runtime: Runtime = application.bot_data["runtime"]
-    await application.bot.set_my_commands(commands(runtime.settings.default_language))
+    await application.bot.set_my_commands(commands(runtime_of(application).settings.default_language))
 
 
-async def start_background(application: Application) -> None:
+async def start_background(application: App) -> None:
     """Start what runs beside the updates, as the process's role asks: the queue sender, the
     timers, the call-out boards and the sync (workers), and the HTTP server (web)."""
-    runtime: Runtime = application.bot_data["runtime"]
+    runtime = runtime_of(application)
     await prepare_store(runtime)
     works = runtime.role in ("worker", "all")
     serves = runtime.role in ("web", "all")
@@ -136,7 +145,7 @@ async def start_background(application: Application) -> None:
         runtime.sender.wake()
 
 
-def _start_work(application: Application, runtime: Runtime) -> None:
+def _start_work(application: App, runtime: BotRuntime) -> None:
     sender = runtime.sender
     assert sender is not None
     runtime.store.on_outbox_commit(sender.wake)
@@ -168,12 +177,11 @@ def webhook_path(url: str) -> str:
     return urlparse(url).path or "/"
 
 
-async def close_store(application: Application) -> None:
-    runtime: Runtime = application.bot_data["runtime"]
-    await runtime.store.close()
+async def close_store(application: App) -> None:
+    await runtime_of(application).store.close()
 
 
-async def stop_background(application: Application) -> None:
+async def stop_background(application: App) -> None:
     listener: QueueListener | None = application.bot_data.pop("queue_listener", None)
     if listener is not None:
         await listener.stop()
@@ -186,7 +194,7 @@ async def stop_background(application: Application) -> None:
     scheduler: AsyncIOScheduler | None = application.bot_data.pop("scheduler", None)
     if scheduler is not None:
         scheduler.shutdown(wait=False)
-    runtime: Runtime = application.bot_data["runtime"]
+    runtime = runtime_of(application)
     if runtime.sender is not None:
         await runtime.sender.stop()
 

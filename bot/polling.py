@@ -9,7 +9,6 @@ an update that cannot be parsed is logged once with its id and passed over.
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -30,47 +29,25 @@ log = logging.getLogger(__name__)
 LONG_POLL_SECONDS = 10
 BACKOFF_START = 1.0
 BACKOFF_CAP = 30.0  # a refused or unreachable Bot API is asked again at least this often
-SEEN_UPDATES = 10_000
 
 
-class GridlineBot(ExtBot):  # type: ignore[type-arg]
+class GridlineBot(ExtBot[None]):
     """The Bot client, with getUpdates answered as plain JSON so each update is parsed on its own."""
 
-    async def get_update_dicts(self, offset: int | None, timeout: int,
-                               allowed_updates: Sequence[str] | None) -> list[dict[str, Any]]:
-        data: dict[str, Any] = {"timeout": timeout, "offset": offset, "allowed_updates": allowed_updates}
+    async def get_update_dicts(self, offset: int | None, long_poll: int,
+                               allowed_updates: Sequence[str] | None) -> list[object]:
+        """getUpdates, holding the request up to `long_poll` seconds while there is nothing new."""
+        data: dict[str, Any] = {"timeout": long_poll, "offset": offset, "allowed_updates": allowed_updates}
         # The read timeout must outlast the long poll, or every quiet poll would end as a timeout.
-        result = await self._post("getUpdates", data, read_timeout=timeout + 10)
+        result = await self._post("getUpdates", data, read_timeout=long_poll + 10)
         return result if isinstance(result, list) else []
 
 
-class RecentUpdateIds:
-    """The update ids this process took lately, so one Telegram sends again is handled once."""
-
-    def __init__(self, size: int = SEEN_UPDATES) -> None:
-        self._ids: set[int] = set()
-        self._order: collections.deque[int] = collections.deque()
-        self._size = size
-
-    def first_time(self, update_id: int) -> bool:
-        """True the first time an id is offered (and it is remembered), False for a repeat."""
-        if update_id in self._ids:
-            return False
-        self._ids.add(update_id)
-        self._order.append(update_id)
-        if len(self._order) > self._size:
-            self._ids.discard(self._order.popleft())
-        return True
-
-    def __contains__(self, update_id: int) -> bool:
-        return update_id in self._ids
-
-
-def read_update(data: object, bot: ExtBot) -> Update | None:  # type: ignore[type-arg]
+def read_update(data: object, bot: ExtBot[None]) -> Update | None:
     """The update in `data`, or None (logged with its id) when the library cannot read it."""
     update_id = data.get("update_id") if isinstance(data, dict) else None
     try:
-        update = Update.de_json(data, bot) if isinstance(data, dict) else None  # type: ignore[arg-type]
+        update = Update.de_json(data, bot) if isinstance(data, dict) else None
     except Exception as error:  # noqa: BLE001 - any update the library cannot read is passed over, never retried
         log.error("update %s cannot be read and is skipped: %s: %s", update_id, type(error).__name__, error)
         return None
@@ -82,12 +59,11 @@ def read_update(data: object, bot: ExtBot) -> Update | None:  # type: ignore[typ
 class UpdatePoller:
     """Takes updates with getUpdates and puts them on the Application's queue, until stopped."""
 
-    def __init__(self, bot: GridlineBot, queue: asyncio.Queue,  # type: ignore[type-arg]
+    def __init__(self, bot: GridlineBot, queue: asyncio.Queue[object],
                  status: BotApiStatus, *, allowed_updates: Sequence[str] | None = None,
                  timeout: int = LONG_POLL_SECONDS, backoff_start: float = BACKOFF_START,
                  backoff_cap: float = BACKOFF_CAP, monotonic: Callable[[], float] | None = None,
-                 sleep: Callable[[float], Awaitable[None]] | None = None,
-                 seen: RecentUpdateIds | None = None) -> None:
+                 sleep: Callable[[float], Awaitable[None]] | None = None) -> None:
         self.bot = bot
         self.queue = queue
         self.status = status
@@ -97,7 +73,6 @@ class UpdatePoller:
         self.backoff_cap = backoff_cap
         self._monotonic = monotonic or (lambda: asyncio.get_running_loop().time())
         self._sleep = sleep or asyncio.sleep
-        self.seen = seen or RecentUpdateIds()
         self.offset: int | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -171,15 +146,15 @@ class UpdatePoller:
             self.status.answered(self._monotonic())
             await self._take(batch)
 
-    async def _take(self, batch: list[dict[str, Any]]) -> None:
+    async def _take(self, batch: list[object]) -> None:
+        # No update comes twice here: getUpdates answers only ids at or past `offset`, and the offset
+        # is moved past every id taken. (Resends are the webhook's concern: bot/web.py.)
         for data in batch:
             update_id = data.get("update_id") if isinstance(data, dict) else None
             if isinstance(update_id, int):
                 # Past this one whatever becomes of it: an update that cannot be read is skipped,
                 # not fetched again and again.
                 self.offset = max(self.offset or 0, update_id + 1)
-                if not self.seen.first_time(update_id):
-                    continue
             update = read_update(data, self.bot)
             if update is not None:
                 await self.queue.put(update)

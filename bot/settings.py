@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from handlers.runtime import Runtime
 from storage.db import async_driver_url
 
 
@@ -133,3 +134,8 @@ class Settings(BaseSettings):
     @cached_property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+# The runtime `bot/` builds and hands to both sides: the Telegram side's `Runtime`, carrying all of
+# the settings (so it is also the `adapters.runtime.AdapterRuntime` the HTTP adapters take).
+BotRuntime = Runtime[Settings]

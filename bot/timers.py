@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from bot.settings import Settings
-from handlers.runtime import Runtime
+from bot.settings import BotRuntime, Settings
 from storage import timers, updates
 from storage.timers import SweepResult, Timing
 
@@ -26,7 +25,7 @@ def timing_of(settings: Settings) -> Timing:
     )
 
 
-async def sweep(runtime: Runtime) -> SweepResult:
+async def sweep(runtime: BotRuntime) -> SweepResult:
     """Everything due by now, in batches of one transaction each."""
     timing = timing_of(runtime.settings)
     total = SweepResult()
@@ -44,7 +43,7 @@ async def sweep(runtime: Runtime) -> SweepResult:
     return total
 
 
-async def digest(runtime: Runtime) -> int:
+async def digest(runtime: BotRuntime) -> int:
     """The morning digest, once a local day, at or after its time (late after a restart, never twice)."""
     timing = timing_of(runtime.settings)
     now = runtime.clock.now()
@@ -57,13 +56,13 @@ async def digest(runtime: Runtime) -> int:
     return sent
 
 
-async def forget_old_updates(runtime: Runtime) -> int:
+async def forget_old_updates(runtime: BotRuntime) -> int:
     """Drops the webhook's update ids older than a day, which Telegram no longer sends again."""
     async with runtime.store.transaction() as session:
         return await updates.forget_old_updates(session, runtime.clock.now())
 
 
-async def tick(runtime: Runtime) -> None:
+async def tick(runtime: BotRuntime) -> None:
     await sweep(runtime)
     await digest(runtime)
     await forget_old_updates(runtime)

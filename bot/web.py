@@ -4,25 +4,27 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import hmac
 import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
-from sqlalchemy import func, select, text
 from telegram.ext import ExtBot
 
 from adapters import media_links as media
 from adapters.open311_server import Open311
-from bot.polling import RecentUpdateIds, read_update
+from bot.polling import read_update
+from bot.settings import BotRuntime
 from handlers.flood_wait import describe_failure
-from handlers.runtime import Runtime
-from storage import sync, updates
-from storage.models import Case, OutboundMessage, Photo
+from storage import metrics, photos, sync, updates
 
 log = logging.getLogger(__name__)
+
+SEEN_UPDATES = 10_000
 
 
 @dataclass(frozen=True)
@@ -32,14 +34,39 @@ class Webhook:
 
     path: str
     secret: str
-    queue: asyncio.Queue  # type: ignore[type-arg]
+    queue: asyncio.Queue[Any]  # the Application's update_queue (PTB types it so)
+
+
+class RecentUpdateIds:
+    """The update ids this process's webhook took lately. A resend Telegram makes to the same process
+    is answered from here, without the store: with the store's claim (storage/updates.py) it would
+    be handled once all the same, but only while the store answers (else 503, and Telegram tries again)."""
+
+    def __init__(self, size: int = SEEN_UPDATES) -> None:
+        self._ids: set[int] = set()
+        self._order: collections.deque[int] = collections.deque()
+        self._size = size
+
+    def first_time(self, update_id: int) -> bool:
+        """True the first time an id is offered (and it is remembered), False for a repeat."""
+        if update_id in self._ids:
+            return False
+        self._ids.add(update_id)
+        self._order.append(update_id)
+        if len(self._order) > self._size:
+            self._ids.discard(self._order.popleft())
+        return True
+
+    def __contains__(self, update_id: int) -> bool:
+        return update_id in self._ids
+
 
 BOT_CHECK_EVERY = 30.0  # seconds a Bot API answer is trusted, so health checks do not hammer Telegram
 BOT_CHECK_TIMEOUT = 3.0
 
 
 class HttpFace:
-    def __init__(self, runtime: Runtime, bot: ExtBot, webhook: Webhook | None = None) -> None:
+    def __init__(self, runtime: BotRuntime, bot: ExtBot[None], webhook: Webhook | None = None) -> None:
         self.runtime = runtime
         self.bot = bot
         self.webhook = webhook
@@ -70,8 +97,7 @@ class HttpFace:
 
     async def _store_ok(self) -> bool:
         try:
-            async with self.runtime.store.transaction() as session:
-                await session.execute(text("SELECT 1"))
+            await self.runtime.store.ping()
             return True
         except Exception as error:  # noqa: BLE001 - any failure means "not healthy", said in the answer
             log.warning("health: the store is not reachable: %s", error)
@@ -137,13 +163,11 @@ class HttpFace:
     async def media(self, request: web.Request) -> web.Response:
         """A photo by its signed token: 403 for a forged one, 410 once expired, never a path."""
         settings = self.runtime.settings
-        key = media.media_key(settings.bot_token.get_secret_value() if settings.bot_token else "",
-                              settings.media_secret.get_secret_value() if settings.media_secret else None)
-        verdict, photo_id = media.verify(key, request.match_info["token"], self.runtime.clock.now())
-        if verdict != "ok":
+        verdict, photo_id = media.check_token(settings, request.match_info["token"], self.runtime.clock.now())
+        if verdict != "ok" or photo_id is None:
             return web.Response(status=410 if verdict == "expired" else 403, text=verdict)
         async with self.runtime.store.transaction() as session:
-            photo = await session.get(Photo, photo_id)
+            photo = await photos.photo_by_id(session, photo_id)
         if photo is None:
             return web.Response(status=404, text="no such photo")
         path = Path(settings.data_dir) / photo.path
@@ -188,17 +212,13 @@ class HttpFace:
             f"gridline_sync_failures_total {counters.sync_failures}",
         ]
         async with self.runtime.store.transaction() as session:
-            states = (await session.execute(select(Case.state, func.count()).group_by(Case.state))).all()
-            queue = (await session.execute(
-                select(OutboundMessage.status, func.count()).where(OutboundMessage.status.in_(("pending", "dead")))
-                .group_by(OutboundMessage.status))).all()
+            gauges = await metrics.gauges(session)
         lines += ["# HELP gridline_cases Cases in the store by state.", "# TYPE gridline_cases gauge"]
-        lines += [f'gridline_cases{{state="{state}"}} {count}' for state, count in sorted(states)]
-        depth = dict(queue)
+        lines += [f'gridline_cases{{state="{state}"}} {count}' for state, count in sorted(gauges.cases_by_state.items())]
         lines += ["# HELP gridline_outbox_messages Outbound messages waiting (pending) or given up (dead).",
                   "# TYPE gridline_outbox_messages gauge",
-                  f'gridline_outbox_messages{{status="pending"}} {depth.get("pending", 0)}',
-                  f'gridline_outbox_messages{{status="dead"}} {depth.get("dead", 0)}',
+                  f'gridline_outbox_messages{{status="pending"}} {gauges.queued}',
+                  f'gridline_outbox_messages{{status="dead"}} {gauges.given_up}',
                   "# HELP gridline_sync_lag_seconds Age of the oldest case change not yet synced upstream.",
                   "# TYPE gridline_sync_lag_seconds gauge",
                   f"gridline_sync_lag_seconds {await self._sync_lag() or 0}"]

@@ -235,7 +235,7 @@ async def _back_to_card(session, rt, index, person, case, pressed) -> ButtonOutc
 
 
 async def _send_card(session, rt, index, person, case, pressed) -> ButtonOutcome:  # type: ignore[no-untyped-def]
-    await outbox.enqueue(session, person.id, "dispatch_card", {"case": case.id}, rt.clock.now())
+    await outbox.enqueue(session, person.id, outbox.DispatchCardPayload(case.id), rt.clock.now())
     return ButtonOutcome()
 
 

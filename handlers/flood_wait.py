@@ -38,7 +38,7 @@ def sending_from_queue() -> Iterator[None]:
 def retry_seconds(error: RetryAfter) -> float:
     """How long a 429 asks us to wait (PTB gives a timedelta or, in older releases, a number)."""
     delay = error.retry_after
-    return delay.total_seconds() if isinstance(delay, timedelta) else float(delay)  # type: ignore[arg-type]
+    return delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
 
 
 def describe_failure(error: Exception) -> str:

@@ -49,7 +49,7 @@ def language_from_telegram(language_code: str | None, default: str) -> str:
     """zh* is Chinese, en* English; anything else, or nothing, is the configured default."""
     code = (language_code or "").lower()
     for language in SUPPORTED_LANGUAGES:
-        if code == language or code.startswith(language + "-") or code.startswith(language + "_"):
+        if code == language or code.startswith((language + "-", language + "_")):
             return language
     return default
 

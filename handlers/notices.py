@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,8 +21,9 @@ from handlers.i18n import translator
 from handlers.photo_rules import Upload, upload_for
 from handlers.runtime import Runtime
 from handlers.texts import state_name
-from storage import cases, dispatch, mobilize, tasks
-from storage.models import Case, CaseEvent, Mobilization, OutboundMessage, Person, Photo
+from storage import cases, dispatch, mobilize, outbox, tasks
+from storage.models import Case, CaseEvent, Person, Photo
+from storage.vocab import OutboxKind
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +72,30 @@ def _case_update_text(person: Person, case: Case, event: CaseEvent, duplicate_of
     return text
 
 
-async def _case_update(session: AsyncSession, rt: Runtime, message: OutboundMessage, person: Person) -> Notice | None:
-    case = await session.get(Case, message.payload["case"])
-    event = await session.get(CaseEvent, message.payload["event"])
+P = TypeVar("P", bound=outbox.OutboxPayload)
+Renderer = Callable[[AsyncSession, Runtime, P, Person], Awaitable["Notice | None"]]
+
+# Queued-message kind -> what renders it, filled by `@renders` below.
+RENDERERS: dict[OutboxKind, Renderer[Any]] = {}
+
+
+def renders(payload_type: type[P]) -> Callable[[Renderer[P]], Renderer[P]]:
+    """Register a renderer for the messages of `payload_type`'s kind (mypy checks that it takes that payload)."""
+    def register(renderer: Renderer[P]) -> Renderer[P]:
+        RENDERERS[payload_type.kind] = renderer
+        return renderer
+    return register
+
+
+@renders(outbox.CaseUpdatePayload)
+async def _case_update(session: AsyncSession, rt: Runtime, payload: outbox.CaseUpdatePayload,
+                       person: Person) -> Notice | None:
+    case = await cases.case_by_id(session, payload.case)
+    event = await outbox.named_event(session, payload.event)
     if case is None or event is None:
         return None
     _ = translator(person.language)
-    original = await session.get(Case, case.duplicate_of_id) if case.duplicate_of_id else None
+    original = await cases.case_by_id(session, case.duplicate_of_id) if case.duplicate_of_id else None
     text = _case_update_text(person, case, event, original.number if original else None)
     markup = None
     if event.to_state == "resolved" and case.reporter_id == person.id and case.state == "resolved":
@@ -86,11 +105,13 @@ async def _case_update(session: AsyncSession, rt: Runtime, message: OutboundMess
     return Notice(text, markup, photos)
 
 
-async def _dispatch_card(session: AsyncSession, rt: Runtime, message: OutboundMessage, person: Person) -> Notice | None:
+@renders(outbox.DispatchCardPayload)
+async def _dispatch_card(session: AsyncSession, rt: Runtime, payload: outbox.DispatchCardPayload,
+                         person: Person) -> Notice | None:
     """A case for a dispatcher, rendered as it is when sent (a case decided meanwhile says so), and
     only while they may still decide on it: roles change between queueing and sending, and a card
     carries the citizen's words and photos."""
-    case = await session.get(Case, message.payload["case"])
+    case = await cases.case_by_id(session, payload.case)
     if case is None:
         return None
     index = await rt.map.index(session)
@@ -105,24 +126,24 @@ async def _dispatch_card(session: AsyncSession, rt: Runtime, message: OutboundMe
     return Notice(text, markup, photos, location)
 
 
-async def _task_card(session: AsyncSession, rt: Runtime, message: OutboundMessage, person: Person) -> Notice | None:
+@renders(outbox.TaskCardPayload)
+async def _task_card(session: AsyncSession, rt: Runtime, payload: outbox.TaskCardPayload, person: Person) -> Notice | None:
     """A task for a worker or leader; a nudge only while it still waits for them, and with no photos.
 
     Sent only to whom it still concerns: a card queued for the task's holder goes only while they
     hold it (it may have been given to someone else meanwhile), one for the grid's leader only while
     they lead the grid, and one a person asked for only while they may see the task."""
-    case = await session.get(Case, message.payload["case"])
+    case = await cases.case_by_id(session, payload.case)
     if case is None or case.state not in (*tasks.WORK_STATES, "escalated"):
         return None
     index = await rt.map.index(session)
     who = await tasks.standing(session, index, person.id, case)
-    meant_for = message.payload.get("for")
-    still = who.holder if meant_for == "holder" else who.leader if meant_for == "leader" else who.may_see(case)
+    still = who.holder if payload.for_ == "holder" else who.leader if payload.for_ == "leader" else who.may_see(case)
     if not still or (case.state == "escalated" and not who.holder):
         log.info("task card of case %s not sent to person %s: it no longer concerns them", case.id, person.id)
         return None
     _ = translator(person.language)
-    nudge = bool(message.payload.get("nudge"))
+    nudge = payload.nudge
     if nudge and not (who.holder and case.accepted_at is None):
         return None
     header = task_card.reminder_header(_, None, True) if nudge else None
@@ -135,10 +156,11 @@ async def _task_card(session: AsyncSession, rt: Runtime, message: OutboundMessag
     return Notice(text, markup, photos, location)
 
 
-async def _reminder(session: AsyncSession, rt: Runtime, message: OutboundMessage, person: Person) -> Notice | None:
+@renders(outbox.ReminderPayload)
+async def _reminder(session: AsyncSession, rt: Runtime, payload: outbox.ReminderPayload, person: Person) -> Notice | None:
     """A deadline reminder, unless the case has moved on since it was due (closed, or a later one fired)."""
-    case = await session.get(Case, message.payload["case"])
-    stage = message.payload.get("stage")
+    case = await cases.case_by_id(session, payload.case)
+    stage = payload.stage
     if case is None or case.state not in tasks.WORK_STATES or case.reminders != stage:
         return None
     index = await rt.map.index(session)
@@ -152,14 +174,17 @@ async def _reminder(session: AsyncSession, rt: Runtime, message: OutboundMessage
     return Notice(text, markup)
 
 
-async def _digest(session: AsyncSession, rt: Runtime, message: OutboundMessage, person: Person) -> Notice | None:
+@renders(outbox.DigestPayload)
+async def _digest(session: AsyncSession, rt: Runtime, payload: outbox.DigestPayload, person: Person) -> Notice | None:
     text = await task_card.digest_text(session, rt, await rt.map.index(session), person)
     return Notice(text) if text else None
 
 
-async def _citizen_comment(session: AsyncSession, rt: Runtime, message: OutboundMessage, person: Person) -> Notice | None:
-    case = await session.get(Case, message.payload["case"])
-    event = await session.get(CaseEvent, message.payload["event"])
+@renders(outbox.CitizenCommentPayload)
+async def _citizen_comment(session: AsyncSession, rt: Runtime, payload: outbox.CitizenCommentPayload,
+                           person: Person) -> Notice | None:
+    case = await cases.case_by_id(session, payload.case)
+    event = await outbox.named_event(session, payload.event)
     if case is None or event is None or case.assignee_id != person.id:
         return None
     _ = translator(person.language)
@@ -167,35 +192,40 @@ async def _citizen_comment(session: AsyncSession, rt: Runtime, message: Outbound
     return Notice(*fitted_card(_, text, None, case.id, event.id))
 
 
-async def _plain_notice(session: AsyncSession, rt: Runtime, message: OutboundMessage, person: Person) -> Notice | None:
+@renders(outbox.NoticePayload)
+async def _plain_notice(session: AsyncSession, rt: Runtime, payload: outbox.NoticePayload, person: Person) -> Notice | None:
     """A short message written in the code (its English text is the msgid), in the person's language."""
     _ = translator(person.language)
-    args = {key: user(str(value)) for key, value in (message.payload.get("args") or {}).items()}
-    msgid = message.payload["text"]
-    return Notice(_(msgid).format(**args))
+    args = {key: user(str(value)) for key, value in (payload.args or {}).items()}
+    return Notice(_(payload.text).format(**args))
 
 
-async def _callout(session: AsyncSession, rt: Runtime, message: OutboundMessage, person: Person) -> Notice | None:
-    rendered = await callout.render_alert(session, rt, person, message.payload["mobilization"],
-                                          bool(message.payload.get("again")))
+@renders(outbox.CalloutPayload)
+async def _callout(session: AsyncSession, rt: Runtime, payload: outbox.CalloutPayload, person: Person) -> Notice | None:
+    rendered = await callout.render_alert(session, rt, person, payload.mobilization, payload.again)
     if rendered is None:
         return None
     text, markup, pin = rendered
     return Notice(text, markup, [], pin)
 
 
-async def _callout_update(session: AsyncSession, rt: Runtime, message: OutboundMessage, person: Person) -> Notice | None:
+@renders(outbox.CalloutUpdatePayload)
+async def _callout_update(session: AsyncSession, rt: Runtime, payload: outbox.CalloutUpdatePayload,
+                          person: Person) -> Notice | None:
     _ = translator(person.language)
-    return Notice(_("📢 <b>Update</b>: {text}").format(text=user(message.payload.get("text", ""))))
+    return Notice(_("📢 <b>Update</b>: {text}").format(text=user(payload.text)))
 
 
-async def _callout_end(session: AsyncSession, rt: Runtime, message: OutboundMessage, person: Person) -> Notice | None:
+@renders(outbox.CalloutEndPayload)
+async def _callout_end(session: AsyncSession, rt: Runtime, payload: outbox.CalloutEndPayload, person: Person) -> Notice | None:
     _ = translator(person.language)
     return Notice(_("✅ <b>Stand down.</b> The call-out is over. Thank you for your help."))
 
 
-async def _callout_widen(session: AsyncSession, rt: Runtime, message: OutboundMessage, person: Person) -> Notice | None:
-    mobilization = await session.get(Mobilization, message.payload["mobilization"])
+@renders(outbox.CalloutWidenPayload)
+async def _callout_widen(session: AsyncSession, rt: Runtime, payload: outbox.CalloutWidenPayload,
+                         person: Person) -> Notice | None:
+    mobilization = await outbox.named_mobilization(session, payload.mobilization)
     if mobilization is None or mobilization.state != "active":
         return None
     call = await mobilize.roll_call(session, mobilization.id)
@@ -206,25 +236,10 @@ async def _callout_widen(session: AsyncSession, rt: Runtime, message: OutboundMe
     return Notice(text, markup)
 
 
-RENDERERS = {
-    "callout_widen": _callout_widen,
-    "callout": _callout,
-    "callout_update": _callout_update,
-    "callout_end": _callout_end,
-    "notice": _plain_notice,
-    "citizen_comment": _citizen_comment,
-    "case_update": _case_update,
-    "dispatch_card": _dispatch_card,
-    "task_card": _task_card,
-    "reminder": _reminder,
-    "digest": _digest,
-}
-
-
-async def render_notice(session: AsyncSession, rt: Runtime, message: OutboundMessage, person: Person) -> Notice | None:
+async def render_notice(session: AsyncSession, rt: Runtime, payload: outbox.OutboxPayload, person: Person) -> Notice | None:
     """The notice for one queued message, or None when there is nothing left to say."""
-    renderer = RENDERERS.get(message.kind)
-    return await renderer(session, rt, message, person) if renderer else None
+    renderer = RENDERERS.get(payload.kind)
+    return await renderer(session, rt, payload, person) if renderer else None
 
 
 async def _upload(rt: Runtime, photo: Photo) -> str | Upload | None:
@@ -244,7 +259,7 @@ def _photo_input(upload: str | Upload) -> str | bytes:
     return upload if isinstance(upload, str) else upload.content
 
 
-async def deliver_notice(bot: ExtBot, rt: Runtime, chat_id: int, notice: Notice,
+async def deliver_notice(bot: ExtBot[None], rt: Runtime, chat_id: int, notice: Notice,
                          pace: Callable[[bool], Awaitable[None]] | None = None, paid_broadcast: bool = False) -> None:
     """Send a notice: the text alone, one photo with the text as caption, or the photos (one, or an
     album), the pin, then the text with its buttons last, where the thumb is. A picture that cannot
@@ -253,7 +268,7 @@ async def deliver_notice(bot: ExtBot, rt: Runtime, chat_id: int, notice: Notice,
     before each call, to keep to Telegram's limits; `paid_broadcast` sends beyond them with
     Telegram's paid broadcasts (allow_paid_broadcast)."""
     calls = 0
-    extra = {"allow_paid_broadcast": True} if paid_broadcast else {}
+    paid = True if paid_broadcast else None  # None: the parameter is left out of the call
 
     async def paced() -> None:
         nonlocal calls
@@ -268,19 +283,20 @@ async def deliver_notice(bot: ExtBot, rt: Runtime, chat_id: int, notice: Notice,
     # A caption only when the whole text fits one: better the photo then the full text than a cut.
     if len(photos) == 1 and not documents and notice.location is None and telegram_length(text) <= CAPTION_LIMIT:
         await paced()
-        await bot.send_photo(chat_id, _photo_input(photos[0]), caption=text, reply_markup=notice.markup, **extra)
+        await bot.send_photo(chat_id, _photo_input(photos[0]), caption=text, reply_markup=notice.markup,
+                             allow_paid_broadcast=paid)
         return
     if len(photos) == 1:
         await paced()
-        await bot.send_photo(chat_id, _photo_input(photos[0]), **extra)
+        await bot.send_photo(chat_id, _photo_input(photos[0]), allow_paid_broadcast=paid)
     elif photos:
         await paced()
-        await bot.send_media_group(chat_id, [InputMediaPhoto(_photo_input(p)) for p in photos], **extra)
+        await bot.send_media_group(chat_id, [InputMediaPhoto(_photo_input(p)) for p in photos], allow_paid_broadcast=paid)
     for document in documents:
         await paced()
-        await bot.send_document(chat_id, InputFile(document.content, filename=document.filename), **extra)
+        await bot.send_document(chat_id, InputFile(document.content, filename=document.filename), allow_paid_broadcast=paid)
     if notice.location is not None:
         await paced()
-        await bot.send_location(chat_id, latitude=notice.location[0], longitude=notice.location[1], **extra)
+        await bot.send_location(chat_id, latitude=notice.location[0], longitude=notice.location[1], allow_paid_broadcast=paid)
     await paced()
-    await bot.send_message(chat_id, text, reply_markup=notice.markup, **extra)
+    await bot.send_message(chat_id, text, reply_markup=notice.markup, allow_paid_broadcast=paid)

@@ -64,8 +64,8 @@ async def staff_never_opened(session: AsyncSession, rt: Runtime, person_id: int)
     if person is None:
         return
     for reader in found.tell:
-        await outbox.enqueue(session, reader, "notice", {"text": NEVER_OPENED, "args": {
-            "name": person.name, "tg_id": person.tg_id, "count": len(found.moved)}}, rt.clock.now())
+        await outbox.enqueue(session, reader, outbox.NoticePayload(NEVER_OPENED, {
+            "name": person.name, "tg_id": person.tg_id, "count": len(found.moved)}), rt.clock.now())
 
 
 async def work_waiting(session: AsyncSession, rt: Runtime, person: Person) -> list[Outgoing]:

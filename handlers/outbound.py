@@ -102,7 +102,7 @@ class _DeliveryLedger:
 
 
 class OutboundSender:
-    def __init__(self, runtime: Runtime, bot: ExtBot) -> None:
+    def __init__(self, runtime: Runtime, bot: ExtBot[None]) -> None:
         self.runtime = runtime
         self.bot = bot
         settings = runtime.settings
@@ -221,11 +221,12 @@ class OutboundSender:
                     if person is None or person.blocked:
                         await outbox.mark_dead(session, message.id, "blocked")
                         continue
-                    notice = await render_notice(session, rt, message, person)
+                    payload = outbox.read_payload(message)
+                    notice = await render_notice(session, rt, payload, person) if payload is not None else None
                     if notice is None:
                         await outbox.mark_dead(session, message.id, "nothing to render")
                         continue
-                    callout = message.payload.get("mobilization") if message.kind == "callout" else None
+                    callout = payload.mobilization if isinstance(payload, outbox.CalloutPayload) else None
                     prepared.append(_Prepared(message.id, person.id, person.tg_id, notice, callout,
                                               message.priority == outbox.EMERGENCY))
             if prepared:
@@ -243,8 +244,9 @@ class OutboundSender:
     async def _send(self, prepared: _Prepared) -> None:
         rt = self.runtime
         try:
-            paid = prepared.emergency and self.paid_pacer is not None
-            pacer = self.paid_pacer if paid else self.pacer
+            paid_pacer = self.paid_pacer if prepared.emergency else None
+            paid = paid_pacer is not None
+            pacer = paid_pacer if paid_pacer is not None else self.pacer
             with sending_from_queue():  # a 429 is rescheduled here, not waited out in line
                 await deliver_notice(self.bot, rt, prepared.chat_id, prepared.notice,
                                      lambda first: self._pace(pacer, prepared.chat_id, first), paid_broadcast=paid)
@@ -274,8 +276,8 @@ class OutboundSender:
                 await outbox.mark_dead(session, prepared.message_id, str(error))
         except (TimedOut, NetworkError, OSError) as error:
             async with rt.store.transaction() as session:
-                message = await session.get(outbox.OutboundMessage, prepared.message_id)
-                backoff = min(timedelta(seconds=2 ** ((message.attempts if message else 0) + 1)), MAX_BACKOFF)
+                tried = await outbox.attempts(session, prepared.message_id)
+                backoff = min(timedelta(seconds=2 ** (tried + 1)), MAX_BACKOFF)
                 alive = await outbox.mark_retry(session, prepared.message_id, str(error), rt.clock.now() + backoff)
             log.warning("outbox %s: network trouble (%s); %s", prepared.message_id, error,
                         "will retry" if alive else "giving up")

@@ -10,20 +10,19 @@ way its EXIF (camera, where it was taken) is left out. The work is blocking: run
 
 from __future__ import annotations
 
-import io
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 
-from storage.photos import upright
+from storage.photos import clean_copy
 
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 MAX_SIDES = 10_000  # width + height
 MAX_RATIO = 20
 LONG_SIDE = 2560  # what Telegram keeps of a photo's long side
-JPEG_QUALITY = 90
 # Kept pictures Telegram shows as an ordinary photo; a GIF or WEBP a citizen sent as a file is sent
 # as a still JPEG instead (an animated GIF by sendPhoto would show one frame, or be refused).
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
@@ -45,44 +44,36 @@ def photo_allowed(size_bytes: int, width: int, height: int) -> bool:
     return size_bytes <= MAX_PHOTO_BYTES and width + height <= MAX_SIDES and max(width, height) <= MAX_RATIO * min(width, height)
 
 
-def _pixels_only(image: Image.Image, flatten: bool) -> Image.Image:
-    """The picture upright, with nothing but its pixels (no EXIF, comments or thumbnails); with
-    `flatten`, transparency laid on white, as a JPEG needs."""
-    image = upright(image)
-    keeps = ("RGB", "L") if flatten else ("RGB", "L", "RGBA", "LA")
-    if image.mode not in keeps:
-        rgba = image.convert("RGBA")
-        if flatten:
-            image = Image.new("RGB", image.size, "white")
-            image.paste(rgba, mask=rgba.getchannel("A"))
-        else:
-            image = rgba
-    return Image.frombytes(image.mode, image.size, image.tobytes())
+def _on_white(image: Image.Image) -> Image.Image:
+    """Transparency laid on white, as a JPEG needs."""
+    rgba = image.convert("RGBA")
+    flat = Image.new("RGB", image.size, "white")
+    flat.paste(rgba, mask=rgba.getchannel("A"))
+    return flat
+
+
+def _rgba(image: Image.Image) -> Image.Image:
+    return image.convert("RGBA")
 
 
 def _jpeg(image: Image.Image) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=JPEG_QUALITY)  # (optimize=True holds the GIL throughout)
-    return buffer.getvalue()
+    """A JPEG of the picture's pixels alone, its transparency laid on white."""
+    return clean_copy(image, "JPEG", ("RGB", "L"), _on_white)
 
 
 def _scaled_photo(path: Path) -> bytes:
     with Image.open(path) as image:
         # Scaled first, on the file as it is decoded (a JPEG decodes straight at a fraction of its
         # size), so the copying that strips the metadata handles 5 MP, not 80.
-        image.thumbnail((LONG_SIDE, LONG_SIDE), Image.LANCZOS)
-        clean = _pixels_only(image, flatten=True)
-    return _jpeg(clean)
+        image.thumbnail((LONG_SIDE, LONG_SIDE), Image.Resampling.LANCZOS)
+        return _jpeg(image)
 
 
 def _document(path: Path) -> bytes:
     with Image.open(path) as image:
-        clean = _pixels_only(image, flatten=path.suffix.lower() != ".png")
-    if path.suffix.lower() != ".png":
-        return _jpeg(clean)
-    buffer = io.BytesIO()
-    clean.save(buffer, "PNG")
-    return buffer.getvalue()
+        if path.suffix.lower() != ".png":
+            return _jpeg(image)
+        return clean_copy(image, "PNG", ("RGB", "L", "RGBA", "LA"), _rgba)
 
 
 def upload_for(data_dir: Path, relative_path: str) -> Upload:
@@ -102,14 +93,14 @@ def upload_for(data_dir: Path, relative_path: str) -> Upload:
     return Upload(_cached(data_dir, "document-" + name, lambda: _document(path)), False, name)
 
 
-def _cached(data_dir: Path, filename: str, make) -> bytes:  # type: ignore[no-untyped-def]
+def _cached(data_dir: Path, filename: str, make: Callable[[], bytes]) -> bytes:
     """A derived copy under the data dir, made once and written atomically."""
     path = data_dir / "photos" / "sendable" / filename
     if path.exists():
         return path.read_bytes()
-    content: bytes = make()
+    content = make()
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")
     temporary.write_bytes(content)
-    os.replace(temporary, path)
+    temporary.replace(path)
     return content

@@ -3,7 +3,9 @@
 `bot/` builds one `Runtime` from its `Settings` and hands it to the Telegram side and to the HTTP
 adapters. Neither imports `bot/`: each says, as a Protocol, which settings it reads
 (`HandlerSettings` here, `adapters.runtime.AdapterSettings` there), and mypy checks that the
-composition root's `Settings` has them.
+composition root's `Settings` has them. `Runtime` is generic in its settings: the Telegram side
+sees `Runtime` (its settings read as `HandlerSettings`), while `bot/` holds a `Runtime[Settings]`,
+which is also the `adapters.runtime.AdapterRuntime` the adapters ask for.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import time as clock_time
 from pathlib import Path
-from typing import Protocol
+from typing import Generic, Protocol
 from zoneinfo import ZoneInfo
+
+from typing_extensions import TypeVar
 
 from storage.catalog import Catalog
 from storage.clock import Clock
@@ -87,9 +91,14 @@ class BotApiStatus:
         self.problem, self.heard_at = problem, now
 
 
+# The settings a runtime carries: at least the Telegram side's (covariant: a runtime with richer
+# settings is a `Runtime` too; a runtime's settings are never replaced).
+SettingsT = TypeVar("SettingsT", bound=HandlerSettings, default=HandlerSettings, covariant=True)
+
+
 @dataclass
-class Runtime:
-    settings: HandlerSettings
+class Runtime(Generic[SettingsT]):
+    settings: SettingsT
     store: Store
     clock: Clock
     catalog: Catalog

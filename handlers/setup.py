@@ -6,7 +6,6 @@ import logging
 
 from telegram import Update
 from telegram.ext import (
-    Application,
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
@@ -32,7 +31,7 @@ from handlers import (
 from handlers.buttons import Button, parse_button
 from handlers.callbacks import parse_button as parse_legacy
 from handlers.common import Context, answer_button, on_error, person_session, tr
-from handlers.turn import PressHandler
+from handlers.turn import App, GridContext, PressHandler
 
 log = logging.getLogger(__name__)
 
@@ -88,16 +87,16 @@ UNSUPPORTED = (
 )
 
 
-async def count_update(update: object, context: Context) -> None:
+async def count_update(update: object, context: GridContext) -> None:
     """Every update, before anything else handles it: counted for /metrics."""
     kind = "other"
     if isinstance(update, Update):
         kind = "callback_query" if update.callback_query else "message" if update.message else \
             "edited_message" if update.edited_message else "my_chat_member" if update.my_chat_member else "other"
-    context.application.bot_data["runtime"].counters.update_seen(kind)
+    context.rt.counters.update_seen(kind)
 
 
-def register_handlers(application: Application) -> None:
+def register_handlers(application: App) -> None:
     application.add_handler(TypeHandler(object, count_update), group=-1)
     private = filters.ChatType.PRIVATE
     new = filters.UpdateType.MESSAGE & private

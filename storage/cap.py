@@ -9,7 +9,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import shapely
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.areas import area_names
+from storage.map_index import AreaIndex
 from storage.models import Mobilization
 
 NS = "urn:oasis:names:tc:emergency:cap:1.2"
@@ -38,10 +41,11 @@ def cap_alert(mobilization: Mobilization, shapes: dict[str, shapely.Geometry], n
         element.text = text
         return element
 
-    over = mobilization.state == "over" and mobilization.ended_at is not None
+    ended = mobilization.ended_at if mobilization.state == "over" else None  # stood down: the alert cancels
+    over = ended is not None
     add(alert, "identifier", identifier + ("-cancel" if over else ""))
     add(alert, "sender", sender)
-    add(alert, "sent", _time(mobilization.ended_at if over else sent, zone))
+    add(alert, "sent", _time(ended if ended is not None else sent, zone))
     add(alert, "status", "Exercise" if mobilization.drill else "Actual")
     add(alert, "msgType", "Cancel" if over else "Alert")
     add(alert, "scope", "Restricted")
@@ -69,3 +73,14 @@ def cap_alert(mobilization: Mobilization, shapes: dict[str, shapely.Geometry], n
         add(area, "circle", f"{mobilization.center_lat:.6f},{mobilization.center_lon:.6f} {mobilization.radius_m / 1000:.3f}")
     ET.indent(alert)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(alert, encoding="unicode") + "\n"
+
+
+async def sent_callout_alert(session: AsyncSession, mobilization_id: int, sender: str, zone: ZoneInfo) -> str | None:
+    """The CAP alert of a call-out that was sent (live or over), or None when no such call-out was sent."""
+    mobilization = await session.get(Mobilization, mobilization_id)
+    if mobilization is None or mobilization.state not in ("active", "over"):
+        return None
+    index = await AreaIndex.load(session)
+    shapes = {c: index.boundaries[index.position[c]] for c in mobilization.area_codes if c in index.position}
+    names = await area_names(session, list(mobilization.area_codes))
+    return cap_alert(mobilization, shapes, names, sender, zone)

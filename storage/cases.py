@@ -35,7 +35,6 @@ from storage.vocab import (
     Channel,
     EventKind,
     LocationSource,
-    OutboxKind,
     PhotoRole,
     SyncState,
 )
@@ -158,7 +157,7 @@ async def _tell_followers(
     followers = await session.scalars(select(CaseFollower.person_id).where(CaseFollower.case_id == case.id))
     for person_id in followers.all():
         if person_id != skip_person:
-            await outbox.enqueue(session, person_id, OutboxKind.CASE_UPDATE, {"case": case.id, "event": event.id}, now)
+            await outbox.enqueue(session, person_id, outbox.CaseUpdatePayload(case.id, event.id), now)
 
 
 async def follow_case(session: AsyncSession, case_id: int, person_id: int, now: datetime) -> bool:

@@ -11,9 +11,10 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Table, bindparam, event, func, select, text, update
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from storage.db import async_driver_url, is_sqlite, upgrade_schema
@@ -50,11 +51,11 @@ def _snapshot_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url)
 
         @event.listens_for(engine.sync_engine, "connect")
-        def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        def _on_connect(dbapi_connection: Any, _record: object) -> None:
             dbapi_connection.isolation_level = None
 
         @event.listens_for(engine.sync_engine, "begin")
-        def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+        def _on_begin(connection: Connection) -> None:
             # A deferred BEGIN: WAL gives this reader a snapshot at its first read, and the
             # running bot keeps writing meanwhile.
             connection.exec_driver_sql("BEGIN")
@@ -95,7 +96,10 @@ async def write_rows(target: AsyncConnection, table: Table, rows: list[dict[str,
                      for value, convert in zip((row[name] for name in names), processors, strict=True))
                for row in rows]
     raw = await target.get_raw_connection()
-    await raw.driver_connection.copy_records_to_table(table.name, records=records, columns=names)
+    driver = raw.driver_connection
+    if driver is None:
+        raise CopyRefused(f"{table.name}: the PostgreSQL connection closed before the copy")
+    await driver.copy_records_to_table(table.name, records=records, columns=names)
 
 
 async def _copy_table(source: AsyncConnection, target: AsyncConnection, table: Table,

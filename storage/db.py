@@ -6,12 +6,12 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event
+from sqlalchemy import CursorResult, Executable, event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -44,7 +44,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     # makes a competing transaction wait on busy_timeout instead of failing with SQLITE_BUSY
     # when it tries to upgrade a stale read snapshot.
     @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection: Any, _record: object) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -54,7 +54,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+    def _on_begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -114,6 +114,11 @@ class Store:
             for listener in self._outbox_listeners:
                 listener()
 
+    async def ping(self) -> None:
+        """One round trip to the database (raises whatever the driver raises when it is not there)."""
+        async with self.transaction() as session:
+            await session.execute(text("SELECT 1"))
+
     async def close(self) -> None:
         await self.engine.dispose()
 
@@ -138,3 +143,9 @@ async def upgrade_schema_async(url: str) -> None:
 def insert_for(session: AsyncSession) -> Callable[..., Any]:
     """The INSERT of the session's database, which has ON CONFLICT (SQLite's and PostgreSQL's differ)."""
     return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+
+
+async def changed_rows(session: AsyncSession, statement: Executable) -> int:
+    """Run an INSERT, UPDATE or DELETE and say how many rows it wrote (0 when the driver cannot tell)."""
+    result = cast(CursorResult[Any], await session.execute(statement))  # what a write returns
+    return result.rowcount or 0

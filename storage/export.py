@@ -17,6 +17,7 @@ from storage.models import Case
 
 COLUMNS = ["number", "state", "category", "created_at", "deadline_at", "resolved_at", "closed_at", "on_time",
            "area", "lat", "lon", "address", "description", "rating"]
+RATINGS = {1: "satisfied", 0: "not satisfied"}
 
 
 def _local(instant: datetime | None, zone: ZoneInfo) -> str:
@@ -31,7 +32,7 @@ def _row(case: Case, zone: ZoneInfo) -> dict[str, object]:
         "resolved_at": _local(case.resolved_at, zone), "closed_at": _local(case.closed_at, zone), "on_time": on_time,
         "area": case.area_code or "", "lat": case.lat if case.lat is not None else "",
         "lon": case.lon if case.lon is not None else "", "address": case.address or "",
-        "description": case.description or "", "rating": {1: "satisfied", 0: "not satisfied"}.get(case.rating, ""),
+        "description": case.description or "", "rating": RATINGS.get(case.rating, "") if case.rating is not None else "",
     }
 
 

@@ -149,7 +149,7 @@ async def send(session: AsyncSession, index: AreaIndex, mobilization_id: int, co
     mobilization.area_codes = micro if mobilization.radius_m else list(mobilization.area_codes)
     for person_id in people:
         session.add(Responder(mobilization_id=mobilization.id, person_id=person_id, unreachable=False, alerts=1))
-        await outbox.enqueue(session, person_id, "callout", {"mobilization": mobilization.id}, now, outbox.EMERGENCY)
+        await outbox.enqueue(session, person_id, outbox.CalloutPayload(mobilization.id), now, outbox.EMERGENCY)
     await session.flush()
     return mobilization, len(people)
 
@@ -239,7 +239,7 @@ async def realert(session: AsyncSession, mobilization_id: int, commander_id: int
         Person.blocked.is_(False)))).all()
     for responder in silent:
         responder.alerts += 1
-        await outbox.enqueue(session, responder.person_id, "callout", {"mobilization": mobilization_id, "again": True},
+        await outbox.enqueue(session, responder.person_id, outbox.CalloutPayload(mobilization_id, again=True),
                              now, outbox.EMERGENCY)
     mobilization.realerts += 1
     return len(silent)
@@ -273,7 +273,7 @@ async def offer_widening(session: AsyncSession, now: datetime, after: timedelta)
         call = await roll_call(session, mobilization.id)
         mobilization.widen_offered = True
         if call.count("coming") + call.count("arrived") < (mobilization.need or 0):
-            await outbox.enqueue(session, mobilization.commander_id, "callout_widen", {"mobilization": mobilization.id},
+            await outbox.enqueue(session, mobilization.commander_id, outbox.CalloutWidenPayload(mobilization.id),
                                  now, outbox.EMERGENCY)
             offered += 1
     return offered
@@ -312,7 +312,7 @@ async def widen(session: AsyncSession, index: AreaIndex, mobilization_id: int, c
     mobilization.area_codes = [*mobilization.area_codes, *extra]
     for person_id in added:
         session.add(Responder(mobilization_id=mobilization.id, person_id=person_id, unreachable=False, alerts=1))
-        await outbox.enqueue(session, person_id, "callout", {"mobilization": mobilization.id}, now, outbox.EMERGENCY)
+        await outbox.enqueue(session, person_id, outbox.CalloutPayload(mobilization.id), now, outbox.EMERGENCY)
     await session.flush()
     return len(added)
 
@@ -327,7 +327,7 @@ async def follow_up(session: AsyncSession, mobilization_id: int, commander_id: i
     reached = (await session.scalars(select(Responder.person_id).where(
         Responder.mobilization_id == mobilization_id, Responder.unreachable.is_(False)))).all()
     for person_id in reached:
-        await outbox.enqueue(session, person_id, "callout_update", {"mobilization": mobilization_id, "text": text},
+        await outbox.enqueue(session, person_id, outbox.CalloutUpdatePayload(mobilization_id, text),
                              now, outbox.EMERGENCY)
     return len(reached)
 
@@ -344,7 +344,7 @@ async def stand_down(session: AsyncSession, mobilization_id: int, commander_id: 
     reached = (await session.scalars(select(Responder.person_id).where(
         Responder.mobilization_id == mobilization_id, Responder.unreachable.is_(False)))).all()
     for person_id in reached:
-        await outbox.enqueue(session, person_id, "callout_end", {"mobilization": mobilization_id}, now, outbox.EMERGENCY)
+        await outbox.enqueue(session, person_id, outbox.CalloutEndPayload(mobilization_id), now, outbox.EMERGENCY)
     return len(reached)
 
 

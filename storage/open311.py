@@ -231,9 +231,10 @@ def public_request(full: dict[str, Any], index: AreaIndex) -> dict[str, Any]:
     grid (a micro-grid is 50-80 households, finer than the rounded point). Whatever a field added
     later holds stays out."""
     shown = {key: (value if key in PUBLIC_FIELDS else None) for key, value in full.items()}
-    if shown.get("agency_responsible"):
+    responsible: str | None = shown.get("agency_responsible")
+    if responsible:
         shown["agency_responsible"] = next(
-            (code for code in index.chain(shown["agency_responsible"]) if index.level_of(code) != "microgrid"), None)
+            (code for code in index.chain(responsible) if index.level_of(code) != "microgrid"), None)
     for key in ("lat", "long"):
         if full.get(key) is not None:
             shown[key] = round(full[key], PUBLIC_DECIMALS)

@@ -1,27 +1,257 @@
-"""The durable outbound queue: messages are written with the change they report, then sent."""
+"""The durable outbound queue: messages are written with the change they report, then sent.
+
+Each kind of message (`OutboxKind`) has a payload class here: what it carries, typed, and how it
+is stored in the row's JSON. `enqueue` takes a payload, so a kind and its payload cannot disagree;
+`read_payload` gives a queued row's payload back as its class (`handlers/notices.py` renders it).
+The JSON of every kind is the one earlier releases wrote, so rows queued before an upgrade are
+still read and sent after it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar, Literal, Self
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import OutboundMessage
+from storage.db import changed_rows
+from storage.models import CaseEvent, Mobilization, OutboundMessage
+from storage.vocab import OutboxKind
 
 LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 8
 EMERGENCY, NORMAL, LATER = 0, 5, 9
 
 
-async def enqueue(
-    session: AsyncSession, person_id: int, kind: str, payload: dict[str, Any], now: datetime, priority: int = NORMAL
-) -> OutboundMessage:
+# --- what each kind of message carries ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseUpdatePayload:
+    """A step in a case, for one of its followers."""
+
+    kind: ClassVar[OutboxKind] = OutboxKind.CASE_UPDATE
+    case: int
+    event: int
+
+    def stored(self) -> dict[str, Any]:
+        return {"case": self.case, "event": self.event}
+
+    @classmethod
+    def read(cls, stored: Mapping[str, Any]) -> Self:
+        return cls(stored["case"], stored["event"])
+
+
+@dataclass(frozen=True)
+class CitizenCommentPayload:
+    """What a citizen added to a case (an event with a note), for the worker who holds it."""
+
+    kind: ClassVar[OutboxKind] = OutboxKind.CITIZEN_COMMENT
+    case: int
+    event: int
+
+    def stored(self) -> dict[str, Any]:
+        return {"case": self.case, "event": self.event}
+
+    @classmethod
+    def read(cls, stored: Mapping[str, Any]) -> Self:
+        return cls(stored["case"], stored["event"])
+
+
+@dataclass(frozen=True)
+class DispatchCardPayload:
+    """A case for a dispatcher to decide on."""
+
+    kind: ClassVar[OutboxKind] = OutboxKind.DISPATCH_CARD
+    case: int
+
+    def stored(self) -> dict[str, Any]:
+        return {"case": self.case}
+
+    @classmethod
+    def read(cls, stored: Mapping[str, Any]) -> Self:
+        return cls(stored["case"])
+
+
+CardFor = Literal["holder", "leader"]
+
+
+@dataclass(frozen=True)
+class TaskCardPayload:
+    """A task's card for a worker or leader. `for_` says why they get it, checked again when it is
+    sent: "holder" while they hold the task, "leader" while they lead its grid, None while they may
+    see it. A `nudge` (not yet accepted) goes only while it still waits for them, and has no photos."""
+
+    kind: ClassVar[OutboxKind] = OutboxKind.TASK_CARD
+    case: int
+    for_: CardFor | None = None
+    nudge: bool = False
+
+    def stored(self) -> dict[str, Any]:
+        stored: dict[str, Any] = {"case": self.case}
+        if self.for_ is not None:
+            stored["for"] = self.for_
+        if self.nudge:
+            stored["nudge"] = 1  # as the timers have always written it
+        return stored
+
+    @classmethod
+    def read(cls, stored: Mapping[str, Any]) -> Self:
+        meant_for = stored.get("for")
+        return cls(stored["case"], meant_for if meant_for in ("holder", "leader") else None, bool(stored.get("nudge")))
+
+
+@dataclass(frozen=True)
+class ReminderPayload:
+    """A deadline reminder of a task, at `stage` (1 at half the time limit, 2 at 80 %, 3 at the deadline)."""
+
+    kind: ClassVar[OutboxKind] = OutboxKind.REMINDER
+    case: int
+    stage: int
+
+    def stored(self) -> dict[str, Any]:
+        return {"case": self.case, "stage": self.stage}
+
+    @classmethod
+    def read(cls, stored: Mapping[str, Any]) -> Self:
+        return cls(stored["case"], stored["stage"])
+
+
+@dataclass(frozen=True)
+class DigestPayload:
+    """The morning digest of a local day (an ISO date), drawn from the store when it is sent."""
+
+    kind: ClassVar[OutboxKind] = OutboxKind.DIGEST
+    day: str
+
+    def stored(self) -> dict[str, Any]:
+        return {"day": self.day}
+
+    @classmethod
+    def read(cls, stored: Mapping[str, Any]) -> Self:
+        return cls(stored["day"])
+
+
+@dataclass(frozen=True)
+class NoticePayload:
+    """A short message written in the code: `text` is its English msgid (marked with N_), shown in
+    the reader's language when it is sent, with `args` for its named placeholders."""
+
+    kind: ClassVar[OutboxKind] = OutboxKind.NOTICE
+    text: str
+    args: Mapping[str, str | int] | None = None
+
+    def stored(self) -> dict[str, Any]:
+        return {"text": self.text} if self.args is None else {"text": self.text, "args": dict(self.args)}
+
+    @classmethod
+    def read(cls, stored: Mapping[str, Any]) -> Self:
+        return cls(stored["text"], stored.get("args"))
+
+
+@dataclass(frozen=True)
+class CalloutPayload:
+    """A call-out's alert to a responder; `again` when it is a re-alert of one who has not answered."""
+
+    kind: ClassVar[OutboxKind] = OutboxKind.CALLOUT
+    mobilization: int
+    again: bool = False
+
+    def stored(self) -> dict[str, Any]:
+        return {"mobilization": self.mobilization, "again": True} if self.again else {"mobilization": self.mobilization}
+
+    @classmethod
+    def read(cls, stored: Mapping[str, Any]) -> Self:
+        return cls(stored["mobilization"], bool(stored.get("again")))
+
+
+@dataclass(frozen=True)
+class CalloutWidenPayload:
+    """An offer to the commander to call more responders, while too few are coming."""
+
+    kind: ClassVar[OutboxKind] = OutboxKind.CALLOUT_WIDEN
+    mobilization: int
+
+    def stored(self) -> dict[str, Any]:
+        return {"mobilization": self.mobilization}
+
+    @classmethod
+    def read(cls, stored: Mapping[str, Any]) -> Self:
+        return cls(stored["mobilization"])
+
+
+@dataclass(frozen=True)
+class CalloutUpdatePayload:
+    """The commander's follow-up, as typed, to everyone the call-out reached."""
+
+    kind: ClassVar[OutboxKind] = OutboxKind.CALLOUT_UPDATE
+    mobilization: int
+    text: str
+
+    def stored(self) -> dict[str, Any]:
+        return {"mobilization": self.mobilization, "text": self.text}
+
+    @classmethod
+    def read(cls, stored: Mapping[str, Any]) -> Self:
+        return cls(stored["mobilization"], stored.get("text", ""))
+
+
+@dataclass(frozen=True)
+class CalloutEndPayload:
+    """The stand-down, to everyone the call-out reached."""
+
+    kind: ClassVar[OutboxKind] = OutboxKind.CALLOUT_END
+    mobilization: int
+
+    def stored(self) -> dict[str, Any]:
+        return {"mobilization": self.mobilization}
+
+    @classmethod
+    def read(cls, stored: Mapping[str, Any]) -> Self:
+        return cls(stored["mobilization"])
+
+
+OutboxPayload = (CaseUpdatePayload | CitizenCommentPayload | DispatchCardPayload | TaskCardPayload | ReminderPayload
+                 | DigestPayload | NoticePayload | CalloutPayload | CalloutWidenPayload | CalloutUpdatePayload
+                 | CalloutEndPayload)
+
+# By the kind a row stores (a plain string: rows are read back as they were written).
+PAYLOADS: dict[str, type[OutboxPayload]] = {payload.kind.value: payload for payload in (
+    CaseUpdatePayload, CitizenCommentPayload, DispatchCardPayload, TaskCardPayload, ReminderPayload, DigestPayload,
+    NoticePayload, CalloutPayload, CalloutWidenPayload, CalloutUpdatePayload, CalloutEndPayload)}
+assert set(PAYLOADS) == set(OutboxKind), "every kind of queued message has its payload class"
+
+
+def read_payload(message: OutboundMessage) -> OutboxPayload | None:
+    """A queued row's payload as its class, or None for a kind this release does not know."""
+    payload_type = PAYLOADS.get(message.kind)
+    return payload_type.read(message.payload) if payload_type is not None else None
+
+
+# --- what a payload names, loaded when the message is rendered ------------------------------------
+
+
+async def named_event(session: AsyncSession, event_id: int) -> CaseEvent | None:
+    return await session.get(CaseEvent, event_id)
+
+
+async def named_mobilization(session: AsyncSession, mobilization_id: int) -> Mobilization | None:
+    return await session.get(Mobilization, mobilization_id)
+
+
+# --- the queue ------------------------------------------------------------------------------------
+
+
+async def enqueue(session: AsyncSession, person_id: int, payload: OutboxPayload, now: datetime,
+                  priority: int = NORMAL) -> OutboundMessage:
+    """Queue a message for a person, sent once this transaction commits (its kind is the payload's)."""
     message = OutboundMessage(
         person_id=person_id,
-        kind=kind,
-        payload=payload,
+        kind=payload.kind.value,
+        payload=payload.stored(),
         priority=priority,
         status="pending",
         attempts=0,
@@ -63,12 +293,9 @@ async def release_claims(session: AsyncSession, owner: str = "") -> int:
     """Free the messages this sender (by its instance name) had claimed when it stopped: a crash
     leaves them leased, and a restarted process sends them at once instead of after the lease.
     Other processes' claims are theirs to keep."""
-    result = await session.execute(
-        update(OutboundMessage).where(OutboundMessage.status == "pending", OutboundMessage.claimed_until.is_not(None),
-                                      OutboundMessage.claimed_by == owner)
-        .values(claimed_until=None)
-    )
-    return result.rowcount or 0
+    return await changed_rows(session, update(OutboundMessage).where(
+        OutboundMessage.status == "pending", OutboundMessage.claimed_until.is_not(None), OutboundMessage.claimed_by == owner
+    ).values(claimed_until=None))
 
 
 async def mark_sent(session: AsyncSession, message_ids: list[int], now: datetime) -> None:
@@ -77,6 +304,12 @@ async def mark_sent(session: AsyncSession, message_ids: list[int], now: datetime
         .where(OutboundMessage.id.in_(message_ids))
         .values(status="sent", sent_at=now, claimed_until=None, attempts=OutboundMessage.attempts + 1)
     )
+
+
+async def attempts(session: AsyncSession, message_id: int) -> int:
+    """How many times a message was tried (0 when it is gone)."""
+    message = await session.get(OutboundMessage, message_id)
+    return message.attempts if message else 0
 
 
 async def mark_retry(session: AsyncSession, message_id: int, error: str, not_before: datetime) -> bool:

@@ -204,3 +204,36 @@ def upright(image: Image.Image) -> Image.Image:
         return ImageOps.exif_transpose(image)
     except Exception:  # noqa: BLE001 - EXIF in the wild is often malformed (SyntaxError, struct.error ...)
         return image
+
+
+# --- a copy with nothing but the pixels ---------------------------------------------------------
+
+# (Imported here, not at the top, only so that this section merges apart from the rest of the file.)
+from collections.abc import Callable, Collection  # noqa: E402 - see above
+from typing import Literal  # noqa: E402 - see above
+
+COPY_JPEG_QUALITY = 90
+
+
+def clean_copy(image: Image.Image, kind: Literal["JPEG", "PNG"], keeps: Collection[str],
+               convert: Callable[[Image.Image], Image.Image]) -> bytes:
+    """The picture re-encoded as `kind` (a JPEG at quality 90, or a PNG), upright, with nothing but
+    its pixels: no EXIF (the camera, where it was taken), comments or thumbnails. A mode outside
+    `keeps` is first made one by `convert`: a copy served over HTTP and an upload to Telegram keep
+    different modes. Used for /media (adapters/media_links.py) and for pictures Telegram would not
+    take as they are (handlers/photo_rules.py). Blocking: run it in a thread."""
+    pixels = upright(image)
+    if pixels.mode not in keeps:
+        pixels = convert(pixels)
+    # Only the pixels are carried over.
+    clean = Image.frombytes(pixels.mode, pixels.size, pixels.tobytes())
+    buffer = io.BytesIO()
+    if kind == "JPEG":
+        clean.save(buffer, "JPEG", quality=COPY_JPEG_QUALITY)  # (optimize=True holds the GIL throughout)
+    else:
+        clean.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+async def photo_by_id(session: AsyncSession, photo_id: int) -> Photo | None:
+    return await session.get(Photo, photo_id)

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import cases, outbox, people
 from storage.map_index import AreaIndex
 from storage.models import Area, Case, CaseEvent, Person, Role
-from storage.vocab import CaseState, EventKind, Level, OutboxKind, Placement
+from storage.vocab import CaseState, EventKind, Level, Placement
 from storage.vocab import Role as RoleName
 
 DISPATCH_LEVELS: tuple[Level, ...] = (Level.COMMUNITY, Level.STREET, Level.DISTRICT)
@@ -169,10 +169,10 @@ async def hand_over(session: AsyncSession, case: Case, person_id: int | None, ro
         back = CaseState.ACCEPTED if CaseState.ACCEPTED in allowed else CaseState.ESCALATED
         await cases.change_state(session, case.id, back, actor_id, now)
     if person_id is not None and role in DECIDING_ROLES:
-        await outbox.enqueue(session, person_id, OutboxKind.DISPATCH_CARD, {"case": case.id}, now)
+        await outbox.enqueue(session, person_id, outbox.DispatchCardPayload(case.id), now)
     elif person_id is not None and role in WORKING_ROLES:
         # "for": why they get it, checked again when it is sent (the task may have moved on by then).
-        await outbox.enqueue(session, person_id, OutboxKind.TASK_CARD, {"case": case.id, "for": "holder"}, now)
+        await outbox.enqueue(session, person_id, outbox.TaskCardPayload(case.id, for_="holder"), now)
 
 
 # The grid an area lies in; `AreaIndex.grid_of` is the one definition, this the name callers know.

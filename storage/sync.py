@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import cases
-from storage.models import Case, UpstreamSync
+from storage.models import Case, Role, UpstreamSync
 
 LEASE = timedelta(minutes=2)
 BACKOFF_BASE = timedelta(seconds=10)
@@ -60,8 +60,16 @@ async def about_to_post(session: AsyncSession, case_id: int, leased_until: datet
     return True
 
 
-async def posted(session: AsyncSession, case_id: int, upstream_id: str | None, token: str | None, now: datetime) -> None:
+async def _row(session: AsyncSession, case_id: int) -> UpstreamSync:
+    """A case's sync row, which every synced case has from its creation on."""
     item = await session.get(UpstreamSync, case_id)
+    if item is None:
+        raise LookupError(f"case {case_id} has no sync row")
+    return item
+
+
+async def posted(session: AsyncSession, case_id: int, upstream_id: str | None, token: str | None, now: datetime) -> None:
+    item = await _row(session, case_id)
     item.maybe_posted = False
     item.last_error = None
     item.posted_at = item.posted_at or now
@@ -75,13 +83,13 @@ async def posted(session: AsyncSession, case_id: int, upstream_id: str | None, t
 
 def backoff(attempts: int, rng: random.Random) -> timedelta:
     """Exponential, capped, with jitter so many failed rows do not all come back at once."""
-    plain = min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
+    plain = min(BACKOFF_BASE * (1 << max(attempts - 1, 0)), BACKOFF_MAX)
     return plain * rng.uniform(0.5, 1.5)
 
 
 async def failed(session: AsyncSession, case_id: int, error: str, now: datetime, *, permanent: bool, reached: bool,
                  rng: random.Random) -> None:
-    item = await session.get(UpstreamSync, case_id)
+    item = await _row(session, case_id)
     item.last_error = error[:300]
     item.maybe_posted = item.maybe_posted and reached
     if permanent:
@@ -107,10 +115,11 @@ def _shortened(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-async def status_seen(session: AsyncSession, item: UpstreamSync, status: str | None, notes: str | None,
+async def status_seen(session: AsyncSession, case_id: int, status: str | None, notes: str | None,
                       now: datetime) -> bool:
     """What the platform says of a case; a change becomes an event that reaches its followers.
     Returns whether anything changed."""
+    item = await _row(session, case_id)
     item.checked_at = now
     item.next_at = now + PULL_EVERY
     if status is None or status == item.upstream_status:
@@ -127,6 +136,11 @@ async def status_seen(session: AsyncSession, item: UpstreamSync, status: str | N
     return True
 
 
+async def who_hears_of_lag(session: AsyncSession) -> list[int]:
+    """The people told when cases wait too long to reach the platform: every admin, once each."""
+    return list((await session.scalars(select(Role.person_id).where(Role.role == "admin").distinct())).all())
+
+
 @dataclass
 class Status:
     pending: int = 0
@@ -137,7 +151,8 @@ class Status:
 
 
 async def status(session: AsyncSession, now: datetime) -> Status:
-    counts = dict((await session.execute(select(UpstreamSync.state, func.count()).group_by(UpstreamSync.state))).all())
+    counts = dict((await session.execute(
+        select(UpstreamSync.state, func.count()).group_by(UpstreamSync.state))).tuples().all())
     oldest = await session.scalar(select(func.min(UpstreamSync.created_at)).where(
         UpstreamSync.state.in_(("new", "retry", "token"))))
     errors = (await session.execute(

@@ -294,13 +294,13 @@ async def back_after_reopen(session: AsyncSession, index: AreaIndex, case: Case,
         leaders = (await session.scalars(select(Role.person_id).where(Role.role == "leader", Role.area_code == grid))).all()
         for leader in leaders:
             if leader != holder:
-                await outbox.enqueue(session, leader, "task_card", {"case": case.id, "for": "leader"}, now)
+                await outbox.enqueue(session, leader, outbox.TaskCardPayload(case.id, for_="leader"), now)
 
 
 async def pass_on_citizen_comment(session: AsyncSession, case: Case, event_id: int, now: datetime) -> None:
     """What the citizen added (why they are not satisfied) reaches whoever holds the case."""
     if case.assignee_id is not None and case.state in cases.OPEN_STATES:
-        await outbox.enqueue(session, case.assignee_id, "citizen_comment", {"case": case.id, "event": event_id}, now)
+        await outbox.enqueue(session, case.assignee_id, outbox.CitizenCommentPayload(case.id, event_id), now)
 
 
 # --- lists -------------------------------------------------------------------------------------
@@ -369,4 +369,4 @@ async def may_see_task(session: AsyncSession, index: AreaIndex, person_id: int, 
 
 
 async def queue_card(session: AsyncSession, person_id: int, case: Case, now: datetime) -> None:
-    await outbox.enqueue(session, person_id, "task_card", {"case": case.id}, now)
+    await outbox.enqueue(session, person_id, outbox.TaskCardPayload(case.id), now)

@@ -18,7 +18,7 @@ from sqlalchemy import distinct, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import cases, outbox, routing, tasks
-from storage.db import insert_for
+from storage.db import changed_rows, insert_for
 from storage.map_index import AreaIndex
 from storage.models import Case, Category, JobRun, Role
 from storage.tasks import TaskError
@@ -79,16 +79,20 @@ def _reminder_points(case: Case, limit: timedelta, timing: Timing) -> list[datet
     return [start + limit * share for share in REMINDER_SHARES] + [case.deadline_at + timing.escalate_after]
 
 
-def _awaiting_acceptance(case: Case) -> bool:
-    return case.state in ("assigned", "reopened") and case.accepted_at is None and case.assignee_id is not None \
-        and case.assigned_at is not None
+def _awaiting_acceptance(case: Case) -> tuple[int, datetime] | None:
+    """Who has yet to accept the case and since when, or None when nobody is waited for."""
+    if case.state in ("assigned", "reopened") and case.accepted_at is None and case.assignee_id is not None \
+            and case.assigned_at is not None:
+        return case.assignee_id, case.assigned_at
+    return None
 
 
 def next_alarm(case: Case, limit: timedelta, timing: Timing) -> datetime | None:
     """The next moment something could be due for this case, from its rows alone."""
     moments: list[datetime] = []
-    if _awaiting_acceptance(case) and case.nudges < 2:
-        moments.append(case.assigned_at + timing.accept_within * (case.nudges + 1))
+    awaiting = _awaiting_acceptance(case)
+    if awaiting is not None and case.nudges < 2:
+        moments.append(awaiting[1] + timing.accept_within * (case.nudges + 1))
     if case.state in tasks.WORK_STATES and case.assignee_id is not None and case.reminders < ESCALATED_STAGE:
         moments.append(_reminder_points(case, limit, timing)[case.reminders])
     if case.state == "escalated" and case.assignee_id is not None:
@@ -98,10 +102,9 @@ def next_alarm(case: Case, limit: timedelta, timing: Timing) -> datetime | None:
     return min(moments) if moments else None
 
 
-async def _queue_reminder(session: AsyncSession, person_id: int, case: Case, payload: dict[str, int], now: datetime,
-                          timing: Timing, urgent: bool) -> None:
-    kind = "task_card" if payload.get("nudge") else "reminder"
-    message = await outbox.enqueue(session, person_id, kind, {"case": case.id, **payload}, now, outbox.LATER)
+async def _queue_reminder(session: AsyncSession, person_id: int, payload: outbox.TaskCardPayload | outbox.ReminderPayload,
+                          now: datetime, timing: Timing, urgent: bool) -> None:
+    message = await outbox.enqueue(session, person_id, payload, now, outbox.LATER)
     hold = None if urgent else timing.quiet_until(now)
     if hold is not None:
         message.not_before = hold
@@ -112,19 +115,21 @@ async def _look_at(session: AsyncSession, index: AreaIndex, timing: Timing, case
     category = await _category(session, result, case.category_code)
     urgent = bool(category and category.urgent)
     limit = _time_limit(category, case)
-    if _awaiting_acceptance(case):
-        if now >= case.assigned_at + timing.accept_within * 2 and case.nudges < 2:
+    awaiting = _awaiting_acceptance(case)
+    if awaiting is not None:
+        assignee_id, assigned_at = awaiting
+        if now >= assigned_at + timing.accept_within * 2 and case.nudges < 2:
             case.nudges = 2
-            above = await routing.holder_above(session, index, case, case.assignee_id)
+            above = await routing.holder_above(session, index, case, assignee_id)
             if above is not None:
                 person, role, code = above
                 minutes = int(timing.accept_within.total_seconds() // 60) * 2
                 await routing.hand_over(session, case, person.id, role,
                                         f"not accepted within {minutes} min; to {role} {person.name} of {code}", None, now)
                 result.to_leader += 1
-        elif now >= case.assigned_at + timing.accept_within and case.nudges < 1:
+        elif now >= assigned_at + timing.accept_within and case.nudges < 1:
             case.nudges = 1
-            await _queue_reminder(session, case.assignee_id, case, {"nudge": 1}, now, timing, urgent)
+            await _queue_reminder(session, assignee_id, outbox.TaskCardPayload(case.id, nudge=True), now, timing, urgent)
             result.nudged += 1
     if case.state in tasks.WORK_STATES and case.assignee_id is not None:
         due = sum(1 for moment in _reminder_points(case, limit, timing) if moment <= now)
@@ -133,11 +138,11 @@ async def _look_at(session: AsyncSession, index: AreaIndex, timing: Timing, case
             if due == ESCALATED_STAGE:
                 await _escalate_overdue(session, index, case, now, result)
             else:
-                await _queue_reminder(session, case.assignee_id, case, {"stage": due}, now, timing, urgent)
+                await _queue_reminder(session, case.assignee_id, outbox.ReminderPayload(case.id, due), now, timing, urgent)
                 if due == len(REMINDER_SHARES):  # the deadline itself: the leader hears too
                     for leader in await _grid_leaders(session, index, case):
                         if leader != case.assignee_id:
-                            await _queue_reminder(session, leader, case, {"stage": due}, now, timing, urgent)
+                            await _queue_reminder(session, leader, outbox.ReminderPayload(case.id, due), now, timing, urgent)
                 result.reminded += 1
     elif case.state == "escalated" and case.assignee_id is not None:
         if now >= max(case.escalated_at or case.updated_at, case.deadline_at) + timing.escalate_after:
@@ -192,18 +197,17 @@ async def claim_daily(session: AsyncSession, name: str, timing: Timing, at: time
     day = local.date().isoformat()
     # One statement each, so two processes asking at once cannot both get the day.
     insert = insert_for(session)
-    created = await session.execute(insert(JobRun).values(name=name, last_day=day).on_conflict_do_nothing())
-    if created.rowcount:
+    if await changed_rows(session, insert(JobRun).values(name=name, last_day=day).on_conflict_do_nothing()):
         return True
-    taken = await session.execute(update(JobRun).where(JobRun.name == name, JobRun.last_day < day).values(last_day=day))
-    return bool(taken.rowcount)
+    return bool(await changed_rows(session, update(JobRun).where(JobRun.name == name, JobRun.last_day < day)
+                                   .values(last_day=day)))
 
 
 async def queue_digests(session: AsyncSession, index: AreaIndex, timing: Timing, now: datetime) -> int:
     """The morning digest for every worker and leader with open work (held in quiet hours)."""
-    holders = set((await session.scalars(
+    holders = {person_id for person_id in (await session.scalars(
         select(distinct(Case.assignee_id)).where(Case.state.in_(tasks.WORK_STATES), Case.assignee_id.is_not(None))
-    )).all())
+    )).all() if person_id is not None}
     areas = (await session.scalars(
         select(distinct(Case.area_code)).where(Case.state.in_(tasks.WORK_STATES), Case.area_code.is_not(None))
     )).all()
@@ -214,7 +218,7 @@ async def queue_digests(session: AsyncSession, index: AreaIndex, timing: Timing,
         )).all())
     hold = timing.quiet_until(now)
     for person_id in sorted(holders):
-        message = await outbox.enqueue(session, person_id, "digest", {"day": now.astimezone(timing.zone).date().isoformat()},
+        message = await outbox.enqueue(session, person_id, outbox.DigestPayload(now.astimezone(timing.zone).date().isoformat()),
                                        now, outbox.LATER)
         if hold is not None:
             message.not_before = hold

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import insert_for
+from storage.db import changed_rows, insert_for
 from storage.models import SeenUpdate
 
 # Telegram gives up resending an update long before this (it keeps unconfirmed updates 24 hours at most).
@@ -20,12 +20,10 @@ async def claim_update(session: AsyncSession, update_id: int, now: datetime) -> 
     The primary key decides: of two processes inserting the same id at once, one row is written and
     the other insert does nothing, without an error to roll back."""
     insert = insert_for(session)
-    result = await session.execute(insert(SeenUpdate).values(update_id=update_id, seen_at=now)
-                                   .on_conflict_do_nothing(index_elements=["update_id"]))
-    return result.rowcount == 1
+    return await changed_rows(session, insert(SeenUpdate).values(update_id=update_id, seen_at=now)
+                              .on_conflict_do_nothing(index_elements=["update_id"])) == 1
 
 
 async def forget_old_updates(session: AsyncSession, now: datetime) -> int:
     """Drops the ids seen more than a day ago, which Telegram will not send again; how many."""
-    result = await session.execute(delete(SeenUpdate).where(SeenUpdate.seen_at < now - KEEP_SEEN))
-    return result.rowcount or 0
+    return await changed_rows(session, delete(SeenUpdate).where(SeenUpdate.seen_at < now - KEEP_SEEN))

@@ -23,5 +23,5 @@ def redacted_url(text: str | None) -> str:
     """The URL, or any text holding URLs, with every password shown as `***` (user:***@host, and
     ?password=*** in a query)."""
     if not text:
-        return text or ""
+        return ""
     return _SECRET_PARAMETERS.sub(r"\g<head>***", _CREDENTIALS.sub(r"\g<head>:***@", text))

@@ -62,7 +62,7 @@ class QueueListener:
                 await asyncio.sleep(RECONNECT_SECONDS)
                 continue
             try:
-                connection.add_termination_listener(lambda _connection: lost.set())
+                connection.add_termination_listener(lambda _connection, lost=lost: lost.set())
                 await connection.add_listener(CHANNEL, lambda *_: self._wake())
                 self.listening.set()
                 self._wake()  # anything queued while this connection was down

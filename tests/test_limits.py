@@ -255,7 +255,7 @@ async def test_a_message_that_cannot_fit_is_shortened_by_the_sender_not_dropped(
     monkeypatch.setitem(notices.RENDERERS, "notice", too_long)
     async with world.store.transaction() as session:
         zhao = await people.person_by_tg_id(session, person.tg_id)
-        await outbox.enqueue(session, zhao.id, "notice", {"text": "x"}, world.clock.now())
+        await outbox.enqueue(session, zhao.id, outbox.NoticePayload("x"), world.clock.now())
     await world.deliver()
     assert fits(person.last()) and person.last().plain.endswith("…")
 

@@ -92,7 +92,7 @@ async def test_two_workers_send_1000_messages_and_200_reminders_exactly_once(api
         await sync_categories(session, load_catalog())
         for i in range(1000):
             person = await people.ensure_person(session, 100_000 + i, f"R{i}", "en", now)
-            await outbox.enqueue(session, person.id, "notice", {"text": NOTICE}, now)
+            await outbox.enqueue(session, person.id, outbox.NoticePayload(NOTICE), now)
         for i in range(200):
             worker = await people.ensure_person(session, 200_000 + i, f"W{i}", "en", now)
             created = now - timedelta(hours=2, minutes=30)  # a 4-hour case past half its time
@@ -258,7 +258,7 @@ async def test_a_worker_hears_at_once_when_another_process_queues_a_message(pg_u
     async def queue_one(rolled_back: bool = False) -> None:
         async with web.transaction() as session:
             person = await people.ensure_person(session, 400_001, "Ma", "en", datetime.now(UTC))
-            await outbox.enqueue(session, person.id, "notice", {"text": NOTICE}, datetime.now(UTC))
+            await outbox.enqueue(session, person.id, outbox.NoticePayload(NOTICE), datetime.now(UTC))
             await session.flush()
             if rolled_back:
                 raise RuntimeError("rolled back")

@@ -362,7 +362,7 @@ async def test_sigterm_in_a_big_send_ends_within_20_seconds_leaving_the_rest_que
     async with store.transaction() as session:
         for tg_id in recipients:
             person = await people.ensure_person(session, tg_id, f"P{tg_id}", "en", now)
-            await outbox.enqueue(session, person.id, "notice", {"text": N_("Nothing is waiting for you. 👍")}, now)
+            await outbox.enqueue(session, person.id, outbox.NoticePayload(N_("Nothing is waiting for you. 👍")), now)
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDLINE_")}
     env.update({"GRIDLINE_BOT_TOKEN": api.token, "GRIDLINE_API_URL": api.url, "GRIDLINE_DATA_DIR": str(tmp_path),

@@ -24,7 +24,7 @@ async def queue(world: Harness, tg_ids: list[int], priority: int = outbox.NORMAL
     async with world.store.transaction() as session:
         for tg_id in tg_ids:
             person = await people.ensure_person(session, tg_id, f"P{tg_id}", "en", world.clock.now())
-            await outbox.enqueue(session, person.id, "notice", {"text": HELLO}, world.clock.now(), priority)
+            await outbox.enqueue(session, person.id, outbox.NoticePayload(HELLO), world.clock.now(), priority)
 
 
 def most_in_one_second(times: list[float]) -> int:

@@ -5,39 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.cli.common import Commands, Problem, in_store, with_settings
 from bot.settings import Settings
 from storage import areas, people, roles, routing
 from storage.clock import SystemClock
-from storage.db import Store, upgrade_schema
 from storage.map_index import AreaIndex
-
-T = TypeVar("T")
-
-
-class PeopleProblem(Exception):
-    def __init__(self, *lines: str) -> None:
-        super().__init__("\n".join(lines))
-        self.lines = lines
-
-
-def _in_store(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    upgrade_schema(settings.database_url)
-
-    async def run() -> T:
-        store = Store(settings.database_url)
-        try:
-            async with store.transaction() as session:
-                return await work(session)
-        finally:
-            await store.close()
-
-    return asyncio.run(run())
 
 
 def _tags(values: list[str] | None) -> list[str]:
@@ -47,17 +23,17 @@ def _tags(values: list[str] | None) -> list[str]:
 def people_add(settings: Settings, args: argparse.Namespace) -> None:
     now = SystemClock().now()
     if len(args.name) > people.MAX_NAME:
-        raise PeopleProblem(f"--name is longer than {people.MAX_NAME} characters")
+        raise Problem(f"--name is longer than {people.MAX_NAME} characters")
 
     async def work(session: AsyncSession) -> bool:
         person = await people.ensure_person(session, args.tg_id, args.name, args.language, now)
         try:
             _role, created = await roles.give_role(session, person.id, args.role, args.area, _tags(args.tag), now)
         except roles.RoleError as error:
-            raise PeopleProblem(str(error)) from None
+            raise Problem(str(error)) from None
         return created
 
-    created = _in_store(settings, work)
+    created = in_store(settings, work)
     where = f" of {args.area}" if args.area else ""
     print(f"{args.name} ({args.tg_id}) is {'now' if created else 'already'} a {args.role}{where}.")
 
@@ -67,17 +43,17 @@ def people_import(settings: Settings, args: argparse.Namespace) -> None:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
-        raise PeopleProblem(f"{path}: cannot read it ({error})") from None
+        raise Problem(f"{path}: cannot read it ({error})") from None
     now = SystemClock().now()
 
     async def work(session: AsyncSession) -> tuple[int, int, int]:
         rows, problems = roles.parse_roster(text, await roles.area_levels(session))
         if problems:
-            raise PeopleProblem(*(f"{path}: {p}" for p in problems))
+            raise Problem(*(f"{path}: {p}" for p in problems))
         added, kept = await roles.apply_roster(session, rows, now)
         return len(rows), added, kept
 
-    rows, added, kept = _in_store(settings, work)
+    rows, added, kept = in_store(settings, work)
     print(f"{path}: {rows} rows; {added} roles added, {kept} already there.")
 
 
@@ -94,7 +70,7 @@ def people_list(settings: Settings, args: argparse.Namespace) -> None:
             lines.append(f"{person.tg_id}\t{person.name}\t{role.role}{tags}\t{where}{blocked}")
         return lines, await _dispatch_warnings(session)
 
-    lines, warnings = _in_store(settings, work)
+    lines, warnings = in_store(settings, work)
     print("\n".join(lines) if lines else "Nobody has a role yet.")
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -121,14 +97,14 @@ def people_remove(settings: Settings, args: argparse.Namespace) -> None:
     async def work(session: AsyncSession) -> tuple[int, int]:
         person = await people.person_by_tg_id(session, args.tg_id)
         if person is None:
-            raise PeopleProblem(f"nobody with Telegram id {args.tg_id}")
+            raise Problem(f"nobody with Telegram id {args.tg_id}")
         removed = await roles.take_roles(session, person.id, args.role, args.area)
         if not removed:
-            raise PeopleProblem(f"{person.name} has no such role")
+            raise Problem(f"{person.name} has no such role")
         returned = await routing.return_cases_of(session, person.id, await AreaIndex.load(session), now)
         return len(removed), len(returned)
 
-    removed, returned = _in_store(settings, work)
+    removed, returned = in_store(settings, work)
     print(f"Removed {removed} role(s); {returned} open case(s) went back to the grid leader or a dispatcher.")
 
 
@@ -137,31 +113,31 @@ def invite(settings: Settings, args: argparse.Namespace) -> None:
     from telegram.error import TelegramError
 
     if settings.bot_token is None:
-        raise PeopleProblem("GRIDLINE_BOT_TOKEN is not set: the link needs the bot's name")
+        raise Problem("GRIDLINE_BOT_TOKEN is not set: the link needs the bot's name")
+    bot_token = settings.bot_token
     now = SystemClock().now()
 
     async def work(session: AsyncSession) -> str:
         try:
             created = await roles.create_invite(session, args.role, args.area, _tags(args.tag), now)
         except roles.RoleError as error:
-            raise PeopleProblem(str(error)) from None
+            raise Problem(str(error)) from None
         return created.token
 
     async def bot_name() -> str:
-        token = settings.bot_token.get_secret_value()  # type: ignore[union-attr]
-        async with Bot(token, base_url=f"{settings.api_url}/bot") as bot:
+        async with Bot(bot_token.get_secret_value(), base_url=f"{settings.api_url}/bot") as bot:
             return bot.username
 
     try:
         username = asyncio.run(bot_name())
     except TelegramError as error:
-        raise PeopleProblem(f"cannot ask the Bot API for the bot's name: {error.message}") from None
-    token = _in_store(settings, work)
+        raise Problem(f"cannot ask the Bot API for the bot's name: {error.message}") from None
+    token = in_store(settings, work)
     print(f"https://t.me/{username}?start={token}")
     print(f"One person can use it, until {(now + roles.INVITE_LIFETIME):%Y-%m-%d %H:%M} UTC.")
 
 
-def add_people_commands(commands: argparse._SubParsersAction, run: Callable[..., None]) -> None:  # type: ignore[type-arg]
+def add_commands(commands: Commands) -> None:
     people = commands.add_parser("people", help="people and their roles", description="People and their roles.")
     actions = people.add_subparsers(dest="people_command", required=True, metavar="ACTION")
 
@@ -173,23 +149,23 @@ def add_people_commands(commands: argparse._SubParsersAction, run: Callable[...,
     add.add_argument("--area", help="the area's code (a grid for workers and leaders)")
     add.add_argument("--tag", action="append", help="a tag, e.g. party_member (repeat or separate with ';')")
     add.add_argument("--language", choices=("zh", "en"), default="zh")
-    add.set_defaults(handler=run(people_add))
+    add.set_defaults(handler=with_settings(people_add))
 
     roster = actions.add_parser("import", help="load a roster CSV (tg_id,name,role,area,tags,language)",
                                 description="Load a roster exported from a spreadsheet; every row is checked "
                                             "before anything is written.")
     roster.add_argument("file", metavar="ROSTER.csv")
-    roster.set_defaults(handler=run(people_import))
+    roster.set_defaults(handler=with_settings(people_import))
 
     listing = actions.add_parser("list", help="everyone with a role", description="List everyone with a role.")
-    listing.set_defaults(handler=run(people_list))
+    listing.set_defaults(handler=with_settings(people_list))
 
     remove = actions.add_parser("remove", help="take roles away", description="Take a person's roles away (all, or "
                                 "one role or area); their open cases go back to the grid leader.")
     remove.add_argument("--tg-id", type=int, required=True)
     remove.add_argument("--role", choices=roles.ROLES)
     remove.add_argument("--area")
-    remove.set_defaults(handler=run(people_remove))
+    remove.set_defaults(handler=with_settings(people_remove))
 
     link = commands.add_parser("invite", help="print a one-time invite link for a role",
                                description="Print a one-time https://t.me/<bot>?start=<token> link that gives its "
@@ -197,4 +173,4 @@ def add_people_commands(commands: argparse._SubParsersAction, run: Callable[...,
     link.add_argument("--role", required=True, choices=roles.ROLES)
     link.add_argument("--area")
     link.add_argument("--tag", action="append")
-    link.set_defaults(handler=run(invite))
+    link.set_defaults(handler=with_settings(invite))
