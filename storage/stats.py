@@ -105,9 +105,9 @@ async def gather(session: AsyncSession, index: AreaIndex, start: datetime, end: 
         per_area[routing.grid_of(index, row.area_code) or row.area_code or "-"].append(row)
         if row.assignee_id is not None:
             per_worker[row.assignee_id].append(row)
-    names: dict[int, str] = {person_id: name for person_id, name in (await session.execute(
+    names = dict((await session.execute(
         select(Person.id, Person.name).where(Person.id.in_(list(per_worker)))
-    )).all()} if per_worker else {}
+    )).tuples().all()) if per_worker else {}
     label_count: dict[str, int] = defaultdict(int)
     for person_id in per_worker:
         label_count[names.get(person_id, str(person_id))] += 1
