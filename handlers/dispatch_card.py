@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardMarkup
 
-from handlers.callbacks import button_data
-from handlers.common import esc, tr
-from handlers.fit import user
-from handlers.i18n import N_, Translate, local_time
+from handlers import keyboards
+from handlers.fit import escape, user
+from handlers.i18n import Translate, local_time, translator
 from handlers.runtime import Runtime
 from handlers.texts import category_label, state_name
-from storage import areas, cases
+from storage import areas, cases, dispatch, people, policy
 from storage.map_index import AreaIndex
 from storage.models import Case, Person
+from storage.vocab import N_, CaseState
 
 # Reasons a dispatcher most often gives for not accepting a case; the citizen reads them.
 REJECT_REASONS = (
@@ -22,10 +22,13 @@ REJECT_REASONS = (
     N_("There is not enough information to find or judge the problem."),
     N_("It has already been fixed."),
 )
+# A case in these states came to the dispatcher for a reason the card says (`why_it_came`).
+ASKS_WHY = (CaseState.REPORTED, CaseState.ESCALATED)
 
 
 def why_it_came(_: Translate, case: Case) -> str:
-    if case.state == "escalated":
+    """Why a case waits for a dispatcher rather than for a grid worker."""
+    if case.state == CaseState.ESCALATED:
         return _("passed up to you from the grid")
     if case.placement == "outside":
         return _("the place is outside every grid")
@@ -35,10 +38,11 @@ def why_it_came(_: Translate, case: Case) -> str:
 
 
 async def where_text(session: AsyncSession, index: AreaIndex, _: Translate, case: Case) -> str:
+    """The address or the point, and the areas it lies in, largest first."""
     if case.area_code is not None:
         chain = index.chain(case.area_code)
         names = await areas.area_names(session, chain)
-        place = " › ".join(esc(names[c]) for c in reversed(chain) if c in names)
+        place = " › ".join(escape(names[c]) for c in reversed(chain) if c in names)
     elif case.placement == "outside":
         place = _("outside the service area")
     else:
@@ -51,11 +55,12 @@ async def where_text(session: AsyncSession, index: AreaIndex, _: Translate, case
 
 
 async def card_text(session: AsyncSession, rt: Runtime, index: AreaIndex, person: Person, case: Case) -> str:
-    _ = tr(person)
+    """The case as a dispatcher decides on it: what, where, when, why them, and how it ended."""
+    _ = translator(person.language)
     language = person.language
     lines = [
         _("🗂 <b>Case {number}</b> · {state}").format(number=case.number, state=state_name(_, case.state)),
-        _("🏷 {category}").format(category=esc(category_label(rt, case.category_code, language))),
+        _("🏷 {category}").format(category=escape(category_label(rt, case.category_code, language))),
         _("📍 {where}").format(where=await where_text(session, index, _, case)),
     ]
     if case.description:
@@ -63,39 +68,24 @@ async def card_text(session: AsyncSession, rt: Runtime, index: AreaIndex, person
     lines.append(_("🕑 Reported {reported} · due by {deadline}").format(
         reported=local_time(case.created_at, rt.settings.zone, language),
         deadline=local_time(case.deadline_at, rt.settings.zone, language)))
-    if case.state in ("reported", "escalated"):
+    if case.state in ASKS_WHY:
         lines.append(_("❓ Why you: {why}").format(why=why_it_came(_, case)))
     if case.duplicate_of_id is not None:
         original = await cases.case_by_id(session, case.duplicate_of_id)
         if original is not None:
             lines.append(_("🔗 Same problem as case {number}").format(number=original.number))
-    elif case.state == "rejected":
-        events = await cases.case_timeline(session, case.id)
-        reason = next((e.note for e in reversed(events) if e.to_state == "rejected"), None)
+    elif case.state == CaseState.REJECTED:
+        reason = await dispatch.rejection_reason(session, case)
         if reason:
             lines.append(_("Reason: {reason}").format(reason=user(reason)))
-    elif case.assignee_id is not None and case.state in ("assigned", "in_progress"):
-        holder = await session.get(Person, case.assignee_id)
+    elif case.assignee_id is not None and case.state in (CaseState.ASSIGNED, CaseState.IN_PROGRESS):
+        holder = await people.person_by_id(session, case.assignee_id)
         if holder is not None:
             lines.append(_("👷 With {name}").format(name=user(holder.name)))
     return "\n".join(lines)
 
 
 def card_buttons(_: Translate, case: Case) -> InlineKeyboardMarkup | None:
-    """The decisions the case's state still allows; none once it has left the dispatcher."""
-    allowed = cases.TRANSITIONS[case.state]
-    if case.state not in ("reported", "accepted", "escalated", "reopened"):
-        return None
-    rows: list[list[InlineKeyboardButton]] = []
-    first = []
-    if "accepted" in allowed and case.state != "accepted":
-        first.append(InlineKeyboardButton(_("✅ Accept as is"), callback_data=button_data("d:acc", case.id)))
-    if "assigned" in allowed:
-        first.append(InlineKeyboardButton(_("👷 Assign"), callback_data=button_data("d:asg", case.id)))
-    rows.append(first)
-    if "rejected" in allowed:
-        rows.append([
-            InlineKeyboardButton(_("⛔ Reject"), callback_data=button_data("d:rej", case.id)),
-            InlineKeyboardButton(_("🔗 Duplicate of…"), callback_data=button_data("d:dup", case.id)),
-        ])
-    return InlineKeyboardMarkup([row for row in rows if row])
+    """The decisions the case's state still allows (`storage.policy`, which the store checks again);
+    none once it has left the dispatchers. Drawn only for whom may dispatch it (the caller checked)."""
+    return keyboards.dispatch_card(_, case.id, policy.dispatch_actions(case.state, decides=True))

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from enum import StrEnum
+from typing import TypeVar
+
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -9,9 +13,12 @@ from telegram import (
     ReplyKeyboardMarkup,
 )
 
+from handlers import buttons
 from handlers.callbacks import button_data
+from handlers.fit import shorten
 from handlers.i18n import N_, Translate, translator
 from storage.catalog import CategoryDef
+from storage.policy import DispatchAction, TaskAction
 from storage.vocab import SUPPORTED_LANGUAGES
 
 MENU_REPORT = N_("📷 Report a problem")
@@ -156,6 +163,127 @@ def back_to_list(_: Translate, page: int) -> InlineKeyboardMarkup:
 # (staff keyboards: the dispatch card, the task card, choosing a worker or an area)
 
 KEYBOARDS_FOR_STAFF = "dispatch and tasks"
+
+_TASK_BUTTONS: dict[TaskAction, tuple[str, Callable[[int], buttons.Button]]] = {
+    TaskAction.ACCEPT: (N_("✅ Accept"), buttons.AcceptTask),
+    TaskAction.NOT_MINE: (N_("🙅 Not mine"), buttons.NotMyTask),
+    TaskAction.ON_SITE: (N_("📍 On site"), buttons.OnSite),
+    TaskAction.RESOLVE: (N_("✅ Resolve"), buttons.ResolveTask),
+    TaskAction.ESCALATE: (N_("⏫ Escalate"), buttons.EscalateTask),
+    TaskAction.HAND_BACK: (N_("↩️ Hand back"), buttons.HandBackTask),
+    TaskAction.GIVE: (N_("👷 Give to a worker"), buttons.ChooseWorker),
+}
+_DISPATCH_BUTTONS: dict[DispatchAction, tuple[str, Callable[[int], buttons.Button]]] = {
+    DispatchAction.ACCEPT: (N_("✅ Accept as is"), buttons.AcceptCase),
+    DispatchAction.ASSIGN: (N_("👷 Assign"), buttons.ChooseAssignee),
+    DispatchAction.REJECT: (N_("⛔ Reject"), buttons.AskRejectReason),
+    DispatchAction.DUPLICATE: (N_("🔗 Duplicate of…"), buttons.AskOriginal),
+}
+# A person on a button: what they are, their name and how much open work they have.
+WORKER_ICON, LEADER_ICON = "👷", "🧑‍💼"
+A = TypeVar("A", bound=StrEnum)  # a kind of action on a case
+
+
+def _case_buttons(_: Translate, case_id: int, layout: Sequence[Sequence[A]], allowed: frozenset[A],
+                  kinds: dict[A, tuple[str, Callable[[int], buttons.Button]]]) -> InlineKeyboardMarkup | None:
+    rows = [[InlineKeyboardButton(_(kinds[action][0]), callback_data=kinds[action][1](case_id).pack())
+             for action in row if action in allowed] for row in layout]
+    rows = [row for row in rows if row]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def task_card(_: Translate, case_id: int, allowed: frozenset[TaskAction]) -> InlineKeyboardMarkup | None:
+    """A task's buttons: exactly what the person may do with it now (`storage.policy.task_actions`).
+    Escalating sits beside handing back while the holder is at work, else beside giving it away."""
+    at_work = TaskAction.HAND_BACK in allowed
+    layout = [
+        (TaskAction.ACCEPT, TaskAction.NOT_MINE),
+        (TaskAction.ON_SITE, TaskAction.RESOLVE),
+        (TaskAction.ESCALATE, TaskAction.HAND_BACK) if at_work else (),
+        (TaskAction.GIVE,) if at_work else (TaskAction.GIVE, TaskAction.ESCALATE),
+    ]
+    return _case_buttons(_, case_id, layout, allowed, _TASK_BUTTONS)
+
+
+def dispatch_card(_: Translate, case_id: int, allowed: frozenset[DispatchAction]) -> InlineKeyboardMarkup | None:
+    """A case's decisions: exactly what its state still allows (`storage.policy.dispatch_actions`)."""
+    layout = [(DispatchAction.ACCEPT, DispatchAction.ASSIGN), (DispatchAction.REJECT, DispatchAction.DUPLICATE)]
+    return _case_buttons(_, case_id, layout, allowed, _DISPATCH_BUTTONS)
+
+
+def _person(_: Translate, icon: str, name: str, count: int) -> str:
+    return shorten(_("{icon} {name} · {count} open").format(icon=icon, name=name, count=count), 60)
+
+
+def workers_to_give(_: Translate, case_id: int, workers: Sequence[tuple[int, str, int]]) -> InlineKeyboardMarkup:
+    """A grid leader chooses who gets the task: (person id, name, open cases) each, then the way back."""
+    rows = [[InlineKeyboardButton(_person(_, WORKER_ICON, name, count),
+                                  callback_data=buttons.GiveTaskTo(case_id, person_id).pack())]
+            for person_id, name, count in workers]
+    rows.append([InlineKeyboardButton(_("« Back"), callback_data=buttons.BackToTaskCard(case_id).pack())])
+    return InlineKeyboardMarkup(rows)
+
+
+def _way_back(_: Translate, case_id: int, up: str | None) -> list[InlineKeyboardButton]:
+    last = [InlineKeyboardButton(_("« Back"), callback_data=buttons.BackToDispatchCard(case_id).pack())]
+    if up is not None:
+        inside = buttons.AssigneesInside(case_id, buttons.AreaCode(up))
+        last.insert(0, InlineKeyboardButton(_("⬆️ Up"), callback_data=inside.pack()))
+    return last
+
+
+def grid_people(_: Translate, case_id: int, grid: str, people: Sequence[tuple[int, str, bool, int]],
+                up: str | None) -> InlineKeyboardMarkup:
+    """Who in a grid can get the case: (person id, name, is a worker, open cases) each; the area
+    above (`up`, when the dispatcher covers it) and the way back to the card."""
+    rows = [[InlineKeyboardButton(_person(_, WORKER_ICON if worker else LEADER_ICON, name, count),
+                                  callback_data=buttons.AssignTo(case_id, person_id).pack())]
+            for person_id, name, worker, count in people]
+    if not rows:
+        here = buttons.AssigneesInside(case_id, buttons.AreaCode(grid))
+        rows.append([InlineKeyboardButton(_("Nobody on duty here"), callback_data=here.pack())])
+    rows.append(_way_back(_, case_id, up))
+    return InlineKeyboardMarkup(rows)
+
+
+def areas_to_assign_in(_: Translate, case_id: int, areas: Sequence[tuple[str, str]], up: str | None) -> InlineKeyboardMarkup:
+    """The areas inside an area, (code, name) each, to go down to the grid that gets the case."""
+    inside = [InlineKeyboardButton(shorten(name, 30),
+                                   callback_data=buttons.AssigneesInside(case_id, buttons.AreaCode(code)).pack())
+              for code, name in areas]
+    return InlineKeyboardMarkup([*_rows(inside, 2), _way_back(_, case_id, up)])
+
+
+def reject_reasons(_: Translate, case_id: int, reasons: Sequence[str]) -> InlineKeyboardMarkup:
+    """The usual reasons for not accepting a case (msgids, shown in the dispatcher's language), or typing one."""
+    rows = [[InlineKeyboardButton(shorten(_(reason), 60), callback_data=buttons.RejectForReason(case_id, i).pack())]
+            for i, reason in enumerate(reasons)]
+    rows.append([InlineKeyboardButton(_("✏️ Type a reason"), callback_data=buttons.RejectTypedReason(case_id).pack())])
+    rows.append([InlineKeyboardButton(_("« Back"), callback_data=buttons.BackToDispatchCard(case_id).pack())])
+    return InlineKeyboardMarkup(rows)
+
+
+def originals(_: Translate, case_id: int, found: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
+    """The earlier cases this one may repeat, (case id, label) each, or typing its number."""
+    rows = [[InlineKeyboardButton(shorten(label, 60), callback_data=buttons.DuplicateOf(case_id, original).pack())]
+            for original, label in found]
+    rows.append([InlineKeyboardButton(_("✏️ Type the number"), callback_data=buttons.DuplicateTypedNumber(case_id).pack())])
+    rows.append([InlineKeyboardButton(_("« Back"), callback_data=buttons.BackToDispatchCard(case_id).pack())])
+    return InlineKeyboardMarkup(rows)
+
+
+def task_list(tasks: Sequence[tuple[int, str, bool]]) -> InlineKeyboardMarkup:
+    """/tasks: a button per task, (case id, number, overdue) each, that sends its card."""
+    return InlineKeyboardMarkup(_rows([
+        InlineKeyboardButton(f"{'⚠️ ' if overdue else ''}📂 {number}", callback_data=buttons.SendTaskCard(case_id).pack())
+        for case_id, number, overdue in tasks], 2))
+
+
+def dispatch_queue(waiting: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
+    """/queue: a button per waiting case, (case id, number) each, that sends its card."""
+    return InlineKeyboardMarkup(_rows([
+        InlineKeyboardButton(f"📂 {number}", callback_data=buttons.SendDispatchCard(case_id).pack())
+        for case_id, number in waiting], 3))
 
 
 # --- call-outs: composing a call-out, a responder's answer, the commander's board -----------------

@@ -31,7 +31,7 @@ from handlers import (
 from handlers.buttons import Button, parse_button
 from handlers.callbacks import parse_button as parse_legacy
 from handlers.common import Context, answer_button, on_error, person_session, tr
-from handlers.turn import App, GridContext, PressHandler
+from handlers.turn import App, GridContext, PressHandler, message_step
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +48,7 @@ BUTTON_ROUTES = {
     "r": citizen_report.on_report_button,
     "c": citizen_cases.on_case_button,
     "lang": citizen.on_language_button,
-    "d": dispatcher.on_dispatch_button,
     "i": invites.on_invite_button,
-    "t": worker.on_task_button,
     "m": on_mobilization_button,
     "x": full_text.on_full_text_button,
 }
@@ -58,7 +56,7 @@ BUTTON_ROUTES = {
 # Button class -> the step that handles it (`press_step`); each conversation module declares its
 # own `PRESSES` table, merged here.
 PRESS_ROUTES: dict[type[Button], PressHandler] = {}
-for _table in ():
+for _table in (dispatcher.PRESSES, worker.PRESSES):
     PRESS_ROUTES.update(_table)
 
 
@@ -107,12 +105,12 @@ def register_handlers(application: App) -> None:
     application.add_handler(CommandHandler("cancel", citizen_report.cancel, filters=private))
     application.add_handler(CommandHandler("mycases", citizen_cases.my_cases, filters=private))
     application.add_handler(CommandHandler("whoami", onboarding.whoami, filters=private))
-    application.add_handler(CommandHandler("queue", dispatcher.show_queue, filters=private))
+    application.add_handler(CommandHandler("queue", message_step(dispatcher.show_queue), filters=private))
     application.add_handler(CommandHandler("invite", invites.start_invite, filters=private))
-    application.add_handler(CommandHandler("tasks", worker.show_tasks, filters=private))
-    application.add_handler(CommandHandler("checkin", patrol.start_checkin, filters=private))
-    application.add_handler(CommandHandler("team", patrol.show_team, filters=private))
-    application.add_handler(CommandHandler("stats", stats_view.show_stats, filters=private))
+    application.add_handler(CommandHandler("tasks", message_step(worker.show_tasks), filters=private))
+    application.add_handler(CommandHandler("checkin", message_step(patrol.start_checkin), filters=private))
+    application.add_handler(CommandHandler("team", message_step(patrol.show_team), filters=private))
+    application.add_handler(CommandHandler("stats", message_step(stats_view.show_stats), filters=private))
     application.add_handler(CommandHandler("mobilize", mobilize_flow.start, filters=private))
     application.add_handler(CommandHandler("mobilizations", mobilize_flow.show_recent, filters=private))
     application.add_handler(MessageHandler(new & filters.COMMAND, citizen.unknown_command))
@@ -122,7 +120,7 @@ def register_handlers(application: App) -> None:
     application.add_handler(MessageHandler(new & filters.TEXT, citizen.on_text))
     application.add_handler(MessageHandler(new & UNSUPPORTED, citizen.on_unsupported))
     application.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE & private & filters.LOCATION,
-                                           patrol.on_live_location_moved))
+                                           message_step(patrol.move_live_location)))
     application.add_handler(CallbackQueryHandler(on_button))
     application.add_handler(ChatMemberHandler(citizen.on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_error_handler(on_error)

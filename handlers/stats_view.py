@@ -4,19 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from telegram import Update
+from telegram import Message
 
-from handlers.common import (
-    Context,
-    Outgoing,
-    esc,
-    person_session,
-    runtime,
-    send_all,
-    tr,
-)
-from handlers.i18n import duration
+from handlers.fit import escape
+from handlers.i18n import Translate, duration
 from handlers.texts import state_name
+from handlers.turn import Outgoing, Replies, Turn
 from storage import areas, stats
 from storage.stats import Figures, percent
 
@@ -24,35 +17,31 @@ PERIOD_DAYS = 30
 TOP = 8
 
 
-async def show_stats(update: Update, context: Context) -> None:
-    rt = runtime(context)
-    async with person_session(update, context) as (session, person):
-        _ = tr(person)
-        scope = await stats.stats_scope(session, person.id)
-        if scope is None:
-            text = _("Only grid leaders, dispatchers and administrators see statistics. /whoami shows your roles.")
-        else:
-            index = await rt.map.index(session)
-            zone = rt.settings.zone
-            end = datetime.combine(rt.clock.now().astimezone(zone).date() + timedelta(days=1), time(0), tzinfo=zone)
-            report = await stats.gather(session, index, end - timedelta(days=PERIOD_DAYS), end, scope or None)
-            names = await areas.area_names(session, list(report.per_area))
-            text = _render(_, person.language, report, names)
-    await send_all(context.bot, update.effective_chat.id, [Outgoing(text)])
+async def show_stats(turn: Turn, message: Message) -> Replies:
+    """/stats: the figures of the last 30 days (to the end of today) for the areas the person may see."""
+    _ = turn._
+    scope = await stats.stats_scope(turn.session, turn.person.id)
+    if scope is None:
+        return [Outgoing(_("Only grid leaders, dispatchers and administrators see statistics. /whoami shows your roles."))]
+    zone = turn.rt.settings.zone
+    end = datetime.combine(turn.now.astimezone(zone).date() + timedelta(days=1), time(0), tzinfo=zone)
+    report = await stats.gather(turn.session, await turn.index(), end - timedelta(days=PERIOD_DAYS), end, scope or None)
+    names = await areas.area_names(turn.session, list(report.per_area))
+    return [Outgoing(_render(_, turn.person.language, report, names))]
 
 
-def _line(_, language: str, label: str, figures: Figures) -> str:  # type: ignore[no-untyped-def]
+def _line(_: Translate, language: str, label: str, figures: Figures) -> str:
     def hours(span: timedelta | None) -> str:
         return "-" if span is None else duration(span, language)
 
     return _("<b>{label}</b>: {total} cases · on time {on_time} · closed {closed} · satisfied {satisfied} · "
              "accept {accept} · resolve {resolve}").format(
-        label=esc(label), total=figures.total, on_time=percent(figures.on_time_rate), closed=percent(figures.closure_rate),
+        label=escape(label), total=figures.total, on_time=percent(figures.on_time_rate), closed=percent(figures.closure_rate),
         satisfied=percent(figures.satisfaction_rate), accept=hours(figures.median_to_accept),
         resolve=hours(figures.median_to_resolve))
 
 
-def _render(_, language: str, report: stats.Report, names: dict[str, str]) -> str:  # type: ignore[no-untyped-def]
+def _render(_: Translate, language: str, report: stats.Report, names: dict[str, str]) -> str:
     lines = [_("📊 <b>The last {days} days</b>").format(days=PERIOD_DAYS), _line(_, language, _("All"), report.overall)]
     states = ", ".join(f"{state_name(_, state)} {count}" for state, count in report.overall.by_state.items())
     if states:

@@ -1,312 +1,338 @@
-"""Grid workers and leaders in the chat: task buttons, reasons, after-photos, on site, /tasks."""
+"""Grid workers and leaders in the chat: the task card's buttons, the reasons, after-photos and
+position they send in answer, and /tasks.
+
+The task's life as its worker sees it. Which buttons the card shows is `storage.policy.task_actions`,
+and the store checks every press and every answer again by the same rules; a question the worker
+owes an answer to is kept in the store (`Question`), so it survives a restart.
+
+```mermaid
+stateDiagram-v2
+    [*] --> Waiting: a task card (assigned, reopened, or passed up to a leader)
+    Waiting --> AtWork: ✅ Accept (holder, colleague or leader, the first one has it)
+    Waiting --> NOT_MINE: 🙅 Not mine
+    Waiting --> ESCALATE: ⏫ Escalate (a leader holding it)
+    Waiting --> Given: 👷 Give to a worker (the leader), then the worker
+    AtWork --> ON_SITE: 📍 On site
+    ON_SITE --> AtWork: a location (optional)
+    AtWork --> RESOLVING: ✅ Resolve
+    RESOLVING --> RESOLVING: after-photos (up to five)
+    RESOLVING --> Resolved: a note for the citizen (a photo first)
+    AtWork --> ESCALATE: ⏫ Escalate
+    AtWork --> HAND_BACK: ↩️ Hand back
+    NOT_MINE --> HandedBack: a reason
+    HAND_BACK --> HandedBack: a reason
+    ESCALATE --> PassedUp: a reason
+    Given --> [*]
+    Resolved --> [*]
+    HandedBack --> [*]
+    PassedUp --> [*]
+```
+
+The states in capitals are questions (`storage.vocab.Question`); /cancel leaves any of them.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Message
 
 from handlers import keyboards
-from handlers.callbacks import Pressed, button_data
-from handlers.common import (
-    ButtonOutcome,
-    Context,
-    Outgoing,
-    esc,
-    person_session,
-    runtime,
-    send_all,
-    show_outcome,
-    too_long,
-    tr,
+from handlers.buttons import (
+    AcceptTask,
+    BackToTaskCard,
+    Button,
+    ChooseWorker,
+    EscalateTask,
+    GiveTaskTo,
+    HandBackTask,
+    NotMyTask,
+    OnSite,
+    ResolveTask,
+    SendTaskCard,
 )
-from handlers.fit import shorten
+from handlers.common import too_long
+from handlers.fit import escape
 from handlers.full_text import fitted_card
-from handlers.i18n import relative
+from handlers.i18n import Translate, relative
 from handlers.questions import Accepts, PhotoIn, Place
-from handlers.runtime import Runtime
 from handlers.task_card import card_buttons, card_text
 from handlers.texts import category_label, state_name
-from handlers.turn import Replies, Turn
+from handlers.turn import ButtonOutcome, Outgoing, PressHandler, Replies, Turn, press_step
 from storage import cases, people, tasks
-from storage.map_index import AreaIndex
-from storage.models import Case, Person, Photo
+from storage.models import Case
+from storage.policy import Standing, TaskAction, TaskRefusal
 from storage.tasks import TaskError
 from storage.vocab import Question
 
 log = logging.getLogger(__name__)
 
-RESOLVING = Question.RESOLVING
-NOT_MINE = Question.NOT_MINE
-HAND_BACK = Question.HAND_BACK
-ESCALATE = Question.ESCALATE
-ON_SITE = Question.ON_SITE
-REASON_QUESTIONS = (NOT_MINE, HAND_BACK, ESCALATE)
 
-
-def _problem(_, error: TaskError) -> str:  # type: ignore[no-untyped-def]
+def _problem(_: Translate, error: TaskError) -> str:
     case = error.case
     texts = {
-        "not_yours": _("This task is not for you: only the grid's workers and leader can act on it."),
-        "not_holder": _("Only the person who holds this task can do that."),
-        "taken": _("{name} has already taken this task on."),
-        "state": _("Task {number} is already {state}; nothing was changed."),
-        "nobody_above": _("There is nobody above to pass it to. Please call your dispatcher."),
-        "not_assignable": _("That person is not a worker of this grid any more. Please choose again."),
-        "unreachable": _("That person has blocked the bot and cannot get the task. Please choose someone else."),
-        "never_opened": _("That person has never opened the bot, so the bot cannot send them the task. "
-                          "Please choose someone else, or ask them to open the bot and press Start."),
-        "no_photo": _("Please send at least one photo of the fixed problem first, then a short note."),
-        "no_draft": _("Tap ✅ Resolve on the task first."),
+        TaskRefusal.NOT_YOURS: _("This task is not for you: only the grid's workers and leader can act on it."),
+        TaskRefusal.NOT_HOLDER: _("Only the person who holds this task can do that."),
+        TaskRefusal.TAKEN: _("{name} has already taken this task on."),
+        TaskRefusal.STATE: _("Task {number} is already {state}; nothing was changed."),
+        TaskRefusal.NOBODY_ABOVE: _("There is nobody above to pass it to. Please call your dispatcher."),
+        TaskRefusal.NOT_ASSIGNABLE: _("That person is not a worker of this grid any more. Please choose again."),
+        TaskRefusal.UNREACHABLE: _("That person has blocked the bot and cannot get the task. Please choose someone else."),
+        TaskRefusal.NEVER_OPENED: _("That person has never opened the bot, so the bot cannot send them the task. "
+                                    "Please choose someone else, or ask them to open the bot and press Start."),
+        TaskRefusal.NO_PHOTO: _("Please send at least one photo of the fixed problem first, then a short note."),
+        TaskRefusal.NO_DRAFT: _("Tap ✅ Resolve on the task first."),
     }
-    return texts[error.reason].format(number=case.number if case else "", name=esc(error.other or ""),
+    return texts[error.reason].format(number=case.number if case else "", name=escape(error.other or ""),
                                       state=state_name(_, case.state) if case else "")
 
 
-Action = Callable[[AsyncSession, Runtime, AreaIndex, Person, Case, Pressed], Awaitable[ButtonOutcome]]
+# --- the task card's buttons ------------------------------------------------------------------------
+
+TaskButton = TypeVar("TaskButton", bound=AcceptTask | NotMyTask | OnSite | ResolveTask | EscalateTask |
+                                         HandBackTask | ChooseWorker | GiveTaskTo | BackToTaskCard |
+                                         SendTaskCard)
+TaskStep = Callable[[Turn, Case, Standing, TaskButton], Awaitable[ButtonOutcome]]
 
 
-async def on_task_button(update: Update, context: Context, pressed: Pressed) -> None:
-    rt = runtime(context)
-    async with person_session(update, context) as (session, person):
-        _ = tr(person)
-        index = await rt.map.index(session)
-        case = await cases.case_by_id(session, pressed.int_arg(0))
-        if case is None or not await tasks.may_see_task(session, index, person.id, case):
-            log.info("update %s: %s refused for person %s", update.update_id, pressed.action, person.id)
-            outcome = ButtonOutcome(notice=_("This task is not for you: only the grid's workers and leader can act on it."),
-                                    alert=True)
-        else:
-            try:
-                outcome = await ACTIONS[pressed.action](session, rt, index, person, case, pressed)
-            except TaskError as error:
-                outcome = ButtonOutcome(notice=_problem(_, error), alert=True)
-                if error.case is not None and error.reason != "not_yours":
-                    outcome.edit_text, outcome.markup = await _card(session, rt, index, person, error.case.id)
-    await show_outcome(update, context, outcome)
+def _on_task(step: TaskStep[TaskButton]) -> PressHandler:
+    """A task button's step, given the task and how the presser stands to it once they may see it.
+    A step the store refuses says why, over the card as the task now stands."""
+
+    async def checked(turn: Turn, pressed: TaskButton) -> ButtonOutcome:
+        case = await cases.case_by_id(turn.session, pressed.case)
+        who = await tasks.standing(turn.session, await turn.index(), turn.person.id, case) if case else None
+        try:
+            if case is None or who is None or not who.may_see(case):
+                log.info("update %s: %s refused for person %s", turn.update_id, pressed.PREFIX, turn.person.id)
+                raise TaskError(TaskRefusal.NOT_YOURS)
+            return await step(turn, case, who, pressed)
+        except TaskError as error:
+            outcome = ButtonOutcome(notice=_problem(turn._, error), alert=True)
+            if error.case is not None and error.reason is not TaskRefusal.NOT_YOURS:
+                outcome.edit_text, outcome.markup = await _card(turn, error.case.id)
+            return outcome
+
+    return press_step(checked)
 
 
-async def _card(session: AsyncSession, rt: Runtime, index: AreaIndex, person: Person,
-                case_id: int) -> tuple[str, InlineKeyboardMarkup | None]:
-    case = await cases.case_by_id(session, case_id)
-    who = await tasks.standing(session, index, person.id, case)
-    _ = tr(person)
-    return fitted_card(_, await card_text(session, rt, index, person, case), card_buttons(_, case, who), case.id)
+async def _card(turn: Turn, case_id: int) -> tuple[str, InlineKeyboardMarkup | None]:
+    case = await cases.case_by_id(turn.session, case_id)
+    assert case is not None  # a task is never deleted
+    index = await turn.index()
+    who = await tasks.standing(turn.session, index, turn.person.id, case)
+    text = await card_text(turn.session, turn.rt, index, turn.person, case)
+    return fitted_card(turn._, text, card_buttons(turn._, case, who), case.id)
 
 
-async def _redrawn(session: AsyncSession, rt: Runtime, index: AreaIndex, person: Person, case_id: int,
-                   notice: str | None, messages: list[Outgoing] | None = None) -> ButtonOutcome:
-    text, markup = await _card(session, rt, index, person, case_id)
+async def _redrawn(turn: Turn, case_id: int, notice: str | None, messages: list[Outgoing] | None = None) -> ButtonOutcome:
+    text, markup = await _card(turn, case_id)
     return ButtonOutcome(notice=notice, edit_text=text, markup=markup, messages=messages or [])
 
 
-async def _accept(session, rt, index, person, case, pressed) -> ButtonOutcome:  # type: ignore[no-untyped-def]
-    _ = tr(person)
-    await tasks.accept(session, index, case.id, person.id, rt.clock.now())
-    return await _redrawn(session, rt, index, person, case.id, _("Accepted. The citizen has been told."))
+async def accept(turn: Turn, case: Case, who: Standing, pressed: AcceptTask) -> ButtonOutcome:
+    await tasks.accept(turn.session, await turn.index(), case.id, turn.person.id, turn.now)
+    return await _redrawn(turn, case.id, turn._("Accepted. The citizen has been told."))
 
 
-async def _on_site(session, rt, index, person, case, pressed) -> ButtonOutcome:  # type: ignore[no-untyped-def]
-    _ = tr(person)
-    await tasks.on_site(session, index, case.id, person.id, rt.clock.now())
-    people.await_answer(person, ON_SITE, case.id)
+async def on_site(turn: Turn, case: Case, who: Standing, pressed: OnSite) -> ButtonOutcome:
+    _ = turn._
+    await tasks.on_site(turn.session, await turn.index(), case.id, turn.person.id, turn.now)
+    people.await_answer(turn.person, Question.ON_SITE, case.id)
     prompt = Outgoing(_("📍 Marked on site. To add your position, share your location now (optional)."),
                       keyboards.location_request(_))
-    return await _redrawn(session, rt, index, person, case.id, _("On site"), [prompt])
+    return await _redrawn(turn, case.id, _("On site"), [prompt])
 
 
-async def _resolve(session, rt, index, person, case, pressed) -> ButtonOutcome:  # type: ignore[no-untyped-def]
-    _ = tr(person)
-    await tasks.start_resolving(session, index, case.id, person.id, rt.clock.now())
-    people.await_answer(person, RESOLVING, case.id)
+async def resolve(turn: Turn, case: Case, who: Standing, pressed: ResolveTask) -> ButtonOutcome:
+    _ = turn._
+    await tasks.start_resolving(turn.session, await turn.index(), case.id, turn.person.id, turn.now)
+    people.await_answer(turn.person, Question.RESOLVING, case.id)
     prompt = _("📷 Send one or more photos of the fixed problem (after), then type a short note for the citizen. "
                "/cancel to stop.")
     return ButtonOutcome(notice=_("Resolve: photos, then a note"), messages=[Outgoing(prompt)])
 
 
-async def _ask_reason(session, rt, index, person, case, pressed) -> ButtonOutcome:  # type: ignore[no-untyped-def]
-    _ = tr(person)
-    who = await tasks.standing(session, index, person.id, case)
-    if not (who.holder or (pressed.action == "t:esc" and who.leader)):
-        raise TaskError("not_holder", case)
-    if case.state not in tasks.WORK_STATES and not (pressed.action == "t:esc" and case.state == "escalated"):
-        raise TaskError("state", case)
-    question, text = {
-        "t:no": (NOT_MINE, _("Why is task <b>{number}</b> not yours? Type a few words; it goes back to whoever sent it. /cancel to stop.")),
-        "t:back": (HAND_BACK, _("Why are you handing task <b>{number}</b> back? Type a few words. /cancel to stop.")),
-        "t:esc": (ESCALATE, _("Why should task <b>{number}</b> go up a level? Type a few words. /cancel to stop.")),
-    }[pressed.action]
-    people.await_answer(person, question, case.id)
+async def ask_why_not_mine(turn: Turn, case: Case, who: Standing, pressed: NotMyTask) -> ButtonOutcome:
+    tasks.check(TaskAction.NOT_MINE, case, who)
+    text = turn._("Why is task <b>{number}</b> not yours? Type a few words; it goes back to whoever sent it. "
+                  "/cancel to stop.")
+    return _ask(turn, Question.NOT_MINE, case, text)
+
+
+async def ask_why_hand_back(turn: Turn, case: Case, who: Standing, pressed: HandBackTask) -> ButtonOutcome:
+    tasks.check(TaskAction.HAND_BACK, case, who)
+    text = turn._("Why are you handing task <b>{number}</b> back? Type a few words. /cancel to stop.")
+    return _ask(turn, Question.HAND_BACK, case, text)
+
+
+async def ask_why_escalate(turn: Turn, case: Case, who: Standing, pressed: EscalateTask) -> ButtonOutcome:
+    tasks.check(TaskAction.ESCALATE, case, who)
+    text = turn._("Why should task <b>{number}</b> go up a level? Type a few words. /cancel to stop.")
+    return _ask(turn, Question.ESCALATE, case, text)
+
+
+def _ask(turn: Turn, question: Question, case: Case, text: str) -> ButtonOutcome:
+    people.await_answer(turn.person, question, case.id)
     return ButtonOutcome(messages=[Outgoing(text.format(number=case.number))])
 
 
-async def _choose_worker(session, rt, index, person, case, pressed) -> ButtonOutcome:  # type: ignore[no-untyped-def]
-    _ = tr(person)
-    who = await tasks.standing(session, index, person.id, case)
-    if not who.leader:
-        raise TaskError("not_holder", case)
-    rows = []
-    for worker, count in await tasks.grid_workers(session, index, case):
-        label = _("{icon} {name} · {count} open").format(icon="👷", name=worker.name, count=count)
-        rows.append([InlineKeyboardButton(shorten(label, 60), callback_data=button_data("t:to", case.id, worker.id))])
-    if not rows:
-        return ButtonOutcome(notice=_("Nobody on duty here"), alert=True)
-    rows.append([InlineKeyboardButton(_("« Back"), callback_data=button_data("t:card", case.id))])
-    return ButtonOutcome(markup=InlineKeyboardMarkup(rows))
+async def choose_worker(turn: Turn, case: Case, who: Standing, pressed: ChooseWorker) -> ButtonOutcome:
+    tasks.check(TaskAction.GIVE, case, who)
+    workers = await tasks.grid_workers(turn.session, await turn.index(), case)
+    if not workers:
+        return ButtonOutcome(notice=turn._("Nobody on duty here"), alert=True)
+    choice = [(worker.id, worker.name, count) for worker, count in workers]
+    return ButtonOutcome(markup=keyboards.workers_to_give(turn._, case.id, choice))
 
 
-async def _give(session, rt, index, person, case, pressed) -> ButtonOutcome:  # type: ignore[no-untyped-def]
-    _ = tr(person)
-    _case, worker = await tasks.give_to_worker(session, index, case.id, person.id, pressed.int_arg(1), rt.clock.now())
-    return await _redrawn(session, rt, index, person, case.id, _("Given to {name}.").format(name=worker.name))
+async def give(turn: Turn, case: Case, who: Standing, pressed: GiveTaskTo) -> ButtonOutcome:
+    _case, worker = await tasks.give_to_worker(turn.session, await turn.index(), case.id, turn.person.id,
+                                               pressed.person, turn.now)
+    return await _redrawn(turn, case.id, turn._("Given to {name}.").format(name=worker.name))
 
 
-async def _back_to_card(session, rt, index, person, case, pressed) -> ButtonOutcome:  # type: ignore[no-untyped-def]
-    return await _redrawn(session, rt, index, person, case.id, None)
+async def back_to_card(turn: Turn, case: Case, who: Standing, pressed: BackToTaskCard) -> ButtonOutcome:
+    return await _redrawn(turn, case.id, None)
 
 
-async def _send_card(session, rt, index, person, case, pressed) -> ButtonOutcome:  # type: ignore[no-untyped-def]
-    await tasks.queue_card(session, person.id, case, rt.clock.now())
+async def send_card(turn: Turn, case: Case, who: Standing, pressed: SendTaskCard) -> ButtonOutcome:
+    await tasks.queue_card(turn.session, turn.person.id, case.id, turn.now)
     return ButtonOutcome()
 
 
-ACTIONS: dict[str, Action] = {
-    "t:acc": _accept,
-    "t:no": _ask_reason,
-    "t:site": _on_site,
-    "t:res": _resolve,
-    "t:esc": _ask_reason,
-    "t:back": _ask_reason,
-    "t:give": _choose_worker,
-    "t:to": _give,
-    "t:card": _back_to_card,
-    "t:open": _send_card,
+PRESSES: dict[type[Button], PressHandler] = {
+    AcceptTask: _on_task(accept),
+    NotMyTask: _on_task(ask_why_not_mine),
+    OnSite: _on_task(on_site),
+    ResolveTask: _on_task(resolve),
+    EscalateTask: _on_task(ask_why_escalate),
+    HandBackTask: _on_task(ask_why_hand_back),
+    ChooseWorker: _on_task(choose_worker),
+    GiveTaskTo: _on_task(give),
+    BackToTaskCard: _on_task(back_to_card),
+    SendTaskCard: _on_task(send_card),
 }
 
 
-# --- what a worker types or sends while a task question is open -----------------------------------
+# --- what a worker types or sends while a task question is open ---------------------------------------
+
+Finish = Callable[[int, str], Awaitable[str]]
 
 
-async def take_typed_answer(session: AsyncSession, rt: Runtime, person: Person, text: str) -> list[Outgoing]:
-    """A reason (not mine, hand back, escalate), or the note that finishes a resolution."""
-    _ = tr(person)
-    question, case_id = person.awaiting, person.awaiting_ref
+async def _typed(turn: Turn, text: str, limit: int, finish: Finish) -> Replies:
+    """A typed answer about the task the question is on: `finish(case_id, answer)` carries it out
+    and says what happened. Too long, or (resolving) no photo yet: asked again; refused: said why."""
+    _ = turn._
+    case_id = turn.person.awaiting_ref
     answer = " ".join(text.split())
     if not answer or case_id is None:
         return [Outgoing(_("Please type a few words, or /cancel."))]
-    refusal = too_long(_, answer, tasks.MAX_NOTE if question == RESOLVING else tasks.MAX_REASON)
+    refusal = too_long(_, answer, limit)
     if refusal is not None:
         return [refusal]  # still waiting: the same question, shorter
-    index = await rt.map.index(session)
-    now = rt.clock.now()
     try:
-        if question == RESOLVING:
-            case = await tasks.finish_resolving(session, index, person.id, answer, now)
-            done = _("✅ Task <b>{number}</b> is resolved. The citizen has been told and asked to rate it.").format(number=case.number)
-        elif question == ESCALATE:
-            case, target = await tasks.escalate(session, index, case_id, person.id, answer, now)
-            done = _("⏫ Task <b>{number}</b> went up to {name}.").format(number=case.number, name=esc(target.name))
-        else:
-            case, target = await tasks.give_back(session, index, case_id, person.id, answer, now)
-            done = _("↩️ Task <b>{number}</b> went back to {name}.").format(
-                number=case.number, name=esc(target.name) if target else "-")
+        done = await finish(case_id, answer)
     except TaskError as error:
-        if error.reason == "no_photo":
+        if error.reason is TaskRefusal.NO_PHOTO:
             return [Outgoing(_problem(_, error))]  # still resolving: photos first
-        people.stop_awaiting(person)
-        await tasks.drop_resolving(session, person.id)
+        people.stop_awaiting(turn.person)
+        await tasks.drop_resolving(turn.session, turn.person.id)
         return [Outgoing(_problem(_, error), keyboards.main_menu(_))]
-    people.stop_awaiting(person)
+    people.stop_awaiting(turn.person)
     return [Outgoing(done, keyboards.main_menu(_))]
 
 
-async def take_after_photo(session: AsyncSession, person: Person, photo: Photo, caption: str | None,
-                           media_group: str | None, rt: Runtime) -> list[Outgoing]:
+async def take_note(turn: Turn, text: str) -> Replies:
+    """The note that resolves the task, with the after-photos sent before it."""
+
+    async def finish(case_id: int, note: str) -> str:
+        case = await tasks.finish_resolving(turn.session, await turn.index(), turn.person.id, note, turn.now)
+        return turn._("✅ Task <b>{number}</b> is resolved. The citizen has been told and asked to rate it.").format(
+            number=case.number)
+
+    return await _typed(turn, text, tasks.MAX_NOTE, finish)
+
+
+async def take_reason_to_escalate(turn: Turn, text: str) -> Replies:
+    async def finish(case_id: int, reason: str) -> str:
+        case, target = await tasks.escalate(turn.session, await turn.index(), case_id, turn.person.id, reason, turn.now)
+        return turn._("⏫ Task <b>{number}</b> went up to {name}.").format(number=case.number, name=escape(target.name))
+
+    return await _typed(turn, text, tasks.MAX_REASON, finish)
+
+
+async def take_reason_to_give_back(turn: Turn, text: str) -> Replies:
+    """Why the task is not theirs, or why they hand it back: it goes back to whoever sent it."""
+
+    async def finish(case_id: int, reason: str) -> str:
+        case, target = await tasks.give_back(turn.session, await turn.index(), case_id, turn.person.id, reason, turn.now)
+        return turn._("↩️ Task <b>{number}</b> went back to {name}.").format(
+            number=case.number, name=escape(target.name) if target else "-")
+
+    return await _typed(turn, text, tasks.MAX_REASON, finish)
+
+
+async def take_after_photo(turn: Turn, sent: PhotoIn) -> Replies:
     """An after-photo for the task being resolved; a caption finishes the resolution with it."""
-    _ = tr(person)
-    count = await tasks.add_after_photo(session, person.id, photo.id)
+    _ = turn._
+    count = await tasks.add_after_photo(turn.session, turn.person.id, sent.photo.id)
     if count is None:
         return [Outgoing(_("That is enough photos; now type a short note to finish."))]
-    if caption and caption.strip():
-        return await take_typed_answer(session, rt, person, caption)
-    hints = person.hints or {}
-    if media_group and hints.get("after_album") == media_group:
+    if sent.caption and sent.caption.strip():
+        return await take_note(turn, sent.caption)
+    if not tasks.first_of_album(turn.person, sent.media_group):
         return []  # one answer per album
-    person.hints = {**hints, "after_album": media_group}
     return [Outgoing(_("📷 After-photo received ({count}). Send more, or type a short note to finish.").format(count=count))]
 
 
-async def take_on_site_location(session: AsyncSession, rt: Runtime, person: Person, lat: float, lon: float) -> list[Outgoing]:
-    _ = tr(person)
-    case_id = person.awaiting_ref
-    people.stop_awaiting(person)
+async def take_on_site_position(turn: Turn, place: Place) -> Replies:
+    """The position a worker shares after tapping On site (optional)."""
+    _ = turn._
+    case_id = turn.person.awaiting_ref
+    people.stop_awaiting(turn.person)
     if case_id is not None:
-        index = await rt.map.index(session)
         try:
-            await tasks.add_position_to_on_site(session, index, case_id, person.id, lat, lon, rt.clock.now())
+            await tasks.add_position_to_on_site(turn.session, await turn.index(), case_id, turn.person.id,
+                                                place.lat, place.lon, turn.now)
         except TaskError as error:
             return [Outgoing(_problem(_, error), keyboards.main_menu(_))]
     return [Outgoing(_("📍 Position added. Thank you."), keyboards.main_menu(_))]
 
 
-# --- /tasks ---------------------------------------------------------------------------------------
+ANSWERS = {
+    Question.RESOLVING: Accepts(text=take_note, photo=take_after_photo),
+    Question.NOT_MINE: Accepts(text=take_reason_to_give_back),
+    Question.HAND_BACK: Accepts(text=take_reason_to_give_back),
+    Question.ESCALATE: Accepts(text=take_reason_to_escalate),
+    Question.ON_SITE: Accepts(place=take_on_site_position, place_optional=True),
+}
 
 
-async def show_tasks(update: Update, context: Context) -> None:
-    rt = runtime(context)
-    async with person_session(update, context) as (session, person):
-        _ = tr(person)
-        index = await rt.map.index(session)
-        if not await tasks.works_in_a_grid(session, person.id):
-            message = Outgoing(_("Only grid workers and leaders have tasks. /whoami shows your roles."))
-        else:
-            shown, total = await tasks.open_tasks(session, index, person.id)
-            message = _tasks_message(rt, person, shown, total)
-    await send_all(context.bot, update.effective_chat.id, [message])
+# --- /tasks -------------------------------------------------------------------------------------------
 
 
-def _tasks_message(rt: Runtime, person: Person, shown: list[Case], total: int) -> Outgoing:
-    _ = tr(person)
+async def show_tasks(turn: Turn, message: Message) -> Replies:
+    """/tasks: a worker's open tasks (a leader's: also their grids'), the soonest deadline first."""
+    _ = turn._
+    if not await tasks.works_in_a_grid(turn.session, turn.person.id):
+        return [Outgoing(_("Only grid workers and leaders have tasks. /whoami shows your roles."))]
+    shown, total = await tasks.open_tasks(turn.session, await turn.index(), turn.person.id)
     if not shown:
-        return Outgoing(_("No open tasks. 👍"))
-    now = rt.clock.now()
+        return [Outgoing(_("No open tasks. 👍"))]
+    now, language = turn.now, turn.person.language
     lines = [_("📋 <b>Open tasks: {count}</b>").format(count=total)]
-    buttons = []
     for i, case in enumerate(shown, 1):
-        overdue = case.deadline_at <= now
-        mark = "⚠️ " if overdue else ""
-        when = relative(case.deadline_at - now, person.language)
         line = _("{n}. {mark}<b>{number}</b> · {category} · {state} · due {when}").format(
-            n=i, mark=mark, number=case.number, category=esc(category_label(rt, case.category_code, person.language)),
-            state=state_name(_, case.state), when=when)
-        if case.assignee_id not in (None, person.id):
+            n=i, mark="⚠️ " if case.deadline_at <= now else "", number=case.number,
+            category=escape(category_label(turn.rt, case.category_code, language)),
+            state=state_name(_, case.state), when=relative(case.deadline_at - now, language))
+        if case.assignee_id not in (None, turn.person.id):
             line += " · " + _("not yours")
         lines.append(line)
-        buttons.append(InlineKeyboardButton(f"{mark}📂 {case.number}", callback_data=button_data("t:open", case.id)))
     if total > len(shown):
         lines.append(_("… and {count} more.").format(count=total - len(shown)))
-    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    return Outgoing("\n".join(lines), InlineKeyboardMarkup(rows))
-
-
-async def _typed(turn: Turn, text: str) -> Replies:
-    return await take_typed_answer(turn.session, turn.rt, turn.person, text)
-
-
-async def _after_photo(turn: Turn, sent: PhotoIn) -> Replies:
-    return await take_after_photo(turn.session, turn.person, sent.photo, sent.caption, sent.media_group, turn.rt)
-
-
-async def _on_site_place(turn: Turn, place: Place) -> Replies:
-    return await take_on_site_location(turn.session, turn.rt, turn.person, place.lat, place.lon)
-
-
-ANSWERS = {
-    Question.RESOLVING: Accepts(text=_typed, photo=_after_photo),
-    Question.NOT_MINE: Accepts(text=_typed),
-    Question.HAND_BACK: Accepts(text=_typed),
-    Question.ESCALATE: Accepts(text=_typed),
-    Question.ON_SITE: Accepts(place=_on_site_place, place_optional=True),
-}
+    listed = [(case.id, case.number, case.deadline_at <= now) for case in shown]
+    return [Outgoing("\n".join(lines), keyboards.task_list(listed))]

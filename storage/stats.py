@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import routing
 from storage.map_index import AreaIndex
 from storage.models import Case, Person, Role
+from storage.vocab import CaseState
+from storage.vocab import Role as RoleName
 
 
 @dataclass
@@ -71,17 +73,18 @@ def figures_of(rows: Iterable[_Row]) -> Figures:
     by_state: dict[str, int] = defaultdict(int)
     for row in rows:
         by_state[row.state] += 1
-    resolved = [r for r in rows if r.resolved_at is not None]
+    # (row, when it was resolved) for the rows resolved at least once
+    resolved = [(r, r.resolved_at) for r in rows if r.resolved_at is not None]
     rated = [r for r in rows if r.rating is not None]
-    not_rejected = len(rows) - by_state.get("rejected", 0)
+    not_rejected = len(rows) - by_state.get(CaseState.REJECTED, 0)
     return Figures(
         total=len(rows),
         by_state=dict(sorted(by_state.items())),
-        on_time_rate=_share(sum(1 for r in resolved if r.resolved_at <= r.deadline_at), len(resolved)),
-        closure_rate=_share(by_state.get("closed", 0), not_rejected),
+        on_time_rate=_share(sum(1 for r, at in resolved if at <= r.deadline_at), len(resolved)),
+        closure_rate=_share(by_state.get(CaseState.CLOSED, 0), not_rejected),
         satisfaction_rate=_share(sum(1 for r in rated if r.rating == 1), len(rated)),
         median_to_accept=_median([r.accepted_at - r.created_at for r in rows if r.accepted_at is not None]),
-        median_to_resolve=_median([r.resolved_at - r.created_at for r in resolved]),
+        median_to_resolve=_median([at - r.created_at for r, at in resolved]),
     )
 
 
@@ -104,7 +107,7 @@ async def gather(session: AsyncSession, index: AreaIndex, start: datetime, end: 
             per_worker[row.assignee_id].append(row)
     names = dict((await session.execute(
         select(Person.id, Person.name).where(Person.id.in_(list(per_worker)))
-    )).all()) if per_worker else {}
+    )).tuples().all()) if per_worker else {}
     label_count: dict[str, int] = defaultdict(int)
     for person_id in per_worker:
         label_count[names.get(person_id, str(person_id))] += 1
@@ -121,11 +124,12 @@ async def stats_scope(session: AsyncSession, person_id: int) -> list[str] | None
     """The areas whose figures a person may see: a leader's grids, a dispatcher's or admin's areas;
     an admin without an area sees everything ([]); None when they may see none."""
     rows = (await session.execute(
-        select(Role.role, Role.area_code).where(Role.person_id == person_id, Role.role.in_(("leader", "dispatcher", "admin")))
+        select(Role.role, Role.area_code).where(
+            Role.person_id == person_id, Role.role.in_((RoleName.LEADER, RoleName.DISPATCHER, RoleName.ADMIN)))
     )).all()
     if not rows:
         return None
-    if any(role == "admin" and code is None for role, code in rows):
+    if any(role == RoleName.ADMIN and code is None for role, code in rows):
         return []
     return sorted({code for _role, code in rows if code})
 

@@ -1,5 +1,6 @@
 """A grid worker's side of a case: taking it on, going there, resolving it with proof, passing it up
-or back. Who may do what is decided here, against the store, every time."""
+or back. Who may do what is decided by `storage.policy` (the same rules draw the task card's
+buttons), checked here against the store every time."""
 
 from __future__ import annotations
 
@@ -7,20 +8,22 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy import case as sql_case
-from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import cases, outbox, routing
+from storage import cases, outbox, policy, routing
 from storage.map_index import AreaIndex
 from storage.models import Case, CaseEvent, CheckIn, Person, ResolutionDraft, Role
 from storage.points import require_valid_point
+from storage.policy import Standing, TaskAction, TaskRefusal
+from storage.vocab import CaseState
+from storage.vocab import Role as RoleName
 
-WORK_STATES = ("assigned", "in_progress", "reopened")
+WORK_STATES = policy.WORK_STATES
+WAITING_STATES = policy.WAITING_STATES
 # The last stage of a task's deadline reminders: escalated for being overdue (see storage/timers.py).
 ESCALATED_STAGE = 4
-# A task waits to be taken on in these; "escalated" only for the leader it was passed up to.
-WAITING_STATES = ("assigned", "reopened", "escalated")
 MAX_AFTER_PHOTOS = 5
 # What a worker types, in characters: a longer text is refused (the caller asks again), never cut,
 # since the citizen or the next holder reads it and a cut one could say the wrong thing.
@@ -38,34 +41,27 @@ def _within(text: str, limit: int) -> str:
 class TaskError(Exception):
     """A task step that cannot be taken now; `reason` says which, `case` as it stands."""
 
-    def __init__(self, reason: str, case: Case | None = None, other: str | None = None) -> None:
+    def __init__(self, reason: TaskRefusal, case: Case | None = None, other: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.case = case
         self.other = other  # the name of whoever got there first, when that is the reason
 
 
-@dataclass(frozen=True)
-class Standing:
-    """How a person stands to a case: holding it, leading its grid, or working in its grid."""
-
-    holder: bool
-    leader: bool
-    colleague: bool
-
-    def may_see(self, case: Case) -> bool:
-        """Whether the task's card and buttons are theirs now: its holder's and its grid leader's,
-        and a fellow worker's of its grid only while it is open work there, not its closed history
-        (descriptions hold flat and phone numbers)."""
-        return self.holder or self.leader or (self.colleague and case.state in WORK_STATES)
-
-
 async def standing(session: AsyncSession, index: AreaIndex, person_id: int, case: Case) -> Standing:
+    """How the person stands to the case: holding it, leading its grid, working in its grid."""
     grid = routing.grid_of(index, case.area_code)
     held = set((await session.scalars(
         select(Role.role).where(Role.person_id == person_id, Role.area_code == grid)
     )).all()) if grid else set()
-    return Standing(case.assignee_id == person_id, "leader" in held, "worker" in held)
+    return Standing(case.assignee_id == person_id, RoleName.LEADER in held, RoleName.WORKER in held)
+
+
+def check(action: TaskAction, case: Case, who: Standing) -> None:
+    """Raise TaskError, with the policy's reason, unless the person may take `action` on the case now."""
+    reason = policy.task_refusal(action, case.state, case.accepted_at is not None, who)
+    if reason is not None:
+        raise TaskError(reason, case)
 
 
 async def _name(session: AsyncSession, person_id: int | None) -> str:
@@ -77,37 +73,30 @@ async def _task(session: AsyncSession, index: AreaIndex, case_id: int, person_id
     case = await cases.case_for_update(session, case_id)
     who = await standing(session, index, person_id, case)
     if not who.may_see(case):
-        raise TaskError("not_yours", case)
+        raise TaskError(TaskRefusal.NOT_YOURS, case)
     return case, who
 
 
 async def accept(session: AsyncSession, index: AreaIndex, case_id: int, person_id: int, now: datetime) -> Case:
     """Take the task on. A colleague or the leader may take it too; whoever is first has it."""
     case, who = await _task(session, index, case_id, person_id)
-    if case.state == "in_progress" or (case.accepted_at is not None and case.state in WORK_STATES):
-        raise TaskError("taken", case, await _name(session, case.assignee_id))
-    if case.state not in WAITING_STATES or (case.state == "escalated" and not (who.holder or who.leader)):
-        raise TaskError("state", case)
+    reason = policy.task_refusal(TaskAction.ACCEPT, case.state, case.accepted_at is not None, who)
+    if reason is TaskRefusal.TAKEN:
+        raise TaskError(reason, case, await _name(session, case.assignee_id))
+    check(TaskAction.ACCEPT, case, who)
     if not who.holder:
         name = await _name(session, person_id)
         session.add(CaseEvent(case_id=case.id, at=now, actor_id=person_id, kind="routed", note=f"taken on by {name}"))
         case.assignee_id = person_id
     case.accepted_at = now
-    return await cases.change_state(session, case.id, "in_progress", person_id, now)
-
-
-def _holding(case: Case, who: Standing, states: tuple[str, ...]) -> None:
-    if not who.holder:
-        raise TaskError("not_holder", case)
-    if case.state not in states:
-        raise TaskError("state", case)
+    return await cases.change_state(session, case.id, CaseState.IN_PROGRESS, person_id, now)
 
 
 async def on_site(session: AsyncSession, index: AreaIndex, case_id: int, person_id: int, now: datetime,
                   where: tuple[float, float] | None = None) -> CaseEvent:
     """The worker is there; the citizen hears so. A location, when given, is kept with the event."""
     case, who = await _task(session, index, case_id, person_id)
-    _holding(case, who, ("in_progress",))
+    check(TaskAction.ON_SITE, case, who)
     note = f"{where[0]:.6f},{where[1]:.6f}" if where else None
     return await cases.record_step(session, case, "on_site", person_id, now, note)
 
@@ -128,15 +117,11 @@ async def add_position_to_on_site(session: AsyncSession, index: AreaIndex, case_
 
 async def start_resolving(session: AsyncSession, index: AreaIndex, case_id: int, person_id: int, now: datetime) -> Case:
     case, who = await _task(session, index, case_id, person_id)
-    _holding(case, who, ("in_progress",))
+    check(TaskAction.RESOLVE, case, who)
     await session.execute(delete(ResolutionDraft).where(ResolutionDraft.person_id == person_id))
     session.add(ResolutionDraft(person_id=person_id, case_id=case.id, photo_ids=[], started_at=now))
     await session.flush()
     return case
-
-
-async def resolution_draft(session: AsyncSession, person_id: int) -> ResolutionDraft | None:
-    return await session.get(ResolutionDraft, person_id)
 
 
 async def add_after_photo(session: AsyncSession, person_id: int, photo_id: int) -> int | None:
@@ -152,17 +137,26 @@ async def add_after_photo(session: AsyncSession, person_id: int, photo_id: int) 
     return len(draft.photo_ids)
 
 
+def first_of_album(person: Person, media_group: str | None) -> bool:
+    """Whether an after-photo is the first of its album (or alone): an album is answered once."""
+    hints = person.hints or {}
+    if media_group and hints.get("after_album") == media_group:
+        return False
+    person.hints = {**hints, "after_album": media_group or ""}
+    return True
+
+
 async def finish_resolving(session: AsyncSession, index: AreaIndex, person_id: int, note: str, now: datetime) -> Case:
     """Resolve with the after-photos and the note (at most MAX_NOTE characters); the citizen is
     told and asked to rate."""
     note = _within(note, MAX_NOTE)
     draft = await session.get(ResolutionDraft, person_id)
     if draft is None:
-        raise TaskError("no_draft")
+        raise TaskError(TaskRefusal.NO_DRAFT)
     if not draft.photo_ids:
-        raise TaskError("no_photo", await cases.case_by_id(session, draft.case_id))
+        raise TaskError(TaskRefusal.NO_PHOTO, await cases.case_by_id(session, draft.case_id))
     case, who = await _task(session, index, draft.case_id, person_id)
-    _holding(case, who, ("in_progress",))
+    check(TaskAction.RESOLVE, case, who)
     photo_ids = tuple(draft.photo_ids)
     await session.delete(draft)
     return await cases.resolve_case(session, case.id, person_id, now, note, photo_ids)
@@ -180,17 +174,16 @@ async def escalate(session: AsyncSession, index: AreaIndex, case_id: int, person
     reason = _within(reason, MAX_REASON)
     if person_id is not None:
         case, who = await _task(session, index, case_id, person_id)
-        if not (who.holder or who.leader):
-            raise TaskError("not_holder", case)
+        check(TaskAction.ESCALATE, case, who)
     else:
         case = await cases.case_for_update(session, case_id)
-    if "escalated" not in cases.TRANSITIONS[case.state]:
-        raise TaskError("state", case)
+    if CaseState.ESCALATED not in cases.TRANSITIONS[case.state]:
+        raise TaskError(TaskRefusal.STATE, case)
     above = await routing.holder_above(session, index, case, case.assignee_id)
     if above is None:
-        raise TaskError("nobody_above", case)
+        raise TaskError(TaskRefusal.NOBODY_ABOVE, case)
     target, role, code = above
-    await cases.change_state(session, case.id, "escalated", person_id, now, reason)
+    await cases.change_state(session, case.id, CaseState.ESCALATED, person_id, now, reason)
     by = await _name(session, person_id) if person_id else "the timers"
     await routing.hand_over(session, case, target.id, role,
                             f"escalated by {by} ({reason}): to {role} {target.name} of {code}", person_id, now,
@@ -205,7 +198,7 @@ async def give_back(session: AsyncSession, index: AreaIndex, case_id: int, perso
     case's history."""
     reason = _within(reason, MAX_REASON)
     case, who = await _task(session, index, case_id, person_id)
-    _holding(case, who, WORK_STATES)
+    check(TaskAction.HAND_BACK, case, who)  # or "not mine": the same step (see storage.policy)
     target = await _who_routed(session, case, person_id)
     role: str | None
     if target is not None:
@@ -213,7 +206,7 @@ async def give_back(session: AsyncSession, index: AreaIndex, case_id: int, perso
     if target is None or role is None:
         above = await routing.holder_above(session, index, case, person_id)
         admin = await routing.admin_on_hand(session, person_id) if above is None else None
-        target, role = (above[0], above[1]) if above else (admin, "admin") if admin else (None, None)
+        target, role = (above[0], above[1]) if above else (admin, RoleName.ADMIN) if admin else (None, None)
     await cases.record_step(session, case, "handed_back", person_id, now, reason, tell=False)
     name = await _name(session, person_id)
     note = f"{name} gave it back: to {role} {target.name}" if target else f"{name} gave it back; nobody to take it"
@@ -236,11 +229,11 @@ async def _role_for(session: AsyncSession, index: AreaIndex, person_id: int, cas
     """The role in which `person_id` can hold this case: leader of its grid, or a dispatcher over it."""
     grid = routing.grid_of(index, case.area_code)
     rows = (await session.execute(select(Role.role, Role.area_code).where(Role.person_id == person_id))).all()
-    if grid and ("leader", grid) in rows:
-        return "leader"
+    if grid and (RoleName.LEADER, grid) in rows:
+        return RoleName.LEADER
     chain = set(index.chain(case.area_code)) if case.area_code else set()
-    if any(role == "dispatcher" and (code in chain or not chain) for role, code in rows):
-        return "dispatcher"
+    if any(role == RoleName.DISPATCHER and (code in chain or not chain) for role, code in rows):
+        return RoleName.DISPATCHER
     return None
 
 
@@ -248,29 +241,27 @@ async def give_to_worker(session: AsyncSession, index: AreaIndex, case_id: int, 
                          now: datetime) -> tuple[Case, Person]:
     """A grid leader hands a case of their grid to one of its workers."""
     case, who = await _task(session, index, case_id, leader_id)
-    if not who.leader:
-        raise TaskError("not_holder", case)
-    if case.state not in (*WORK_STATES, "escalated") or case.accepted_at is not None and case.assignee_id != leader_id:
-        raise TaskError("state", case)
+    check(TaskAction.GIVE, case, who)
     grid = routing.grid_of(index, case.area_code)
     worker = await session.get(Person, worker_id)
     is_worker = await session.scalar(select(func.count()).select_from(Role).where(
-        Role.person_id == worker_id, Role.role == "worker", Role.area_code == grid))
+        Role.person_id == worker_id, Role.role == RoleName.WORKER, Role.area_code == grid))
     if worker is None or not is_worker:
-        raise TaskError("not_assignable", case)
+        raise TaskError(TaskRefusal.NOT_ASSIGNABLE, case)
     if worker.blocked:
         # Which, since what to do differs: someone who never opened the bot can be asked to press Start.
-        raise TaskError("never_opened" if worker.never_opened else "unreachable", case)
+        raise TaskError(TaskRefusal.NEVER_OPENED if worker.never_opened else TaskRefusal.UNREACHABLE, case)
     count = (await routing.open_counts(session, [worker_id]))[worker_id]
     leader = await _name(session, leader_id)
-    await routing.hand_over(session, case, worker_id, "worker",
+    await routing.hand_over(session, case, worker_id, RoleName.WORKER,
                             f"leader {leader} gave it to worker {worker.name}, {count} open cases", leader_id, now)
     return case, worker
 
 
 async def grid_workers(session: AsyncSession, index: AreaIndex, case: Case) -> list[tuple[Person, int]]:
+    """The workers on duty in the task's grid, with their open cases, least loaded first."""
     grid = routing.grid_of(index, case.area_code)
-    return await routing.holders(session, "worker", grid) if grid else []
+    return await routing.holders(session, RoleName.WORKER, grid) if grid else []
 
 
 async def back_after_reopen(session: AsyncSession, index: AreaIndex, case: Case, now: datetime) -> None:
@@ -279,7 +270,7 @@ async def back_after_reopen(session: AsyncSession, index: AreaIndex, case: Case,
     The deadline stays what it was, so the on-time rate stays honest; a case reopened after its
     deadline gets no new automatic reminders or escalation (its leader has just been told)."""
     resolver = await session.scalar(
-        select(CaseEvent.actor_id).where(CaseEvent.case_id == case.id, CaseEvent.to_state == "resolved")
+        select(CaseEvent.actor_id).where(CaseEvent.case_id == case.id, CaseEvent.to_state == CaseState.RESOLVED)
         .order_by(CaseEvent.id.desc()).limit(1)
     )
     holder = resolver or case.assignee_id
@@ -288,10 +279,11 @@ async def back_after_reopen(session: AsyncSession, index: AreaIndex, case: Case,
     if holder is None:
         return
     name = await _name(session, holder)
-    await routing.hand_over(session, case, holder, "worker", f"the citizen is not satisfied; back to {name}", None, now)
+    await routing.hand_over(session, case, holder, RoleName.WORKER, f"the citizen is not satisfied; back to {name}", None, now)
     grid = routing.grid_of(index, case.area_code)
     if grid is not None:
-        leaders = (await session.scalars(select(Role.person_id).where(Role.role == "leader", Role.area_code == grid))).all()
+        leaders = (await session.scalars(select(Role.person_id).where(Role.role == RoleName.LEADER,
+                                                                       Role.area_code == grid))).all()
         for leader in leaders:
             if leader != holder:
                 await outbox.enqueue(session, leader, outbox.TaskCardPayload(case.id, for_="leader"), now)
@@ -308,19 +300,19 @@ async def pass_on_citizen_comment(session: AsyncSession, case: Case, event_id: i
 
 async def works_in_a_grid(session: AsyncSession, person_id: int) -> bool:
     return bool(await session.scalar(select(func.count()).select_from(Role).where(
-        Role.person_id == person_id, Role.role.in_(("worker", "leader")))))
+        Role.person_id == person_id, Role.role.in_((RoleName.WORKER, RoleName.LEADER)))))
 
 
 async def led_grids(session: AsyncSession, person_id: int) -> list[str]:
     return sorted(c for c in (await session.scalars(
-        select(Role.area_code).where(Role.person_id == person_id, Role.role == "leader")
+        select(Role.area_code).where(Role.person_id == person_id, Role.role == RoleName.LEADER)
     )).all() if c)
 
 
-async def _task_filter(session: AsyncSession, index: AreaIndex, person_id: int) -> tuple:  # type: ignore[type-arg]
+async def _task_filter(session: AsyncSession, index: AreaIndex, person_id: int) -> tuple[ColumnElement[bool]]:
     """Tasks held by the person, or open in a grid they lead; each side fits one index, (assignee_id,
     state) or (area_code, state), so neither scans the closed cases."""
-    held = (Case.assignee_id == person_id) & Case.state.in_((*WORK_STATES, "escalated"))
+    held = (Case.assignee_id == person_id) & Case.state.in_((*WORK_STATES, CaseState.ESCALATED))
     grids = await led_grids(session, person_id)
     if grids:
         inside = [c for grid in grids for c in _codes_under(index, grid)]
@@ -368,5 +360,6 @@ async def may_see_task(session: AsyncSession, index: AreaIndex, person_id: int, 
     return (await standing(session, index, person_id, case)).may_see(case)
 
 
-async def queue_card(session: AsyncSession, person_id: int, case: Case, now: datetime) -> None:
-    await outbox.enqueue(session, person_id, outbox.TaskCardPayload(case.id), now)
+async def queue_card(session: AsyncSession, person_id: int, case_id: int, now: datetime) -> None:
+    """The task's card, sent to the person who asked for it (while they may still see it)."""
+    await outbox.enqueue(session, person_id, outbox.TaskCardPayload(case_id), now)
