@@ -13,15 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, InputFile, InputMediaPhoto
 from telegram.ext import ExtBot
 
-from handlers import callout, dispatch_card, keyboards, mobilize_flow, task_card
+from handlers import callout_answers, callout_command, dispatch_card, keyboards, task_card
 from handlers.fit import CAPTION_LIMIT, TEXT_LIMIT, fit, telegram_length, user
 from handlers.full_text import fitted_card
 from handlers.i18n import translator
 from handlers.photo_rules import Upload, upload_for
 from handlers.runtime import Runtime
 from handlers.texts import state_name
-from storage import cases, dispatch, mobilize, tasks
-from storage.models import Case, CaseEvent, Mobilization, OutboundMessage, Person, Photo
+from storage import cases, dispatch, tasks
+from storage.models import Case, CaseEvent, OutboundMessage, Person, Photo
 
 log = logging.getLogger(__name__)
 
@@ -176,8 +176,8 @@ async def _plain_notice(session: AsyncSession, rt: Runtime, message: OutboundMes
 
 
 async def _callout(session: AsyncSession, rt: Runtime, message: OutboundMessage, person: Person) -> Notice | None:
-    rendered = await callout.render_alert(session, rt, person, message.payload["mobilization"],
-                                          bool(message.payload.get("again")))
+    rendered = await callout_answers.render_alert(session, rt, person, message.payload["mobilization"],
+                                                  bool(message.payload.get("again")))
     if rendered is None:
         return None
     text, markup, pin = rendered
@@ -195,15 +195,8 @@ async def _callout_end(session: AsyncSession, rt: Runtime, message: OutboundMess
 
 
 async def _callout_widen(session: AsyncSession, rt: Runtime, message: OutboundMessage, person: Person) -> Notice | None:
-    mobilization = await session.get(Mobilization, message.payload["mobilization"])
-    if mobilization is None or mobilization.state != "active":
-        return None
-    call = await mobilize.roll_call(session, mobilization.id)
-    coming = call.count("coming") + call.count("arrived")
-    if coming >= (mobilization.need or 0):
-        return None
-    text, markup = mobilize_flow.widen_offer(translator(person.language), mobilization, coming)
-    return Notice(text, markup)
+    offer = await callout_command.widen_offer(session, person, message.payload["mobilization"])
+    return Notice(*offer) if offer is not None else None
 
 
 RENDERERS = {

@@ -16,14 +16,15 @@ from telegram.ext import (
 )
 
 from handlers import (
-    callout,
+    callout_answers,
+    callout_command,
+    callout_compose,
     citizen,
     citizen_cases,
     citizen_report,
     dispatcher,
     full_text,
     invites,
-    mobilize_flow,
     onboarding,
     patrol,
     stats_view,
@@ -32,17 +33,9 @@ from handlers import (
 from handlers.buttons import Button, parse_button
 from handlers.callbacks import parse_button as parse_legacy
 from handlers.common import Context, answer_button, on_error, person_session, tr
-from handlers.turn import PressHandler
+from handlers.turn import PressHandler, message_step
 
 log = logging.getLogger(__name__)
-
-async def on_mobilization_button(update: Update, context: Context, pressed) -> None:  # type: ignore[no-untyped-def]
-    """A responder's answer, or a commander's step in a call-out."""
-    if pressed.action == "m:ans":
-        await callout.on_answer_button(update, context, pressed)
-    else:
-        await mobilize_flow.on_mobilize_button(update, context, pressed)
-
 
 # Family prefix -> the module's old-style handler taking `Pressed` (being replaced by PRESSES).
 BUTTON_ROUTES = {
@@ -52,14 +45,13 @@ BUTTON_ROUTES = {
     "d": dispatcher.on_dispatch_button,
     "i": invites.on_invite_button,
     "t": worker.on_task_button,
-    "m": on_mobilization_button,
     "x": full_text.on_full_text_button,
 }
 
 # Button class -> the step that handles it (`press_step`); each conversation module declares its
 # own `PRESSES` table, merged here.
 PRESS_ROUTES: dict[type[Button], PressHandler] = {}
-for _table in ():
+for _table in (callout_compose.PRESSES, callout_command.PRESSES, callout_answers.PRESSES):
     PRESS_ROUTES.update(_table)
 
 
@@ -114,8 +106,8 @@ def register_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("checkin", patrol.start_checkin, filters=private))
     application.add_handler(CommandHandler("team", patrol.show_team, filters=private))
     application.add_handler(CommandHandler("stats", stats_view.show_stats, filters=private))
-    application.add_handler(CommandHandler("mobilize", mobilize_flow.start, filters=private))
-    application.add_handler(CommandHandler("mobilizations", mobilize_flow.show_recent, filters=private))
+    application.add_handler(CommandHandler("mobilize", message_step(callout_compose.start), filters=private))
+    application.add_handler(CommandHandler("mobilizations", message_step(callout_command.show_recent), filters=private))
     application.add_handler(MessageHandler(new & filters.COMMAND, citizen.unknown_command))
     application.add_handler(MessageHandler(new & filters.PHOTO, citizen_report.on_photo))
     application.add_handler(MessageHandler(new & filters.Document.ALL, citizen_report.on_document))
