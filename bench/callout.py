@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.app import build_application, prepare_store
 from handlers.runtime import Runtime
-from storage import mobilize, people, roles
+from storage import callout_drafts, people, roles
 from storage.catalog import load_catalog
 from storage.clock import SystemClock
 from storage.db import Store, upgrade_schema_async
@@ -54,10 +54,10 @@ async def call_everyone(runtime: Runtime, commander_id: int) -> float:
     """The commander's tap: returns the moment the call-out was committed."""
     async with runtime.store.transaction() as session:
         index = await runtime.map.index(session)
-        draft = await mobilize.start_draft(session, commander_id, runtime.clock.now())
+        draft = await callout_drafts.start_draft(session, commander_id, runtime.clock.now())
         draft.area_codes = ["HS"]
         draft.headline, draft.instruction = "Flood drill", "Go to the north gate"
-        _mobilization, count = await mobilize.send(session, index, draft.id, commander_id, runtime.clock.now())
+        _mobilization, count = await callout_drafts.send(session, index, draft.id, commander_id, runtime.clock.now())
     print(f"  call-out queued for {count} people")
     return time.monotonic()
 

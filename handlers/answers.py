@@ -3,7 +3,7 @@ conversation's `ANSWERS` table. What no question takes goes on to the citizen's 
 
 from __future__ import annotations
 
-from handlers import callout, citizen_cases, dispatcher, mobilize_flow, patrol, worker
+from handlers import callout_answers, callout_command, callout_compose, citizen_cases, dispatcher, patrol, worker
 from handlers.questions import Accepts, PhotoIn, Place, merged
 from handlers.turn import Replies, Turn
 from storage import people
@@ -13,8 +13,9 @@ TABLE = merged(
     dispatcher.ANSWERS,
     worker.ANSWERS,
     patrol.ANSWERS,
-    mobilize_flow.ANSWERS,
-    callout.ANSWERS,
+    callout_compose.ANSWERS,
+    callout_command.ANSWERS,
+    callout_answers.ANSWERS,
 )
 
 

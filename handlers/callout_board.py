@@ -1,20 +1,27 @@
-"""Call-outs over time: the commander's live board edited in place (at most every 3 seconds, and
-only when it would change), and the automatic re-alerts of those who have not answered."""
+"""The commander's live roll call: the board (the message that had the Send button), what it says,
+its controls, and the job that keeps it current: every few seconds the boards whose roll call
+changed are edited in place (at most every 3 seconds each, and only when the text would change),
+those who have not answered are alerted again when due, and a call-out still short of the people
+it needs offers to widen."""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import ExtBot
 
-from handlers import mobilize_flow
-from handlers.common import tr
+from handlers import keyboards
+from handlers.fit import TEXT_LIMIT, fit, user
+from handlers.i18n import Translate, duration, translator
 from handlers.runtime import Runtime
-from storage import mobilize
-from storage.models import Mobilization, Person
+from storage import callouts
+from storage.callouts import NOT_ANSWERED, UNREACHABLE
+from storage.models import Mobilization
+from storage.vocab import CallOutAnswer, CallOutState
 
 log = logging.getLogger(__name__)
 
@@ -22,32 +29,53 @@ BOARD_SECONDS = 3
 BOARD_EVERY = timedelta(seconds=BOARD_SECONDS)
 WATCHED_FOR = timedelta(days=1)
 WIDEN_AFTER = timedelta(minutes=10)
+NAMES_SHOWN = 15
 
 
-async def tick(runtime: Runtime, bot: ExtBot) -> int:
-    """Re-alert where due, then edit every board whose roll call changed; returns the edits made."""
+async def board_text(session: AsyncSession, language: str, mobilization: Mobilization, now: datetime) -> str:
+    """The roll call as the commander watches it: how long since, how many got it, and who answered what."""
+    _ = translator(language)
+    call = await callouts.roll_call(session, mobilization.id)
+    since = duration(now - (mobilization.sent_at or now), language)
+    head = [_("🧪 DRILL") if mobilization.drill else "",
+            f"🚨 <b>{user(mobilization.headline)}</b>",
+            _("Sent {since} ago · delivered {delivered}/{total}").format(since=since, delivered=call.delivered, total=call.total)]
+    if mobilization.state == CallOutState.OVER:
+        head.append(_("🛑 Stood down"))
+    lines = [line for line in head if line]
+    labels = {CallOutAnswer.COMING: _("✅ Coming"), CallOutAnswer.ARRIVED: _("📍 Arrived"),
+              CallOutAnswer.CANNOT: _("❌ Can't come"), NOT_ANSWERED: _("⏳ Not answered"),
+              UNREACHABLE: _("🚫 Unreachable")}
+    for row, label in labels.items():
+        names = call.names[row]
+        shown = ", ".join(user(n) for n in names[:NAMES_SHOWN]) + (" …" if len(names) > NAMES_SHOWN else "")
+        lines.append(f"{label}: <b>{len(names)}</b>" + (f" – {shown}" if names and row != NOT_ANSWERED else ""))
+    if mobilization.need:
+        lines.append(_("👥 Needed: {need}").format(need=mobilization.need))
+    return fit("\n".join(lines), TEXT_LIMIT).text
+
+
+def board_markup(_: Translate, mobilization: Mobilization) -> InlineKeyboardMarkup | None:
+    """The controls, while the call-out lasts."""
+    return keyboards.callout_board(_, mobilization.id) if mobilization.state == CallOutState.ACTIVE else None
+
+
+async def tick(runtime: Runtime, bot: ExtBot[None]) -> int:
+    """Re-alert where due, offer to widen where short, then edit every board whose roll call
+    changed; returns the edits made."""
     now = runtime.clock.now()
     every = timedelta(minutes=runtime.settings.realert_minutes)
     edits = []
     async with runtime.store.transaction() as session:
-        await mobilize.realert_due(session, now, every, runtime.settings.realert_times)
-        await mobilize.offer_widening(session, now, WIDEN_AFTER)
-        boards = (await session.scalars(select(Mobilization).where(
-            Mobilization.board_message_id.is_not(None), Mobilization.sent_at >= now - WATCHED_FOR,
-            Mobilization.state.in_(("active", "over"))))).all()
-        for mobilization in boards:
-            if mobilization.board_edited_at is not None and now - mobilization.board_edited_at < BOARD_EVERY:
-                continue
-            commander = await session.get(Person, mobilization.commander_id)
-            if commander is None or commander.blocked:
-                continue
-            text = await mobilize_flow.board_text(session, runtime, commander, mobilization)
+        await callouts.realert_due(session, now, every, runtime.settings.realert_times)
+        await callouts.offer_widening(session, now, WIDEN_AFTER)
+        for mobilization, commander in await callouts.boards_to_refresh(session, now, WATCHED_FOR, BOARD_EVERY):
+            text = await board_text(session, commander.language, mobilization, now)
             if text == mobilization.board_text:
                 continue
-            mobilization.board_text = text
-            mobilization.board_edited_at = now
+            callouts.keep_board(mobilization, text, edited_at=now)
             edits.append((commander.tg_id, mobilization.board_message_id, text,
-                           mobilize_flow.board_buttons(tr(commander), mobilization)))
+                          board_markup(translator(commander.language), mobilization)))
     for chat_id, message_id, text, markup in edits:
         try:
             await bot.edit_message_text(text, chat_id=chat_id, message_id=message_id, reply_markup=markup)

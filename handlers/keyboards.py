@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from enum import StrEnum
 from typing import TypeVar
 
@@ -14,12 +14,13 @@ from telegram import (
 )
 
 from handlers import buttons
+from handlers.buttons import AreaCode
 from handlers.callbacks import button_data
 from handlers.fit import shorten
 from handlers.i18n import N_, Translate, translator
 from storage.catalog import CategoryDef
 from storage.policy import DispatchAction, TaskAction
-from storage.vocab import SUPPORTED_LANGUAGES
+from storage.vocab import SUPPORTED_LANGUAGES, CallOutAnswer
 
 MENU_REPORT = N_("📷 Report a problem")
 MENU_MY_CASES = N_("📋 My reports")
@@ -289,6 +290,107 @@ def dispatch_queue(waiting: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
 # --- call-outs: composing a call-out, a responder's answer, the commander's board -----------------
 
 KEYBOARDS_FOR_CALLOUTS = "call-outs"
+# A responder's answers, in the order their buttons carry them (AnswerCallOut.answer).
+CALLOUT_ANSWERS = (CallOutAnswer.COMING, CallOutAnswer.ARRIVED, CallOutAnswer.CANNOT)
+
+
+def _press(label: str, pressed: buttons.Button) -> InlineKeyboardButton:
+    return InlineKeyboardButton(label, callback_data=pressed.pack())
+
+
+def callout_where(_: Translate, draft: int, chosen: Collection[str], whole: tuple[str, str] | None,
+                  inside: list[tuple[str, str, bool]], up: str | None) -> InlineKeyboardMarkup:
+    """Where a call-out goes: `whole` (code, name) is the area shown, to tick as a whole; `inside`
+    (code, name, is a micro-grid) the areas in it, micro-grids to tick and larger ones to open;
+    then "Up", "Around a point", and "Next" once something is ticked."""
+    def mark(code: str) -> str:
+        return "✅" if code in chosen else "⬜"
+
+    rows: list[list[InlineKeyboardButton]] = []
+    if whole is not None:
+        code, name = whole
+        rows.append([_press(shorten(_("{mark} All of {area}").format(mark=mark(code), area=name), 60),
+                            buttons.ToggleCallOutArea(draft=draft, area=AreaCode(code)))])
+    rows += _rows([_press(shorten(f"{mark(code)} {name}", 40), buttons.ToggleCallOutArea(draft=draft, area=AreaCode(code)))
+                   if micro_grid else
+                   _press(shorten(f"📂 {name}", 40), buttons.CallOutAreasInside(draft=draft, area=AreaCode(code)))
+                   for code, name, micro_grid in inside], 2)
+    last = [_press(_("📍 Around a point"), buttons.CallOutAroundPoint(draft=draft))]
+    if up is not None:
+        last.insert(0, _press(_("⬆️ Up"), buttons.CallOutAreasInside(draft=draft, area=AreaCode(up))))
+    rows.append(last)
+    if chosen:
+        rows.append([_press(_("Next ➡️ ({count} chosen)").format(count=len(chosen)),
+                            buttons.ChooseCallOutResponders(draft=draft))])
+    return InlineKeyboardMarkup(rows)
+
+
+def callout_radius(_: Translate, draft: int, radii: Sequence[int]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[_press(_("{metres} m").format(metres=metres), buttons.CallOutRadius(draft=draft, metres=metres))
+                                  for metres in radii]])
+
+
+def callout_who(_: Translate, draft: int, tags: list[tuple[str, bool]]) -> InlineKeyboardMarkup:
+    """Every responder (ticked when no kind is), then each kind of responder (its label, ticked),
+    numbered from 1 in the order given, then Next."""
+    everyone = not any(ticked for _label, ticked in tags)
+    rows = [[_press(("✅ " if everyone else "⬜ ") + _("All responders"), buttons.ToggleResponderTag(draft=draft, tag=0))]]
+    rows += [[_press(f"{'✅' if ticked else '⬜'} {label}", buttons.ToggleResponderTag(draft=draft, tag=number))]
+             for number, (label, ticked) in enumerate(tags, 1)]
+    rows.append([_press(_("Next ➡️"), buttons.ChooseCallOutMessage(draft=draft))])
+    return InlineKeyboardMarkup(rows)
+
+
+def callout_templates(draft: int, headlines: list[str]) -> InlineKeyboardMarkup:
+    """The templates' headlines, numbered from 0 in the order given, two to a row."""
+    return InlineKeyboardMarkup(_rows([_press(headline, buttons.UseCallOutTemplate(draft=draft, template=number))
+                                       for number, headline in enumerate(headlines)], 2))
+
+
+def callout_no_meeting_point(_: Translate, draft: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[_press(_("No meeting point"), buttons.NoMeetingPoint(draft=draft))]])
+
+
+def callout_need(_: Translate, draft: int, needs: Sequence[int]) -> InlineKeyboardMarkup:
+    """How many people are needed: any (0), or one of `needs`."""
+    return InlineKeyboardMarkup([[_press(_("Any"), buttons.PeopleNeeded(draft=draft, number=0)),
+                                  *(_press(str(number), buttons.PeopleNeeded(draft=draft, number=number)) for number in needs)]])
+
+
+def callout_send(_: Translate, draft: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([
+        [_press(_("🚨 Send now"), buttons.SendCallOut(draft=draft, drill=0))],
+        [_press(_("🧪 Send as a drill"), buttons.SendCallOut(draft=draft, drill=1)),
+         _press(_("✖️ Cancel"), buttons.DropCallOutDraft(draft=draft))],
+    ])
+
+
+def callout_answer(_: Translate, callout: int, given: str | None) -> InlineKeyboardMarkup:
+    """A responder's buttons: Coming or Can't come; once coming, Arrived or Can't come; a ✓ on
+    the answer given."""
+    def answer(label: str, chosen: CallOutAnswer) -> InlineKeyboardButton:
+        return _press(label + (" ✓" if given == chosen else ""),
+                      buttons.AnswerCallOut(callout=callout, answer=CALLOUT_ANSWERS.index(chosen)))
+
+    first = answer(_("📍 Arrived"), CallOutAnswer.ARRIVED) if given in (CallOutAnswer.COMING, CallOutAnswer.ARRIVED) \
+        else answer(_("✅ Coming"), CallOutAnswer.COMING)
+    return InlineKeyboardMarkup([[first, answer(_("❌ Can't come"), CallOutAnswer.CANNOT)]])
+
+
+def callout_board(_: Translate, callout: int) -> InlineKeyboardMarkup:
+    """A live call-out's controls under its roll call."""
+    return InlineKeyboardMarkup([
+        [_press(_("🔔 Re-alert non-responders"), buttons.RealertCallOut(callout=callout))],
+        [_press(_("📢 Update"), buttons.FollowUpCallOut(callout=callout)),
+         _press(_("🛑 Stand down"), buttons.StandDown(callout=callout))],
+    ])
+
+
+def callout_widen(_: Translate, callout: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([
+        [_press(_("➕ Neighbouring micro-grids"), buttons.WidenCallOut(callout=callout, whole_grids=0))],
+        [_press(_("➕ The whole grid"), buttons.WidenCallOut(callout=callout, whole_grids=1))],
+    ])
 
 
 # --- invitations -----------------------------------------------------------------------------------

@@ -14,14 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, InputFile, InputMediaPhoto
 from telegram.ext import ExtBot
 
-from handlers import callout, dispatch_card, keyboards, mobilize_flow, task_card
+from handlers import callout_answers, callout_command, dispatch_card, keyboards, task_card
 from handlers.fit import CAPTION_LIMIT, TEXT_LIMIT, fit, telegram_length, user
 from handlers.full_text import fitted_card
 from handlers.i18n import translator
 from handlers.photo_rules import Upload, upload_for
 from handlers.runtime import Runtime
 from handlers.texts import state_name
-from storage import cases, dispatch, mobilize, outbox, tasks
+from storage import cases, dispatch, outbox, tasks
 from storage.models import Case, CaseEvent, Person, Photo
 from storage.vocab import OutboxKind
 
@@ -202,7 +202,7 @@ async def _plain_notice(session: AsyncSession, rt: Runtime, payload: outbox.Noti
 
 @renders(outbox.CalloutPayload)
 async def _callout(session: AsyncSession, rt: Runtime, payload: outbox.CalloutPayload, person: Person) -> Notice | None:
-    rendered = await callout.render_alert(session, rt, person, payload.mobilization, payload.again)
+    rendered = await callout_answers.render_alert(session, rt, person, payload.mobilization, payload.again)
     if rendered is None:
         return None
     text, markup, pin = rendered
@@ -225,15 +225,8 @@ async def _callout_end(session: AsyncSession, rt: Runtime, payload: outbox.Callo
 @renders(outbox.CalloutWidenPayload)
 async def _callout_widen(session: AsyncSession, rt: Runtime, payload: outbox.CalloutWidenPayload,
                          person: Person) -> Notice | None:
-    mobilization = await outbox.named_mobilization(session, payload.mobilization)
-    if mobilization is None or mobilization.state != "active":
-        return None
-    call = await mobilize.roll_call(session, mobilization.id)
-    coming = call.count("coming") + call.count("arrived")
-    if coming >= (mobilization.need or 0):
-        return None
-    text, markup = mobilize_flow.widen_offer(translator(person.language), mobilization, coming)
-    return Notice(text, markup)
+    offer = await callout_command.widen_offer(session, person, payload.mobilization)
+    return Notice(*offer) if offer is not None else None
 
 
 async def render_notice(session: AsyncSession, rt: Runtime, payload: outbox.OutboxPayload, person: Person) -> Notice | None:

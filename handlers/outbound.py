@@ -25,7 +25,7 @@ from handlers.flood_wait import describe_failure, retry_seconds, sending_from_qu
 from handlers.notices import Notice, deliver_notice, render_notice
 from handlers.pacing import Pacer
 from handlers.runtime import Runtime
-from storage import mobilize, outbox, people, routing
+from storage import callouts, outbox, people, routing
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class _DeliveryLedger:
                         await outbox.mark_sent(session, [prepared.message_id for prepared, _ in group], now)
                         for prepared, _ in group:
                             if prepared.mobilization_id is not None:
-                                await mobilize.mark_delivered(session, prepared.mobilization_id, prepared.person_id, now)
+                                await callouts.mark_delivered(session, prepared.mobilization_id, prepared.person_id, now)
                 except asyncio.CancelledError:  # shutting down: nobody waits forever on an unwritten record
                     for _, done in group + self._waiting:
                         done.cancel()  # (a no-op for one whose sender was cancelled already)
@@ -301,7 +301,7 @@ class OutboundSender:
             else:
                 await routing.holder_blocked_bot(session, await rt.map.index(session), prepared.person_id, rt.clock.now())
             if prepared.mobilization_id is not None:
-                await mobilize.mark_unreachable(session, prepared.mobilization_id, prepared.person_id)
+                await callouts.mark_unreachable(session, prepared.mobilization_id, prepared.person_id)
             await outbox.mark_dead(session, prepared.message_id, "never opened the bot" if never_opened else "blocked")
 
 

@@ -15,14 +15,15 @@ from telegram.ext import (
 )
 
 from handlers import (
-    callout,
+    callout_answers,
+    callout_command,
+    callout_compose,
     citizen,
     citizen_cases,
     citizen_report,
     dispatcher,
     full_text,
     invites,
-    mobilize_flow,
     onboarding,
     patrol,
     stats_view,
@@ -35,28 +36,20 @@ from handlers.turn import App, GridContext, PressHandler, message_step
 
 log = logging.getLogger(__name__)
 
-async def on_mobilization_button(update: Update, context: Context, pressed) -> None:  # type: ignore[no-untyped-def]
-    """A responder's answer, or a commander's step in a call-out."""
-    if pressed.action == "m:ans":
-        await callout.on_answer_button(update, context, pressed)
-    else:
-        await mobilize_flow.on_mobilize_button(update, context, pressed)
-
-
 # Family prefix -> the module's old-style handler taking `Pressed` (being replaced by PRESSES).
 BUTTON_ROUTES = {
     "r": citizen_report.on_report_button,
     "c": citizen_cases.on_case_button,
     "lang": citizen.on_language_button,
     "i": invites.on_invite_button,
-    "m": on_mobilization_button,
     "x": full_text.on_full_text_button,
 }
 
 # Button class -> the step that handles it (`press_step`); each conversation module declares its
 # own `PRESSES` table, merged here.
 PRESS_ROUTES: dict[type[Button], PressHandler] = {}
-for _table in (dispatcher.PRESSES, worker.PRESSES):
+for _table in (dispatcher.PRESSES, worker.PRESSES, callout_compose.PRESSES, callout_command.PRESSES,
+               callout_answers.PRESSES):
     PRESS_ROUTES.update(_table)
 
 
@@ -111,8 +104,8 @@ def register_handlers(application: App) -> None:
     application.add_handler(CommandHandler("checkin", message_step(patrol.start_checkin), filters=private))
     application.add_handler(CommandHandler("team", message_step(patrol.show_team), filters=private))
     application.add_handler(CommandHandler("stats", message_step(stats_view.show_stats), filters=private))
-    application.add_handler(CommandHandler("mobilize", mobilize_flow.start, filters=private))
-    application.add_handler(CommandHandler("mobilizations", mobilize_flow.show_recent, filters=private))
+    application.add_handler(CommandHandler("mobilize", message_step(callout_compose.start), filters=private))
+    application.add_handler(CommandHandler("mobilizations", message_step(callout_command.show_recent), filters=private))
     application.add_handler(MessageHandler(new & filters.COMMAND, citizen.unknown_command))
     application.add_handler(MessageHandler(new & filters.PHOTO, citizen_report.on_photo))
     application.add_handler(MessageHandler(new & filters.Document.ALL, citizen_report.on_document))

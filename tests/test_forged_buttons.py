@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import select
 
 from handlers.callbacks import button_data
+from storage import callout_drafts
 from storage import cases as case_store
-from storage import mobilize
 from storage.models import (
     Case,
     CaseEvent,
@@ -119,11 +119,11 @@ async def a_city(world: Harness) -> City:
 
     async with world.store.transaction() as session:
         index = await world.runtime.map.index(session)
-        draft = await mobilize.start_draft(session, city.ids["Li"], world.clock.now())
+        draft = await callout_drafts.start_draft(session, city.ids["Li"], world.clock.now())
         draft.area_codes, draft.headline, draft.instruction = [G1 + "-M1"], CALLOUT_HEADLINE, "Leave by the north gate"
-        sent, _count = await mobilize.send(session, index, draft.id, city.ids["Li"], world.clock.now())
+        sent, _count = await callout_drafts.send(session, index, draft.id, city.ids["Li"], world.clock.now())
         city.ids["callout"] = sent.id
-        city.ids["qian_draft"] = (await mobilize.start_draft(session, city.ids["Qian"], world.clock.now())).id
+        city.ids["qian_draft"] = (await callout_drafts.start_draft(session, city.ids["Qian"], world.clock.now())).id
     city.secrets["callout"] = [CALLOUT_HEADLINE]
     await city.people["Li"].say("/mobilize")  # Li's own draft, with its area buttons
     async with world.store.transaction() as session:

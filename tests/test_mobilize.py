@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from handlers.callbacks import button_data
-from storage import mobilize
-from storage.mobilize import MobilizeError
+from handlers.buttons import AnswerCallOut, SendCallOut
+from storage import callout_drafts, callouts
+from storage.callout_scope import micro_grids_around, micro_grids_in, wider_micro_grids
+from storage.callouts import CallOutError
 from storage.models import Responder, Role
 from tests.stories import demo_city, staff_in_chat
 from tests.test_routing import IN_GRID
@@ -29,19 +30,19 @@ async def responders(world):  # type: ignore[no-untyped-def]
 async def call_out(world, commander_id: int, areas: list[str], tags: list[str] | None = None, drill: bool = False,  # type: ignore[no-untyped-def]
                    **fields) -> tuple[int, int]:
     async with world.store.transaction() as session:
-        draft = await mobilize.start_draft(session, commander_id, world.clock.now())
+        draft = await callout_drafts.start_draft(session, commander_id, world.clock.now())
         draft.area_codes, draft.tags = areas, tags or []
         draft.headline = fields.get("headline", "Water rising at Qingshi lane")
         draft.instruction = fields.get("instruction", "Bring sandbags to the north gate")
         draft.meet_lat, draft.meet_lon = fields.get("meet", (None, None))
         index = await world.runtime.map.index(session)
-        mobilization, count = await mobilize.send(session, index, draft.id, commander_id, world.clock.now(), drill)
+        mobilization, count = await callout_drafts.send(session, index, draft.id, commander_id, world.clock.now(), drill)
         return mobilization.id, count
 
 
-async def roll(world, mobilization_id: int) -> mobilize.RollCall:  # type: ignore[no-untyped-def]
+async def roll(world, mobilization_id: int) -> callouts.RollCall:  # type: ignore[no-untyped-def]
     async with world.store.transaction() as session:
-        return await mobilize.roll_call(session, mobilization_id)
+        return await callouts.roll_call(session, mobilization_id)
 
 
 async def test_a_call_out_reaches_everyone_in_the_micro_grid_once_with_the_meeting_point(world):
@@ -90,21 +91,21 @@ async def test_around_a_point_takes_every_micro_grid_the_circle_touches(world):
     await demo_city(world)
     async with world.store.transaction() as session:
         index = await world.runtime.map.index(session)
-    near = mobilize.micro_grids_around(index, IN_GRID[0], IN_GRID[1], 30)
-    wide = mobilize.micro_grids_around(index, IN_GRID[0], IN_GRID[1], 800)
+    near = micro_grids_around(index, IN_GRID[0], IN_GRID[1], 30)
+    wide = micro_grids_around(index, IN_GRID[0], IN_GRID[1], 800)
     assert M1 in near and set(near) < set(wide) and len(wide) > 3
-    neighbours = mobilize.wider_micro_grids(index, [M1], whole_grids=False)
+    neighbours = wider_micro_grids(index, [M1], whole_grids=False)
     assert M1 not in neighbours and neighbours and all(index.boundaries[index.position[c]].distance(
         index.boundaries[index.position[M1]]) < 1e-5 for c in neighbours)
-    assert set(mobilize.wider_micro_grids(index, [M1], whole_grids=True)) == set(mobilize.micro_grids_in(index, [GRID])) - {M1}
+    assert set(wider_micro_grids(index, [M1], whole_grids=True)) == set(micro_grids_in(index, [GRID])) - {M1}
 
 
 async def test_nobody_in_scope_or_outside_the_commanders_area_sends_nothing(world):
     li, li_id, people = await responders(world)
-    with pytest.raises(MobilizeError) as nobody:
+    with pytest.raises(CallOutError) as nobody:
         await call_out(world, li_id, ["HS-01-01-G1-M5"])
     assert nobody.value.reason == "nobody"
-    with pytest.raises(MobilizeError) as outside:
+    with pytest.raises(CallOutError) as outside:
         await call_out(world, li_id, ["HS-02"])
     assert outside.value.reason == "outside"
     assert await world.deliver() == 0
@@ -117,10 +118,10 @@ async def test_stand_down_tells_everyone_once_and_later_answers_are_told_it_is_o
     assert "DRILL" in people["Ann"].last().plain
     alert = people["Ann"].last()
     async with world.store.transaction() as session:
-        assert await mobilize.stand_down(session, mobilization_id, li_id, world.clock.now()) == 3
+        assert await callouts.stand_down(session, mobilization_id, li_id, world.clock.now()) == 3
     async with world.store.transaction() as session:
-        with pytest.raises(MobilizeError) as again:
-            await mobilize.stand_down(session, mobilization_id, li_id, world.clock.now())
+        with pytest.raises(CallOutError) as again:
+            await callouts.stand_down(session, mobilization_id, li_id, world.clock.now())
     assert again.value.reason == "over"
     await world.deliver()
     assert "Stand down" in people["Ann"].last().plain
@@ -135,23 +136,23 @@ async def test_a_commander_who_lost_the_role_cannot_alert_again_but_can_stand_do
     async with world.store.transaction() as session:
         for role in (await session.scalars(select(Role).where(Role.person_id == li_id))).all():
             await session.delete(role)
-    for again in (lambda s: mobilize.realert(s, mobilization_id, li_id, world.clock.now()),
-                  lambda s: mobilize.follow_up(s, mobilization_id, li_id, "Everyone out", world.clock.now())):
+    for again in (lambda s: callouts.realert(s, mobilization_id, li_id, world.clock.now()),
+                  lambda s: callouts.follow_up(s, mobilization_id, li_id, "Everyone out", world.clock.now())):
         async with world.store.transaction() as session:
-            with pytest.raises(MobilizeError) as refused:
+            with pytest.raises(CallOutError) as refused:
                 await again(session)
         assert refused.value.reason == "not_yours"
     await world.deliver()
     assert all(sum("Water rising" in t for t in people[name].texts()) == 1 for name in ("Ann", "Bo", "Cai"))
     async with world.store.transaction() as session:
-        assert await mobilize.stand_down(session, mobilization_id, li_id, world.clock.now()) == 3
+        assert await callouts.stand_down(session, mobilization_id, li_id, world.clock.now()) == 3
 
 
 async def test_a_forged_answer_for_another_call_out_is_refused(world):
     li, li_id, people = await responders(world)
     first, _ = await call_out(world, li_id, [M1])
     second, _ = await call_out(world, li_id, [M2])
-    await people["Ann"].press_data(button_data("m:ans", second, 0))
+    await people["Ann"].press_data(AnswerCallOut(callout=second, answer=0).pack())
     assert world.api.methods("answerCallbackQuery")[-1].params["text"] == "This call-out was not sent to you."
     assert (await roll(world, second)).count("coming") == 0
 
@@ -240,7 +241,7 @@ async def test_around_a_point_in_the_chat_and_strangers_cannot_call_out(world):
     citizen = world.person(language_code="en")
     await citizen.say("/mobilize")
     assert "Only grid leaders, dispatchers and administrators" in citizen.last().plain
-    await citizen.press_data(button_data("m:go", 1, 0))
+    await citizen.press_data(SendCallOut(draft=1, drill=0).pack())
     assert world.api.methods("answerCallbackQuery")[-1].params["text"] == "This call-out is not yours."
 
 
@@ -265,7 +266,7 @@ async def test_a_call_out_exports_as_a_cap_alert_and_its_cancel(world):
     lat, lon = map(float, polygons[0][0].split(","))
     assert 29 < lat < 31 and 121 < lon < 122  # CAP wants latitude first
     async with world.store.transaction() as session:
-        await mobilize.stand_down(session, mobilization_id, li_id, world.clock.now())
+        await callouts.stand_down(session, mobilization_id, li_id, world.clock.now())
     cancel = ET.fromstring(gridline("mobilization", "export", str(mobilization_id), "--cap", env=env).stdout.split("\n", 1)[1])
     assert cancel.find("cap:msgType", ns).text == "Cancel"
     assert cancel.find("cap:references", ns).text == f"gridline,gridline-mobilization-{mobilization_id},2026-11-23T10:00:00+08:00"
@@ -301,10 +302,10 @@ async def test_a_call_out_cut_short_by_a_crash_is_finished_after_restart_once_ea
 async def test_too_few_coming_after_ten_minutes_offers_to_widen_the_call(world):
     li, li_id, people = await responders(world)
     async with world.store.transaction() as session:
-        draft = await mobilize.start_draft(session, li_id, world.clock.now())
+        draft = await callout_drafts.start_draft(session, li_id, world.clock.now())
         draft.area_codes, draft.headline, draft.need = [M1], "Flood", 3
         index = await world.runtime.map.index(session)
-        mobilization, _ = await mobilize.send(session, index, draft.id, li_id, world.clock.now())
+        mobilization, _ = await callout_drafts.send(session, index, draft.id, li_id, world.clock.now())
     await world.deliver()
     await people["Ann"].tap("Coming")
     world.clock.advance(minutes=9)
