@@ -26,13 +26,15 @@ from handlers import (
     mobilize_flow,
     onboarding,
     patrol,
+    picture_intake,
+    report_buttons,
     stats_view,
     worker,
 )
 from handlers.buttons import Button, parse_button
 from handlers.callbacks import parse_button as parse_legacy
 from handlers.common import Context, answer_button, on_error, person_session, tr
-from handlers.turn import PressHandler
+from handlers.turn import PressHandler, message_step
 
 log = logging.getLogger(__name__)
 
@@ -46,20 +48,15 @@ async def on_mobilization_button(update: Update, context: Context, pressed) -> N
 
 # Family prefix -> the module's old-style handler taking `Pressed` (being replaced by PRESSES).
 BUTTON_ROUTES = {
-    "r": citizen_report.on_report_button,
-    "c": citizen_cases.on_case_button,
-    "lang": citizen.on_language_button,
     "d": dispatcher.on_dispatch_button,
-    "i": invites.on_invite_button,
     "t": worker.on_task_button,
     "m": on_mobilization_button,
-    "x": full_text.on_full_text_button,
 }
 
 # Button class -> the step that handles it (`press_step`); each conversation module declares its
 # own `PRESSES` table, merged here.
 PRESS_ROUTES: dict[type[Button], PressHandler] = {}
-for _table in ():
+for _table in (report_buttons.PRESSES, citizen_cases.PRESSES, citizen.PRESSES, invites.PRESSES, full_text.PRESSES):
     PRESS_ROUTES.update(_table)
 
 
@@ -101,27 +98,27 @@ def register_handlers(application: Application) -> None:
     application.add_handler(TypeHandler(object, count_update), group=-1)
     private = filters.ChatType.PRIVATE
     new = filters.UpdateType.MESSAGE & private
-    application.add_handler(CommandHandler("start", citizen.start, filters=private))
-    application.add_handler(CommandHandler("help", citizen.show_help, filters=private))
-    application.add_handler(CommandHandler("language", citizen.choose_language, filters=private))
-    application.add_handler(CommandHandler("report", citizen_report.start_report, filters=private))
-    application.add_handler(CommandHandler("cancel", citizen_report.cancel, filters=private))
-    application.add_handler(CommandHandler("mycases", citizen_cases.my_cases, filters=private))
-    application.add_handler(CommandHandler("whoami", onboarding.whoami, filters=private))
+    application.add_handler(CommandHandler("start", message_step(citizen.start), filters=private))
+    application.add_handler(CommandHandler("help", message_step(citizen.show_help), filters=private))
+    application.add_handler(CommandHandler("language", message_step(citizen.choose_language), filters=private))
+    application.add_handler(CommandHandler("report", message_step(citizen_report.start_report), filters=private))
+    application.add_handler(CommandHandler("cancel", message_step(citizen_report.cancel), filters=private))
+    application.add_handler(CommandHandler("mycases", message_step(citizen_cases.my_cases), filters=private))
+    application.add_handler(CommandHandler("whoami", message_step(onboarding.whoami), filters=private))
     application.add_handler(CommandHandler("queue", dispatcher.show_queue, filters=private))
-    application.add_handler(CommandHandler("invite", invites.start_invite, filters=private))
+    application.add_handler(CommandHandler("invite", message_step(invites.start_invite), filters=private))
     application.add_handler(CommandHandler("tasks", worker.show_tasks, filters=private))
     application.add_handler(CommandHandler("checkin", patrol.start_checkin, filters=private))
     application.add_handler(CommandHandler("team", patrol.show_team, filters=private))
     application.add_handler(CommandHandler("stats", stats_view.show_stats, filters=private))
     application.add_handler(CommandHandler("mobilize", mobilize_flow.start, filters=private))
     application.add_handler(CommandHandler("mobilizations", mobilize_flow.show_recent, filters=private))
-    application.add_handler(MessageHandler(new & filters.COMMAND, citizen.unknown_command))
-    application.add_handler(MessageHandler(new & filters.PHOTO, citizen_report.on_photo))
-    application.add_handler(MessageHandler(new & filters.Document.ALL, citizen_report.on_document))
-    application.add_handler(MessageHandler(new & (filters.LOCATION | filters.VENUE), citizen_report.on_location))
-    application.add_handler(MessageHandler(new & filters.TEXT, citizen.on_text))
-    application.add_handler(MessageHandler(new & UNSUPPORTED, citizen.on_unsupported))
+    application.add_handler(MessageHandler(new & filters.COMMAND, message_step(citizen.unknown_command)))
+    application.add_handler(MessageHandler(new & filters.PHOTO, picture_intake.on_photo))
+    application.add_handler(MessageHandler(new & filters.Document.ALL, picture_intake.on_document))
+    application.add_handler(MessageHandler(new & (filters.LOCATION | filters.VENUE), message_step(citizen.on_place)))
+    application.add_handler(MessageHandler(new & filters.TEXT, message_step(citizen.on_text)))
+    application.add_handler(MessageHandler(new & UNSUPPORTED, message_step(citizen.on_unsupported)))
     application.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE & private & filters.LOCATION,
                                            patrol.on_live_location_moved))
     application.add_handler(CallbackQueryHandler(on_button))
