@@ -1,9 +1,13 @@
-"""The one router for answers: what a person's text, place or photo answers, from every
-conversation's `ANSWERS` table. What no question takes goes on to the citizen's report."""
+"""The one router for what a person sends outside a button: typed text, a place, a photo.
+
+It goes to the open question's step, from every conversation's `ANSWERS` table; what no question
+takes goes on to the citizen's report (`citizen_report.report_text`, `report_place`,
+`report_photo`), which takes every kind.
+"""
 
 from __future__ import annotations
 
-from handlers import callout_answers, callout_command, callout_compose, citizen_cases, dispatcher, patrol, worker
+from handlers import callout_answers, callout_command, callout_compose, citizen_cases, citizen_report, dispatcher, patrol, worker
 from handlers.questions import Accepts, PhotoIn, Place, merged
 from handlers.turn import Replies, Turn
 from storage import people
@@ -24,31 +28,27 @@ def _accepts(turn: Turn) -> Accepts | None:
     return TABLE[question] if question is not None else None
 
 
-async def answer_text(turn: Turn, text: str) -> Replies | None:
-    """The replies when `text` answers the person's open question; None when it answers none."""
+async def answer_text(turn: Turn, text: str) -> Replies:
+    """The replies to typed text (not a command, not a menu button)."""
     accepts = _accepts(turn)
     if accepts is not None and accepts.text is not None:
         return await accepts.text(turn, text)
     if accepts is not None and accepts.place_optional:
         people.stop_awaiting(turn.person)  # the place was optional; this text is something else
-    return None
+    return await citizen_report.report_text(turn, text)
 
 
-async def answer_place(turn: Turn, place: Place) -> Replies | None:
+async def answer_place(turn: Turn, place: Place) -> Replies:
+    """The replies to a place (already checked to be one on Earth)."""
     accepts = _accepts(turn)
     if accepts is not None and accepts.place is not None:
         return await accepts.place(turn, place)
-    return None
+    return await citizen_report.report_place(turn, place)
 
 
-async def answer_photo(turn: Turn, sent: PhotoIn) -> Replies | None:
+async def answer_photo(turn: Turn, sent: PhotoIn) -> Replies:
+    """The replies to a picture (already checked and stored)."""
     accepts = _accepts(turn)
     if accepts is not None and accepts.photo is not None:
         return await accepts.photo(turn, sent)
-    return None
-
-
-def takes_photo(turn: Turn) -> bool:
-    """Whether a photo now answers a question (and is not a report's photo)."""
-    accepts = _accepts(turn)
-    return accepts is not None and accepts.photo is not None
+    return await citizen_report.report_photo(turn, sent)

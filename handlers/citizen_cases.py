@@ -1,73 +1,70 @@
-"""A citizen follows their cases: /mycases, each case's timeline, and rating the result."""
+"""A citizen follows their cases: /mycases, each case's timeline, and rating the result.
+
+Rating a resolved case "not satisfied" reopens it and asks why; the next typed text is the reason.
+
+```mermaid
+stateDiagram-v2
+    [*] --> resolved: a worker resolves the case (the citizen is asked to rate it)
+    resolved --> [*]: 👍 Satisfied (closed)
+    resolved --> reopen_reason: 👎 Not satisfied (reopened, back to the worker)
+    reopen_reason --> [*]: a few words (passed on to the worker), /cancel
+```
+"""
 
 from __future__ import annotations
 
 import logging
 
-from telegram import Update
+from telegram import Message
 
 from handlers import keyboards
-from handlers.callbacks import Pressed
-from handlers.common import (
-    ButtonOutcome,
-    Context,
-    Outgoing,
-    esc,
-    person_session,
-    runtime,
-    send_all,
-    show_outcome,
-    too_long,
-    tr,
-)
-from handlers.fit import shorten, user
+from handlers.buttons import Button, ListMyCases, OpenMyCase, RateCase
+from handlers.fit import escape, shorten, user
 from handlers.full_text import fitted_card
 from handlers.i18n import Translate, local_time
 from handlers.questions import Accepts
-from handlers.runtime import Runtime
 from handlers.texts import STATE_ICONS, category_label, state_name
-from handlers.turn import Replies, Turn
+from handlers.turn import ButtonOutcome, Outgoing, PressHandler, Replies, Turn, press_step
+from handlers.typed_text import too_long
 from storage import cases, people, tasks
-from storage.models import Case, CaseEvent, Person
-from storage.vocab import Question
+from storage.models import Case, CaseEvent
+from storage.vocab import FINAL_STATES, Question
 
 log = logging.getLogger(__name__)
 
 PER_PAGE = 10
-REOPEN_REASON = Question.REOPEN_REASON
 
 
-
-
-
-
-
-
-def _list_page(rt: Runtime, person: Person, page_cases: list[Case], total: int, page: int) -> Outgoing:
-    _ = tr(person)
+def _list_page(turn: Turn, page_cases: list[Case], total: int, page: int) -> Outgoing:
+    _ = turn._
     if total == 0:
         return Outgoing(_("You have no reports yet. Tap 📷 Report a problem to send one."))
     pages = (total + PER_PAGE - 1) // PER_PAGE
     header = _("<b>Your reports</b> ({total}), page {page} of {pages}. Tap one to see its history.").format(
         total=total, page=page + 1, pages=pages
     )
+    language = turn.person.language
     entries = [
-        (c.id, shorten(f"{STATE_ICONS.get(c.state, '')} {c.number} · {category_label(rt, c.category_code, person.language)}", 60))
+        (c.id, shorten(f"{STATE_ICONS.get(c.state, '')} {c.number} · {category_label(turn.rt, c.category_code, language)}", 60))
         for c in page_cases
     ]
     return Outgoing(header, keyboards.case_list(_, entries, page, (page + 1) * PER_PAGE < total))
 
 
-async def my_cases(update: Update, context: Context) -> None:
-    rt = runtime(context)
-    async with person_session(update, context) as (session, person):
-        page_cases, total = await cases.followed_cases_page(session, person.id, 0, PER_PAGE)
-        message = _list_page(rt, person, page_cases, total, 0)
-    await send_all(context.bot, update.effective_chat.id, [message])
+async def my_cases(turn: Turn, _message: Message) -> Replies:
+    page_cases, total = await cases.followed_cases_page(turn.session, turn.person.id, 0, PER_PAGE)
+    return [_list_page(turn, page_cases, total, 0)]
 
 
-def _event_line(rt: Runtime, person: Person, event: CaseEvent, _: Translate) -> str:
-    when = local_time(event.at, rt.settings.zone, person.language)
+async def list_page(turn: Turn, pressed: ListMyCases) -> ButtonOutcome:
+    page = max(0, pressed.page)
+    page_cases, total = await cases.followed_cases_page(turn.session, turn.person.id, page, PER_PAGE)
+    listing = _list_page(turn, page_cases, total, page)
+    return ButtonOutcome(edit_text=listing.text, markup=listing.markup)
+
+
+def _event_line(turn: Turn, event: CaseEvent, _: Translate) -> str:
+    when = local_time(event.at, turn.rt.settings.zone, turn.person.language)
     if event.kind == "state":
         what = f"{STATE_ICONS.get(event.to_state or '', '')} {state_name(_, event.to_state or '')}"
     elif event.kind == "photos":
@@ -85,53 +82,42 @@ def _event_line(rt: Runtime, person: Person, event: CaseEvent, _: Translate) -> 
     return line
 
 
-def timeline_text(rt: Runtime, person: Person, case: Case, events: list[CaseEvent]) -> str:
-    _ = tr(person)
+def timeline_text(turn: Turn, case: Case, events: list[CaseEvent]) -> str:
+    _ = turn._
+    rt, language = turn.rt, turn.person.language
     lines = [
         _("<b>Case {number}</b> · {state}").format(number=case.number, state=state_name(_, case.state)),
-        _("🏷 {category}").format(category=esc(category_label(rt, case.category_code, person.language))),
+        _("🏷 {category}").format(category=escape(category_label(rt, case.category_code, language))),
     ]
     if case.description:
         lines.append(_("📝 {text}").format(text=user(case.description)))
-    if case.state not in cases.FINAL_STATES:
-        lines.append(_("⏰ Due by {deadline}").format(deadline=local_time(case.deadline_at, rt.settings.zone, person.language)))
+    if case.state not in FINAL_STATES:
+        lines.append(_("⏰ Due by {deadline}").format(deadline=local_time(case.deadline_at, rt.settings.zone, language)))
     lines.append("")
     shown = [event for event in events if event.kind in cases.CITIZEN_STEPS]
-    lines.extend(_event_line(rt, person, event, _) for event in shown[-30:])
+    lines.extend(_event_line(turn, event, _) for event in shown[-30:])
     return "\n".join(lines)
 
 
-async def on_case_button(update: Update, context: Context, pressed: Pressed) -> None:
-    rt = runtime(context)
-    async with person_session(update, context) as (session, person):
-        _ = tr(person)
-        if pressed.action == "c:list":
-            page = max(0, pressed.int_arg(0))
-            page_cases, total = await cases.followed_cases_page(session, person.id, page, PER_PAGE)
-            listing = _list_page(rt, person, page_cases, total, page)
-            outcome = ButtonOutcome(edit_text=listing.text, markup=listing.markup)
-        elif pressed.action == "c:open":
-            try:
-                case = await cases.followed_case(session, pressed.int_arg(0), person.id)
-            except cases.NotYourCase:
-                log.warning("update %s: case %s is not theirs", update.update_id, pressed.args[0])
-                outcome = ButtonOutcome(notice=_("This button is not valid."))
-            else:
-                events = await cases.case_timeline(session, case.id)
-                text, markup = fitted_card(_, timeline_text(rt, person, case, events), keyboards.back_to_list(_, 0), case.id)
-                outcome = ButtonOutcome(edit_text=text, markup=markup)
-        else:
-            outcome = await _rate(rt, session, person, pressed, update.update_id)
-    await show_outcome(update, context, outcome)
-
-
-async def _rate(rt: Runtime, session, person: Person, pressed: Pressed, update_id: int) -> ButtonOutcome:  # type: ignore[no-untyped-def]
-    _ = tr(person)
-    satisfied = pressed.args[1] == "1"
+async def open_case(turn: Turn, pressed: OpenMyCase) -> ButtonOutcome:
+    _ = turn._
     try:
-        case = await cases.rate_case(session, pressed.int_arg(0), person.id, satisfied, rt.clock.now())
+        case = await cases.followed_case(turn.session, pressed.case, turn.person.id)
+    except cases.NotYourCase:
+        log.warning("update %s: case %s is not theirs", turn.update_id, pressed.case)
+        return ButtonOutcome(notice=_("This button is not valid."))
+    events = await cases.case_timeline(turn.session, case.id)
+    text, markup = fitted_card(_, timeline_text(turn, case, events), keyboards.back_to_list(_, 0), case.id)
+    return ButtonOutcome(edit_text=text, markup=markup)
+
+
+async def rate(turn: Turn, pressed: RateCase) -> ButtonOutcome:
+    _ = turn._
+    satisfied = pressed.satisfied == 1
+    try:
+        case = await cases.rate_case(turn.session, pressed.case, turn.person.id, satisfied, turn.now)
     except (cases.NotYourCase, LookupError):
-        log.warning("update %s: rating for case %s not theirs", update_id, pressed.args[0])
+        log.warning("update %s: rating for case %s not theirs", turn.update_id, pressed.case)
         return ButtonOutcome(notice=_("This button is not valid."))
     except cases.CaseStateError as error:
         return ButtonOutcome(
@@ -142,31 +128,34 @@ async def _rate(rt: Runtime, session, person: Person, pressed: Pressed, update_i
     if satisfied:
         text = _("👍 Thank you! Case <b>{number}</b> is closed.").format(number=case.number)
         return ButtonOutcome(notice=_("Thank you!"), markup=None, messages=[Outgoing(text)])
-    await tasks.back_after_reopen(session, await rt.map.index(session), case, rt.clock.now())
-    people.await_answer(person, REOPEN_REASON, case.id)
+    await tasks.back_after_reopen(turn.session, await turn.index(), case, turn.now)
+    people.await_answer(turn.person, Question.REOPEN_REASON, case.id)
     text = _("🔁 Case <b>{number}</b> is reopened and goes back to the worker. What is still wrong? "
              "Type a few words, or /cancel.").format(number=case.number)
     return ButtonOutcome(notice=_("Reopened"), markup=None, messages=[Outgoing(text)])
 
 
-async def take_reopen_reason(session, rt: Runtime, person: Person, text: str) -> list[Outgoing]:  # type: ignore[no-untyped-def]
+async def take_reopen_reason(turn: Turn, text: str) -> Replies:
     """The citizen's reason for not being satisfied, kept in the case's history."""
-    _ = tr(person)
-    case_id = person.awaiting_ref
+    _ = turn._
+    case_id = turn.person.awaiting_ref
     reason = text.strip()
     if (refusal := too_long(_, reason, cases.MAX_COMMENT)) is not None:
         return [refusal]  # still waiting for the reason, shorter
-    people.stop_awaiting(person)
+    people.stop_awaiting(turn.person)
     if case_id is None:
         return []
-    event = await cases.add_comment(session, case_id, person.id, reason, rt.clock.now())
-    case = await cases.case_by_id(session, case_id)
-    await tasks.pass_on_citizen_comment(session, case, event.id, rt.clock.now())
+    event = await cases.add_comment(turn.session, case_id, turn.person.id, reason, turn.now)
+    case = await cases.case_by_id(turn.session, case_id)
+    assert case is not None  # the comment was just added to it
+    await tasks.pass_on_citizen_comment(turn.session, case, event.id, turn.now)
     return [Outgoing(_("Thank you, we passed it on."), keyboards.main_menu(_))]
 
 
-async def _reopen_reason(turn: Turn, text: str) -> Replies:
-    return await take_reopen_reason(turn.session, turn.rt, turn.person, text)
+PRESSES: dict[type[Button], PressHandler] = {
+    ListMyCases: press_step(list_page),
+    OpenMyCase: press_step(open_case),
+    RateCase: press_step(rate),
+}
 
-
-ANSWERS = {Question.REOPEN_REASON: Accepts(text=_reopen_reason)}
+ANSWERS = {Question.REOPEN_REASON: Accepts(text=take_reopen_reason)}

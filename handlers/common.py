@@ -1,4 +1,9 @@
-"""What every conversation shares: the person behind an update, replies, and the general commands."""
+"""What every conversation shares: the greeting and help texts, and the last-resort error handler.
+
+The step plumbing (the typed context, `Turn`, the wrappers, `Outgoing`, `ButtonOutcome`) lives in
+`handlers/turn.py`; the names below it are re-exported, with `runtime`, `person_session`, `tr` and
+`too_long`, only for the modules not yet written as steps.
+"""
 
 from __future__ import annotations
 
@@ -13,25 +18,31 @@ from telegram.error import Forbidden
 from handlers.fit import escape
 from handlers.i18n import Translate, language_from_telegram, translator
 from handlers.runtime import Runtime
-from handlers.turn import (  # noqa: F401 - the shared step plumbing, until every step uses handlers.turn
+from handlers.turn import (
     KEEP,
     ButtonOutcome,
     Context,
+    GridContext,
     Outgoing,
     answer_button,
     edit_or_send,
     send_all,
     show_outcome,
 )
+from handlers.typed_text import too_long
 from storage import people, routing
 from storage.models import Person
+
+__all__ = [
+    "KEEP", "ButtonOutcome", "Context", "Outgoing", "answer_button", "edit_or_send", "esc", "greeting", "help_text",
+    "on_error", "person_session", "runtime", "send_all", "show_outcome", "too_long", "tr",
+]
 
 log = logging.getLogger(__name__)
 
 
-
-def runtime(context: Context) -> Runtime:
-    return context.application.bot_data["runtime"]
+def runtime(context: GridContext) -> Runtime:
+    return context.rt
 
 
 def esc(text: str | None) -> str:
@@ -40,9 +51,9 @@ def esc(text: str | None) -> str:
 
 
 @asynccontextmanager
-async def person_session(update: Update, context: Context) -> AsyncIterator[tuple[AsyncSession, Person]]:
+async def person_session(update: Update, context: GridContext) -> AsyncIterator[tuple[AsyncSession, Person]]:
     """One transaction for one update, with the (refreshed) person who sent it."""
-    rt = runtime(context)
+    rt = context.rt
     user = update.effective_user
     assert user is not None
     language = language_from_telegram(user.language_code, rt.settings.default_language)
@@ -55,19 +66,11 @@ def tr(person: Person) -> Translate:
     return translator(person.language)
 
 
-def too_long(_: Translate, text: str, limit: int) -> Outgoing | None:
-    """The answer to typed text over `limit` characters (the person is asked to type it again,
-    shorter: nothing they type is cut without their knowing), or None when it fits."""
-    if len(text) <= limit:
-        return None
-    return Outgoing(_("That is {length} characters; please keep it to {limit}.").format(length=len(text), limit=limit))
-
-
 def greeting(_: Translate, name: str) -> str:
     return _(
         "Hello, {name}! I am the city's grid service.\n"
         "Send a photo of a problem you see in your neighbourhood, and we will get it fixed and tell you every step."
-    ).format(name=esc(name))
+    ).format(name=escape(name))
 
 
 def help_text(_: Translate) -> str:
@@ -82,13 +85,13 @@ def help_text(_: Translate) -> str:
     )
 
 
-async def on_error(update: object, context: Context) -> None:
+async def on_error(update: object, context: GridContext) -> None:
     """Log the failure with the update it came from; tell the person in one short sentence."""
     error = context.error
     update_id = update.update_id if isinstance(update, Update) else None
-    runtime(context).counters.handler_errors += 1
+    rt = context.rt
+    rt.counters.handler_errors += 1
     if isinstance(error, Forbidden) and isinstance(update, Update) and update.effective_user:
-        rt = runtime(context)
         async with rt.store.transaction() as session:
             person = await people.person_by_tg_id(session, update.effective_user.id)
             if person is not None:
@@ -97,7 +100,7 @@ async def on_error(update: object, context: Context) -> None:
         return
     log.error("update %s failed", update_id, exc_info=error)
     if isinstance(update, Update) and update.effective_message and update.effective_user:
-        language = language_from_telegram(update.effective_user.language_code, runtime(context).settings.default_language)
+        language = language_from_telegram(update.effective_user.language_code, rt.settings.default_language)
         _ = translator(language)
         try:
             await update.effective_message.reply_text(_("Sorry, something went wrong. Please try again."), do_quote=False)

@@ -9,82 +9,67 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup
 
-from handlers.callbacks import Pressed, button_data
-from handlers.common import (
-    Context,
-    Outgoing,
-    answer_button,
-    person_session,
-    runtime,
-    send_all,
-    tr,
-)
-from handlers.fit import TEXT_LIMIT, Fitted, escape, fit, parts, telegram_length
-from handlers.i18n import local_time
-from handlers.runtime import Runtime
+from handlers import keyboards
+from handlers.buttons import Button, ShowFullText
+from handlers.fit import TEXT_LIMIT, escape, fit, parts, telegram_length
+from handlers.i18n import Translate, local_time
+from handlers.turn import ButtonOutcome, Outgoing, PressHandler, Turn, press_step
 from storage import cases, dispatch, tasks
-from storage.models import Case, CaseEvent, Person
+from storage.models import Case
+from storage.vocab import CaseState
 
 log = logging.getLogger(__name__)
 
 
-def with_full_text(_, fitted: Fitted, markup: InlineKeyboardMarkup | None, case_id: int,  # type: ignore[no-untyped-def]
-                   event_id: int = 0) -> InlineKeyboardMarkup | None:
-    """The card's buttons, and a "Full text" button under them when its words were shortened."""
-    if not fitted.shortened:
-        return markup
-    rows = [list(row) for row in markup.inline_keyboard] if markup is not None else []
-    rows.append([InlineKeyboardButton(_("📄 Full text"), callback_data=button_data("x:full", case_id, event_id))])
-    return InlineKeyboardMarkup(rows)
-
-
-def fitted_card(_, text: str, markup: InlineKeyboardMarkup | None, case_id: int,  # type: ignore[no-untyped-def]
+def fitted_card(_: Translate, text: str, markup: InlineKeyboardMarkup | None, case_id: int,
                 event_id: int = 0) -> tuple[str, InlineKeyboardMarkup | None]:
-    """A card's text made to fit Telegram, with the button to read what was left out."""
+    """A card's text made to fit Telegram and its buttons, with "Full text" under them when a
+    person's words were shortened (`event_id` names the step whose note it is, 0 the description)."""
     fitted = fit(text, TEXT_LIMIT)
-    return fitted.text, with_full_text(_, fitted, markup, case_id, event_id)
+    if not fitted.shortened:
+        return fitted.text, markup
+    return fitted.text, keyboards.with_full_text(_, markup, case_id, event_id)
 
 
-async def _readable_text(session: AsyncSession, rt: Runtime, person: Person, case: Case, event_id: int) -> str | None:
+async def _readable_text(turn: Turn, case: Case, event_id: int) -> str | None:
     """The description (or the step's note) if this person may read it: staff who may act on the
     case read every note, and with the description why the citizen reopened it; the people who
     follow the case read what citizens may read."""
-    _ = tr(person)
-    index = await rt.map.index(session)
-    staff = await tasks.may_see_task(session, index, person.id, case) or \
-        await dispatch.may_dispatch(session, index, person.id, case)
+    _, session, person_id = turn._, turn.session, turn.person.id
+    index = await turn.index()
+    staff = await tasks.may_see_task(session, index, person_id, case) or \
+        await dispatch.may_dispatch(session, index, person_id, case)
     if not staff:
         try:
-            await cases.followed_case(session, case.id, person.id)
+            await cases.followed_case(session, case.id, person_id)
         except cases.NotYourCase:
             return None
     if event_id == 0 and not staff:
         # A resident's button is under the case's history, where the notes are shortened as well.
-        return await _history_for_citizens(session, rt, person, case)
+        return await _history_for_citizens(turn, case)
     if event_id == 0:
-        reason = await cases.reopen_reason(session, case) if case.state == "reopened" else None
+        reason = await cases.reopen_reason(session, case) if case.state == CaseState.REOPENED else None
         texts = [case.description or "", _("Reason: {reason}").format(reason=reason) if reason else ""]
         return "\n\n".join(text for text in texts if text)
-    event = await session.get(CaseEvent, event_id)
-    if event is None or event.case_id != case.id:
-        return None
+    event = next((event for event in await cases.case_timeline(session, case.id) if event.id == event_id), None)
+    if event is None:
+        return None  # no such step, or one of another case
     return event.note if staff else cases.note_for_citizens(event)
 
 
-async def _history_for_citizens(session: AsyncSession, rt: Runtime, person: Person, case: Case) -> str:
+async def _history_for_citizens(turn: Turn, case: Case) -> str:
     """The description and every note of the history a resident reads, each note with its time."""
     texts = [case.description or ""]
-    for event in await cases.case_timeline(session, case.id):
+    for event in await cases.case_timeline(turn.session, case.id):
         note = cases.note_for_citizens(event)
         if note:
-            texts.append(f"{local_time(event.at, rt.settings.zone, person.language)} — {note}")
+            texts.append(f"{local_time(event.at, turn.rt.settings.zone, turn.person.language)} — {note}")
     return "\n\n".join(text for text in texts if text)
 
 
-def full_text_messages(_, number: str, text: str) -> list[Outgoing]:  # type: ignore[no-untyped-def]
+def full_text_messages(_: Translate, number: str, text: str) -> list[Outgoing]:
     """The text whole, each message within Telegram's limit with a header saying which part it is."""
     widest = _("📄 <b>{number}</b>, full text ({part}/{count}):").format(number=number, part=99, count=99)
     pieces = parts(text, TEXT_LIMIT - telegram_length(widest) - 1)
@@ -96,20 +81,14 @@ def full_text_messages(_, number: str, text: str) -> list[Outgoing]:  # type: ig
     return messages
 
 
-async def on_full_text_button(update: Update, context: Context, pressed: Pressed) -> None:
-    rt = runtime(context)
-    query = update.callback_query
-    assert query is not None
-    async with person_session(update, context) as (session, person):
-        _ = tr(person)
-        case = await cases.case_by_id(session, pressed.int_arg(0))
-        text = await _readable_text(session, rt, person, case, pressed.int_arg(1)) if case is not None else None
-        number = case.number if case is not None else ""
-        person_id = person.id
-    if not text:
-        log.warning("update %s: full text of %s refused for person %s", update.update_id, pressed.args, person_id)
-        await answer_button(query, _("This button is not valid."))
-        return
-    await answer_button(query)
-    # To the person's own chat: a button on an inline message carries no chat at all.
-    await send_all(context.bot, query.from_user.id, full_text_messages(_, number, text))
+async def show_full_text(turn: Turn, pressed: ShowFullText) -> ButtonOutcome:
+    _ = turn._
+    case = await cases.case_by_id(turn.session, pressed.case)
+    text = await _readable_text(turn, case, pressed.step) if case is not None else None
+    if case is None or not text:
+        log.warning("update %s: full text of %s refused for person %s", turn.update_id, pressed, turn.person.id)
+        return ButtonOutcome(notice=_("This button is not valid."))
+    return ButtonOutcome(messages=full_text_messages(_, case.number, text))
+
+
+PRESSES: dict[type[Button], PressHandler] = {ShowFullText: press_step(show_full_text)}

@@ -5,50 +5,48 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Update
+from telegram import Message
 
 from handlers import keyboards
-from handlers.common import (
-    Context,
-    Outgoing,
-    esc,
-    person_session,
-    runtime,
-    send_all,
-    tr,
-)
-from handlers.i18n import N_, Translate
+from handlers.fit import escape
+from handlers.i18n import Translate
 from handlers.runtime import Runtime
+from handlers.turn import Outgoing, Replies, Turn
 from storage import outbox, people, roles, routing
-from storage.models import Person
+from storage.vocab import N_, Role
 
 log = logging.getLogger(__name__)
 
 ROLE_NAMES = {
-    "worker": N_("grid worker"),
-    "leader": N_("grid leader"),
-    "dispatcher": N_("dispatcher"),
-    "responder": N_("emergency responder"),
-    "admin": N_("administrator"),
+    Role.WORKER: N_("grid worker"),
+    Role.LEADER: N_("grid leader"),
+    Role.DISPATCHER: N_("dispatcher"),
+    Role.RESPONDER: N_("emergency responder"),
+    Role.ADMIN: N_("administrator"),
 }
 
 # Staff commands, and the roles that can use them.
 STAFF_COMMANDS = (
-    ("/queue", {"dispatcher", "admin"}),
-    ("/invite", {"admin", "leader"}),
-    ("/tasks", {"worker", "leader"}),
-    ("/checkin", {"worker", "leader"}),
-    ("/team", {"leader"}),
-    ("/stats", {"leader", "dispatcher", "admin"}),
-    ("/mobilize", {"leader", "dispatcher", "admin"}),
-    ("/mobilizations", {"leader", "dispatcher", "admin"}),
+    ("/queue", {Role.DISPATCHER, Role.ADMIN}),
+    ("/invite", {Role.ADMIN, Role.LEADER}),
+    ("/tasks", {Role.WORKER, Role.LEADER}),
+    ("/checkin", {Role.WORKER, Role.LEADER}),
+    ("/team", {Role.LEADER}),
+    ("/stats", {Role.LEADER, Role.DISPATCHER, Role.ADMIN}),
+    ("/mobilize", {Role.LEADER, Role.DISPATCHER, Role.ADMIN}),
+    ("/mobilizations", {Role.LEADER, Role.DISPATCHER, Role.ADMIN}),
 )
+
+
+def role_name(_: Translate, role: str) -> str:
+    """A role as people say it, in their language."""
+    return _(ROLE_NAMES[Role(role)])
 
 
 def role_in_area(_: Translate, role: str, area_name: str | None) -> str:
     if area_name is None:
-        return _(ROLE_NAMES[role])
-    return _("{role} of {area}").format(role=_(ROLE_NAMES[role]), area=esc(area_name))
+        return role_name(_, role)
+    return _("{role} of {area}").format(role=role_name(_, role), area=escape(area_name))
 
 
 NEVER_OPENED = N_("⚠️ {name} (Telegram id {tg_id}) has never opened the bot, so the bot cannot send "
@@ -68,24 +66,22 @@ async def staff_never_opened(session: AsyncSession, rt: Runtime, person_id: int)
             "name": person.name, "tg_id": person.tg_id, "count": len(found.moved)}), rt.clock.now())
 
 
-async def work_waiting(session: AsyncSession, rt: Runtime, person: Person) -> list[Outgoing]:
+async def work_waiting(turn: Turn) -> Replies:
     """Staff from a roster, opening the bot at last: the tasks that could not reach them come back."""
-    if not person.never_opened:
+    if not people.opened_at_last(turn.person):
         return []
-    person.never_opened = False
-    back = await routing.work_back_after_opening(session, await rt.map.index(session), person.id, rt.clock.now())
+    back = await routing.work_back_after_opening(turn.session, await turn.index(), turn.person.id, turn.now)
     if not back:
         return []
-    _ = tr(person)
+    _ = turn._
     return [Outgoing(_("📋 Tasks waiting for you: {count}. Their cards follow; /tasks lists them.").format(count=len(back)))]
 
 
-async def redeem(update: Update, context: Context, token: str) -> None:
-    rt = runtime(context)
-    async with person_session(update, context) as (session, person):
-        _ = tr(person)
-        result = await roles.redeem_invite(session, token, person.id, rt.clock.now())
-        waiting = await work_waiting(session, rt, person)
+async def redeem(turn: Turn, token: str) -> Replies:
+    """An invite link opened (/start <token>): the role it gives, or why it gives none."""
+    _ = turn._
+    result = await roles.redeem_invite(turn.session, token, turn.person.id, turn.now)
+    waiting = await work_waiting(turn)
     what = role_in_area(_, result.role, result.area.name if result.area else None) if result.role else ""
     texts = {
         "granted": _("✅ Welcome! You are now {what}. /whoami shows your roles.").format(what=what),
@@ -95,26 +91,23 @@ async def redeem(update: Update, context: Context, token: str) -> None:
         "unknown": _("This invitation link is not valid. Please check it or ask for a new one."),
     }
     if result.outcome != "granted":
-        log.info("update %s: invite not redeemed: %s", update.update_id, result.outcome)
-    await send_all(context.bot, update.effective_chat.id, [Outgoing(texts[result.outcome], keyboards.main_menu(_)), *waiting])
+        log.info("update %s: invite not redeemed: %s", turn.update_id, result.outcome)
+    return [Outgoing(texts[result.outcome], keyboards.main_menu(_)), *waiting]
 
 
-async def whoami(update: Update, context: Context) -> None:
-    async with person_session(update, context) as (session, person):
-        _ = tr(person)
-        held = await roles.roles_of(session, person.id)
+async def whoami(turn: Turn, _message: Message) -> Replies:
+    _ = turn._
+    held = await roles.roles_of(turn.session, turn.person.id)
     if not held:
-        text = _("You have no staff role. You can report problems as a resident.")
-    else:
-        lines = [_("<b>{name}</b>, your roles:").format(name=esc(person.name))]
-        for role, area in held:
-            line = "• " + role_in_area(_, role.role, area.name if area else None)
-            if area is not None:
-                line += f" ({esc(area.code)})"
-            lines.append(line)
-        held_roles = {role.role for role, _area in held}
-        commands = [command for command, needs in STAFF_COMMANDS if held_roles & needs]
-        if commands:
-            lines.append(_("Your commands: {commands}").format(commands=" ".join(commands)))
-        text = "\n".join(lines)
-    await send_all(context.bot, update.effective_chat.id, [Outgoing(text)])
+        return [Outgoing(_("You have no staff role. You can report problems as a resident."))]
+    lines = [_("<b>{name}</b>, your roles:").format(name=escape(turn.person.name))]
+    for role, area in held:
+        line = "• " + role_in_area(_, role.role, area.name if area else None)
+        if area is not None:
+            line += f" ({escape(area.code)})"
+        lines.append(line)
+    held_roles = {Role(role.role) for role, _area in held}
+    commands = [command for command, needs in STAFF_COMMANDS if held_roles & needs]
+    if commands:
+        lines.append(_("Your commands: {commands}").format(commands=" ".join(commands)))
+    return [Outgoing("\n".join(lines))]

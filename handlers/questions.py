@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from handlers.turn import Replies, Turn
 from storage.models import Photo
+from storage.points import LocationSource
 from storage.vocab import Question
 
 
@@ -24,7 +25,7 @@ class Place:
 
     lat: float
     lon: float
-    source: str  # "shared", "live" or "venue"
+    source: LocationSource  # shared, live or venue
     name: str | None = None  # a venue's title and address
     live_period: int | None = None
     message_id: int = 0
@@ -37,6 +38,8 @@ class PhotoIn:
     photo: Photo
     caption: str | None
     media_group: str | None
+    # Where the picture says it was taken (only a picture sent as a file keeps it).
+    exif_position: tuple[float, float] | None = None
 
 
 TextStep = Callable[[Turn, str], Awaitable[Replies]]

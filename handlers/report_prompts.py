@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from handlers import keyboards
-from handlers.common import Outgoing, esc
-from handlers.fit import user
-from handlers.i18n import Translate, translator
-from handlers.runtime import Runtime
+from handlers.fit import escape, user
+from handlers.i18n import Translate
 from handlers.texts import area_path, category_label, time_limit
+from handlers.turn import Outgoing, Turn
 from storage import drafts
-from storage.models import Person, ReportDraft
+from storage.drafts import DraftStep
+from storage.models import ReportDraft
+from storage.points import LocationSource
 
 
 def where_text(_: Translate, draft: ReportDraft) -> str:
-    if draft.location_source == "typed":
+    if draft.location_source == LocationSource.TYPED:
         return _("{address} (typed, not checked on the map)").format(address=user(draft.address))
     point = f"{draft.lat:.5f}, {draft.lon:.5f}"
     if draft.address:
         return f"{user(draft.address)} ({point})"
-    if draft.location_source == "exif":
+    if draft.location_source == LocationSource.EXIF:
         return _("{point} (where the photo was taken)").format(point=point)
     return point
 
@@ -31,55 +30,52 @@ def photos_left_line(_: Translate, draft: ReportDraft) -> str:
     )
 
 
-async def step_prompt(session: AsyncSession, rt: Runtime, draft: ReportDraft, person: Person) -> list[Outgoing]:
+async def step_prompt(turn: Turn, draft: ReportDraft) -> list[Outgoing]:
     """The message that asks for what the report lacks now (the summary when nothing is missing)."""
-    _ = translator(person.language)
-    step = draft.step
-    if step == drafts.PHOTOS:
+    _ = turn._
+    step = drafts.step_of(draft)
+    if step == DraftStep.PHOTOS:
         return [Outgoing(_("📷 Send a photo of the problem (one to five photos)."), keyboards.main_menu(_))]
-    if step == drafts.LOCATION:
+    if step == DraftStep.LOCATION:
         text = _(
             "📍 Where is it? Tap “Send my location” below, pick a place with 📎 › Location, "
             "or type the address."
         )
         return [Outgoing(text + "\n" + photos_left_line(_, draft), keyboards.location_request(_))]
-    if step == drafts.CATEGORY:
+    if step == DraftStep.CATEGORY:
         return [Outgoing(_("🏷 What kind of problem is it?"),
-                         keyboards.top_categories(_, person.language, draft.id, rt.catalog.top))]
-    if step == drafts.DESCRIPTION:
+                         keyboards.top_categories(_, turn.person.language, draft.id, turn.rt.catalog.top))]
+    if step == DraftStep.DESCRIPTION:
         return [Outgoing(_("📝 Add a few words about it (optional, up to {limit} characters), or tap Skip.")
                          .format(limit=drafts.MAX_DESCRIPTION), keyboards.skip_description(_, draft.id))]
-    return [await summary(session, rt, draft, person)]
+    return [await summary(turn, draft)]
 
 
-
-
-
-async def summary(session: AsyncSession, rt: Runtime, draft: ReportDraft, person: Person) -> Outgoing:
+async def summary(turn: Turn, draft: ReportDraft) -> Outgoing:
     """The report as it will be submitted, with Submit / Change / Cancel, or the nearby case first."""
-    _ = translator(person.language)
-    language = person.language
+    _ = turn._
+    rt, language = turn.rt, turn.person.language
     assert draft.category_code is not None
     lines = [
         _("<b>Please check your report</b>"),
         _("📷 Photos: {count}").format(count=len(draft.photos)),
         _("📍 Location: {where}").format(where=where_text(_, draft)),
         _("🏷 Category: {category} (time limit {limit})").format(
-            category=esc(category_label(rt, draft.category_code, language)),
+            category=escape(category_label(rt, draft.category_code, language)),
             limit=time_limit(rt, draft.category_code, language),
         ),
         _("📝 Description: {text}").format(text=user(draft.description) if draft.description else "—"),
     ]
     if draft.lat is not None and draft.lon is not None:
-        index = await rt.map.index(session)
+        index = await turn.index()
         if len(index):
             placement = index.locate(draft.lon, draft.lat)
             if placement.code is None:
                 lines.append(_("⚠️ This place is outside the area we serve. You can still submit it; "
                                "a dispatcher will decide who can help."))
             else:
-                lines.append(_("🗺 Area: {area}").format(area=esc(await area_path(session, index, placement.code))))
-    nearby = await drafts.merge_candidates(session, draft)  # the same store function checks the merge button
+                lines.append(_("🗺 Area: {area}").format(area=escape(await area_path(turn.session, index, placement.code))))
+    nearby = await drafts.merge_candidates(turn.session, draft)  # the same store function checks the merge button
     if nearby:
         case, distance = nearby[0]
         lines.append("")

@@ -26,50 +26,44 @@ from handlers import (
     invites,
     onboarding,
     patrol,
+    picture_intake,
+    report_buttons,
     stats_view,
     worker,
 )
 from handlers.buttons import Button, parse_button
-from handlers.callbacks import parse_button as parse_legacy
-from handlers.common import Context, answer_button, on_error, person_session, tr
-from handlers.turn import App, GridContext, PressHandler, message_step
+from handlers.common import on_error
+from handlers.turn import App, GridContext, PressHandler, Turn, answer_button, message_step, run_turn
 
 log = logging.getLogger(__name__)
 
-# Family prefix -> the module's old-style handler taking `Pressed` (being replaced by PRESSES).
-BUTTON_ROUTES = {
-    "r": citizen_report.on_report_button,
-    "c": citizen_cases.on_case_button,
-    "lang": citizen.on_language_button,
-    "i": invites.on_invite_button,
-    "x": full_text.on_full_text_button,
-}
-
-# Button class -> the step that handles it (`press_step`); each conversation module declares its
-# own `PRESSES` table, merged here.
+# Button class -> the step that handles it; each conversation module declares its own `PRESSES`.
 PRESS_ROUTES: dict[type[Button], PressHandler] = {}
-for _table in (dispatcher.PRESSES, worker.PRESSES, callout_compose.PRESSES, callout_command.PRESSES,
+for _table in (report_buttons.PRESSES, citizen.PRESSES, citizen_cases.PRESSES, invites.PRESSES, full_text.PRESSES,
+               dispatcher.PRESSES, worker.PRESSES, callout_compose.PRESSES, callout_command.PRESSES,
                callout_answers.PRESSES):
-    PRESS_ROUTES.update(_table)
+    for _family, _handler in _table.items():
+        if _family in PRESS_ROUTES:
+            raise ValueError(f"two conversations handle {_family.__name__}")
+        PRESS_ROUTES[_family] = _handler
 
 
-async def on_button(update: Update, context: Context) -> None:
-    """Every inline button: parsed in one place; what it still means is up to the store."""
+async def _button_not_valid(turn: Turn) -> str:
+    return turn._("This button is not valid.")
+
+
+async def on_button(update: Update, context: GridContext) -> None:
+    """Every inline button: parsed in one place (handlers/buttons.py), handled by its class's step;
+    what it still means is up to the store."""
     query = update.callback_query
     assert query is not None
     pressed = parse_button(query.data)
-    if pressed is not None and type(pressed) in PRESS_ROUTES:
-        await PRESS_ROUTES[type(pressed)](update, context, pressed)
-        return
-    legacy = parse_legacy(query.data) if pressed is not None else None
-    route = BUTTON_ROUTES.get(legacy.action.split(":")[0]) if legacy else None
-    if legacy is None or route is None:
+    route = PRESS_ROUTES.get(type(pressed)) if pressed is not None else None
+    if pressed is None or route is None:
         log.warning("update %s: unparseable callback data %r", update.update_id, query.data)
-        async with person_session(update, context) as (_session, person):
-            _ = tr(person)
-        await answer_button(query, _("This button is not valid."))
+        await answer_button(query, await run_turn(update, context, _button_not_valid))
         return
-    await route(update, context, legacy)
+    await route(update, context, pressed)
 
 
 UNSUPPORTED = (
@@ -91,27 +85,27 @@ def register_handlers(application: App) -> None:
     application.add_handler(TypeHandler(object, count_update), group=-1)
     private = filters.ChatType.PRIVATE
     new = filters.UpdateType.MESSAGE & private
-    application.add_handler(CommandHandler("start", citizen.start, filters=private))
-    application.add_handler(CommandHandler("help", citizen.show_help, filters=private))
-    application.add_handler(CommandHandler("language", citizen.choose_language, filters=private))
-    application.add_handler(CommandHandler("report", citizen_report.start_report, filters=private))
-    application.add_handler(CommandHandler("cancel", citizen_report.cancel, filters=private))
-    application.add_handler(CommandHandler("mycases", citizen_cases.my_cases, filters=private))
-    application.add_handler(CommandHandler("whoami", onboarding.whoami, filters=private))
+    application.add_handler(CommandHandler("start", message_step(citizen.start), filters=private))
+    application.add_handler(CommandHandler("help", message_step(citizen.show_help), filters=private))
+    application.add_handler(CommandHandler("language", message_step(citizen.choose_language), filters=private))
+    application.add_handler(CommandHandler("report", message_step(citizen_report.start_report), filters=private))
+    application.add_handler(CommandHandler("cancel", message_step(citizen_report.cancel), filters=private))
+    application.add_handler(CommandHandler("mycases", message_step(citizen_cases.my_cases), filters=private))
+    application.add_handler(CommandHandler("whoami", message_step(onboarding.whoami), filters=private))
     application.add_handler(CommandHandler("queue", message_step(dispatcher.show_queue), filters=private))
-    application.add_handler(CommandHandler("invite", invites.start_invite, filters=private))
+    application.add_handler(CommandHandler("invite", message_step(invites.start_invite), filters=private))
     application.add_handler(CommandHandler("tasks", message_step(worker.show_tasks), filters=private))
     application.add_handler(CommandHandler("checkin", message_step(patrol.start_checkin), filters=private))
     application.add_handler(CommandHandler("team", message_step(patrol.show_team), filters=private))
     application.add_handler(CommandHandler("stats", message_step(stats_view.show_stats), filters=private))
     application.add_handler(CommandHandler("mobilize", message_step(callout_compose.start), filters=private))
     application.add_handler(CommandHandler("mobilizations", message_step(callout_command.show_recent), filters=private))
-    application.add_handler(MessageHandler(new & filters.COMMAND, citizen.unknown_command))
-    application.add_handler(MessageHandler(new & filters.PHOTO, citizen_report.on_photo))
-    application.add_handler(MessageHandler(new & filters.Document.ALL, citizen_report.on_document))
-    application.add_handler(MessageHandler(new & (filters.LOCATION | filters.VENUE), citizen_report.on_location))
-    application.add_handler(MessageHandler(new & filters.TEXT, citizen.on_text))
-    application.add_handler(MessageHandler(new & UNSUPPORTED, citizen.on_unsupported))
+    application.add_handler(MessageHandler(new & filters.COMMAND, message_step(citizen.unknown_command)))
+    application.add_handler(MessageHandler(new & filters.PHOTO, picture_intake.on_photo))
+    application.add_handler(MessageHandler(new & filters.Document.ALL, picture_intake.on_document))
+    application.add_handler(MessageHandler(new & (filters.LOCATION | filters.VENUE), message_step(citizen.on_place)))
+    application.add_handler(MessageHandler(new & filters.TEXT, message_step(citizen.on_text)))
+    application.add_handler(MessageHandler(new & UNSUPPORTED, message_step(citizen.on_unsupported)))
     application.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE & private & filters.LOCATION,
                                            message_step(patrol.move_live_location)))
     application.add_handler(CallbackQueryHandler(on_button))

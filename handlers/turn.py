@@ -16,7 +16,7 @@ with no Telegram at all.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import wraps
@@ -82,6 +82,7 @@ class Turn:
     rt: Runtime
     update_id: int
     now: datetime
+    bot_username: str = ""  # for t.me links to the bot
     _index: AreaIndex | None = None
 
     @property
@@ -113,7 +114,7 @@ async def run_turn(update: Update, context: GridContext, step: Callable[[Turn], 
     async with rt.store.transaction() as session:
         now = rt.clock.now()
         person = await people.touch_person(session, user.id, user.full_name, _language(update, rt), now)
-        return await step(Turn(session, person, rt, update.update_id, now))
+        return await step(Turn(session, person, rt, update.update_id, now, bot_username=context.bot.username))
 
 
 async def send_all(bot: ExtBot[None], chat_id: int, messages: Replies) -> None:
@@ -122,15 +123,26 @@ async def send_all(bot: ExtBot[None], chat_id: int, messages: Replies) -> None:
         await bot.send_message(chat_id, fit(message.text, TEXT_LIMIT).text, reply_markup=message.markup)  # type: ignore[arg-type]  # markups are built by keyboards.py
 
 
-def message_step(step: Callable[[Turn, Message], Awaitable[Replies]]) -> Callable[[Update, GridContext], Awaitable[None]]:
-    """A command or message handler from a step that takes the message and returns the replies."""
+async def reply(update: Update, context: GridContext, step: Callable[[Turn], Awaitable[Replies]]) -> None:
+    """Run `step` in a turn (`run_turn`), then send its replies to the chat the update came from.
+    For a handler that must do slow work before the transaction opens (a picture's download)."""
+    assert update.effective_chat is not None
+    replies = await run_turn(update, context, step)
+    await send_all(context.bot, update.effective_chat.id, replies)
+
+
+MessageHandlerCallback = Callable[[Update, GridContext], Coroutine[Any, Any, None]]
+
+
+def message_step(step: Callable[[Turn, Message], Awaitable[Replies]]) -> MessageHandlerCallback:
+    """A command or message handler from a step that takes the message and returns the replies
+    (a coroutine function, as PTB's handlers want)."""
 
     @wraps(step)
     async def handler(update: Update, context: GridContext) -> None:
         message = update.effective_message
-        assert message is not None and update.effective_chat is not None
-        replies = await run_turn(update, context, lambda turn: step(turn, message))
-        await send_all(context.bot, update.effective_chat.id, replies)
+        assert message is not None
+        await reply(update, context, lambda turn: step(turn, message))
 
     return handler
 

@@ -1,26 +1,46 @@
 """Reports in the making: photos, location, category and description, one step at a time.
 
 The draft lives in the store, so a citizen's half-finished report survives a restart and any
-bot process can take their next message.
+bot process can take their next message. Its `step` is always the first thing it still lacks
+(`next_step`), so the parts may come in any order; `handlers/citizen_report.py` draws the
+conversation.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import cases
 from storage.models import Case, DraftPhoto, ReportDraft
-from storage.points import is_valid_point, require_valid_point
+from storage.points import LocationSource, is_valid_point, require_valid_point
 
 MAX_PHOTOS = 5
-MAX_DESCRIPTION = 2000
+MAX_DESCRIPTION = 2000  # characters, as a comment on a case (cases.MAX_COMMENT)
 
-PHOTOS, LOCATION, CATEGORY, DESCRIPTION, CONFIRM = "photos", "location", "category", "description", "confirm"
-FIELDS = (PHOTOS, LOCATION, CATEGORY, DESCRIPTION)
+
+class DraftStep(StrEnum):
+    """What a report waits for: one of its parts, or the citizen's check of the summary."""
+
+    PHOTOS = "photos"
+    LOCATION = "location"
+    CATEGORY = "category"
+    DESCRIPTION = "description"
+    CONFIRM = "confirm"
+
+
+FIELDS = (DraftStep.PHOTOS, DraftStep.LOCATION, DraftStep.CATEGORY, DraftStep.DESCRIPTION)
+
+
+class DraftStatus(StrEnum):
+    OPEN = "open"
+    SUBMITTED = "submitted"  # became a new case
+    MERGED = "merged"  # its photos were added to a nearby case
+    CANCELLED = "cancelled"
 
 
 class NotOffered(Exception):
@@ -36,12 +56,13 @@ class PhotoAdded:
 
 
 async def open_draft(session: AsyncSession, person_id: int) -> ReportDraft | None:
-    return await session.scalar(
+    drafts = await session.scalars(
         select(ReportDraft)
-        .where(ReportDraft.person_id == person_id, ReportDraft.status == "open")
+        .where(ReportDraft.person_id == person_id, ReportDraft.status == DraftStatus.OPEN)
         .order_by(ReportDraft.id.desc())
         .limit(1)
     )
+    return drafts.first()
 
 
 async def draft_of(session: AsyncSession, draft_id: int, person_id: int) -> ReportDraft | None:
@@ -55,30 +76,37 @@ async def start_draft(session: AsyncSession, person_id: int, now: datetime) -> R
     draft = await open_draft(session, person_id)
     if draft is not None:
         return draft
-    draft = ReportDraft(person_id=person_id, status="open", step=PHOTOS, created_at=now, updated_at=now)
+    draft = ReportDraft(person_id=person_id, status=DraftStatus.OPEN, step=DraftStep.PHOTOS, created_at=now, updated_at=now)
     session.add(draft)
     await session.flush()
     await session.refresh(draft, ["photos"])
     return draft
 
 
-def next_step(draft: ReportDraft) -> str:
+def next_step(draft: ReportDraft) -> DraftStep:
     """The first thing the report still lacks; the summary once it has everything."""
     if not draft.photos:
-        return PHOTOS
+        return DraftStep.PHOTOS
     if draft.lat is None and draft.address is None:
-        return LOCATION
+        return DraftStep.LOCATION
     if draft.category_code is None:
-        return CATEGORY
+        return DraftStep.CATEGORY
     if not draft.description_done:
-        return DESCRIPTION
-    return CONFIRM
+        return DraftStep.DESCRIPTION
+    return DraftStep.CONFIRM
 
 
-def advance(draft: ReportDraft, now: datetime) -> str:
-    draft.step = next_step(draft)
+def step_of(draft: ReportDraft) -> DraftStep:
+    """What the draft waits for now (as its last change left it)."""
+    return DraftStep(draft.step)
+
+
+def advance(draft: ReportDraft, now: datetime) -> DraftStep:
+    """Move the draft on to the first thing it still lacks."""
+    step = next_step(draft)
+    draft.step = step
     draft.updated_at = now
-    return draft.step
+    return step
 
 
 async def add_photo(
@@ -105,7 +133,9 @@ def offer_photo_position(draft: ReportDraft, lat: float, lon: float) -> bool:
     return True
 
 
-def set_location(draft: ReportDraft, lat: float, lon: float, source: str, place: str | None, now: datetime) -> None:
+def set_location(draft: ReportDraft, lat: float, lon: float, source: LocationSource, place: str | None,
+                 now: datetime) -> None:
+    """A point on the map (with the venue's name and address, if one was picked); the step is not moved."""
     require_valid_point(lat, lon)
     draft.lat, draft.lon = lat, lon
     draft.location_source = source
@@ -117,7 +147,7 @@ def set_typed_address(draft: ReportDraft, address: str, now: datetime) -> None:
     """A typed address is kept as said, without a point: a dispatcher must place it."""
     draft.lat = draft.lon = None
     draft.address = address
-    draft.location_source = "typed"
+    draft.location_source = LocationSource.TYPED
     draft.updated_at = now
 
 
@@ -132,17 +162,24 @@ def set_description(draft: ReportDraft, text: str | None, now: datetime) -> None
     draft.updated_at = now
 
 
-def reopen_field(draft: ReportDraft, field: str, now: datetime) -> None:
+def describe_from_caption(draft: ReportDraft, caption: str | None, now: datetime) -> None:
+    """People often write the problem under the photo; that is the description, unless the report
+    has one already. (Telegram's captions are shorter than MAX_DESCRIPTION: the cut is a backstop.)"""
+    if caption and not draft.description_done:
+        set_description(draft, caption.strip()[:MAX_DESCRIPTION] or None, now)
+
+
+def reopen_field(draft: ReportDraft, field: DraftStep, now: datetime) -> None:
     """Clear one part of the report so the citizen gives it again ("Change" on the summary)."""
-    if field == PHOTOS:
+    if field == DraftStep.PHOTOS:
         draft.photos.clear()
         draft.last_media_group = None
-    elif field == LOCATION:
+    elif field == DraftStep.LOCATION:
         draft.lat = draft.lon = draft.address = draft.location_source = None
         draft.exif_lat = draft.exif_lon = None
-    elif field == CATEGORY:
+    elif field == DraftStep.CATEGORY:
         draft.category_code = None
-    elif field == DESCRIPTION:
+    elif field == DraftStep.DESCRIPTION:
         draft.description = None
         draft.description_done = False
     else:
@@ -155,7 +192,7 @@ def photo_ids(draft: ReportDraft) -> tuple[int, ...]:
     return tuple(p.photo_id for p in draft.photos)
 
 
-def finish(draft: ReportDraft, status: str, case_id: int | None, now: datetime) -> None:
+def finish(draft: ReportDraft, status: DraftStatus, case_id: int | None, now: datetime) -> None:
     """Close the draft: submitted, merged into an existing case, or cancelled."""
     draft.status = status
     draft.case_id = case_id
@@ -184,7 +221,7 @@ async def merge_into_offered_case(session: AsyncSession, draft: ReportDraft, cas
             raise cases.CaseStateError(case, "merged")
         raise NotOffered(case_id)
     case = await cases.add_photos_to_case(session, case_id, draft.person_id, photo_ids(draft), now)
-    finish(draft, "merged", case.id, now)
+    finish(draft, DraftStatus.MERGED, case.id, now)
     return case
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Person
-from storage.vocab import Question
+from storage.vocab import Language, Question
 
 HINT_INTERVAL = timedelta(seconds=20)
 
@@ -46,7 +47,8 @@ async def _new_person(session: AsyncSession, tg_id: int, name: str, language: st
 
 
 async def person_by_tg_id(session: AsyncSession, tg_id: int) -> Person | None:
-    return await session.scalar(select(Person).where(Person.tg_id == tg_id))
+    found = await session.scalars(select(Person).where(Person.tg_id == tg_id))
+    return found.first()
 
 
 async def ensure_person(session: AsyncSession, tg_id: int, name: str, language: str, now: datetime) -> Person:
@@ -59,10 +61,19 @@ async def person_by_id(session: AsyncSession, person_id: int) -> Person | None:
     return await session.get(Person, person_id)
 
 
-async def choose_language(session: AsyncSession, person_id: int, language: str) -> None:
-    await session.execute(
-        update(Person).where(Person.id == person_id).values(language=language, language_chosen=True)
-    )
+def choose_language(person: Person, language: Language) -> None:
+    """The person's own choice: from now on Telegram's language_code no longer overrides it."""
+    person.language = language
+    person.language_chosen = True
+
+
+def opened_at_last(person: Person) -> bool:
+    """True once for staff known from a roster who never opened the bot and now have: the mark is
+    cleared, and the caller gives them back the work that could not reach them."""
+    if not person.never_opened:
+        return False
+    person.never_opened = False
+    return True
 
 
 async def mark_blocked(session: AsyncSession, person_id: int, now: datetime) -> None:
@@ -75,11 +86,11 @@ async def mark_blocked(session: AsyncSession, person_id: int, now: datetime) -> 
 async def mark_never_opened(session: AsyncSession, person_id: int, now: datetime) -> bool:
     """Record that Telegram cannot reach the person because they never opened the bot (they are known
     from a roster or the command line only). True the first time: whoever must hear of it is told once."""
-    result = await session.execute(
+    result = cast(CursorResult[Any], await session.execute(
         update(Person).where(Person.id == person_id, Person.blocked.is_(False))
         .values(blocked=True, blocked_at=now, never_opened=True)
-    )
-    return result.rowcount == 1
+    ))  # an UPDATE's result is a CursorResult; the stub says Result
+    return bool(result.rowcount == 1)
 
 
 async def mark_unblocked_by_tg_id(session: AsyncSession, tg_id: int) -> None:

@@ -11,10 +11,12 @@ import asyncio
 import hashlib
 import io
 import os
+from collections.abc import Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import SupportsFloat
 
 from PIL import Image, ImageOps
 from sqlalchemy import select
@@ -62,8 +64,8 @@ class ImageFacts:
     gps: tuple[float, float] | None
 
 
-def _degrees(value: object) -> float:
-    degrees, minutes, seconds = value  # type: ignore[misc]
+def _degrees(value: Sequence[SupportsFloat]) -> float:
+    degrees, minutes, seconds = value  # not three values: ValueError, caught below
     # PIL gives IFDRational, which converts itself (a zero denominator becomes NaN, caught below)
     return float(degrees) + float(minutes) / 60 + float(seconds) / 3600
 
@@ -167,7 +169,7 @@ def write_photo_file(data_dir: Path, content: bytes, facts: ImageFacts) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")
     temporary.write_bytes(content)
-    os.replace(temporary, path)
+    temporary.replace(path)
 
 
 async def record_photo(

@@ -6,7 +6,7 @@ import logging
 
 from sqlalchemy import select
 
-from handlers.callbacks import button_data
+from handlers.buttons import AcceptCase, RejectForReason
 from storage import cases as case_store
 from storage import roles
 from storage.models import Case, CaseEvent, CaseFollower, CasePhoto
@@ -237,7 +237,7 @@ async def test_a_stranger_has_no_queue_and_cannot_press_dispatcher_buttons(world
     await citizen.say("/queue")
     assert "Only dispatchers have a queue" in citizen.last().plain
     for presser in (citizen, other):
-        await presser.press_data(button_data("d:rjr", case.id, 0))
+        await presser.press_data(RejectForReason(case.id, 0).pack())
         assert last_answer(world) == "Only a dispatcher of this case's area can do that."
     await citizen.press_data("d:acc:12:extra")
     assert last_answer(world) == "This button is not valid."
@@ -257,7 +257,7 @@ async def test_a_card_pressed_after_another_dispatcher_decided_changes_nothing(w
     holder, other = (sun, zhao) if sun.chat()[-1].buttons() else (zhao, sun)
     await holder.tap("Reject")
     await holder.tap("already been fixed")
-    await other.press_data(button_data("d:acc", case.id), holder.last())
+    await other.press_data(AcceptCase(case.id).pack(), holder.last())
     assert last_answer(world) == f"Case {case.number} is already Not accepted; nothing was changed."
     assert (await case_now(world, case.id)).state == "rejected"
 

@@ -14,7 +14,38 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import select
 
-from handlers.callbacks import button_data
+from handlers.buttons import (
+    AcceptCase,
+    AcceptTask,
+    AddToCase,
+    AnswerCallOut,
+    AssigneesInside,
+    AssignTo,
+    BackToTaskCard,
+    CallOutAreasInside,
+    CancelReport,
+    ChooseAssignee,
+    ChooseWorker,
+    DuplicateOf,
+    DuplicateTypedNumber,
+    FollowUpCallOut,
+    GiveTaskTo,
+    InviteAreasInside,
+    InviteAt,
+    InviteRole,
+    MakeInvite,
+    OpenMyCase,
+    RateCase,
+    RealertCallOut,
+    RejectForReason,
+    SendCallOut,
+    SendDispatchCard,
+    SendTaskCard,
+    StandDown,
+    SubmitReport,
+    ToggleCallOutArea,
+    WidenCallOut,
+)
 from storage import callout_drafts
 from storage import cases as case_store
 from storage.models import (
@@ -159,71 +190,71 @@ class Forged:
 FORGED = {
     # r: a report's buttons name the citizen's own draft; a merge names a case the summary offered.
     "r:merge into a stranger's case elsewhere, of the same kind": Forged(
-        "Amy", lambda c: button_data("r:merge", c.ids["amy_draft"], c.ids["case_a"]), NOT_VALID, ("case_a",)),
+        "Amy", lambda c: AddToCase(c.ids["amy_draft"], c.ids["case_a"]).pack(), NOT_VALID, ("case_a",)),
     "r:merge into a stranger's case of another kind": Forged(
-        "Amy", lambda c: button_data("r:merge", c.ids["amy_draft"], c.ids["case_b"]), NOT_VALID, ("case_b",)),
+        "Amy", lambda c: AddToCase(c.ids["amy_draft"], c.ids["case_b"]).pack(), NOT_VALID, ("case_b",)),
     "r:cancel of another person's report": Forged(
-        "Amy", lambda c: button_data("r:cancel", c.ids["victim_draft"]), NOT_VALID, ("case_a", "case_b")),
+        "Amy", lambda c: CancelReport(c.ids["victim_draft"]).pack(), NOT_VALID, ("case_a", "case_b")),
     "r:submit of another person's report": Forged(
-        "Amy", lambda c: button_data("r:submit", c.ids["victim_draft"]), NOT_VALID, ("case_a", "case_b")),
+        "Amy", lambda c: SubmitReport(c.ids["victim_draft"]).pack(), NOT_VALID, ("case_a", "case_b")),
     # c: a citizen reads and rates only their own cases.
     "c:open of a stranger's case": Forged(
-        "Amy", lambda c: button_data("c:open", c.ids["case_a"]), NOT_VALID, ("case_a",)),
+        "Amy", lambda c: OpenMyCase(c.ids["case_a"]).pack(), NOT_VALID, ("case_a",)),
     "c:rate of a stranger's case": Forged(
-        "Amy", lambda c: button_data("c:rate", c.ids["case_a"], 0), NOT_VALID, ("case_a",)),
+        "Amy", lambda c: RateCase(c.ids["case_a"], 0).pack(), NOT_VALID, ("case_a",)),
     "lang that we do not speak": Forged("Amy", lambda c: "lang:fr", NOT_VALID, ()),
     # d: a dispatcher acts on cases of their own area, with people and areas of their own area.
     "d:acc of a case in another street": Forged(
-        "Ma", lambda c: button_data("d:acc", c.ids["case_b"]), NOT_DISPATCHER, ("case_b",)),
+        "Ma", lambda c: AcceptCase(c.ids["case_b"]).pack(), NOT_DISPATCHER, ("case_b",)),
     "d:card of a case in another street": Forged(
-        "Ma", lambda c: button_data("d:card", c.ids["case_b"]), NOT_DISPATCHER, ("case_b",)),
+        "Ma", lambda c: SendDispatchCard(c.ids["case_b"]).pack(), NOT_DISPATCHER, ("case_b",)),
     "d:asg of a case in another street": Forged(
-        "Ma", lambda c: button_data("d:asg", c.ids["case_b"]), NOT_DISPATCHER, ("case_b",)),
+        "Ma", lambda c: ChooseAssignee(c.ids["case_b"]).pack(), NOT_DISPATCHER, ("case_b",)),
     "d:in an area of another street": Forged(
-        "Ma", lambda c: button_data("d:in", c.ids["amy_case"], G1), NOT_VALID, ("case_a",)),
+        "Ma", lambda c: AssigneesInside(c.ids["amy_case"], G1).pack(), NOT_VALID, ("case_a",)),
     "d:to a worker of another street": Forged(
-        "Ma", lambda c: button_data("d:to", c.ids["amy_case"], c.ids["Wang"]),
+        "Ma", lambda c: AssignTo(c.ids["amy_case"], c.ids["Wang"]).pack(),
         "That person no longer works in your area. Please choose again.", ("case_a", "case_b")),
     "d:dpo naming a case of another street as the original": Forged(
-        "Ma", lambda c: button_data("d:dpo", c.ids["amy_case"], c.ids["case_b"]), NOT_VALID, ("case_b",)),
+        "Ma", lambda c: DuplicateOf(c.ids["amy_case"], c.ids["case_b"]).pack(), NOT_VALID, ("case_b",)),
     "d:rjr of a case in another street": Forged(
-        "Ma", lambda c: button_data("d:rjr", c.ids["case_b"], 0), NOT_DISPATCHER, ("case_b",)),
+        "Ma", lambda c: RejectForReason(c.ids["case_b"], 0).pack(), NOT_DISPATCHER, ("case_b",)),
     # t: a worker acts on the tasks of their own grid; a leader gives them to workers of that grid.
     "t:acc of a task in another grid": Forged(
-        "Zhou", lambda c: button_data("t:acc", c.ids["case_a"]), NOT_TASK, ("case_a",)),
+        "Zhou", lambda c: AcceptTask(c.ids["case_a"]).pack(), NOT_TASK, ("case_a",)),
     "t:open of a task in another grid": Forged(
-        "Zhou", lambda c: button_data("t:open", c.ids["case_a"]), NOT_TASK, ("case_a",)),
+        "Zhou", lambda c: SendTaskCard(c.ids["case_a"]).pack(), NOT_TASK, ("case_a",)),
     "t:card of a task in another grid": Forged(
-        "Zhou", lambda c: button_data("t:card", c.ids["case_a"]), NOT_TASK, ("case_a",)),
+        "Zhou", lambda c: BackToTaskCard(c.ids["case_a"]).pack(), NOT_TASK, ("case_a",)),
     "t:give of a task in another grid": Forged(
-        "Qian", lambda c: button_data("t:give", c.ids["case_a"]), NOT_TASK, ("case_a",)),
+        "Qian", lambda c: ChooseWorker(c.ids["case_a"]).pack(), NOT_TASK, ("case_a",)),
     "t:to a worker of another grid": Forged(
-        "Li", lambda c: button_data("t:to", c.ids["case_a"], c.ids["Zhou"]),
+        "Li", lambda c: GiveTaskTo(c.ids["case_a"], c.ids["Zhou"]).pack(),
         "That person is not a worker of this grid any more. Please choose again.", ()),
     # m: a responder answers call-outs sent to them; a commander works on their own call-outs and areas.
     "m:ans to a call-out never sent": Forged(
-        "Eve", lambda c: button_data("m:ans", c.ids["callout"], 0), NOT_SENT, ("callout",)),
+        "Eve", lambda c: AnswerCallOut(c.ids["callout"], 0).pack(), NOT_SENT, ("callout",)),
     "m:in an area of another street": Forged(
-        "Li", lambda c: button_data("m:in", c.ids["li_draft"], "HS-02"), OUTSIDE, ()),
+        "Li", lambda c: CallOutAreasInside(c.ids["li_draft"], "HS-02").pack(), OUTSIDE, ()),
     "m:tg a micro-grid of another grid": Forged(
-        "Li", lambda c: button_data("m:tg", c.ids["li_draft"], G2 + "-M1"), OUTSIDE, ()),
+        "Li", lambda c: ToggleCallOutArea(c.ids["li_draft"], G2 + "-M1").pack(), OUTSIDE, ()),
     "m:go of another commander's draft": Forged(
-        "Li", lambda c: button_data("m:go", c.ids["qian_draft"], 0), NOT_CALLOUT, ()),
+        "Li", lambda c: SendCallOut(c.ids["qian_draft"], 0).pack(), NOT_CALLOUT, ()),
     "m:tg in another commander's draft": Forged(
-        "Li", lambda c: button_data("m:tg", c.ids["qian_draft"], G1 + "-M1"), NOT_CALLOUT, ()),
+        "Li", lambda c: ToggleCallOutArea(c.ids["qian_draft"], G1 + "-M1").pack(), NOT_CALLOUT, ()),
     "m:end of another commander's call-out": Forged(
-        "Qian", lambda c: button_data("m:end", c.ids["callout"]), NOT_CALLOUT, ("callout",)),
+        "Qian", lambda c: StandDown(c.ids["callout"]).pack(), NOT_CALLOUT, ("callout",)),
     "m:re of another commander's call-out": Forged(
-        "Qian", lambda c: button_data("m:re", c.ids["callout"]), NOT_CALLOUT, ("callout",)),
+        "Qian", lambda c: RealertCallOut(c.ids["callout"]).pack(), NOT_CALLOUT, ("callout",)),
     "m:up of another commander's call-out": Forged(
-        "Qian", lambda c: button_data("m:up", c.ids["callout"]), NOT_CALLOUT, ("callout",)),
+        "Qian", lambda c: FollowUpCallOut(c.ids["callout"]).pack(), NOT_CALLOUT, ("callout",)),
     "m:wd of another commander's call-out": Forged(
-        "Qian", lambda c: button_data("m:wd", c.ids["callout"], 1), NOT_CALLOUT, ("callout",)),
+        "Qian", lambda c: WidenCallOut(c.ids["callout"], 1).pack(), NOT_CALLOUT, ("callout",)),
     # i: a leader invites workers and responders of their own grid only.
-    "i:in an area of another street": Forged("Li", lambda c: button_data("i:in", 0, "HS-02"), NO_INVITE, ()),
-    "i:at another grid": Forged("Li", lambda c: button_data("i:at", 0, G2), NO_INVITE, ()),
-    "i:mk for another grid": Forged("Li", lambda c: button_data("i:mk", 0, 1, G2), NO_INVITE, ()),
-    "i:role a leader may not give": Forged("Li", lambda c: button_data("i:role", 2), NO_INVITE, ()),
+    "i:in an area of another street": Forged("Li", lambda c: InviteAreasInside(0, "HS-02").pack(), NO_INVITE, ()),
+    "i:at another grid": Forged("Li", lambda c: InviteAt(0, G2).pack(), NO_INVITE, ()),
+    "i:mk for another grid": Forged("Li", lambda c: MakeInvite(0, 1, G2).pack(), NO_INVITE, ()),
+    "i:role a leader may not give": Forged("Li", lambda c: InviteRole(2).pack(), NO_INVITE, ()),
 }
 # An id no store could hold is a button we never made, in every family (PostgreSQL's ids are 32-bit).
 FORGED.update({
@@ -264,7 +295,7 @@ async def test_a_forged_button_is_refused_changes_nothing_and_shows_nothing(worl
 async def test_the_honest_merge_still_works_after_a_forged_one_was_refused(world):
     city = await a_city(world)
     amy = city.people["Amy"]
-    await amy.press_data(button_data("r:merge", city.ids["amy_draft"], city.ids["case_a"]))
+    await amy.press_data(AddToCase(city.ids["amy_draft"], city.ids["case_a"]).pack())
     # A neighbour reports the same manhole 22 m from the victim's: the summary offers the victim's case.
     neighbour = world.person("Neighbour", language_code="en")
     await report_manhole(neighbour, lat=IN_GRID[0] + 0.0002, lon=IN_GRID[1])
@@ -287,7 +318,7 @@ async def test_the_honest_merge_still_works_after_a_forged_one_was_refused(world
 async def test_a_typed_case_number_outside_the_dispatchers_area_is_like_no_case_at_all(world):
     city = await a_city(world)
     ma = city.people["Ma"]
-    await ma.press_data(button_data("d:dpt", city.ids["amy_case"]))
+    await ma.press_data(DuplicateTypedNumber(city.ids["amy_case"]).pack())
     assert "Type the number of the earlier case" in ma.last().plain
     before = await snapshot(world)
     await ma.say(city.secrets["case_b"][1])  # a real case, in street HS-01
@@ -301,7 +332,7 @@ async def test_a_typed_case_number_outside_the_dispatchers_area_is_like_no_case_
 async def test_a_commander_opening_the_areas_above_theirs_sees_only_the_way_down(world):
     city = await a_city(world)
     li = city.people["Li"]
-    await li.press_data(button_data("m:in", city.ids["li_draft"], "HS-01-01"))
+    await li.press_data(CallOutAreasInside(city.ids["li_draft"], "HS-01-01").pack())
     shown = [b["text"] for b in li.last().buttons()]
     assert any(G1 in name for name in shown)
     assert not any(grid in name for name in shown for grid in ("G2", "G3", "G4", "G5", "G6"))
@@ -310,7 +341,7 @@ async def test_a_commander_opening_the_areas_above_theirs_sees_only_the_way_down
 async def test_a_fellow_worker_sees_a_task_of_the_grid_while_it_is_open_work_but_not_its_closed_history(world):
     city = await a_city(world)
     bai, _bai_id = await staff_in_chat(world, "Bai", "worker", G1)
-    await bai.press_data(button_data("t:open", city.ids["case_a"]))  # assigned to Wang: open work of the grid
+    await bai.press_data(SendTaskCard(city.ids["case_a"]).pack())  # assigned to Wang: open work of the grid
     await world.deliver()
     assert SECRET_A in bai.last().plain
     async with world.store.transaction() as session:
@@ -318,13 +349,13 @@ async def test_a_fellow_worker_sees_a_task_of_the_grid_while_it_is_open_work_but
             await case_store.change_state(session, city.ids["case_a"], state, None, world.clock.now())
     await world.deliver()
     mark = len(world.api.calls)
-    for action in ("t:open", "t:card", "t:acc"):
-        await bai.press_data(button_data(action, city.ids["case_a"]))
+    for family in (SendTaskCard, BackToTaskCard, AcceptTask):
+        await bai.press_data(family(city.ids["case_a"]).pack())
         assert last_answer(world) == NOT_TASK
     await world.deliver()
     assert SECRET_A not in said_since(world, mark)
     wang = city.people["Wang"]
-    await wang.press_data(button_data("t:card", city.ids["case_a"]))  # the one who held it still can
+    await wang.press_data(BackToTaskCard(city.ids["case_a"]).pack())  # the one who held it still can
     assert SECRET_A in wang.last().plain
 
 
@@ -340,7 +371,7 @@ async def test_the_refusal_of_a_forged_merge_is_in_the_citizens_language(world):
     async with world.store.transaction() as session:
         draft_id = await session.scalar(select(ReportDraft.id).where(
             ReportDraft.person_id == citizen_id, ReportDraft.status == "open"))
-    await citizen.press_data(button_data("r:merge", draft_id, stranger_case.id))
+    await citizen.press_data(AddToCase(draft_id, stranger_case.id).pack())
     refusal = last_answer(world)
     assert refusal == label("zh", "This button is not valid.") and CJK.search(refusal)
     assert stranger_case.number not in " ".join(citizen.texts())

@@ -8,7 +8,7 @@ import asyncio
 
 from sqlalchemy import select
 
-from handlers.callbacks import button_data
+from handlers.buttons import AssigneesInside
 from storage.models import Case
 from tests.stories import demo_city, staff, staff_in_chat
 from tests.test_cli import gridline
@@ -55,7 +55,7 @@ async def test_a_typed_address_or_a_point_off_the_map_with_no_dispatcher_goes_to
     # The admin places it as a dispatcher would: down the map to the grid, then the worker.
     card = next(m for m in cards if typed.number in m.plain)
     await admin.tap("Assign", card)
-    await admin.press_data(button_data("d:in", typed.id, "HS-01-01-G1"), card)
+    await admin.press_data(AssigneesInside(typed.id, "HS-01-01-G1").pack(), card)
     await admin.tap("Wang", card)
     async with world.store.transaction() as session:
         placed = await session.get(Case, typed.id)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from handlers.callbacks import button_data
+from handlers.buttons import AcceptTask, EscalateTask, GiveTaskTo
 from storage import tasks
 from storage.models import Case, CaseEvent, CasePhoto
 from tests.harness import Person
@@ -222,9 +222,9 @@ async def test_strangers_and_other_grids_cannot_press_task_buttons(world):
     grid = await a_task(world)
     other, _ = await staff_in_chat(world, "Qian", "worker", "HS-01-01-G2")
     for presser in (grid.citizen, other):
-        await presser.press_data(button_data("t:acc", grid.case.id))
+        await presser.press_data(AcceptTask(grid.case.id).pack())
         assert last_answer(world) == "This task is not for you: only the grid's workers and leader can act on it."
-    await grid.citizen.press_data(button_data("t:to", grid.case.id, grid.wang_id))
+    await grid.citizen.press_data(GiveTaskTo(grid.case.id, grid.wang_id).pack())
     assert last_answer(world).startswith("This task is not for you")
     await grid.wang.press_data("t:acc:not-a-number")
     assert last_answer(world) == "This button is not valid."
@@ -234,7 +234,7 @@ async def test_strangers_and_other_grids_cannot_press_task_buttons(world):
 async def test_two_workers_pressing_accept_at_once_one_wins(world):
     grid = await a_task(world)
     zhou, zhou_id = await staff_in_chat(world, "Zhou", "worker", GRID)
-    data = button_data("t:acc", grid.case.id)
+    data = AcceptTask(grid.case.id).pack()
     await asyncio.gather(grid.wang.press_data(data), zhou.press_data(data))
     case = await case_now(world, grid.case.id)
     answers = [c.params.get("text") for c in world.api.methods("answerCallbackQuery")[-2:]]
@@ -249,7 +249,7 @@ async def test_a_card_pressed_after_the_case_was_resolved_changes_nothing(world)
     card = grid.wang.last()
     await grid.wang.tap("Resolve")
     await grid.wang.send_photo(caption="done")
-    await grid.wang.press_data(button_data("t:esc", grid.case.id), card)
+    await grid.wang.press_data(EscalateTask(grid.case.id).pack(), card)
     assert last_answer(world) == f"Task {grid.case.number} is already Resolved; nothing was changed."
     assert (await case_now(world, grid.case.id)).state == "resolved"
 

@@ -8,7 +8,7 @@ import asyncio
 
 from sqlalchemy import select
 
-from handlers.callbacks import button_data
+from handlers.buttons import AssignTo, GiveTaskTo
 from storage import people
 from storage.models import Case
 from storage.models import Person as PersonRow
@@ -82,13 +82,13 @@ async def test_choosing_someone_who_never_opened_the_bot_says_so_not_that_they_b
     assert "👷 Wang · 0 open" in [b["text"] for b in card.buttons()]
     async with world.store.transaction() as session:  # meanwhile Telegram said Wang never opened the bot
         await people.mark_never_opened(session, wang_id, world.clock.now())
-    await sun.press_data(button_data("d:to", case.id, wang_id), card)  # the picker drawn before that
+    await sun.press_data(AssignTo(case.id, wang_id).pack(), card)  # the picker drawn before that
     said = world.api.methods("answerCallbackQuery")[-1].params["text"]
     assert "never opened the bot" in said and "press Start" in said and "blocked" not in said
-    await sun.press_data(button_data("d:to", case.id, li_id), card)
+    await sun.press_data(AssignTo(case.id, li_id).pack(), card)
     await world.deliver()
     task = next(m for m in reversed(li.chat()) if case.number in m.plain)
-    await li.press_data(button_data("t:to", case.id, wang_id), task)  # a leader's picker drawn before that
+    await li.press_data(GiveTaskTo(case.id, wang_id).pack(), task)  # a leader's picker drawn before that
     said = world.api.methods("answerCallbackQuery")[-1].params["text"]
     assert "never opened the bot" in said and "press Start" in said and "blocked" not in said
     assert (await case_now(world, case.id)).assignee_id == li_id
