@@ -78,7 +78,8 @@ async def measure(url: str, data_dir: Path, push: int, gets: int, sample_numbers
             latencies: list[float] = []
             sizes: list[int] = []
 
-            async def client(n: int) -> None:
+            async def client(n: int, url: str = url, query: str | None = query, sizes: list[int] = sizes,
+                             latencies: list[float] = latencies) -> None:
                 for _ in range(n):
                     t0 = time.perf_counter()
                     async with http.get(url + (query or "")) as response:

@@ -20,8 +20,8 @@ from handlers.common import greeting, help_text
 from handlers.questions import Place
 from handlers.turn import ButtonOutcome, GridContext, Outgoing, PressHandler, Replies, Turn, press_step
 from storage import people, routing
-from storage.points import LocationSource, is_valid_point
-from storage.vocab import N_, Language
+from storage.points import is_valid_point
+from storage.vocab import N_, Language, LocationSource
 
 log = logging.getLogger(__name__)
 

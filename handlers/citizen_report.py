@@ -43,9 +43,10 @@ from handlers.report_prompts import step_prompt
 from handlers.turn import Outgoing, Replies, Turn
 from handlers.typed_text import over_limit, too_long
 from storage import drafts, people, tasks
-from storage.drafts import DraftStatus, DraftStep
+from storage.drafts import DraftStep
 from storage.models import ReportDraft
 from storage.points import MAX_ADDRESS, cleaned_address, is_meaningful_address
+from storage.vocab import DraftStatus
 
 
 async def start_report(turn: Turn, _message: Message) -> Replies:

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 
 from handlers.turn import Replies, Turn
 from storage.models import Photo
-from storage.points import LocationSource
-from storage.vocab import Question
+from storage.vocab import LocationSource, Question
 
 
 @dataclass(frozen=True)

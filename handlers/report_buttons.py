@@ -35,9 +35,9 @@ from handlers.report_prompts import step_prompt, summary
 from handlers.texts import category_label
 from handlers.turn import ButtonOutcome, Outgoing, PressHandler, Turn, press_step
 from storage import drafts
-from storage.drafts import FIELDS, DraftStatus, DraftStep
+from storage.drafts import FIELDS, DraftStep
 from storage.models import ReportDraft
-from storage.points import LocationSource
+from storage.vocab import DraftStatus, LocationSource
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from handlers.turn import Outgoing, Turn
 from storage import drafts
 from storage.drafts import DraftStep
 from storage.models import ReportDraft
-from storage.points import LocationSource
+from storage.vocab import LocationSource
 
 
 def where_text(_: Translate, draft: ReportDraft) -> str:

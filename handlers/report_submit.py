@@ -11,9 +11,8 @@ from handlers.i18n import local_time
 from handlers.texts import time_limit
 from handlers.turn import ButtonOutcome, Outgoing, Turn
 from storage import cases, drafts, routing
-from storage.drafts import DraftStatus
 from storage.models import ReportDraft
-from storage.points import LocationSource
+from storage.vocab import DraftStatus, LocationSource
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import CallbackQuery, Message, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackContext, ExtBot
 
@@ -51,12 +51,16 @@ Context = GridContext
 App = Application[ExtBot[None], GridContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]
 
 
+# A reply's keyboard: buttons under the message, or the keyboard that replaces the person's own.
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+
+
 @dataclass
 class Outgoing:
     """A message to send once the transaction that decided it has committed."""
 
     text: str
-    markup: object | None = None
+    markup: Markup | None = None
 
 
 KEEP: Any = object()
@@ -69,7 +73,7 @@ class ButtonOutcome:
     notice: str | None = None
     alert: bool = False
     edit_text: str | None = None
-    markup: object | None = KEEP
+    markup: Markup | None = KEEP  # KEEP: the pressed message keeps its buttons
     messages: list[Outgoing] = field(default_factory=list)
 
 
@@ -120,7 +124,7 @@ async def run_turn(update: Update, context: GridContext, step: Callable[[Turn], 
 async def send_all(bot: ExtBot[None], chat_id: int, messages: Replies) -> None:
     """Send the messages in order, each made to fit Telegram's length limit."""
     for message in messages:
-        await bot.send_message(chat_id, fit(message.text, TEXT_LIMIT).text, reply_markup=message.markup)  # type: ignore[arg-type]  # markups are built by keyboards.py
+        await bot.send_message(chat_id, fit(message.text, TEXT_LIMIT).text, reply_markup=message.markup)
 
 
 async def reply(update: Update, context: GridContext, step: Callable[[Turn], Awaitable[Replies]]) -> None:
@@ -176,7 +180,7 @@ async def answer_button(query: CallbackQuery, text: str | None = None, alert: bo
         log.info("callback %s not answered: %s", query.id, error)
 
 
-async def edit_or_send(query: CallbackQuery, text: str, reply_markup: Any = None) -> None:
+async def edit_or_send(query: CallbackQuery, text: str, reply_markup: InlineKeyboardMarkup | None = None) -> None:
     """Replace the pressed message's text; where Telegram refuses, send it anew instead."""
     message = query.message
     text = fit(text, TEXT_LIMIT).text
@@ -193,11 +197,13 @@ async def show_outcome(update: Update, context: GridContext, outcome: ButtonOutc
     query = update.callback_query
     assert query is not None
     await answer_button(query, outcome.notice, outcome.alert)
+    # A message's own buttons can only be inline ones (a reply keyboard is sent, never edited in).
+    buttons = outcome.markup if isinstance(outcome.markup, InlineKeyboardMarkup) else None
     if outcome.edit_text is not None:
-        await edit_or_send(query, outcome.edit_text, None if outcome.markup is KEEP else outcome.markup)
+        await edit_or_send(query, outcome.edit_text, buttons)
     elif outcome.markup is not KEEP:
         try:
-            await query.edit_message_reply_markup(outcome.markup)  # type: ignore[arg-type]  # markups are built by keyboards.py
+            await query.edit_message_reply_markup(buttons)
         except BadRequest as error:
             log.debug("buttons not changed: %s", error)
     if outcome.messages and update.effective_chat:

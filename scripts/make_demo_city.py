@@ -40,7 +40,8 @@ def split(box: tuple[float, float, float, float], columns: int, rows: int) -> li
 def build() -> dict:
     features = [feature("HS", "示范区 Demo District", "district", None, (WEST, SOUTH, EAST, NORTH))]
     names = iter(COMMUNITY_NAMES)
-    for s, (street_box, (street_name, communities)) in enumerate(zip(split((WEST, SOUTH, EAST, NORTH), 2, 2), STREETS, strict=True), 1):
+    street_boxes = split((WEST, SOUTH, EAST, NORTH), 2, 2)
+    for s, (street_box, (street_name, communities)) in enumerate(zip(street_boxes, STREETS, strict=True), 1):
         street = f"HS-{s:02d}"
         features.append(feature(street, street_name, "street", "HS", street_box))
         for c, community_box in enumerate(split(street_box, communities, 1), 1):

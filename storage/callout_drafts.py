@@ -22,10 +22,10 @@ from storage.callouts import CallOutError, Refusal, alert
 from storage.map_index import AreaIndex
 from storage.models import Mobilization
 from storage.points import require_valid_point
-from storage.vocab import CallOutState, Level
+from storage.vocab import CallOutState, CallOutTemplate, Level
 
-TEMPLATES = ("flood", "fire", "missing", "evacuate", "doors", "free")
-FREE = "free"  # the template whose headline the commander types
+TEMPLATES = tuple(CallOutTemplate)
+FREE = CallOutTemplate.FREE  # the template whose headline the commander types
 RADII = (100, 300, 500, 1000)  # "around a point", in metres
 NEEDS = (5, 10, 20, 50)  # how many people are needed (or any)
 # What a commander types, in characters: a longer text is refused (the caller asks again), never cut.

@@ -95,7 +95,7 @@ async def answer(session: AsyncSession, mobilization_id: int, person_id: int, gi
         raise CallOutError(Refusal.NOT_YOURS)
     if mobilization.state != CallOutState.ACTIVE:
         raise CallOutError(Refusal.OVER)
-    responder.answer = given
+    responder.answer = CallOutAnswer(given)
     responder.answered_at = now
     if where is not None:
         responder.arrived_lat, responder.arrived_lon = where

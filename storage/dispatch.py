@@ -18,7 +18,7 @@ from storage import cases, outbox, policy, routing
 from storage.map_index import AreaIndex
 from storage.models import Case, CaseFollower, CasePhoto, Person, Role
 from storage.policy import DispatchAction, DispatchRefusal
-from storage.vocab import CaseState, Level
+from storage.vocab import CaseState, Level, Placement
 from storage.vocab import Role as RoleName
 
 # A case waits for a dispatcher while a dispatcher (or nobody) holds it in one of these states.
@@ -175,7 +175,7 @@ async def assign_to(session: AsyncSession, index: AreaIndex, case_id: int, perso
     area_code = case.area_code if routing.grid_of(index, case.area_code) == grid else grid
     role = await session.scalar(select(Role.role).where(Role.person_id == assignee_id, Role.area_code == grid,
                                                         Role.role.in_(ASSIGNABLE_ROLES)))
-    decision = routing.Routing(case.placement or "typed", area_code, assignee_id, role,
+    decision = routing.Routing(Placement(case.placement or Placement.TYPED), area_code, assignee_id, role,
                                f"dispatcher {dispatcher.name if dispatcher else person_id} gave it to "
                                f"{role} {assignee.name} of grid {grid}, {count} open cases")
     await routing.apply_routing(session, case, decision, person_id, now)

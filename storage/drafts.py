@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import cases
 from storage.models import Case, DraftPhoto, ReportDraft
-from storage.points import LocationSource, is_valid_point, require_valid_point
+from storage.points import is_valid_point, require_valid_point
+from storage.vocab import CaseState, DraftStatus, LocationSource
 
 MAX_PHOTOS = 5
 MAX_DESCRIPTION = 2000  # characters, as a comment on a case (cases.MAX_COMMENT)
@@ -36,11 +37,6 @@ class DraftStep(StrEnum):
 FIELDS = (DraftStep.PHOTOS, DraftStep.LOCATION, DraftStep.CATEGORY, DraftStep.DESCRIPTION)
 
 
-class DraftStatus(StrEnum):
-    OPEN = "open"
-    SUBMITTED = "submitted"  # became a new case
-    MERGED = "merged"  # its photos were added to a nearby case
-    CANCELLED = "cancelled"
 
 
 class NotOffered(Exception):
@@ -218,7 +214,7 @@ async def merge_into_offered_case(session: AsyncSession, draft: ReportDraft, cas
     if case_id not in {case.id for case, _distance in await merge_candidates(session, draft)}:
         case = await cases.case_by_id(session, case_id)
         if case is not None and case.state not in cases.MERGEABLE_STATES and _same_kind_here(draft, case):
-            raise cases.CaseStateError(case, "merged")
+            raise cases.CaseStateError(case, CaseState.RESOLVED)  # photos join an open or resolved case only
         raise NotOffered(case_id)
     case = await cases.add_photos_to_case(session, case_id, draft.person_id, photo_ids(draft), now)
     finish(draft, DraftStatus.MERGED, case.id, now)

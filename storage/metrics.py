@@ -22,5 +22,5 @@ async def gauges(session: AsyncSession) -> Gauges:
     queue = (await session.execute(
         select(OutboundMessage.status, func.count()).where(OutboundMessage.status.in_(("pending", "dead")))
         .group_by(OutboundMessage.status))).tuples().all()
-    depth = dict(queue)
+    depth: dict[str, int] = dict(queue)
     return Gauges(dict(states), depth.get("pending", 0), depth.get("dead", 0))

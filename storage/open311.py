@@ -24,6 +24,7 @@ from storage.db import insert_for
 from storage.map_index import AreaIndex
 from storage.models import ApiKey, Case, CaseEvent, CasePhoto, JobRun
 from storage.points import MIN_ADDRESS_CHARACTERS, is_meaningful_address, is_valid_point
+from storage.vocab import Channel, LocationSource
 
 MAX_DESCRIPTION = 4000
 MAX_RESULTS = 1000
@@ -337,6 +338,6 @@ async def create_request(session: AsyncSession, new: NewRequest, channel_key: st
     return await cases.submit_case(session, cases.NewCase(
         reporter_id=None, category_code=new.service_code or "", description=new.description or None,
         lat=new.lat, lon=new.lon, address=address,
-        location_source="open311" if new.lat is not None else "typed", photo_ids=(),
-        channel="open311", reporter_contact=contact,
+        location_source=LocationSource.OPEN311 if new.lat is not None else LocationSource.TYPED, photo_ids=(),
+        channel=Channel.OPEN311, reporter_contact=contact,
     ), now, zone)

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import changed_rows
 from storage.models import CaseEvent, Mobilization, OutboundMessage
-from storage.vocab import OutboxKind
+from storage.vocab import OutboxKind, OutboxStatus
 
 LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 8
@@ -321,7 +321,7 @@ async def mark_retry(session: AsyncSession, message_id: int, error: str, not_bef
     message.last_error = error[:300]
     message.claimed_until = None
     if message.attempts >= MAX_ATTEMPTS:
-        message.status = "dead"
+        message.status = OutboxStatus.DEAD
         return False
     message.not_before = not_before
     return True

@@ -29,7 +29,7 @@ async def touch_person(
     person.name = name[:MAX_NAME]  # never cuts a name from Telegram (see MAX_NAME)
     person.last_seen_at = now
     if not person.language_chosen:
-        person.language = telegram_language
+        person.language = Language(telegram_language)
     if person.blocked:
         # A person who writes to us has unblocked (or, at last, opened) the bot. `never_opened`
         # stays until /start has given them back their work.

@@ -8,22 +8,12 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from enum import StrEnum
 from typing import SupportsFloat, cast
 
 MIN_ADDRESS_CHARACTERS = 3
 MAX_ADDRESS = 300  # characters of a typed address, as it is kept (`cleaned_address`)
 
 
-class LocationSource(StrEnum):
-    """Where a report's place came from (`ReportDraft.location_source`, `Case.location_source`)."""
-
-    SHARED = "shared"  # a location shared from the phone
-    LIVE = "live"  # a live location
-    VENUE = "venue"  # a place picked on the map, with its name and address
-    EXIF = "exif"  # where the photo says it was taken
-    TYPED = "typed"  # an address typed, not checked on the map
-    OPEN311 = "open311"  # a point in an Open311 request
 
 
 def is_valid_point(latitude: object, longitude: object) -> bool:

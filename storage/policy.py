@@ -159,7 +159,7 @@ class DispatchRefusal(StrEnum):
     ORIGINAL_CLOSED = "original_closed"
 
 
-def dispatch_actions(state: str, decides: bool) -> frozenset[DispatchAction]:
+def dispatch_actions(state: CaseState, decides: bool) -> frozenset[DispatchAction]:
     """What a person may decide on a case in `state`; `decides` is whether they dispatch its area
     or hold it (`storage.dispatch.may_dispatch`). None once the case has left the dispatchers."""
     if not decides or state not in DISPATCH_STATES:
@@ -167,7 +167,7 @@ def dispatch_actions(state: str, decides: bool) -> frozenset[DispatchAction]:
     return frozenset(action for action, to in _DECIDES.items() if to in TRANSITIONS[state])
 
 
-def dispatch_refusal(action: DispatchAction, state: str, decides: bool) -> DispatchRefusal | None:
+def dispatch_refusal(action: DispatchAction, state: CaseState, decides: bool) -> DispatchRefusal | None:
     """Why this person may not decide `action` on a case now, or None when they may."""
     if not decides:
         return DispatchRefusal.NOT_YOURS

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import cases
 from storage.models import Case, Role, UpstreamSync
+from storage.vocab import CaseState, EventKind, SyncState
 
 LEASE = timedelta(minutes=2)
 BACKOFF_BASE = timedelta(seconds=10)
@@ -74,10 +75,10 @@ async def posted(session: AsyncSession, case_id: int, upstream_id: str | None, t
     item.last_error = None
     item.posted_at = item.posted_at or now
     if upstream_id:
-        item.upstream_id, item.state = upstream_id, "posted"
+        item.upstream_id, item.state = upstream_id, SyncState.POSTED
         item.next_at = now + PULL_EVERY
     else:
-        item.token, item.state = token, "token"
+        item.token, item.state = token, SyncState.TOKEN
         item.next_at = now + BACKOFF_BASE
 
 
@@ -93,10 +94,10 @@ async def failed(session: AsyncSession, case_id: int, error: str, now: datetime,
     item.last_error = error[:300]
     item.maybe_posted = item.maybe_posted and reached
     if permanent:
-        item.state = "failed"
+        item.state = SyncState.FAILED
         return
-    if item.state != "token":
-        item.state = "retry"
+    if item.state != SyncState.TOKEN:
+        item.state = SyncState.RETRY
     item.next_at = now + backoff(item.attempts, rng)
 
 
@@ -130,9 +131,9 @@ async def status_seen(session: AsyncSession, case_id: int, status: str | None, n
         return False  # "open" right after our own POST tells nobody anything new
     case = await cases.case_for_update(session, item.case_id)
     note = f"{status}: {notes}" if notes else status
-    await cases.record_step(session, case, "upstream", None, now, _shortened(note, MAX_UPSTREAM_NOTE))
+    await cases.record_step(session, case, EventKind.UPSTREAM, None, now, _shortened(note, MAX_UPSTREAM_NOTE))
     if status == "closed" and case.state == "resolved":
-        await cases.change_state(session, case.id, "closed", None, now)
+        await cases.change_state(session, case.id, CaseState.CLOSED, None, now)
     return True
 
 
@@ -160,9 +161,9 @@ async def status(session: AsyncSession, now: datetime) -> Status:
         .where(UpstreamSync.last_error.is_not(None)).order_by(UpstreamSync.next_at.desc()).limit(10)
     )).all()
     return Status(
-        pending=sum(counts.get(s, 0) for s in ("new", "retry", "token")),
-        failed=counts.get("failed", 0),
-        posted=counts.get("posted", 0),
+        pending=sum(counts.get(s, 0) for s in (SyncState.NEW, SyncState.RETRY, SyncState.TOKEN)),
+        failed=counts.get(SyncState.FAILED, 0),
+        posted=counts.get(SyncState.POSTED, 0),
         lag=(now - oldest) if oldest else None,
         errors=[(number, error) for number, error in errors],
     )

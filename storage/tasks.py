@@ -17,7 +17,7 @@ from storage.map_index import AreaIndex
 from storage.models import Case, CaseEvent, CheckIn, Person, ResolutionDraft, Role
 from storage.points import require_valid_point
 from storage.policy import Standing, TaskAction, TaskRefusal
-from storage.vocab import CaseState
+from storage.vocab import CaseState, EventKind
 from storage.vocab import Role as RoleName
 
 WORK_STATES = policy.WORK_STATES
@@ -98,7 +98,7 @@ async def on_site(session: AsyncSession, index: AreaIndex, case_id: int, person_
     case, who = await _task(session, index, case_id, person_id)
     check(TaskAction.ON_SITE, case, who)
     note = f"{where[0]:.6f},{where[1]:.6f}" if where else None
-    return await cases.record_step(session, case, "on_site", person_id, now, note)
+    return await cases.record_step(session, case, EventKind.ON_SITE, person_id, now, note)
 
 
 async def add_position_to_on_site(session: AsyncSession, index: AreaIndex, case_id: int, person_id: int,
@@ -200,14 +200,13 @@ async def give_back(session: AsyncSession, index: AreaIndex, case_id: int, perso
     case, who = await _task(session, index, case_id, person_id)
     check(TaskAction.HAND_BACK, case, who)  # or "not mine": the same step (see storage.policy)
     target = await _who_routed(session, case, person_id)
-    role: str | None
+    role: RoleName | None
     if target is not None:
         role = await _role_for(session, index, target.id, case)
     if target is None or role is None:
-        above = await routing.holder_above(session, index, case, person_id)
-        admin = await routing.admin_on_hand(session, person_id) if above is None else None
-        target, role = (above[0], above[1]) if above else (admin, RoleName.ADMIN) if admin else (None, None)
-    await cases.record_step(session, case, "handed_back", person_id, now, reason, tell=False)
+        above = await routing.holder_above(session, index, case, person_id, admins_last=True)
+        target, role = (above.person, above.role) if above else (None, None)
+    await cases.record_step(session, case, EventKind.HANDED_BACK, person_id, now, reason, tell=False)
     name = await _name(session, person_id)
     note = f"{name} gave it back: to {role} {target.name}" if target else f"{name} gave it back; nobody to take it"
     await routing.hand_over(session, case, target.id if target else None, role, note, person_id, now)
@@ -225,7 +224,7 @@ async def _who_routed(session: AsyncSession, case: Case, person_id: int) -> Pers
     return await session.get(Person, actor)
 
 
-async def _role_for(session: AsyncSession, index: AreaIndex, person_id: int, case: Case) -> str | None:
+async def _role_for(session: AsyncSession, index: AreaIndex, person_id: int, case: Case) -> RoleName | None:
     """The role in which `person_id` can hold this case: leader of its grid, or a dispatcher over it."""
     grid = routing.grid_of(index, case.area_code)
     rows = (await session.execute(select(Role.role, Role.area_code).where(Role.person_id == person_id))).all()

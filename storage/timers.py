@@ -22,6 +22,7 @@ from storage.db import changed_rows, insert_for
 from storage.map_index import AreaIndex
 from storage.models import Case, Category, JobRun, Role
 from storage.tasks import TaskError
+from storage.vocab import CaseState
 
 BATCH = 500
 # Deadline reminders: 1 at half the time limit, 2 at 80 %, 3 at the deadline, 4 escalated as overdue.
@@ -148,7 +149,7 @@ async def _look_at(session: AsyncSession, index: AreaIndex, timing: Timing, case
         if now >= max(case.escalated_at or case.updated_at, case.deadline_at) + timing.escalate_after:
             await _escalate_overdue(session, index, case, now, result)
     elif case.state == "resolved" and case.resolved_at is not None and now >= case.resolved_at + timing.auto_close_after:
-        await cases.change_state(session, case.id, "closed", None, now, note=cases.CLOSED_UNRATED)
+        await cases.change_state(session, case.id, CaseState.CLOSED, None, now, note=cases.CLOSED_UNRATED)
         result.closed += 1
     case.alarm_at = next_alarm(case, limit, timing)
 

@@ -241,7 +241,7 @@ class FakeBotApi:
     def methods(self, name: str) -> list[Call]:
         return [c for c in self.calls if c.method == name]
 
-    async def wait_for(self, predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    async def wait_for(self, predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]  # noqa: ASYNC109 - a test helper's bound, passed to asyncio.wait_for
         """Wait until `predicate()` holds, woken by each request the bot makes (never by polling)."""
         async def until() -> None:
             async with self._changed:
