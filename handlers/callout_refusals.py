@@ -10,9 +10,9 @@ from functools import wraps
 from typing import TypeVar
 
 from handlers.buttons import Button
-from handlers.common import too_long
 from handlers.i18n import Translate
 from handlers.turn import ButtonOutcome, Outgoing, Turn
+from handlers.typed_text import too_long
 from storage.callouts import CallOutError, Refusal
 
 log = logging.getLogger(__name__)

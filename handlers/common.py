@@ -1,69 +1,20 @@
 """What every conversation shares: the greeting and help texts, and the last-resort error handler.
-
-The step plumbing (the typed context, `Turn`, the wrappers, `Outgoing`, `ButtonOutcome`) lives in
-`handlers/turn.py`; the names below it are re-exported, with `runtime`, `person_session`, `tr` and
-`too_long`, only for the modules not yet written as steps.
-"""
+The step plumbing (the typed context, `Turn`, the wrappers, `Outgoing`, `ButtonOutcome`) is in
+`handlers/turn.py`."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.error import Forbidden
 
 from handlers.fit import escape
 from handlers.i18n import Translate, language_from_telegram, translator
-from handlers.runtime import Runtime
-from handlers.turn import (
-    KEEP,
-    ButtonOutcome,
-    Context,
-    GridContext,
-    Outgoing,
-    answer_button,
-    edit_or_send,
-    send_all,
-    show_outcome,
-)
-from handlers.typed_text import too_long
+from handlers.turn import GridContext
 from storage import people, routing
-from storage.models import Person
-
-__all__ = [
-    "KEEP", "ButtonOutcome", "Context", "Outgoing", "answer_button", "edit_or_send", "esc", "greeting", "help_text",
-    "on_error", "person_session", "runtime", "send_all", "show_outcome", "too_long", "tr",
-]
 
 log = logging.getLogger(__name__)
-
-
-def runtime(context: GridContext) -> Runtime:
-    return context.rt
-
-
-def esc(text: str | None) -> str:
-    """Whatever a person typed, made safe to put in an HTML message (`user()` where it may be shortened)."""
-    return escape(text)
-
-
-@asynccontextmanager
-async def person_session(update: Update, context: GridContext) -> AsyncIterator[tuple[AsyncSession, Person]]:
-    """One transaction for one update, with the (refreshed) person who sent it."""
-    rt = context.rt
-    user = update.effective_user
-    assert user is not None
-    language = language_from_telegram(user.language_code, rt.settings.default_language)
-    async with rt.store.transaction() as session:
-        person = await people.touch_person(session, user.id, user.full_name, language, rt.clock.now())
-        yield session, person
-
-
-def tr(person: Person) -> Translate:
-    return translator(person.language)
 
 
 def greeting(_: Translate, name: str) -> str:

@@ -56,7 +56,6 @@ from handlers.buttons import (
     RejectTypedReason,
     SendDispatchCard,
 )
-from handlers.common import too_long
 from handlers.dispatch_card import ASKS_WHY, REJECT_REASONS, card_buttons, card_text, why_it_came
 from handlers.fit import escape
 from handlers.full_text import fitted_card
@@ -64,6 +63,7 @@ from handlers.i18n import Translate, duration, translator
 from handlers.questions import Accepts
 from handlers.texts import category_label, state_name
 from handlers.turn import ButtonOutcome, Outgoing, PressHandler, Replies, Turn, press_step
+from handlers.typed_text import too_long
 from storage import areas, cases, dispatch, people
 from storage.dispatch import DispatchError, Scope
 from storage.map_index import AreaIndex

@@ -195,9 +195,7 @@ def with_full_text(_: Translate, markup: InlineKeyboardMarkup | None, case_id: i
 
 
 # --- dispatchers' case cards and workers' task cards ----------------------------------------------
-# (staff keyboards: the dispatch card, the task card, choosing a worker or an area)
 
-KEYBOARDS_FOR_STAFF = "dispatch and tasks"
 
 _TASK_BUTTONS: dict[TaskAction, tuple[str, Callable[[int], buttons.Button]]] = {
     TaskAction.ACCEPT: (N_("✅ Accept"), buttons.AcceptTask),
@@ -323,7 +321,6 @@ def dispatch_queue(waiting: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
 
 # --- call-outs: composing a call-out, a responder's answer, the commander's board -----------------
 
-KEYBOARDS_FOR_CALLOUTS = "call-outs"
 # A responder's answers, in the order their buttons carry them (AnswerCallOut.answer).
 CALLOUT_ANSWERS = (CallOutAnswer.COMING, CallOutAnswer.ARRIVED, CallOutAnswer.CANNOT)
 

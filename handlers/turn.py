@@ -47,7 +47,6 @@ class GridContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], 
         return runtime
 
 
-Context = GridContext
 App = Application[ExtBot[None], GridContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]
 
 

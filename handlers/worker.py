@@ -53,7 +53,6 @@ from handlers.buttons import (
     ResolveTask,
     SendTaskCard,
 )
-from handlers.common import too_long
 from handlers.fit import escape
 from handlers.full_text import fitted_card
 from handlers.i18n import Translate, relative
@@ -61,6 +60,7 @@ from handlers.questions import Accepts, PhotoIn, Place
 from handlers.task_card import card_buttons, card_text
 from handlers.texts import category_label, state_name
 from handlers.turn import ButtonOutcome, Outgoing, PressHandler, Replies, Turn, press_step
+from handlers.typed_text import too_long
 from storage import cases, people, tasks
 from storage.models import Case
 from storage.policy import Standing, TaskAction, TaskRefusal

@@ -10,7 +10,7 @@ still read and sent after it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal, Self
 
@@ -30,57 +30,50 @@ EMERGENCY, NORMAL, LATER = 0, 5, 9
 
 
 @dataclass(frozen=True)
-class CaseUpdatePayload:
+class _Payload:
+    """A payload is stored as its fields, leaving out those at their default (the JSON earlier
+    releases wrote); a class whose JSON differs says so by overriding `stored` and `read`."""
+
+    def stored(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if f.default is MISSING or getattr(self, f.name) != f.default}
+
+    @classmethod
+    def read(cls, stored: Mapping[str, Any]) -> Self:
+        return cls(**{f.name: stored[f.name] for f in fields(cls) if f.name in stored or f.default is MISSING})
+
+
+@dataclass(frozen=True)
+class CaseUpdatePayload(_Payload):
     """A step in a case, for one of its followers."""
 
     kind: ClassVar[OutboxKind] = OutboxKind.CASE_UPDATE
     case: int
     event: int
 
-    def stored(self) -> dict[str, Any]:
-        return {"case": self.case, "event": self.event}
-
-    @classmethod
-    def read(cls, stored: Mapping[str, Any]) -> Self:
-        return cls(stored["case"], stored["event"])
-
 
 @dataclass(frozen=True)
-class CitizenCommentPayload:
+class CitizenCommentPayload(_Payload):
     """What a citizen added to a case (an event with a note), for the worker who holds it."""
 
     kind: ClassVar[OutboxKind] = OutboxKind.CITIZEN_COMMENT
     case: int
     event: int
 
-    def stored(self) -> dict[str, Any]:
-        return {"case": self.case, "event": self.event}
-
-    @classmethod
-    def read(cls, stored: Mapping[str, Any]) -> Self:
-        return cls(stored["case"], stored["event"])
-
 
 @dataclass(frozen=True)
-class DispatchCardPayload:
+class DispatchCardPayload(_Payload):
     """A case for a dispatcher to decide on."""
 
     kind: ClassVar[OutboxKind] = OutboxKind.DISPATCH_CARD
     case: int
-
-    def stored(self) -> dict[str, Any]:
-        return {"case": self.case}
-
-    @classmethod
-    def read(cls, stored: Mapping[str, Any]) -> Self:
-        return cls(stored["case"])
 
 
 CardFor = Literal["holder", "leader"]
 
 
 @dataclass(frozen=True)
-class TaskCardPayload:
+class TaskCardPayload(_Payload):
     """A task's card for a worker or leader. `for_` says why they get it, checked again when it is
     sent: "holder" while they hold the task, "leader" while they lead its grid, None while they may
     see it. A `nudge` (not yet accepted) goes only while it still waits for them, and has no photos."""
@@ -105,38 +98,24 @@ class TaskCardPayload:
 
 
 @dataclass(frozen=True)
-class ReminderPayload:
+class ReminderPayload(_Payload):
     """A deadline reminder of a task, at `stage` (1 at half the time limit, 2 at 80 %, 3 at the deadline)."""
 
     kind: ClassVar[OutboxKind] = OutboxKind.REMINDER
     case: int
     stage: int
 
-    def stored(self) -> dict[str, Any]:
-        return {"case": self.case, "stage": self.stage}
-
-    @classmethod
-    def read(cls, stored: Mapping[str, Any]) -> Self:
-        return cls(stored["case"], stored["stage"])
-
 
 @dataclass(frozen=True)
-class DigestPayload:
+class DigestPayload(_Payload):
     """The morning digest of a local day (an ISO date), drawn from the store when it is sent."""
 
     kind: ClassVar[OutboxKind] = OutboxKind.DIGEST
     day: str
 
-    def stored(self) -> dict[str, Any]:
-        return {"day": self.day}
-
-    @classmethod
-    def read(cls, stored: Mapping[str, Any]) -> Self:
-        return cls(stored["day"])
-
 
 @dataclass(frozen=True)
-class NoticePayload:
+class NoticePayload(_Payload):
     """A short message written in the code: `text` is its English msgid (marked with N_), shown in
     the reader's language when it is sent, with `args` for its named placeholders."""
 
@@ -144,74 +123,39 @@ class NoticePayload:
     text: str
     args: Mapping[str, str | int] | None = None
 
-    def stored(self) -> dict[str, Any]:
-        return {"text": self.text} if self.args is None else {"text": self.text, "args": dict(self.args)}
-
-    @classmethod
-    def read(cls, stored: Mapping[str, Any]) -> Self:
-        return cls(stored["text"], stored.get("args"))
-
 
 @dataclass(frozen=True)
-class CalloutPayload:
+class CalloutPayload(_Payload):
     """A call-out's alert to a responder; `again` when it is a re-alert of one who has not answered."""
 
     kind: ClassVar[OutboxKind] = OutboxKind.CALLOUT
     mobilization: int
     again: bool = False
 
-    def stored(self) -> dict[str, Any]:
-        return {"mobilization": self.mobilization, "again": True} if self.again else {"mobilization": self.mobilization}
-
-    @classmethod
-    def read(cls, stored: Mapping[str, Any]) -> Self:
-        return cls(stored["mobilization"], bool(stored.get("again")))
-
 
 @dataclass(frozen=True)
-class CalloutWidenPayload:
+class CalloutWidenPayload(_Payload):
     """An offer to the commander to call more responders, while too few are coming."""
 
     kind: ClassVar[OutboxKind] = OutboxKind.CALLOUT_WIDEN
     mobilization: int
 
-    def stored(self) -> dict[str, Any]:
-        return {"mobilization": self.mobilization}
-
-    @classmethod
-    def read(cls, stored: Mapping[str, Any]) -> Self:
-        return cls(stored["mobilization"])
-
 
 @dataclass(frozen=True)
-class CalloutUpdatePayload:
+class CalloutUpdatePayload(_Payload):
     """The commander's follow-up, as typed, to everyone the call-out reached."""
 
     kind: ClassVar[OutboxKind] = OutboxKind.CALLOUT_UPDATE
     mobilization: int
     text: str
 
-    def stored(self) -> dict[str, Any]:
-        return {"mobilization": self.mobilization, "text": self.text}
-
-    @classmethod
-    def read(cls, stored: Mapping[str, Any]) -> Self:
-        return cls(stored["mobilization"], stored.get("text", ""))
-
 
 @dataclass(frozen=True)
-class CalloutEndPayload:
+class CalloutEndPayload(_Payload):
     """The stand-down, to everyone the call-out reached."""
 
     kind: ClassVar[OutboxKind] = OutboxKind.CALLOUT_END
     mobilization: int
-
-    def stored(self) -> dict[str, Any]:
-        return {"mobilization": self.mobilization}
-
-    @classmethod
-    def read(cls, stored: Mapping[str, Any]) -> Self:
-        return cls(stored["mobilization"])
 
 
 OutboxPayload = (CaseUpdatePayload | CitizenCommentPayload | DispatchCardPayload | TaskCardPayload | ReminderPayload
