@@ -11,12 +11,12 @@ import asyncio
 import hashlib
 import io
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import SupportsFloat
+from typing import Literal, SupportsFloat
 
 from PIL import Image, ImageOps
 from sqlalchemy import select
@@ -210,9 +210,6 @@ def upright(image: Image.Image) -> Image.Image:
 
 # --- a copy with nothing but the pixels ---------------------------------------------------------
 
-# (Imported here, not at the top, only so that this section merges apart from the rest of the file.)
-from collections.abc import Callable, Collection  # noqa: E402 - see above
-from typing import Literal  # noqa: E402 - see above
 
 COPY_JPEG_QUALITY = 90
 
