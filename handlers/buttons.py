@@ -21,7 +21,7 @@ MAX_BYTES = 64
 AreaCode = NewType("AreaCode", str)
 """An area's code from the map (letters, digits, `_.-`, up to 40)."""
 
-_INT = re.compile(r"^[0-9]{1,12}$")
+_INT = re.compile(r"^(0|[1-9][0-9]{0,11})$")  # as str(int) writes it: no sign, no leading zero
 _WORD = re.compile(r"^[a-z0-9_.\-]{1,32}$")
 _AREA = re.compile(r"^[A-Za-z0-9_.\-]{1,40}$")
 # Every number in a button is a store id or a small count; the store's ids are 32-bit, and a bigger

@@ -62,15 +62,7 @@ def _grids_of(index: AreaIndex, micro_grids: Sequence[str]) -> list[str]:
 
 def micro_grids_in(index: AreaIndex, codes: list[str]) -> list[str]:
     """The micro-grids of these areas (an area that is a micro-grid stands for itself)."""
-    found: list[str] = []
-    stack = list(codes)
-    while stack:
-        code = stack.pop()
-        if index.level_of(code) == Level.MICROGRID:
-            found.append(code)
-        else:
-            stack.extend(index.children_of(code))
-    return sorted(set(found))
+    return sorted({code for code in index.under(codes) if index.level_of(code) == Level.MICROGRID})
 
 
 def _micro_grids_touching(index: AreaIndex, shape: shapely.Geometry) -> set[str]:

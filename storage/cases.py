@@ -45,7 +45,6 @@ CITIZEN_STEPS: frozenset[EventKind] = frozenset({EventKind.STATE, EventKind.PHOT
                                                  EventKind.UPSTREAM, EventKind.COMMENT})
 # The note on a close the timer made because the citizen did not rate the result.
 CLOSED_UNRATED = "closed unrated"
-STATES: tuple[CaseState, ...] = tuple(CaseState)
 
 # The closed loop of DESIGN.md: where a case may go from each state.
 TRANSITIONS: Mapping[CaseState, frozenset[CaseState]] = {
@@ -331,10 +330,6 @@ async def assign_case(
     return await change_state(session, case_id, CaseState.ASSIGNED, actor_id, now, note)
 
 
-async def start_work(session: AsyncSession, case_id: int, actor_id: int | None, now: datetime) -> Case:
-    return await change_state(session, case_id, CaseState.IN_PROGRESS, actor_id, now)
-
-
 async def resolve_case(
     session: AsyncSession, case_id: int, actor_id: int | None, now: datetime, note: str, photo_ids: tuple[int, ...]
 ) -> Case:
@@ -343,14 +338,6 @@ async def resolve_case(
 
 async def reject_case(session: AsyncSession, case_id: int, actor_id: int | None, now: datetime, reason: str) -> Case:
     return await change_state(session, case_id, CaseState.REJECTED, actor_id, now, reason)
-
-
-async def close_case(session: AsyncSession, case_id: int, actor_id: int | None, now: datetime) -> Case:
-    return await change_state(session, case_id, CaseState.CLOSED, actor_id, now)
-
-
-async def escalate_case(session: AsyncSession, case_id: int, actor_id: int | None, now: datetime, reason: str) -> Case:
-    return await change_state(session, case_id, CaseState.ESCALATED, actor_id, now, reason)
 
 
 async def rate_case(
@@ -433,4 +420,3 @@ async def event_photos(session: AsyncSession, event_id: int) -> list[Photo]:
         select(Photo).join(CasePhoto, CasePhoto.photo_id == Photo.id).where(CasePhoto.event_id == event_id).order_by(CasePhoto.id)
     )
     return list(photos.all())
-

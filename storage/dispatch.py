@@ -162,7 +162,7 @@ async def assign_to(session: AsyncSession, index: AreaIndex, case_id: int, perso
     """Give the case to a worker or leader of a grid in the dispatcher's areas, recording why."""
     case = await _case_to_decide(session, index, case_id, person_id, DispatchAction.ASSIGN)
     scope = await scope_of(session, index, person_id)
-    grid = await _grid_of_holder(session, index, assignee_id, scope, routing.grid_of(index, case.area_code))
+    grid = await _grid_of_holder(session, index, assignee_id, scope, index.grid_of(case.area_code))
     assignee = await session.get(Person, assignee_id)
     if grid is None or assignee is None:
         raise DispatchError(DispatchRefusal.NOT_ASSIGNABLE, case)
@@ -172,7 +172,7 @@ async def assign_to(session: AsyncSession, index: AreaIndex, case_id: int, perso
     dispatcher = await session.get(Person, person_id)
     count = (await routing.open_counts(session, [assignee_id]))[assignee_id]
     # A case the map could not place belongs, from now on, to the grid it was given to.
-    area_code = case.area_code if routing.grid_of(index, case.area_code) == grid else grid
+    area_code = case.area_code if index.grid_of(case.area_code) == grid else grid
     role = await session.scalar(select(Role.role).where(Role.person_id == assignee_id, Role.area_code == grid,
                                                         Role.role.in_(ASSIGNABLE_ROLES)))
     decision = routing.Routing(Placement(case.placement or Placement.TYPED), area_code, assignee_id, role,

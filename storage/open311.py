@@ -8,7 +8,6 @@ import hashlib
 import json
 import re
 import secrets
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import cases
+from storage import cases, characters
 from storage.catalog import Catalog, CategoryDef
 from storage.db import insert_for
 from storage.map_index import AreaIndex
@@ -84,8 +83,7 @@ async def key_named(session: AsyncSession, key: str | None) -> str | None:
 def has_forbidden_characters(text: str) -> bool:
     """Control characters other than tab, newline and carriage return, lone surrogates and the two
     non-characters U+FFFE/U+FFFF: none of them is text a person meant, and XML 1.0 cannot carry most."""
-    return any((unicodedata.category(ch) in ("Cc", "Cs") and ch not in "\t\n\r") or ch in "\ufffe\uffff"
-               for ch in text)
+    return any(characters.is_forbidden(ch) for ch in text)
 
 
 def is_web_url(text: str) -> bool:

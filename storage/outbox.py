@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import changed_rows
-from storage.models import CaseEvent, Mobilization, OutboundMessage
+from storage.models import CaseEvent, OutboundMessage
 from storage.vocab import OutboxKind, OutboxStatus
 
 LEASE = timedelta(seconds=60)
@@ -182,10 +182,6 @@ async def named_event(session: AsyncSession, event_id: int) -> CaseEvent | None:
     return await session.get(CaseEvent, event_id)
 
 
-async def named_mobilization(session: AsyncSession, mobilization_id: int) -> Mobilization | None:
-    return await session.get(Mobilization, mobilization_id)
-
-
 # --- the queue ------------------------------------------------------------------------------------
 
 
@@ -291,4 +287,3 @@ async def defer_person(session: AsyncSession, person_id: int, not_before: dateti
         )
         .values(not_before=not_before)
     )
-

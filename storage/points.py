@@ -7,8 +7,9 @@ update or a broken client can send NaN, infinity or a latitude of 500, and none 
 from __future__ import annotations
 
 import math
-import unicodedata
 from typing import SupportsFloat, cast
+
+from storage import characters
 
 MIN_ADDRESS_CHARACTERS = 3
 MAX_ADDRESS = 300  # characters of a typed address, as it is kept (`cleaned_address`)
@@ -32,7 +33,7 @@ def is_valid_point(latitude: object, longitude: object) -> bool:
 def visible_characters(text: str) -> str:
     """The text without control, format (zero-width) and separator characters, and without combining
     marks (an accent sits on a letter, it is no character of its own): what a reader counts."""
-    return "".join(ch for ch in text if unicodedata.category(ch)[0] not in ("C", "Z", "M"))
+    return "".join(ch for ch in text if not characters.is_uncounted(ch))
 
 
 def is_meaningful_address(text: str) -> bool:
@@ -52,5 +53,5 @@ def require_valid_point(latitude: float, longitude: float) -> None:
 
 def cleaned_address(text: str) -> str:
     """A typed address as it is kept: control and zero-width characters dropped, spaces collapsed."""
-    kept = "".join(ch for ch in text if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cf"))
+    kept = "".join(ch for ch in text if ch.isspace() or not characters.is_hidden(ch))
     return " ".join(kept.split())

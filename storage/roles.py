@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Area, Invite, Person, Role
@@ -294,7 +294,3 @@ async def apply_roster(session: AsyncSession, rows: list[RosterRow], now: dateti
         added += created
         kept += not created
     return added, kept
-
-
-async def count_roles(session: AsyncSession) -> int:
-    return int(await session.scalar(select(func.count()).select_from(Role)) or 0)

@@ -104,7 +104,7 @@ async def choose_handler(session: AsyncSession, index: AreaIndex, placement: Pla
                    f"{why}; top dispatcher {last.person.name} of {last.area_code}")
 
 
-async def admin_on_hand(session: AsyncSession, other_than: int | None) -> Person | None:
+async def _admin_on_hand(session: AsyncSession, other_than: int | None) -> Person | None:
     """The reachable admin with the fewest open cases: the last one a case can go to, so that no
     case waits for nobody (it shows in the admins' /queue and they can dispatch it)."""
     admins = list((await session.scalars(
@@ -118,13 +118,13 @@ async def admin_on_hand(session: AsyncSession, other_than: int | None) -> Person
 async def _last_resort(session: AsyncSession, other_than: int | None, *, top_dispatcher: bool = True,
                        admins: bool = True) -> Above | None:
     """Nobody in the case's own chain: a top-level dispatcher, the least loaded first; and when there
-    is nobody above, the admins (`admin_on_hand`). Never `other_than`, the person the case leaves."""
+    is nobody above, the admins (`_admin_on_hand`). Never `other_than`, the person the case leaves."""
     if top_dispatcher:
         top = [(person, code) for person, _count, code in await _top_dispatchers(session) if person.id != other_than]
         if top:
             return Above(top[0][0], RoleName.DISPATCHER, top[0][1])
     if admins:
-        admin = await admin_on_hand(session, other_than)
+        admin = await _admin_on_hand(session, other_than)
         if admin is not None:
             return Above(admin, RoleName.ADMIN, None)
     return None
@@ -175,8 +175,6 @@ async def hand_over(session: AsyncSession, case: Case, person_id: int | None, ro
         await outbox.enqueue(session, person_id, outbox.TaskCardPayload(case.id, for_="holder"), now)
 
 
-# The grid an area lies in; `AreaIndex.grid_of` is the one definition, this the name callers know.
-grid_of = AreaIndex.grid_of
 
 
 async def holder_above(session: AsyncSession, index: AreaIndex, case: Case, person_id: int | None, *,

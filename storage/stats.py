@@ -20,7 +20,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import routing
 from storage.map_index import AreaIndex
 from storage.models import Case, Person, Role
 from storage.vocab import CaseState
@@ -102,7 +101,7 @@ async def gather(session: AsyncSession, index: AreaIndex, start: datetime, end: 
     per_area: dict[str, list[_Row]] = defaultdict(list)
     per_worker: dict[int, list[_Row]] = defaultdict(list)
     for row in rows:
-        per_area[routing.grid_of(index, row.area_code) or row.area_code or "-"].append(row)
+        per_area[index.grid_of(row.area_code) or row.area_code or "-"].append(row)
         if row.assignee_id is not None:
             per_worker[row.assignee_id].append(row)
     names = dict((await session.execute(

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import cases
 from storage.models import Case, Role, UpstreamSync
-from storage.vocab import CaseState, EventKind, SyncState
+from storage.vocab import SYNC_PENDING, CaseState, EventKind, SyncState
 
 LEASE = timedelta(minutes=2)
 BACKOFF_BASE = timedelta(seconds=10)
@@ -161,7 +161,7 @@ async def status(session: AsyncSession, now: datetime) -> Status:
         .where(UpstreamSync.last_error.is_not(None)).order_by(UpstreamSync.next_at.desc()).limit(10)
     )).all()
     return Status(
-        pending=sum(counts.get(s, 0) for s in (SyncState.NEW, SyncState.RETRY, SyncState.TOKEN)),
+        pending=sum(counts.get(s, 0) for s in SYNC_PENDING),
         failed=counts.get(SyncState.FAILED, 0),
         posted=counts.get(SyncState.POSTED, 0),
         lag=(now - oldest) if oldest else None,

@@ -50,7 +50,7 @@ class TaskError(Exception):
 
 async def standing(session: AsyncSession, index: AreaIndex, person_id: int, case: Case) -> Standing:
     """How the person stands to the case: holding it, leading its grid, working in its grid."""
-    grid = routing.grid_of(index, case.area_code)
+    grid = index.grid_of(case.area_code)
     held = set((await session.scalars(
         select(Role.role).where(Role.person_id == person_id, Role.area_code == grid)
     )).all()) if grid else set()
@@ -226,7 +226,7 @@ async def _who_routed(session: AsyncSession, case: Case, person_id: int) -> Pers
 
 async def _role_for(session: AsyncSession, index: AreaIndex, person_id: int, case: Case) -> RoleName | None:
     """The role in which `person_id` can hold this case: leader of its grid, or a dispatcher over it."""
-    grid = routing.grid_of(index, case.area_code)
+    grid = index.grid_of(case.area_code)
     rows = (await session.execute(select(Role.role, Role.area_code).where(Role.person_id == person_id))).all()
     if grid and (RoleName.LEADER, grid) in rows:
         return RoleName.LEADER
@@ -241,7 +241,7 @@ async def give_to_worker(session: AsyncSession, index: AreaIndex, case_id: int, 
     """A grid leader hands a case of their grid to one of its workers."""
     case, who = await _task(session, index, case_id, leader_id)
     check(TaskAction.GIVE, case, who)
-    grid = routing.grid_of(index, case.area_code)
+    grid = index.grid_of(case.area_code)
     worker = await session.get(Person, worker_id)
     is_worker = await session.scalar(select(func.count()).select_from(Role).where(
         Role.person_id == worker_id, Role.role == RoleName.WORKER, Role.area_code == grid))
@@ -259,7 +259,7 @@ async def give_to_worker(session: AsyncSession, index: AreaIndex, case_id: int, 
 
 async def grid_workers(session: AsyncSession, index: AreaIndex, case: Case) -> list[tuple[Person, int]]:
     """The workers on duty in the task's grid, with their open cases, least loaded first."""
-    grid = routing.grid_of(index, case.area_code)
+    grid = index.grid_of(case.area_code)
     return await routing.holders(session, RoleName.WORKER, grid) if grid else []
 
 
@@ -279,7 +279,7 @@ async def back_after_reopen(session: AsyncSession, index: AreaIndex, case: Case,
         return
     name = await _name(session, holder)
     await routing.hand_over(session, case, holder, RoleName.WORKER, f"the citizen is not satisfied; back to {name}", None, now)
-    grid = routing.grid_of(index, case.area_code)
+    grid = index.grid_of(case.area_code)
     if grid is not None:
         leaders = (await session.scalars(select(Role.person_id).where(Role.role == RoleName.LEADER,
                                                                        Role.area_code == grid))).all()
@@ -314,7 +314,7 @@ async def _task_filter(session: AsyncSession, index: AreaIndex, person_id: int) 
     held = (Case.assignee_id == person_id) & Case.state.in_((*WORK_STATES, CaseState.ESCALATED))
     grids = await led_grids(session, person_id)
     if grids:
-        inside = [c for grid in grids for c in _codes_under(index, grid)]
+        inside = index.under(grids)
         held = held | (Case.area_code.in_(inside) & Case.state.in_(WORK_STATES))
     return (held,)
 
@@ -344,15 +344,6 @@ async def task_counts(session: AsyncSession, index: AreaIndex, person_id: int, n
         func.coalesce(func.sum(sql_case(((Case.deadline_at >= now) & (Case.deadline_at < midnight), 1), else_=0)), 0),
     ).where(*where))).one()
     return TaskCounts(int(total), int(today), int(overdue))
-
-
-def _codes_under(index: AreaIndex, code: str) -> list[str]:
-    found, stack = [], [code]
-    while stack:
-        current = stack.pop()
-        found.append(current)
-        stack.extend(index.children_of(current))
-    return found
 
 
 async def may_see_task(session: AsyncSession, index: AreaIndex, person_id: int, case: Case) -> bool:

@@ -166,7 +166,7 @@ async def _escalate_overdue(session: AsyncSession, index: AreaIndex, case: Case,
 
 
 async def _grid_leaders(session: AsyncSession, index: AreaIndex, case: Case) -> list[int]:
-    grid = routing.grid_of(index, case.area_code)
+    grid = index.grid_of(case.area_code)
     if grid is None:
         return []
     return list((await session.scalars(select(Role.person_id).where(Role.role == "leader", Role.area_code == grid))).all())
@@ -212,7 +212,7 @@ async def queue_digests(session: AsyncSession, index: AreaIndex, timing: Timing,
     areas = (await session.scalars(
         select(distinct(Case.area_code)).where(Case.state.in_(tasks.WORK_STATES), Case.area_code.is_not(None))
     )).all()
-    grids = {routing.grid_of(index, code) for code in areas} - {None}
+    grids = {index.grid_of(code) for code in areas} - {None}
     if grids:
         holders |= set((await session.scalars(
             select(Role.person_id).where(Role.role == "leader", Role.area_code.in_(grids))
