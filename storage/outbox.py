@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import changed_rows
-from storage.models import CaseEvent, OutboundMessage
+from storage.models import CaseEvent, Mobilization, OutboundMessage, Person, Responder
 from storage.vocab import OutboxKind, OutboxStatus
 
 LEASE = timedelta(seconds=60)
@@ -229,6 +229,42 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int, owner: str
     return list(rows.all())
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """A claimed message and its recipient (None when the person is gone)."""
+
+    message: OutboundMessage
+    person: Person | None
+
+
+async def claimed_for_sending(session: AsyncSession, message_ids: list[int]) -> list[Claimed]:
+    """The claimed messages (in the queue's order, those still pending), with their recipients and
+    what their call-out alerts name loaded in a query each rather than one per message: rendering
+    the messages in this session then finds them there."""
+    messages = list(await session.scalars(select(OutboundMessage).where(
+        OutboundMessage.id.in_(message_ids), OutboundMessage.status == "pending",
+    ).order_by(OutboundMessage.priority, OutboundMessage.id)))
+    if not messages:
+        return []
+    people = {person.id: person for person in await session.scalars(
+        select(Person).where(Person.id.in_({message.person_id for message in messages})))}
+    alerts: dict[int, set[int]] = {}
+    for message in messages:
+        if message.kind == OutboxKind.CALLOUT and isinstance(mobilization := message.payload.get("mobilization"), int):
+            alerts.setdefault(mobilization, set()).add(message.person_id)
+    # The session holds what it loaded only while it is referenced: the rows are kept with it.
+    kept: list[object] = session.info.setdefault("outbox_loaded", [])
+    if alerts:
+        mobilizations = list(await session.scalars(select(Mobilization).where(Mobilization.id.in_(alerts))))
+        kept.extend(mobilizations)
+        kept.extend(await session.scalars(select(Person).where(
+            Person.id.in_({mobilization.commander_id for mobilization in mobilizations}))))
+    for mobilization_id, person_ids in alerts.items():
+        kept.extend(await session.scalars(select(Responder).where(
+            Responder.mobilization_id == mobilization_id, Responder.person_id.in_(person_ids))))
+    return [Claimed(message, people.get(message.person_id)) for message in messages]
+
+
 async def release_claims(session: AsyncSession, owner: str = "") -> int:
     """Free the messages this sender (by its instance name) had claimed when it stopped: a crash
     leaves them leased, and a restarted process sends them at once instead of after the lease.
@@ -287,3 +323,9 @@ async def defer_person(session: AsyncSession, person_id: int, not_before: dateti
         )
         .values(not_before=not_before)
     )
+
+
+async def release(session: AsyncSession, message_ids: list[int]) -> None:
+    """Free these claimed messages, to be claimed again (by any sender) in the queue's order."""
+    await session.execute(update(OutboundMessage).where(
+        OutboundMessage.id.in_(message_ids), OutboundMessage.status == "pending").values(claimed_until=None))
