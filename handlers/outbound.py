@@ -314,13 +314,15 @@ class OutboundSender:
 
     async def _claim_batch(self, size: int) -> list[_Prepared]:
         rt = self.runtime
+        spacing = timedelta(seconds=rt.settings.chat_interval_seconds)
         prepared: list[_Prepared] = []
         # Loop until a batch yields something to send, so dropped messages do not end the drain.
         while True:
-            # The claim alone first (short), then the rendering.
+            # The claim alone first (short: on PostgreSQL the senders' claims go one at a time),
+            # then the rendering.
             async with rt.store.transaction() as session:
                 claimed_ids = [message.id for message in await outbox.claim_due(
-                    session, rt.clock.now(), size, rt.settings.instance)]
+                    session, rt.clock.now(), size, rt.settings.instance, spacing)]
             if not claimed_ids:
                 return prepared
             async with rt.store.transaction() as session:

@@ -306,7 +306,8 @@ class OutboundMessage(Base):
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_status_due", "status", "not_before"),
-                      Index("ix_outbox_status_priority", "status", "priority", "id"))
+                      Index("ix_outbox_status_priority", "status", "priority", "id"),
+                      Index("ix_outbox_person_status", "person_id", "status"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))

@@ -14,8 +14,9 @@ from dataclasses import MISSING, dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal, Self
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, exists, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.db import changed_rows
 from storage.models import CaseEvent, Mobilization, OutboundMessage, Person, Responder
@@ -203,19 +204,46 @@ async def enqueue(session: AsyncSession, person_id: int, payload: OutboxPayload,
     return message
 
 
-async def claim_due(session: AsyncSession, now: datetime, limit: int, owner: str = "") -> list[OutboundMessage]:
-    """Take up to `limit` due messages, oldest first, under a lease so no other sender takes them."""
+# Held (PostgreSQL, for one claim's transaction) so that claims by several senders go one at a
+# time: each sees the claims committed before it ("gridline" and "outbox" in ASCII).
+CLAIM_LOCK = 0x6772_6964_6F75_7462
+
+
+async def claim_due(session: AsyncSession, now: datetime, limit: int, owner: str = "",
+                    spacing: timedelta = timedelta(0)) -> list[OutboundMessage]:
+    """Take up to `limit` due messages, in the queue's order (priority, then age), under a lease so
+    no other sender takes them.
+
+    A person's messages go from one sender at a time, in order: a message is left alone while
+    another sender holds a claim on any pending message of the same person, or sent one to them
+    less than `spacing` ago (Telegram's interval between two messages to one chat). On PostgreSQL
+    the claims of several senders are taken one after the other (an advisory lock for this
+    transaction, which should hold the claim only), so a claim sees every claim committed before it;
+    a claim's rows are also locked, skipped by whoever else is looking.
+    """
+    postgres = session.bind.dialect.name == "postgresql"
+    if postgres:
+        await session.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK)))
+    other = aliased(OutboundMessage)
+    someone_else = or_(other.claimed_by.is_(None), other.claimed_by != owner)
+    busy = exists().where(
+        other.person_id == OutboundMessage.person_id,
+        someone_else,
+        or_(and_(other.status == "pending", other.claimed_until >= now),
+            and_(other.status == "sent", other.sent_at > now - spacing) if spacing > timedelta(0) else false()),
+    )
     due = (
         select(OutboundMessage.id)
         .where(
             OutboundMessage.status == "pending",
             OutboundMessage.not_before <= now,
             (OutboundMessage.claimed_until.is_(None)) | (OutboundMessage.claimed_until < now),
+            ~busy,
         )
         .order_by(OutboundMessage.priority, OutboundMessage.id)
         .limit(limit)
     )
-    if session.bind.dialect.name == "postgresql":
+    if postgres:
         due = due.with_for_update(skip_locked=True)
     ids = list((await session.scalars(due)).all())
     if not ids:
