@@ -2,10 +2,15 @@
 (30 messages/s overall, 1/s per chat, 429 with retry_after when exceeded).
 
     .venv/bin/python bench/callout.py [--recipients 2000] [--jitter MS] [--paid]
+                                      [--workers N [--postgres URL|start]] [--runs clean,killed]
 
 `--jitter MS` delays each call by a uniform random 0..MS ms of network, split at random between the
 way to the server and the way back; `--paid` turns on GRIDLINE_PAID_BROADCAST and lets the fake
-Bot API take 1,000 messages a second.
+Bot API take 1,000 messages a second. With `--workers N` (or `--postgres`), the call-out is sent by
+N `gridline run --role worker` processes sharing a fresh database on PostgreSQL (`start`: a
+throwaway server from scripts/test-postgres), each with GRIDLINE_SEND_PER_SECOND=30, the bot's whole
+limit; the killed run kills one of them (SIGKILL) and starts it again. Without, one sender runs in
+this process on SQLite.
 
 Prints, for a clean run and for a run whose sender is killed at 50 % and restarted: the achieved
 rate as a fraction of the limit (30/s, or 1,000/s paid), the time from the tap (the commit of the
@@ -16,9 +21,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import signal
+import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +45,7 @@ from storage.map_index import AreaIndex
 from tests.fake_telegram import FakeBotApi
 from tests.harness import settings_for
 
+ROOT = Path(__file__).resolve().parent.parent
 FIRST_TG_ID = 7_000_000
 PAID_LIMIT = 1000
 
@@ -45,6 +55,8 @@ class Setup:
     recipients: int
     jitter_ms: float
     paid: bool
+    workers: int = 1
+    postgres: str | None = None  # the server's admin URL, when the workers are processes
 
     @property
     def limit(self) -> int:
@@ -146,6 +158,80 @@ async def killed_run(setup: Setup) -> None:
     await api.stop()
 
 
+# --- several worker processes on PostgreSQL -----------------------------------------------------
+
+
+async def fresh_database(admin: str) -> str:
+    import asyncpg
+
+    name = f"c_{uuid.uuid4().hex[:12]}"
+    connection = await asyncpg.connect(admin.replace("postgresql+asyncpg://", "postgresql://"))
+    await connection.execute(f'CREATE DATABASE "{name}"')
+    await connection.close()
+    url = admin.rsplit("/", 1)[0] + "/" + name
+    await upgrade_schema_async(url)
+    return url
+
+
+async def start_worker(api: FakeBotApi, url: str, data_dir: Path, name: str, setup: Setup) -> asyncio.subprocess.Process:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDLINE_")}
+    env.update({"GRIDLINE_BOT_TOKEN": api.token, "GRIDLINE_API_URL": api.url, "GRIDLINE_DATA_DIR": str(data_dir),
+                "GRIDLINE_DB_URL": url, "GRIDLINE_INSTANCE": name, "GRIDLINE_HTTP_PORT": "0",
+                "GRIDLINE_SEND_PER_SECOND": "30", "GRIDLINE_CHAT_INTERVAL_SECONDS": "1.0",
+                "GRIDLINE_PAID_BROADCAST": "true" if setup.paid else "false", "GRIDLINE_QUIET_HOURS": ""})
+    return await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "run", "--role", "worker", env=env,
+                                                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+
+
+async def workers_ready(api: FakeBotApi, started: int) -> None:
+    """Each worker asks getMe as it starts; a moment more and it listens for queued messages."""
+    await api.wait_for(lambda: len(api.methods("getMe")) >= started, timeout=120)
+    await asyncio.sleep(3.0)
+
+
+async def worker_run(setup: Setup, kill: bool) -> None:
+    assert setup.postgres is not None
+    api = setup.fake_api()
+    await api.start()
+    url = await fresh_database(setup.postgres)
+    with tempfile.TemporaryDirectory() as folder:
+        settings = settings_for(api, Path(folder), db_url=url, send_per_second=30, chat_interval_seconds=1.0)
+        runtime = Runtime(settings=settings, store=Store(settings.database_url), clock=SystemClock(), catalog=load_catalog())
+        commander = await city_with_responders(runtime, setup.recipients)
+        names = [f"worker-{n}" for n in range(setup.workers)]
+        processes = [await start_worker(api, url, Path(folder), name, setup) for name in names]
+        try:
+            await workers_ready(api, len(processes))
+            tapped = await call_everyone(runtime, commander)
+            if kill:
+                await api.wait_for(lambda: len(api.methods("sendMessage")) >= setup.recipients // 2, timeout=600)
+                processes[0].send_signal(signal.SIGKILL)  # whatever it had in flight is neither confirmed nor lost
+                await processes[0].wait()
+                print(f"  {names[0]} killed after {len(api.methods('sendMessage'))} sends")
+                getme = len(api.methods("getMe"))
+                processes[0] = await start_worker(api, url, Path(folder), names[0], setup)
+                await api.wait_for(lambda: len(api.methods("getMe")) > getme, timeout=120)
+            await api.wait_for(lambda: len(api.methods("sendMessage")) >= setup.recipients,
+                               timeout=setup.recipients / 10 + 120)
+            await api.wait_for(lambda: sum(1 for chat in api.chats if chat >= FIRST_TG_ID) >= setup.recipients,
+                               timeout=120)
+            report(api, setup, tapped)
+        finally:
+            for process in processes:
+                if process.returncode is None:
+                    process.send_signal(signal.SIGTERM)
+            for process in processes:
+                await process.wait()
+            await runtime.store.close()
+    await api.stop()
+
+
+def start_postgres(folder: str) -> str:
+    Path(folder).chmod(0o755)  # the server runs as the postgres user and must reach its folder
+    return subprocess.run([str(ROOT / "scripts" / "test-postgres"), "start", f"{folder}/pg"], check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--recipients", type=int, default=2000)
@@ -153,14 +239,24 @@ def main() -> None:
                         help="network delay of each call: uniform random 0..MS ms (default 0)")
     parser.add_argument("--paid", action="store_true", help="paid broadcast: the fake Bot API takes 1,000/s")
     parser.add_argument("--runs", default="clean,killed", help="clean, killed or both (default)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="worker processes sharing one PostgreSQL store (default: one sender in this process, SQLite)")
+    parser.add_argument("--postgres", metavar="URL|start", help="the PostgreSQL server for --workers (default: start)")
     args = parser.parse_args()
-    setup = Setup(args.recipients, args.jitter, args.paid)
-    if "clean" in args.runs:
-        print("clean run:")
-        asyncio.run(clean_run(setup))
-    if "killed" in args.runs:
-        print("killed at 50 % and restarted:")
-        asyncio.run(killed_run(setup))
+    with tempfile.TemporaryDirectory() as folder:
+        postgres = args.postgres or ("start" if args.workers > 1 else None)
+        admin = start_postgres(folder) if postgres == "start" else postgres
+        setup = Setup(args.recipients, args.jitter, args.paid, args.workers, admin)
+        try:
+            if "clean" in args.runs:
+                print("clean run:")
+                asyncio.run(worker_run(setup, kill=False) if admin else clean_run(setup))
+            if "killed" in args.runs:
+                print("killed at 50 % and restarted:")
+                asyncio.run(worker_run(setup, kill=True) if admin else killed_run(setup))
+        finally:
+            if postgres == "start":
+                subprocess.run([str(ROOT / "scripts" / "test-postgres"), "stop", f"{folder}/pg"], check=False)
 
 
 if __name__ == "__main__":

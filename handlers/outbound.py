@@ -33,9 +33,11 @@ from telegram.ext import ExtBot
 from handlers import onboarding
 from handlers.flood_wait import describe_failure, retry_seconds, sending_from_queue
 from handlers.notices import Notice, deliver_notice, render_notice
-from handlers.pacing import ChatSpacing, Pacer, WindowSlots, sending_priority
+from handlers.pacing import ChatSpacing, Pacer, Slots, WindowSlots, sending_priority
 from handlers.runtime import Runtime
-from storage import callouts, outbox, routing
+from handlers.shared_slots import StoreSlots
+from storage import callouts, outbox, routing, send_slots
+from storage.db import is_sqlite
 
 log = logging.getLogger(__name__)
 
@@ -144,9 +146,15 @@ class OutboundSender:
         clock, sleep = (lambda: runtime.monotonic()), (lambda seconds: runtime.sleep(seconds))
         chats = ChatSpacing(settings.chat_interval_seconds)
         limit = max(1, int(settings.send_per_second))
-        self.pacer = Pacer(WindowSlots(limit, clock), chats, clock, sleep)
+        # One process keeps its slots in memory; the workers sharing a PostgreSQL store share them there.
+        shared = settings.shared_send_limit and not is_sqlite(runtime.store.url)
+
+        def slots(pool: str, count: int) -> Slots:
+            return StoreSlots(runtime.store, pool, count, settings.instance) if shared else WindowSlots(count, clock)
+
+        self.pacer = Pacer(slots(send_slots.BOT, limit), chats, clock, sleep)
         # Paid broadcasts (for emergencies, where the deployment has them) go up to 1,000 a second.
-        self.paid_pacer = (Pacer(WindowSlots(PAID_PER_SECOND, clock), chats, clock, sleep)
+        self.paid_pacer = (Pacer(slots(send_slots.PAID, PAID_PER_SECOND), chats, clock, sleep)
                            if settings.paid_broadcast else None)
         fastest = PAID_PER_SECOND if settings.paid_broadcast else limit
         self.batch = max(BATCH, fastest // 10)  # a tenth of a second's sends, at least
@@ -159,6 +167,7 @@ class OutboundSender:
         self._stopping = False
         self._stop_asked_at = 0.0
         self._refused_until = float("-inf")
+        self._slots_ready = False
 
     def wake(self) -> None:
         """Start draining now (called after a transaction that queued messages commits)."""
@@ -213,6 +222,9 @@ class OutboundSender:
             self._lock.release()
         if released:
             log.info("outbox: %s messages stay queued for the next start", released)
+        for pacer in (self.pacer, self.paid_pacer):
+            if pacer is not None:
+                await pacer.close()
         await self.wait_idle()
 
     async def drain(self) -> int:
@@ -221,6 +233,8 @@ class OutboundSender:
         async with self._lock:
             self._draining = asyncio.current_task()
             try:
+                if not self._slots_ready:
+                    await self._prepare_slots()
                 handled = await self._run_pipeline()
                 if self._refused():  # what this drain claimed and did not send waits for the next sweep
                     async with self.runtime.store.transaction() as session:
@@ -228,6 +242,17 @@ class OutboundSender:
             finally:
                 self._draining = None
         return handled
+
+    async def _prepare_slots(self) -> None:
+        """Ready the pacers' slots at the first drain (where they are in the store: the rows there
+        and a connection), so the first message of a call-out does not wait for it."""
+        try:
+            for pacer in (self.pacer, self.paid_pacer):
+                if pacer is not None:
+                    await pacer.slots.prepare()
+            self._slots_ready = True
+        except Exception as error:  # noqa: BLE001 - tried again at the next drain, or when a slot is first taken
+            log.warning("outbox: the sending slots are not ready (%s)", error)
 
     async def _run_pipeline(self) -> int:
         run = self._pipeline = _Pipeline()

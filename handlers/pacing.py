@@ -9,7 +9,8 @@ is free. Whatever the network does, no second at the server can hold more than N
 rate is N / (1 s + the round trip): no haircut is needed.
 
 - The slots live in memory for one process (`WindowSlots`) or in the store for several sharing one
-  bot (`handlers.shared_slots.StoreSlots`); the pacer only asks them for free slots.
+  bot (`handlers.shared_slots.StoreSlots`); the pacer only asks them for free slots, as many at a
+  time as calls wait.
 - When slots are scarce the waiting call with the highest priority (EMERGENCY first, then a message
   already begun, then the oldest) gets the next free one; a sender says its message's priority with
   `sending_priority`.
@@ -69,15 +70,22 @@ class Slots(Protocol):
     def try_take(self) -> int | None:
         """A free slot at once, or None (always None where taking one is a round trip)."""
 
-    async def take(self, wanted: int) -> tuple[list[int], float | None]:
-        """Up to `wanted` free slots; and when fewer: in how many seconds the next one frees (None:
-        not before a slot is given back here)."""
+    async def take(self, wanted: int) -> tuple[list[tuple[int, float]], float | None]:
+        """Up to `wanted` slots, each with how long to wait before using it (a slot may be taken a
+        moment before it frees, so that the round trip of taking it costs nothing); and when fewer:
+        in how many seconds the next one can be taken (None: not before a slot is given back here)."""
 
     def give_back(self, slot: int) -> None:
         """The call's answer is in (or it failed): the slot is held `HOLD_SECONDS` more."""
 
     def put_back(self, slot: int) -> None:
         """The call never left: the slot is free at once."""
+
+    async def prepare(self) -> None:
+        """Be ready to take slots (before the first call, so that it does not wait for this)."""
+
+    async def close(self) -> None:
+        """Finish what is under way (a stop)."""
 
 
 class WindowSlots:
@@ -98,10 +106,10 @@ class WindowSlots:
         self._refresh(self._clock())
         return self._free.pop() if self._free else None
 
-    async def take(self, wanted: int) -> tuple[list[int], float | None]:
+    async def take(self, wanted: int) -> tuple[list[tuple[int, float]], float | None]:
         now = self._clock()
         self._refresh(now)
-        taken = [self._free.pop() for _ in range(min(wanted, len(self._free)))]
+        taken = [(self._free.pop(), 0.0) for _ in range(min(wanted, len(self._free)))]
         return taken, (self._held[0][0] - now if self._held else None)
 
     def give_back(self, slot: int) -> None:
@@ -109,6 +117,12 @@ class WindowSlots:
 
     def put_back(self, slot: int) -> None:
         self._free.append(slot)
+
+    async def prepare(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
 
 
 class ChatSpacing:
@@ -141,6 +155,7 @@ class Pacer:
         self._order = itertools.count()
         self._server: asyncio.Task[None] | None = None
         self._released = asyncio.Event()
+        self._coming: set[asyncio.Task[None]] = set()  # slots taken ahead, handed on when they free
 
     def _now(self) -> float:
         return self._clock() if self._clock else asyncio.get_running_loop().time()
@@ -174,6 +189,10 @@ class Pacer:
         if slot is not None:
             self._hand_on(slot)
             self._released.set()
+
+    async def close(self) -> None:
+        """A stop: the slots given back are written where they are kept."""
+        await self.slots.close()
 
     # --- the window ---------------------------------------------------------------------------
 
@@ -220,11 +239,23 @@ class Pacer:
         else:
             self.slots.put_back(slot)
 
+    async def _hand_on_later(self, slot: int, wait: float) -> None:
+        try:
+            await self._sleep(wait)
+        finally:
+            self._hand_on(slot)
+            self._released.set()
+
     async def _serve(self) -> None:
         """Hand free slots to the waiting calls, best first."""
         while self._next_waiter() is not None:
+            uncovered = len(self._waiting) - len(self._coming)
+            if uncovered <= 0:  # the slots taken ahead are enough for those waiting
+                self._released.clear()
+                await self._released.wait()
+                continue
             now = self._now()
-            wanted = min(self._schedule_allows(now), len(self._waiting))
+            wanted = min(self._schedule_allows(now), uncovered)
             if not wanted:
                 await self._sleep(self._next_at - now)
                 continue
@@ -235,9 +266,14 @@ class Pacer:
                 log.warning("sending slots: %s; trying again in 1 s", error)
                 await self._sleep(1.0)
                 continue
-            for slot in slots:
-                self._left(now)
-                self._hand_on(slot)
+            for slot, wait in slots:
+                self._left(now + wait)
+                if wait <= 0:
+                    self._hand_on(slot)
+                    continue
+                coming = asyncio.get_running_loop().create_task(self._hand_on_later(slot, wait))
+                self._coming.add(coming)
+                coming.add_done_callback(self._coming.discard)
             if len(slots) < wanted and self._next_waiter() is not None:
                 if next_free is None:
                     await self._released.wait()

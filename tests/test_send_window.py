@@ -73,7 +73,7 @@ def most_in_one_second(times: list[float]) -> int:
 
 
 @pytest.mark.parametrize("seed", range(12))
-def test_no_answer_timing_puts_more_than_n_calls_in_the_servers_second(seed):
+def test_no_answer_timing_puts_more_than_n_calls_in_the_servers_second(seed: int) -> None:
     """Calls with round trips from nothing to two seconds, each arriving anywhere between leaving
     and its answer, some given up in flight (the slot is held a second after that; whether the call
     arrived before it was given up, nobody knows)."""
@@ -109,7 +109,7 @@ def test_no_answer_timing_puts_more_than_n_calls_in_the_servers_second(seed):
     assert most_in_one_second(departures) <= slots
 
 
-def test_with_a_steady_round_trip_the_window_sends_n_per_second_and_the_trip():
+def test_with_a_steady_round_trip_the_window_sends_n_per_second_and_the_trip() -> None:
     """Not more conservative than needed: 10 slots, answers after 0.1 s: the window frees each slot
     1.1 s after it was taken."""
 
@@ -136,7 +136,7 @@ def test_with_a_steady_round_trip_the_window_sends_n_per_second_and_the_trip():
     assert departures[39] == pytest.approx(departures[9] + 3 * 1.1)
 
 
-def test_the_best_waiting_call_gets_the_next_free_slot():
+def test_the_best_waiting_call_gets_the_next_free_slot() -> None:
     """Emergencies first, then a message already begun (its photos were sent, its text waits), then
     the rest in the order they came."""
 
@@ -166,7 +166,7 @@ def test_the_best_waiting_call_gets_the_next_free_slot():
     assert run_virtual(scenario) == ["emergency", "normal, begun", "normal", "normal, second", "later"]
 
 
-def test_a_chats_next_message_waits_a_full_interval_after_the_answer_to_its_last():
+def test_a_chats_next_message_waits_a_full_interval_after_the_answer_to_its_last() -> None:
     async def scenario() -> tuple[float, float]:
         window = pacer(30, chat_interval=1.0)
         loop = asyncio.get_running_loop()
@@ -185,7 +185,7 @@ def test_a_chats_next_message_waits_a_full_interval_after_the_answer_to_its_last
     assert next_message >= 1.0
 
 
-def test_a_slot_granted_to_a_call_that_never_left_goes_to_the_next_waiter():
+def test_a_slot_granted_to_a_call_that_never_left_goes_to_the_next_waiter() -> None:
     async def scenario() -> list[int]:
         window = pacer(1)
         loop = asyncio.get_running_loop()

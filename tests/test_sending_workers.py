@@ -1,24 +1,30 @@
 """Senders that share one store: a person's messages still go in order when two senders drain the
-queue side by side (PostgreSQL), and a sender killed in the middle of a send repeats at most what
-was in flight.
+queue side by side (PostgreSQL); the sending slots in the store keep two processes to one limit,
+and a dead holder's slots come back after their lease; a sender killed in the middle of a send
+repeats at most what was in flight.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import outbox, people
+from handlers.pacing import ChatSpacing, Pacer
+from handlers.shared_slots import LEASE_SECONDS, StoreSlots
+from storage import outbox, people, send_slots
 from storage.clock import ManualClock
+from storage.db import Store, upgrade_schema_async
 from storage.models import OutboundMessage
 from tests.fake_telegram import FakeBotApi
 from tests.harness import Harness, settings_for
 from tests.pg import PG_URL, throwaway_database
+from tests.test_send_window import most_in_one_second
 
 needs_postgres = pytest.mark.skipif(not PG_URL, reason="no PostgreSQL server for the tests (./run tests starts one)")
 
@@ -112,3 +118,71 @@ async def test_a_person_another_sender_holds_or_just_wrote_to_waits_for_it(world
     assert await claim(world.settings.instance) == []  # it reached them just now
     world.clock.advance(seconds=1.5)
     assert await claim(world.settings.instance) == [(983_001, 1)]
+
+
+async def shift_slots(store: Store, seconds: float) -> None:
+    """Move every slot's time on (what the test cannot wait for: a lease running out)."""
+    async with store.transaction() as session:
+        await session.execute(text("UPDATE send_slots SET held_until = held_until - make_interval(secs => :s)"),
+                              {"s": seconds})
+
+
+@needs_postgres
+async def test_a_crashed_holders_slots_come_back_after_their_lease() -> None:
+    async with throwaway_database("s") as url:
+        await upgrade_schema_async(url)
+        store = Store(url)
+        try:
+            crashed = StoreSlots(store, send_slots.BOT, 3, "worker-a")
+            taken, _ = await crashed.take(5)
+            other = StoreSlots(store, send_slots.BOT, 3, "worker-b")
+            nothing, next_free = await other.take(3)
+            # worker-a dies here with its three calls in flight: their slots wait for the lease.
+            await shift_slots(store, LEASE_SECONDS - 1)
+            still_nothing, _ = await other.take(3)
+            await shift_slots(store, 2)
+            back = [slot for slot, _ in (await other.take(3))[0]]
+            other.give_back(back[0])  # an answer: held one more second, then free to anyone
+            other.put_back(back[1])  # never left: free at once
+            await other.close()
+            third = StoreSlots(store, send_slots.BOT, 4, "worker-c")  # GRIDLINE_SEND_PER_SECOND raised to 4
+            after, wait = await third.take(4)
+            await third.close()
+        finally:
+            await store.close()
+    assert sorted(slot for slot, _ in taken) == [0, 1, 2] and nothing == [] and still_nothing == []
+    assert next_free == 1.0  # all in flight: none frees sooner than a second after its answer
+    assert sorted(back) == [0, 1, 2]
+    assert sorted(after) == sorted([(back[1], 0.0), (3, 0.0)]) and 0 < wait <= 1.0
+
+
+@needs_postgres
+async def test_two_processes_sharing_the_slots_never_put_more_than_n_calls_in_telegrams_second() -> None:
+    """Two pacers with their own engines (as two worker processes), five slots between them, calls
+    answered after up to 0.1 s and arriving anywhere on the way. (Real time: the slots' clock is
+    the database's; the bound holds however late anything runs.)"""
+    rng = random.Random(15)
+    async with throwaway_database("s") as url:
+        await upgrade_schema_async(url)
+        stores = [Store(url), Store(url)]
+        pacers = [Pacer(StoreSlots(store, send_slots.BOT, 5, f"worker-{n}"), ChatSpacing(0))
+                  for n, store in enumerate(stores)]
+        arrivals: list[float] = []
+        loop = asyncio.get_running_loop()
+
+        async def call(pacer: Pacer, chat: int) -> None:
+            await pacer.wait(chat, True)
+            left = loop.time()
+            trip = rng.uniform(0, 0.1)
+            arrivals.append(left + rng.uniform(0, trip))
+            await asyncio.sleep(trip)
+            pacer.answered(chat)
+
+        try:
+            await asyncio.gather(*(call(pacers[chat % 2], chat) for chat in range(24)))
+            for pacer in pacers:
+                await pacer.close()
+        finally:
+            for store in stores:
+                await store.close()
+    assert len(arrivals) == 24 and most_in_one_second(arrivals) <= 5
