@@ -118,9 +118,12 @@ class _DeliveryLedger:
                     async with rt.store.transaction() as session:
                         now = rt.clock.now()
                         await outbox.mark_sent(session, [prepared.message_id for prepared, _ in group], now)
+                        alerted: dict[int, list[int]] = {}
                         for prepared, _ in group:
                             if prepared.mobilization_id is not None:
-                                await callouts.mark_delivered(session, prepared.mobilization_id, prepared.person_id, now)
+                                alerted.setdefault(prepared.mobilization_id, []).append(prepared.person_id)
+                        for mobilization_id, person_ids in alerted.items():  # the roll calls learn of the deliveries
+                            await callouts.mark_delivered(session, mobilization_id, person_ids, now)
                 except asyncio.CancelledError:  # shutting down: nobody waits forever on an unwritten record
                     for _, done in group + self._waiting:
                         done.cancel()  # (a no-op for one whose sender was cancelled already)
