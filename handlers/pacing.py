@@ -10,7 +10,8 @@ rate is N / (1 s + the round trip): no haircut is needed.
 
 - The slots live in memory for one process (`WindowSlots`) or in the store for several sharing one
   bot (`handlers.shared_slots.StoreSlots`); the pacer only asks them for free slots, as many at a
-  time as calls wait.
+  time as calls wait. A slot in the store may be taken a moment before it frees: its call then
+  waits out the rest here before it leaves.
 - When slots are scarce the waiting call with the highest priority (EMERGENCY first, then a message
   already begun, then the oldest) gets the next free one; a sender says its message's priority with
   `sending_priority`.
@@ -240,11 +241,14 @@ class Pacer:
             self.slots.put_back(slot)
 
     async def _hand_on_later(self, slot: int, wait: float) -> None:
+        """A slot taken ahead: to the best waiter once its last call's hold has ended."""
         try:
             await self._sleep(wait)
-        finally:
-            self._hand_on(slot)
-            self._released.set()
+        except asyncio.CancelledError:
+            self.slots.give_back(slot)  # unused, and held past its last call's hold
+            raise
+        self._hand_on(slot)
+        self._released.set()
 
     async def _serve(self) -> None:
         """Hand free slots to the waiting calls, best first."""
