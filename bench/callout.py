@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import signal
 import subprocess
@@ -144,6 +145,7 @@ async def killed_run(setup: Setup) -> None:
         tapped = await call_everyone(runtime, commander)
         drain = asyncio.create_task(runtime.sender.drain())
         await api.wait_for(lambda: len(api.methods("sendMessage")) >= recipients // 2, timeout=600)
+        logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)  # requests cut off by the kill
         drain.cancel()  # the process dies here: whatever was in flight is neither confirmed nor lost
         await asyncio.gather(drain, return_exceptions=True)
         print(f"  killed after {len(api.methods('sendMessage'))} sends")
