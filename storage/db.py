@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Executable, event, text
+from sqlalchemy import CursorResult, Executable, event, inspect, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, make_url
@@ -18,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import NullPool
 
 from storage.wakeup import announce_queued
 
@@ -123,12 +126,72 @@ class Store:
         await self.engine.dispose()
 
 
+@functools.cache
+def head_revision() -> str | None:
+    """The newest migration's revision, read from the migration files once per process without
+    loading Alembic; None when the files are not a plain line of revisions this can read (a merge,
+    a file it cannot parse), and then only Alembic can say."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
+        found: dict[str, object] = {}
+        try:
+            module = ast.parse(path.read_text(encoding="utf-8"))
+        except (OSError, SyntaxError, ValueError):
+            return None
+        for statement in module.body:
+            if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+                target, value = statement.targets[0], statement.value
+            elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+                target, value = statement.target, statement.value
+            else:
+                continue
+            if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
+                try:
+                    found[target.id] = ast.literal_eval(value)
+                except ValueError:
+                    return None
+        revision, parent = found.get("revision"), found.get("down_revision", ...)
+        if not isinstance(revision, str) or not (parent is None or isinstance(parent, str)):
+            return None
+        revisions.add(revision)
+        if parent is not None:
+            parents.add(parent)
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 and parents <= revisions else None
+
+
+def _read_revision(connection: Connection) -> str | None:
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    return versions[0] if len(versions) == 1 else None
+
+
+async def stored_revision(url: str) -> str | None:
+    """The migration the store at `url` was last brought to (None: none yet, or not a Gridline store)."""
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(_read_revision)
+    finally:
+        await engine.dispose()
+
+
 def upgrade_schema(url: str) -> None:
-    """Bring the schema at `url` up to the newest migration (blocking; run before the loop starts)."""
+    """Bring the schema at `url` up to the newest migration (blocking; run before the loop starts).
+
+    A store already at the newest migration is left as it is without loading Alembic: one query,
+    so every start and every `gridline` command on a current store is quick. Otherwise Alembic
+    migrates it (on PostgreSQL under an advisory lock, so processes starting together migrate once:
+    storage/migrations/env.py)."""
+    ensure_sqlite_folder(url)
+    head = head_revision()
+    if head is not None and asyncio.run(stored_revision(url)) == head:
+        return
     from alembic import command
     from alembic.config import Config
 
-    ensure_sqlite_folder(url)
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
