@@ -23,6 +23,7 @@ from handlers.runtime import Runtime
 from storage.catalog import load_catalog
 from storage.clock import ManualClock
 from storage.db import Store, upgrade_schema_async
+from tests import templates
 from tests.fake_telegram import FakeBotApi, Sent
 
 _photo_seeds = itertools.count(1)
@@ -65,6 +66,9 @@ class Harness:
         self._user_ids = itertools.count(5001)
 
     async def start(self) -> None:
+        # A new SQLite store starts as a copy of a migrated one; the upgrade, as `gridline run`
+        # does it, then finds it current (tests/templates.py).
+        await templates.copy_migrated_sqlite(self.settings.database_url)
         await upgrade_schema_async(self.settings.database_url)
         store = Store(self.settings.database_url)
         self.runtime = Runtime(settings=self.settings, store=store, clock=self.clock,

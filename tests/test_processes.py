@@ -22,8 +22,9 @@ from sqlalchemy import select, text
 from handlers.i18n import N_
 from storage import outbox, people
 from storage.catalog import load_catalog, sync_categories
-from storage.db import Store, upgrade_schema_async
+from storage.db import Store
 from storage.models import Case, OutboundMessage
+from tests import templates
 from tests.harness import jpeg
 from tests.pg import PG_URL, throwaway_database
 from tests.test_routing import IN_GRID
@@ -39,9 +40,10 @@ async def empty_database():
 
 
 @pytest.fixture
-async def pg_url(empty_database):
-    await upgrade_schema_async(empty_database)
-    return empty_database
+async def pg_url():
+    """A database at the newest schema (a copy of this process's migrated one)."""
+    async with templates.migrated_database() as url:
+        yield url
 
 
 async def test_processes_starting_together_migrate_the_store_once(empty_database):
