@@ -1,10 +1,12 @@
-"""Stores already at the newest schema, made once per test process and copied for each test.
+"""Stores already at the newest schema (with the default category catalog, as the first start
+leaves them), made once per test process and copied for each test.
 
 Migrating a new store runs every migration (most of a second); a copy of a migrated one costs a
 few milliseconds (a SQLite file) or a fraction of a second (a PostgreSQL database made with
-`CREATE DATABASE ... TEMPLATE`, made while the test before runs). The stories about migrations themselves (tests/test_store.py,
-test_processes.py's concurrent upgrade, `gridline db copy` into an empty database, the `gridline`
-commands on a new data dir) still start from empty stores and run the real migrations.
+`CREATE DATABASE ... TEMPLATE`, made while the test before runs). The stories about migrations
+themselves (tests/test_store.py, test_processes.py's concurrent upgrade, `gridline db copy` into
+an empty database, the `gridline` commands on a new data dir) still start from empty stores and
+run the real migrations.
 
 The templates live in pytest's temporary folder of this process (each xdist worker has its own)
 and a PostgreSQL database named for this process, dropped when the session ends.
@@ -23,12 +25,25 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from storage.db import is_sqlite, upgrade_schema_async
+from storage.catalog import load_catalog, sync_categories
+from storage.db import Store, is_sqlite, upgrade_schema_async
 from tests.pg import PG_URL, admin_connection, database_url
 
 _folder: Path | None = None
 _sqlite_template: Path | None = None
 _pg_template: str | None = None
+
+
+async def _first_start(url: str) -> None:
+    """The store as its first start leaves it: migrated, and the default category catalog loaded
+    (every start loads the catalog again, and finds it there)."""
+    await upgrade_schema_async(url)
+    store = Store(url)
+    try:
+        async with store.transaction() as session:
+            await sync_categories(session, load_catalog())
+    finally:
+        await store.close()
 
 
 def keep_templates_in(folder: Path) -> None:
@@ -47,7 +62,7 @@ async def copy_migrated_sqlite(url: str) -> None:
     if _sqlite_template is None:
         assert _folder is not None
         template = _folder / "migrated.sqlite3"
-        await upgrade_schema_async(f"sqlite+aiosqlite:///{template}")
+        await _first_start(f"sqlite+aiosqlite:///{template}")
         _sqlite_template = template
     _copy(_sqlite_template, target)
 
@@ -77,7 +92,7 @@ async def pg_template() -> str:
             await connection.execute(f'CREATE DATABASE "{name}"')
         finally:
             await connection.close()
-        await upgrade_schema_async(database_url(name))
+        await _first_start(database_url(name))
         _pg_template = name
     return _pg_template
 
