@@ -74,8 +74,26 @@ async def start(api, url: str, data_dir: Path, name: str, role: str, **extra: st
                 "GRIDLINE_DB_URL": url, "GRIDLINE_INSTANCE": name, "GRIDLINE_HTTP_PORT": "0",
                 "GRIDLINE_SEND_PER_SECOND": "500", "GRIDLINE_CHAT_INTERVAL_SECONDS": "0", "GRIDLINE_QUIET_HOURS": "",
                 **extra})
-    return await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "run", "--role", role, env=env,
-                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "run", "--role", role, env=env,
+                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    if env["GRIDLINE_HTTP_PORT"] != "0":
+        await listening(process, int(env["GRIDLINE_HTTP_PORT"]))
+    return process
+
+
+async def listening(process, port: int) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the process takes connections on `port` (a new Python on a busy machine may take
+    many seconds to get there), or has ended; the stories then talk to a process that is up."""
+    deadline = asyncio.get_running_loop().time() + 50  # a safety net only
+    while process.returncode is None and asyncio.get_running_loop().time() < deadline:
+        try:
+            _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return
 
 
 async def stop(process) -> str:  # type: ignore[no-untyped-def]
