@@ -16,8 +16,8 @@ def migrated_templates(tmp_path_factory):
     """Stores at the newest schema, made once in this process and copied for each test (tests/templates.py)."""
     templates.keep_templates_in(tmp_path_factory.mktemp("templates"))
     yield
-    asyncio.run(templates.drop_pg_template())
-    templates.forget_sqlite_template()
+    asyncio.run(templates.drop_databases())
+    templates.forget_folder()
 
 
 @pytest.fixture

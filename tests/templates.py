@@ -32,6 +32,7 @@ from tests.pg import PG_URL, admin_connection, database_url
 _folder: Path | None = None
 _sqlite_template: Path | None = None
 _pg_template: str | None = None
+_kept_databases: list[str] = []  # other databases of the session (tests/snapshots.py), dropped at its end
 
 
 async def _first_start(url: str) -> None:
@@ -50,6 +51,17 @@ def keep_templates_in(folder: Path) -> None:
     """Where this process keeps its SQLite template (set once per session by tests/conftest.py)."""
     global _folder
     _folder = folder
+
+
+def folder() -> Path:
+    """This session's folder for kept stores and files."""
+    assert _folder is not None, "no test session (tests/conftest.py sets the folder)"
+    return _folder
+
+
+def drop_at_the_end(database: str) -> None:
+    """Drop this PostgreSQL database when the session ends."""
+    _kept_databases.append(database)
 
 
 async def copy_migrated_sqlite(url: str) -> None:
@@ -144,8 +156,8 @@ async def migrated_database() -> AsyncIterator[str]:
         _background.submit(_drop, name)
 
 
-async def drop_pg_template() -> None:
-    """At the end of the session: the spare copy, the used ones still being dropped, and the template."""
+async def drop_databases() -> None:
+    """At the end of the session: the spare copy, the used ones still being dropped, the kept ones and the template."""
     global _background, _spare, _pg_template
     if _background is not None:
         if _spare is not None:
@@ -153,18 +165,22 @@ async def drop_pg_template() -> None:
                 _background.submit(_drop, await asyncio.wrap_future(_spare))
         _background.shutdown(wait=True)
         _background = _spare = None
-    if _pg_template is None or not PG_URL:
+    dropping = [*_kept_databases, *([_pg_template] if _pg_template else [])]
+    if not dropping or not PG_URL:
         return
     connection = await admin_connection()
     try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{_pg_template}" WITH (FORCE)')
+        for name in dropping:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await connection.close()
+    _kept_databases.clear()
     _pg_template = None
 
 
-def forget_sqlite_template() -> None:
+def forget_folder() -> None:
+    """Remove this session's folder (the SQLite template, kept worlds)."""
     global _sqlite_template, _folder
-    if _sqlite_template is not None:
-        shutil.rmtree(_sqlite_template.parent, ignore_errors=True)
+    if _folder is not None:
+        shutil.rmtree(_folder, ignore_errors=True)
     _sqlite_template = _folder = None
