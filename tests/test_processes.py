@@ -29,7 +29,12 @@ from tests.harness import jpeg
 from tests.pg import PG_URL, throwaway_database
 from tests.test_routing import IN_GRID
 
-pytestmark = pytest.mark.skipif(not PG_URL, reason="needs the PostgreSQL server ./run tests starts")
+pytestmark = [
+    pytest.mark.skipif(not PG_URL, reason="needs the PostgreSQL server ./run tests starts"),
+    # Several new Pythons and 1,200 sends through the fake Bot API: on a busy machine that can take
+    # more than the suite's 60 s safety net. The stories' own waits (up to 180 s) are their limits.
+    pytest.mark.timeout(300),
+]
 NOTICE = N_("Nothing is waiting for you. 👍")
 
 
