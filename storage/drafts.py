@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -52,24 +52,25 @@ class PhotoAdded:
     answered_album: bool
 
 
-# A draft is read with its photos in one statement (the relationship's own loading takes a second).
-_WITH_PHOTOS = joinedload(ReportDraft.photos)
+# A draft is read with its photos in one statement (the relationship's own loading takes a second);
+# both statements are built once (their cache keys worked out once, not at every update).
+_OPEN_DRAFT = (
+    select(ReportDraft)
+    .where(ReportDraft.person_id == bindparam("person_id"), ReportDraft.status == DraftStatus.OPEN)
+    .order_by(ReportDraft.id.desc())
+    .limit(1)
+    .options(joinedload(ReportDraft.photos))
+)
+_DRAFT = select(ReportDraft).where(ReportDraft.id == bindparam("draft_id")).options(joinedload(ReportDraft.photos))
 
 
 async def open_draft(session: AsyncSession, person_id: int) -> ReportDraft | None:
-    drafts = await session.scalars(
-        select(ReportDraft)
-        .where(ReportDraft.person_id == person_id, ReportDraft.status == DraftStatus.OPEN)
-        .order_by(ReportDraft.id.desc())
-        .limit(1)
-        .options(_WITH_PHOTOS)
-    )
-    return drafts.unique().first()
+    return (await session.scalars(_OPEN_DRAFT, {"person_id": person_id})).unique().first()
 
 
 async def draft_of(session: AsyncSession, draft_id: int, person_id: int) -> ReportDraft | None:
     """The person's own draft with this id; None for a draft that is not theirs or does not exist."""
-    draft = await session.get(ReportDraft, draft_id, options=[_WITH_PHOTOS])
+    draft = (await session.scalars(_DRAFT, {"draft_id": draft_id})).unique().first()
     return draft if draft is not None and draft.person_id == person_id else None
 
 
