@@ -133,16 +133,23 @@ class Store:
                 listener()
 
     async def checkpoint(self) -> None:
-        """SQLite: copy what the WAL holds into the database file and sync it, on aiosqlite's thread,
-        waiting for nobody (PASSIVE: what a reader still needs stays in the WAL for next time).
-        What SQLite's automatic checkpoint did at the commit that filled the WAL (turned off in
-        `_configure_sqlite`)."""
+        """SQLite: copy what the WAL holds into the database file and sync it, on aiosqlite's thread.
+        What SQLite's automatic checkpoint did in the commit that filled the WAL (turned off in
+        `_configure_sqlite`), and like it with the write lock held: with no writer appending
+        meanwhile, the checkpoint catches up, and the next transaction starts the WAL over from its
+        beginning instead of growing it. Other transactions wait for it (the event loop does not)."""
         try:
             async with self.engine.connect() as connection:
                 driver = (await connection.get_raw_connection()).driver_connection
                 assert driver is not None
-                cursor = await driver.execute("PRAGMA wal_checkpoint(PASSIVE)")
-                await cursor.close()
+                if self._write_lock is not None:
+                    await self._write_lock.acquire()
+                try:
+                    cursor = await driver.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    await cursor.close()
+                finally:
+                    if self._write_lock is not None:
+                        self._write_lock.release()
         except Exception:  # a checkpoint that failed is made by the next one; nothing is lost
             log.warning("WAL checkpoint failed", exc_info=True)
 

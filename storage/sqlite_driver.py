@@ -14,13 +14,13 @@ Here a transaction runs on the calling thread, without trips, whenever nothing i
   block, and no other writer can be there), and a turn's indexed statements take microseconds.
 - COMMIT writes the transaction to the WAL and syncs nothing (synchronous=NORMAL). The only part of
   a commit that syncs, the checkpoint into the database file, is not left to the commit: the
-  Store's connections set wal_autocheckpoint=0 and the Store checkpoints on aiosqlite's thread,
-  after the lock is released (`storage/db.py`). This driver needs that: with automatic checkpoints
-  on, a COMMIT here could sync on the event loop.
+  Store's connections set wal_autocheckpoint=0 and the Store checkpoints every 100 transactions on
+  aiosqlite's thread, holding the write lock as the commit did (`storage/db.py`). This driver
+  needs that: with automatic checkpoints on, a COMMIT here could sync on the event loop.
 - ROLLBACK writes nothing in WAL mode.
 Anything else outside a transaction (the PRAGMAs when a connection opens, a checkpoint) makes one
-trip to aiosqlite's thread. What SQLite is asked, in which order, and what is durable when, does
-not change.
+trip to aiosqlite's thread. The statements of a transaction, and what is durable when, do not
+change.
 
 Pass `dbapi()` as `module=` to `create_async_engine` for a `sqlite+aiosqlite` URL. It leans on
 SQLAlchemy's adapter classes and on aiosqlite's `_execute` (run a function on its thread), as
