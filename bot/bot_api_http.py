@@ -20,6 +20,7 @@ ended by the operating system's TCP timeouts instead.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
@@ -27,6 +28,7 @@ from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
+_FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 # python-telegram-bot's defaults for HTTPXRequest.
 CONNECT_SECONDS = 5.0
 READ_SECONDS = 5.0
@@ -77,15 +79,18 @@ class AiohttpRequest(BaseRequest):
         if session is None or session.closed:
             raise RuntimeError("This AiohttpRequest is not initialized!")
         body: Any = None
-        if request_data is not None:
-            body = request_data.json_parameters  # a form, as httpx sends it
-            if request_data.multipart_data:
-                form = aiohttp.FormData()
-                for name, value in body.items():
-                    form.add_field(name, value)
-                for name, (filename, content, mime) in request_data.multipart_data.items():
-                    form.add_field(name, content, filename=filename, content_type=mime)
-                body = form
+        headers = None
+        if request_data is not None and request_data.multipart_data:
+            form = aiohttp.FormData()
+            for name, value in request_data.json_parameters.items():
+                form.add_field(name, value)
+            for name, (filename, content, mime) in request_data.multipart_data.items():
+                form.add_field(name, content, filename=filename, content_type=mime)
+            body = form
+        elif request_data is not None:
+            # A form, as httpx sends it (and as aiohttp would encode it, at a third of the cost).
+            body = urlencode(request_data.json_parameters).encode()
+            headers = _FORM
         connect = _seconds(connect_timeout, self._connect_timeout)
         pool = _seconds(pool_timeout, self._pool_timeout)
         timeout = aiohttp.ClientTimeout(
@@ -96,7 +101,7 @@ class AiohttpRequest(BaseRequest):
             sock_read=_seconds(read_timeout, self._read_timeout),
         )
         try:
-            async with session.request(method, url, data=body, timeout=timeout) as response:
+            async with session.request(method, url, data=body, headers=headers, timeout=timeout) as response:
                 return response.status, await response.read()
         except TimeoutError as error:  # aiohttp's own timeouts are TimeoutErrors too
             raise TimedOut from error
