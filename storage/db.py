@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import functools
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,9 +23,14 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
+from storage import sqlite_driver
 from storage.wakeup import announce_queued
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# SQLite: a WAL checkpoint after this many transactions of this process (its automatic one came
+# once the WAL held 1000 pages; a turn writes a few).
+CHECKPOINT_COMMITS = 100
+log = logging.getLogger(__name__)
 
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
@@ -54,6 +60,10 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=15000")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # The driver commits on the event loop's thread (storage/sqlite_driver.py), and the one
+        # part of a commit that syncs to disk is a checkpoint: the Store makes those itself, on
+        # aiosqlite's thread (`Store.checkpoint`), instead of the commit that filled the WAL.
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -71,7 +81,7 @@ def ensure_sqlite_folder(url: str) -> None:
 def create_engine(url: str) -> AsyncEngine:
     if is_sqlite(url):
         ensure_sqlite_folder(url)
-        engine = create_async_engine(url, pool_size=5, max_overflow=10)
+        engine = create_async_engine(url, pool_size=5, max_overflow=10, module=sqlite_driver.dbapi())
         _configure_sqlite(engine)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
@@ -94,6 +104,8 @@ class Store:
         self._write_lock = asyncio.Lock() if is_sqlite(url) else None
         # On PostgreSQL the senders may be other processes: they hear of queued messages by NOTIFY.
         self._announces_queued = not is_sqlite(url)
+        self._commits = 0
+        self._checkpointing: asyncio.Task[None] | None = None
 
     def on_outbox_commit(self, listener: Callable[[], None]) -> None:
         self._outbox_listeners.append(listener)
@@ -101,21 +113,48 @@ class Store:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One unit of work: committed when the block ends, rolled back if it raises."""
-        if self._write_lock is not None:
-            await self._write_lock.acquire()
-        try:
-            async with self._sessions() as session:
+        async with self._sessions() as session:
+            # The lock is held from BEGIN to COMMIT only: closing the session (which returns its
+            # connection to the pool) waits a turn of the event loop, and nobody need wait for that.
+            if self._write_lock is not None:
+                await self._write_lock.acquire()
+            try:
                 async with session.begin():
                     yield session
                     if self._announces_queued and session.info.get("outbox_queued"):
                         await announce_queued(session)
                 queued = session.info.pop("outbox_queued", False)
-        finally:
-            if self._write_lock is not None:
-                self._write_lock.release()
+            finally:
+                if self._write_lock is not None:
+                    self._write_lock.release()
+        if self._write_lock is not None:
+            self._commits += 1
+            if self._commits % CHECKPOINT_COMMITS == 0 and (self._checkpointing is None or self._checkpointing.done()):
+                self._checkpointing = asyncio.get_running_loop().create_task(self.checkpoint())
         if queued:
             for listener in self._outbox_listeners:
                 listener()
+
+    async def checkpoint(self) -> None:
+        """SQLite: copy what the WAL holds into the database file and sync it, on aiosqlite's thread.
+        What SQLite's automatic checkpoint did in the commit that filled the WAL (turned off in
+        `_configure_sqlite`), and like it with the write lock held: with no writer appending
+        meanwhile, the checkpoint catches up, and the next transaction starts the WAL over from its
+        beginning instead of growing it. Other transactions wait for it (the event loop does not)."""
+        try:
+            async with self.engine.connect() as connection:
+                driver = (await connection.get_raw_connection()).driver_connection
+                assert driver is not None
+                if self._write_lock is not None:
+                    await self._write_lock.acquire()
+                try:
+                    cursor = await driver.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    await cursor.close()
+                finally:
+                    if self._write_lock is not None:
+                        self._write_lock.release()
+        except Exception:  # a checkpoint that failed is made by the next one; nothing is lost
+            log.warning("WAL checkpoint failed", exc_info=True)
 
     async def ping(self) -> None:
         """One round trip to the database (raises whatever the driver raises when it is not there)."""
@@ -123,6 +162,8 @@ class Store:
             await session.execute(text("SELECT 1"))
 
     async def close(self) -> None:
+        if self._checkpointing is not None:
+            await self._checkpointing
         await self.engine.dispose()
 
 
