@@ -10,10 +10,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[impo
 from telegram import BotCommand, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import ApplicationBuilder, ContextTypes, Defaults, ExtBot
-from telegram.request import HTTPXRequest
 
 from adapters.open311_client import SYNC_SECONDS, Syncer
 from bot import timers
+from bot.bot_api_http import bot_api_request
 from bot.polling import GridlineBot, UpdatePoller
 from bot.settings import BotRuntime
 from bot.update_processor import PerChatUpdateProcessor
@@ -45,8 +45,8 @@ def build_application(runtime: BotRuntime, max_concurrent_updates: int = 64) -> 
         settings.bot_token.get_secret_value(),
         base_url=f"{api}/bot",
         base_file_url=f"{api}/file/bot",
-        request=HTTPXRequest(connection_pool_size=256),
-        get_updates_request=HTTPXRequest(connection_pool_size=1),
+        request=bot_api_request(256),
+        get_updates_request=bot_api_request(1),
         defaults=Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)),
         # A 429 on a direct reply is waited out here, for every call site (the late binding lets
         # tests replace the runtime's sleep).

@@ -15,6 +15,7 @@ with no Telegram at all.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -195,15 +196,20 @@ async def edit_or_send(query: CallbackQuery, text: str, reply_markup: InlineKeyb
 async def show_outcome(update: Update, context: GridContext, outcome: ButtonOutcome) -> None:
     query = update.callback_query
     assert query is not None
-    await answer_button(query, outcome.notice, outcome.alert)
-    # A message's own buttons can only be inline ones (a reply keyboard is sent, never edited in).
-    buttons = outcome.markup if isinstance(outcome.markup, InlineKeyboardMarkup) else None
-    if outcome.edit_text is not None:
-        await edit_or_send(query, outcome.edit_text, buttons)
-    elif outcome.markup is not KEEP:
-        try:
-            await query.edit_message_reply_markup(buttons)
-        except BadRequest as error:
-            log.debug("buttons not changed: %s", error)
+    # The button's answer and the change to its message are independent requests: made at once,
+    # a press waits for one round trip to Telegram instead of two. New messages come after both.
+    answered = asyncio.ensure_future(answer_button(query, outcome.notice, outcome.alert))
+    try:
+        # A message's own buttons can only be inline ones (a reply keyboard is sent, never edited in).
+        buttons = outcome.markup if isinstance(outcome.markup, InlineKeyboardMarkup) else None
+        if outcome.edit_text is not None:
+            await edit_or_send(query, outcome.edit_text, buttons)
+        elif outcome.markup is not KEEP:
+            try:
+                await query.edit_message_reply_markup(buttons)
+            except BadRequest as error:
+                log.debug("buttons not changed: %s", error)
+    finally:
+        await answered
     if outcome.messages and update.effective_chat:
         await send_all(context.bot, update.effective_chat.id, outcome.messages)

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from storage import cases
 from storage.models import Case, DraftPhoto, ReportDraft
@@ -51,19 +52,25 @@ class PhotoAdded:
     answered_album: bool
 
 
+# A draft is read with its photos in one statement (the relationship's own loading takes a second);
+# both statements are built once (their cache keys worked out once, not at every update).
+_OPEN_DRAFT = (
+    select(ReportDraft)
+    .where(ReportDraft.person_id == bindparam("person_id"), ReportDraft.status == DraftStatus.OPEN)
+    .order_by(ReportDraft.id.desc())
+    .limit(1)
+    .options(joinedload(ReportDraft.photos))
+)
+_DRAFT = select(ReportDraft).where(ReportDraft.id == bindparam("draft_id")).options(joinedload(ReportDraft.photos))
+
+
 async def open_draft(session: AsyncSession, person_id: int) -> ReportDraft | None:
-    drafts = await session.scalars(
-        select(ReportDraft)
-        .where(ReportDraft.person_id == person_id, ReportDraft.status == DraftStatus.OPEN)
-        .order_by(ReportDraft.id.desc())
-        .limit(1)
-    )
-    return drafts.first()
+    return (await session.scalars(_OPEN_DRAFT, {"person_id": person_id})).unique().first()
 
 
 async def draft_of(session: AsyncSession, draft_id: int, person_id: int) -> ReportDraft | None:
     """The person's own draft with this id; None for a draft that is not theirs or does not exist."""
-    draft = await session.get(ReportDraft, draft_id)
+    draft = (await session.scalars(_DRAFT, {"draft_id": draft_id})).unique().first()
     return draft if draft is not None and draft.person_id == person_id else None
 
 
@@ -72,10 +79,11 @@ async def start_draft(session: AsyncSession, person_id: int, now: datetime) -> R
     draft = await open_draft(session, person_id)
     if draft is not None:
         return draft
-    draft = ReportDraft(person_id=person_id, status=DraftStatus.OPEN, step=DraftStep.PHOTOS, created_at=now, updated_at=now)
+    # Made with its (empty) photos, which need no reading back.
+    draft = ReportDraft(person_id=person_id, status=DraftStatus.OPEN, step=DraftStep.PHOTOS, created_at=now, updated_at=now,
+                        photos=[])
     session.add(draft)
     await session.flush()
-    await session.refresh(draft, ["photos"])
     return draft
 
 

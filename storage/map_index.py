@@ -137,8 +137,11 @@ class AreaIndex:
 
 async def map_version(session: AsyncSession) -> tuple[object, ...]:
     """Changes whenever areas are imported, so a running bot knows to reload its index."""
-    count, newest = (await session.execute(select(func.count(), func.max(Area.updated_at)))).one()
+    count, newest = (await session.execute(_VERSION)).one()
     return (count, newest)
+
+
+_VERSION = select(func.count(), func.max(Area.updated_at))  # built once: asked at most turns
 
 
 class MapCache:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, bindparam, case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Person
@@ -22,20 +22,38 @@ MAX_NAME = 200
 async def touch_person(
     session: AsyncSession, tg_id: int, name: str, telegram_language: str, now: datetime
 ) -> Person:
-    """The person behind an incoming update, created on first contact and refreshed after."""
-    person = await person_by_tg_id(session, tg_id)
+    """The person behind an incoming update, created on first contact and refreshed after: read and
+    written in one statement (UPDATE ... RETURNING), as every update does it."""
+    refreshed = await session.scalars(_TOUCH, {
+        "telegram_id": tg_id,
+        "telegram_name": name[:MAX_NAME],  # never cuts a name from Telegram (see MAX_NAME)
+        "seen_at": now,
+        "telegram_language": Language(telegram_language),
+    })
+    person = refreshed.first()
     if person is None:
         return await _new_person(session, tg_id, name, telegram_language, now)
-    person.name = name[:MAX_NAME]  # never cuts a name from Telegram (see MAX_NAME)
-    person.last_seen_at = now
-    if not person.language_chosen:
-        person.language = Language(telegram_language)
-    if person.blocked:
+    return person
+
+
+# Built once (its cache key worked out once, not at every update).
+_TOUCH = (
+    update(Person)
+    .where(Person.tg_id == bindparam("telegram_id"))
+    .values(
+        name=bindparam("telegram_name", type_=Person.name.type),
+        last_seen_at=bindparam("seen_at", type_=Person.last_seen_at.type),
+        # Telegram's language until the person chooses one.
+        language=case((Person.language_chosen, Person.language),
+                      else_=bindparam("telegram_language", type_=Person.language.type)),
         # A person who writes to us has unblocked (or, at last, opened) the bot. `never_opened`
         # stays until /start has given them back their work.
-        person.blocked = False
-        person.blocked_at = None
-    return person
+        blocked=False,
+        blocked_at=None,
+    )
+    .returning(Person)
+    .execution_options(synchronize_session=False)  # the row comes back as the statement left it
+)
 
 
 async def _new_person(session: AsyncSession, tg_id: int, name: str, language: str, now: datetime) -> Person:

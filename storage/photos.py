@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import io
 import os
+import uuid
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -162,12 +163,14 @@ def photo_path(facts: ImageFacts) -> Path:
 
 
 def write_photo_file(data_dir: Path, content: bytes, facts: ImageFacts) -> None:
-    """Write the file atomically unless it is already there (blocking: run it in a thread)."""
+    """Write the file atomically unless it is already there (blocking: run it in a thread). The same
+    picture may be written by two threads at once (two people send it): each writes its own
+    temporary file, and the second rename replaces the first with the same bytes."""
     path = data_dir / photo_path(facts)
     if path.exists():
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")
+    temporary = path.with_suffix(path.suffix + f".{os.getpid()}.{uuid.uuid4().hex}.tmp")
     temporary.write_bytes(content)
     temporary.replace(path)
 

@@ -1,11 +1,23 @@
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from storage.clock import ManualClock
+from tests import templates
 from tests.fake_telegram import FakeBotApi
 from tests.harness import Harness, settings_for
-from tests.pg import PG_URL, throwaway_database
+from tests.pg import PG_URL
+
+
+@pytest.fixture(scope="session", autouse=True)
+def migrated_templates(tmp_path_factory):
+    """Stores at the newest schema, made once in this process and copied for each test (tests/templates.py)."""
+    templates.keep_templates_in(tmp_path_factory.mktemp("templates"))
+    yield
+    asyncio.run(templates.drop_databases())
+    templates.forget_folder()
 
 
 @pytest.fixture
@@ -24,13 +36,13 @@ def clock() -> ManualClock:
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def store_url(request, tmp_path):
     """The case store a test runs on: a SQLite file, and a fresh PostgreSQL database when the
-    test setup started a server (./run tests does)."""
+    test setup started a server (./run tests does). Both start as copies of a migrated store."""
     if request.param == "sqlite":
-        yield None  # the default: a SQLite file in the data dir
+        yield None  # the default: a SQLite file in the data dir (Harness.start copies it in)
         return
     if not PG_URL:
         pytest.skip("no PostgreSQL server for the tests (./run tests starts one)")
-    async with throwaway_database("t") as url:
+    async with templates.migrated_database() as url:
         yield url
 
 

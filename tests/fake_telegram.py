@@ -246,8 +246,9 @@ class FakeBotApi:
     def methods(self, name: str) -> list[Call]:
         return [c for c in self.calls if c.method == name]
 
-    async def wait_for(self, predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]  # noqa: ASYNC109 - a test helper's bound, passed to asyncio.wait_for
-        """Wait until `predicate()` holds, woken by each request the bot makes (never by polling)."""
+    async def wait_for(self, predicate, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]  # noqa: ASYNC109 - a test helper's bound, passed to asyncio.wait_for
+        """Wait until `predicate()` holds, woken by each request the bot makes (never by polling).
+        The timeout is only a safety net, generous so that a busy machine never reaches it."""
         async def until() -> None:
             async with self._changed:
                 await self._changed.wait_for(predicate)

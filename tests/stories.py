@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,7 +13,7 @@ from sqlalchemy import select
 from bot.web import HttpFace
 from handlers.i18n import translator
 from storage import open311, people, roles
-from storage.map_import import DEMO_CITY, read_map, write_map
+from storage.map_import import DEMO_CITY, AreaFeature, read_map, write_map
 from storage.models import Case
 from tests.harness import Harness, Person
 
@@ -47,9 +48,15 @@ async def newest_case(world: Harness) -> Case:
         return await session.scalar(select(Case).order_by(Case.id.desc()).limit(1))
 
 
+@functools.cache
+def _demo_map() -> tuple[AreaFeature, ...]:
+    """The demo city's areas, read once per test process (its GeoJSON takes a while to check)."""
+    return tuple(read_map(DEMO_CITY.read_text(encoding="utf-8")))
+
+
 async def demo_city(world) -> None:  # type: ignore[no-untyped-def]
     async with world.store.transaction() as session:
-        await write_map(session, read_map(DEMO_CITY.read_text(encoding="utf-8")), world.clock.now())
+        await write_map(session, list(_demo_map()), world.clock.now())
 
 
 async def staff(world, tg_id: int, name: str, role: str, area: str | None,  # type: ignore[no-untyped-def]

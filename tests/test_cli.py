@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import os
 import subprocess
 import sys
+import threading
+import traceback
 from pathlib import Path
 
 import pytest
@@ -13,10 +18,71 @@ from storage.catalog import DEFAULT_CATALOG
 
 
 def gridline(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """`gridline ARGS` with only `env`'s GRIDLINE_ settings, in `cwd`: its exit code, stdout and stderr.
+
+    `gridline run` is a real process (signals, logging, the bot's life). Every other command runs
+    its `main` in this process, as the process would (environment, working folder, exit code,
+    output with a traceback for a crash); a new Python with Gridline's imports costs seconds.
+    tests/test_processes.py runs `gridline db upgrade` as real processes."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("GRIDLINE_")}
     clean.update(env or {})
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, env=clean,
-                          cwd=cwd, timeout=60)
+    if args[:1] == ("run",):
+        return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, env=clean,
+                              cwd=cwd, timeout=60)
+    return in_process(list(args), clean, cwd)
+
+
+_one_at_a_time = threading.Lock()  # the environment and the working folder belong to the whole process
+
+
+def in_process(argv: list[str], env: dict[str, str], cwd: Path | None) -> subprocess.CompletedProcess[str]:
+    """`python -m bot.cli ARGV` in a thread of this process (its own event loops, like a process)."""
+    from bot.cli import main
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    outcome: list[int] = []
+
+    def command() -> None:
+        # What the interpreter does around `sys.exit(main())`: SystemExit's code, a traceback and 1 for a crash.
+        try:
+            outcome.append(main(argv))
+        except SystemExit as leaving:
+            if leaving.code is None or isinstance(leaving.code, int):
+                outcome.append(leaving.code or 0)
+            else:
+                print(leaving.code, file=sys.stderr)
+                outcome.append(1)
+        except BaseException:  # noqa: BLE001 - a crash is an exit code and a traceback, as in a process
+            traceback.print_exc()
+            outcome.append(1)
+
+    # A process without logging set up prints warnings alone on stderr (logging's last resort).
+    last_resort = logging.StreamHandler(stderr)
+    last_resort.setLevel(logging.WARNING)
+    with _one_at_a_time:
+        saved_env, saved_cwd = dict(os.environ), Path.cwd()
+        os.environ.clear()
+        os.environ.update(env)
+        logging.getLogger().addHandler(last_resort)
+        try:
+            if cwd is not None:
+                os.chdir(cwd)
+            with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+                worker = threading.Thread(target=command, name="gridline " + " ".join(argv[:2]))
+                worker.start()
+                worker.join(timeout=60)
+            if worker.is_alive():
+                raise subprocess.TimeoutExpired(["gridline", *argv], 60)
+        finally:
+            logging.getLogger().removeHandler(last_resort)
+            os.chdir(saved_cwd)
+            os.environ.clear()
+            os.environ.update(saved_env)
+
+    def text(captured: io.StringIO) -> str:  # as `text=True` reads a pipe: universal newlines
+        return captured.getvalue().replace("\r\n", "\n").replace("\r", "\n")
+
+    return subprocess.CompletedProcess(["gridline", *argv], outcome[0], text(stdout), text(stderr))
 
 
 def test_run_without_a_token_says_how_to_get_one(tmp_path):

@@ -63,6 +63,7 @@ from storage.models import (
 from storage.models import (
     Person as PersonRow,
 )
+from tests import snapshots
 from tests.harness import Harness, Person
 from tests.stories import (
     CJK,
@@ -113,10 +114,27 @@ async def person_id(world: Harness, someone: Person) -> int:
         return await session.scalar(select(PersonRow.id).where(PersonRow.tg_id == someone.tg_id))
 
 
+_cities: dict[str, tuple[snapshots.WorldSnapshot, City]] = {}  # per store kind: built once per test process
+
+
 async def a_city(world: Harness) -> City:
     """Grid G1 (worker Wang, leader Li, responder Ann) with a resident's case; grid G2 (worker Zhou,
     responder Eve); dispatchers of streets HS-01 (Sun) and HS-02 (Ma); another leader (Qian) with a
-    call-out draft of his own; a citizen (Amy) with a case of her own and a report at its summary."""
+    call-out draft of his own; a citizen (Amy) with a case of her own and a report at its summary.
+
+    Built once per test process and store kind; each later story starts from a copy (tests/snapshots.py)."""
+    kind = "postgresql" if world.settings.db_url else "sqlite"
+    if kind in _cities and snapshots.fits(world, _cities[kind][0]):
+        snapshot, built = _cities[kind]
+        await snapshots.put_back(world, snapshot)
+        return City(world, {name: Person(world, p.tg_id, p.name, p.language_code) for name, p in built.people.items()},
+                    dict(built.ids), {key: list(values) for key, values in built.secrets.items()})
+    city = await build_city(world)
+    _cities[kind] = (await snapshots.take(world), city)
+    return city
+
+
+async def build_city(world: Harness) -> City:
     await demo_city(world)
     city = City(world, {})
     for name, role, area, tags in (

@@ -27,8 +27,10 @@ async def upstream():
 
 @pytest.fixture
 async def synced(api, clock, tmp_path, upstream):
+    # The client's timeout and the fake's hang are timers of this one event loop: a hang longer
+    # than the timeout always outlasts it, however busy the machine. Any other answer has 1.5 s.
     world = Harness(api, settings_for(api, tmp_path / "var", upstream_url=upstream.url, upstream_api_key="up-key",
-                                      upstream_timeout_seconds=0.5, sync_alert_minutes=30), clock)
+                                      upstream_timeout_seconds=1.5, sync_alert_minutes=30), clock)
     await world.start()
     await demo_city(world)
     async with aiohttp.ClientSession() as http:
