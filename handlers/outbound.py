@@ -264,13 +264,15 @@ class OutboundSender:
         try:
             while self._going(run):
                 self._again = False
+                settled = not run.lanes  # nothing in flight could queue more behind this claim
                 prepared = await self._claim_batch(size)
                 if not prepared:
-                    # Nothing due now: wait for the lanes, unless more is queued meanwhile.
+                    if settled:
+                        break
+                    # Nothing due now: wait for the lanes, then claim once more, since a send that
+                    # ended queues what follows from it (a blocked worker's task goes to the leader).
                     while run.lanes and not self._again and self._going(run):
                         await self._progress(run)
-                    if not run.lanes and not self._again:
-                        break
                     continue
                 handled += len(prepared)
                 run.waiting += len(prepared)
