@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     chat_interval_seconds: float = Field(default=1.0, ge=0, le=60)
     # Telegram's paid broadcasts (allow_paid_broadcast, charged in Stars) for emergency messages.
     paid_broadcast: bool = False
+    # On PostgreSQL, the sending processes keep to send_per_second together, through slots in the
+    # store; false: each process keeps to it alone (as before: split it by hand).
+    shared_send_limit: bool = True
     # Call-outs: minutes between automatic re-alerts of those who have not answered, and how many.
     realert_minutes: float = Field(default=5, gt=0, le=120)
     realert_times: int = Field(default=2, ge=0, le=10)

@@ -8,6 +8,7 @@ together is a draft, whose rules are in `storage/callout_drafts.py`.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -102,9 +103,10 @@ async def answer(session: AsyncSession, mobilization_id: int, person_id: int, gi
     return mobilization
 
 
-async def mark_delivered(session: AsyncSession, mobilization_id: int, person_id: int, now: datetime) -> None:
+async def mark_delivered(session: AsyncSession, mobilization_id: int, person_ids: Collection[int], now: datetime) -> None:
+    """The alert reached these responders (one statement for all of them)."""
     await session.execute(update(Responder).where(
-        Responder.mobilization_id == mobilization_id, Responder.person_id == person_id, Responder.delivered_at.is_(None)
+        Responder.mobilization_id == mobilization_id, Responder.person_id.in_(person_ids), Responder.delivered_at.is_(None)
     ).values(delivered_at=now))
 
 

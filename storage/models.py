@@ -306,7 +306,8 @@ class OutboundMessage(Base):
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_status_due", "status", "not_before"),
-                      Index("ix_outbox_status_priority", "status", "priority", "id"))
+                      Index("ix_outbox_status_priority", "status", "priority", "id"),
+                      Index("ix_outbox_person_status", "person_id", "status"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
@@ -507,3 +508,16 @@ class SeenUpdate(Base):
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class SendSlot(Base):
+    """One of the N calls a second a Bot API limit allows, shared by the sending processes
+    (PostgreSQL; `storage/send_slots.py`): held by a call from the moment it leaves until a second
+    after its answer, or until its lease runs out when its holder died."""
+
+    __tablename__ = "send_slots"
+
+    pool: Mapped[str] = mapped_column(String(16), primary_key=True)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    held_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    holder: Mapped[str | None] = mapped_column(String(64))

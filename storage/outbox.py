@@ -14,11 +14,12 @@ from dataclasses import MISSING, dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal, Self
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, exists, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.db import changed_rows
-from storage.models import CaseEvent, OutboundMessage
+from storage.models import CaseEvent, Mobilization, OutboundMessage, Person, Responder
 from storage.vocab import OutboxKind, OutboxStatus
 
 LEASE = timedelta(seconds=60)
@@ -203,19 +204,46 @@ async def enqueue(session: AsyncSession, person_id: int, payload: OutboxPayload,
     return message
 
 
-async def claim_due(session: AsyncSession, now: datetime, limit: int, owner: str = "") -> list[OutboundMessage]:
-    """Take up to `limit` due messages, oldest first, under a lease so no other sender takes them."""
+# Held (PostgreSQL, for one claim's transaction) so that claims by several senders go one at a
+# time: each sees the claims committed before it ("gridline" and "outbox" in ASCII).
+CLAIM_LOCK = 0x6772_6964_6F75_7462
+
+
+async def claim_due(session: AsyncSession, now: datetime, limit: int, owner: str = "",
+                    spacing: timedelta = timedelta(0)) -> list[OutboundMessage]:
+    """Take up to `limit` due messages, in the queue's order (priority, then age), under a lease so
+    no other sender takes them.
+
+    A person's messages go from one sender at a time, in order: a message is left alone while
+    another sender holds a claim on any pending message of the same person, or sent one to them
+    less than `spacing` ago (Telegram's interval between two messages to one chat). On PostgreSQL
+    the claims of several senders are taken one after the other (an advisory lock for this
+    transaction, which should hold the claim only), so a claim sees every claim committed before it;
+    a claim's rows are also locked, skipped by whoever else is looking.
+    """
+    postgres = session.bind.dialect.name == "postgresql"
+    if postgres:
+        await session.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK)))
+    other = aliased(OutboundMessage)
+    someone_else = or_(other.claimed_by.is_(None), other.claimed_by != owner)
+    busy = exists().where(
+        other.person_id == OutboundMessage.person_id,
+        someone_else,
+        or_(and_(other.status == "pending", other.claimed_until >= now),
+            and_(other.status == "sent", other.sent_at > now - spacing) if spacing > timedelta(0) else false()),
+    )
     due = (
         select(OutboundMessage.id)
         .where(
             OutboundMessage.status == "pending",
             OutboundMessage.not_before <= now,
             (OutboundMessage.claimed_until.is_(None)) | (OutboundMessage.claimed_until < now),
+            ~busy,
         )
         .order_by(OutboundMessage.priority, OutboundMessage.id)
         .limit(limit)
     )
-    if session.bind.dialect.name == "postgresql":
+    if postgres:
         due = due.with_for_update(skip_locked=True)
     ids = list((await session.scalars(due)).all())
     if not ids:
@@ -227,6 +255,42 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int, owner: str
         select(OutboundMessage).where(OutboundMessage.id.in_(ids)).order_by(OutboundMessage.priority, OutboundMessage.id)
     )
     return list(rows.all())
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A claimed message and its recipient (None when the person is gone)."""
+
+    message: OutboundMessage
+    person: Person | None
+
+
+async def claimed_for_sending(session: AsyncSession, message_ids: list[int]) -> list[Claimed]:
+    """The claimed messages (in the queue's order, those still pending), with their recipients and
+    what their call-out alerts name loaded in a query each rather than one per message: rendering
+    the messages in this session then finds them there."""
+    messages = list(await session.scalars(select(OutboundMessage).where(
+        OutboundMessage.id.in_(message_ids), OutboundMessage.status == "pending",
+    ).order_by(OutboundMessage.priority, OutboundMessage.id)))
+    if not messages:
+        return []
+    people = {person.id: person for person in await session.scalars(
+        select(Person).where(Person.id.in_({message.person_id for message in messages})))}
+    alerts: dict[int, set[int]] = {}
+    for message in messages:
+        if message.kind == OutboxKind.CALLOUT and isinstance(mobilization := message.payload.get("mobilization"), int):
+            alerts.setdefault(mobilization, set()).add(message.person_id)
+    # The session holds what it loaded only while it is referenced: the rows are kept with it.
+    kept: list[object] = session.info.setdefault("outbox_loaded", [])
+    if alerts:
+        mobilizations = list(await session.scalars(select(Mobilization).where(Mobilization.id.in_(alerts))))
+        kept.extend(mobilizations)
+        kept.extend(await session.scalars(select(Person).where(
+            Person.id.in_({mobilization.commander_id for mobilization in mobilizations}))))
+    for mobilization_id, person_ids in alerts.items():
+        kept.extend(await session.scalars(select(Responder).where(
+            Responder.mobilization_id == mobilization_id, Responder.person_id.in_(person_ids))))
+    return [Claimed(message, people.get(message.person_id)) for message in messages]
 
 
 async def release_claims(session: AsyncSession, owner: str = "") -> int:
@@ -287,3 +351,9 @@ async def defer_person(session: AsyncSession, person_id: int, not_before: dateti
         )
         .values(not_before=not_before)
     )
+
+
+async def release(session: AsyncSession, message_ids: list[int]) -> None:
+    """Free these claimed messages, to be claimed again (by any sender) in the queue's order."""
+    await session.execute(update(OutboundMessage).where(
+        OutboundMessage.id.in_(message_ids), OutboundMessage.status == "pending").values(claimed_until=None))

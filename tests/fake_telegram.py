@@ -15,6 +15,7 @@ import collections
 import io
 import itertools
 import json
+import random
 import re
 import time
 from dataclasses import dataclass, field
@@ -148,6 +149,10 @@ class FakeBotApi:
         self.per_second: float | None = None
         self.chat_interval: float | None = None
         self.too_many = 0  # how many 429s the limits gave
+        # Network delay: each call waits a uniform random 0..jitter seconds, split at random between
+        # the way in (before the server counts it) and the way back (after it answers).
+        self.jitter = 0.0
+        self._random = random.Random(15)
         self.now = time.monotonic  # the fake's clock for its limits and call times; tests may replace it
         # Telegram refusing the token (revoked, or its own hiccup): every method answers 401 while set.
         self.refusing_token = False
@@ -277,6 +282,12 @@ class FakeBotApi:
                 self._changed.notify_all()
             return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
         params = await self._params(request)
+        back = 0.0
+        if self.jitter and method != "getUpdates":
+            delay = self._random.uniform(0, self.jitter)
+            way_in = self._random.uniform(0, delay)
+            back = delay - way_in
+            await asyncio.sleep(way_in)
         if method != "getUpdates":
             self.calls.append(Call(method, params, self.now()))
         if self.sends_gate is not None and method.startswith("send") and method != "sendChatAction":
@@ -301,6 +312,8 @@ class FakeBotApi:
             response = web.json_response({"ok": True, "result": result})
         async with self._changed:
             self._changed.notify_all()
+        if back:
+            await asyncio.sleep(back)
         return response
 
     def _keep_limits(self, chat_id: int) -> None:

@@ -89,7 +89,7 @@ class Harness:
     async def stop(self) -> None:
         if self.app is not None:
             if self.runtime and self.runtime.sender:
-                await self.runtime.sender.wait_idle()
+                await self.runtime.sender.stop()  # as `gridline run` does on a stop (bot/app.py)
             await self.app.shutdown()
             await self.runtime.store.close()
             self.app = None

@@ -94,6 +94,7 @@ async def test_a_sqlite_store_moves_to_postgresql_and_the_bot_carries_on_there(s
     again = gridline("db", "copy", "--from", sqlite_url(world), "--to", empty_pg_database)
     assert again.returncode == 2
     assert "the target already holds data" in again.stderr and "2 cases" not in again.stderr  # 3 now
+    await world.stop()  # before its PostgreSQL database is dropped (the fixture set up after it ends first)
 
 
 async def test_a_copy_refuses_a_missing_source_a_full_target_and_the_same_store(sqlite_world, tmp_path):
