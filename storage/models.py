@@ -440,6 +440,11 @@ class Mobilization(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     realerts: Mapped[int] = mapped_column(Integer, default=0)
     widen_offered: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Where it came from (issue 16): the plan fired, the case it was called out around; and after
+    # how many minutes without enough people coming the next wave goes out (None: no waves).
+    plan_id: Mapped[int | None] = mapped_column(Integer)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    wave_minutes: Mapped[int | None] = mapped_column(Integer)
     # The commander's live board: which message, what it last said, when it was last edited.
     board_message_id: Mapped[int | None] = mapped_column(BigInteger)
     board_text: Mapped[str | None] = mapped_column(Text)
