@@ -167,11 +167,25 @@ class Store:
         await self.engine.dispose()
 
 
-@functools.cache
+class StoreFromNewerCode(Exception):
+    """The store was brought to a migration this code does not have: a newer Gridline upgraded it."""
+
+    def __init__(self, stored: str, head: str) -> None:
+        super().__init__(f"the store is at migration {stored}, which this Gridline does not know (it knows up to "
+                         f"{head}): a newer version upgraded it; run that version, or restore a backup")
+
+
 def head_revision() -> str | None:
     """The newest migration's revision, read from the migration files once per process without
     loading Alembic; None when the files are not a plain line of revisions this can read (a merge,
     a file it cannot parse), and then only Alembic can say."""
+    line = _revision_line()
+    return line[1] if line is not None else None
+
+
+@functools.cache
+def _revision_line() -> tuple[frozenset[str], str] | None:
+    """Every migration's revision and the newest one (see `head_revision`)."""
     revisions: set[str] = set()
     parents: set[str] = set()
     for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
@@ -199,7 +213,7 @@ def head_revision() -> str | None:
         if parent is not None:
             parents.add(parent)
     heads = revisions - parents
-    return heads.pop() if len(heads) == 1 and parents <= revisions else None
+    return (frozenset(revisions), heads.pop()) if len(heads) == 1 and parents <= revisions else None
 
 
 def _read_revision(connection: Connection) -> str | None:
@@ -227,9 +241,14 @@ def upgrade_schema(url: str) -> None:
     migrates it (on PostgreSQL under an advisory lock, so processes starting together migrate once:
     storage/migrations/env.py)."""
     ensure_sqlite_folder(url)
-    head = head_revision()
-    if head is not None and asyncio.run(stored_revision(url)) == head:
-        return
+    line = _revision_line()
+    if line is not None:
+        known, head = line
+        stored = asyncio.run(stored_revision(url))
+        if stored == head:
+            return
+        if stored is not None and stored not in known:  # Alembic would end in a traceback
+            raise StoreFromNewerCode(stored, head)
     from alembic import command
     from alembic.config import Config
 

@@ -107,6 +107,22 @@ def test_db_upgrade_and_demo_build_a_store_in_the_data_dir(tmp_path):
     assert (tmp_path / "data" / "gridline.sqlite3").exists()
 
 
+def test_a_store_a_newer_gridline_upgraded_is_one_clear_line_and_left_as_it_is(tmp_path):
+    import sqlite3
+
+    env = {"GRIDLINE_DATA_DIR": str(tmp_path / "data")}
+    assert gridline("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
+    store = tmp_path / "data" / "gridline.sqlite3"
+    with sqlite3.connect(store) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '0099'")
+    result = gridline("db", "upgrade", env=env, cwd=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    line = result.stderr.strip().splitlines()
+    assert len(line) == 1 and "migration 0099" in line[0] and "newer version" in line[0]
+    with sqlite3.connect(store) as connection:
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchall() == [("0099",)]
+
+
 def test_categories_check_passes_the_default_and_names_each_problem(tmp_path):
     ok = gridline("categories", "check", str(DEFAULT_CATALOG))
     assert ok.returncode == 0 and "OK" in ok.stdout

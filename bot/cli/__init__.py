@@ -24,6 +24,7 @@ import sys
 
 from bot.cli import apikey, callouts, cases, city, db, people, run, sync
 from bot.cli.common import Problem
+from storage.db import StoreFromNewerCode
 from storage.urls import redacted_url
 
 
@@ -54,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except ConnectionError as error:  # asyncpg raises these bare when the server is not there
         print(f"gridline: cannot reach the store: {redacted_url(str(error))}", file=sys.stderr)
+        return 1
+    except StoreFromNewerCode as error:
+        print(f"gridline: {error}", file=sys.stderr)
         return 1
     except Problem as problem:
         for line in problem.lines:
