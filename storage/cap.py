@@ -10,9 +10,11 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import shapely
+from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -199,30 +201,30 @@ async def callout_feed(session: AsyncSession, index: AreaIndex, sender: str, zon
     latest = (await session.scalars(select(Mobilization).where(
         Mobilization.state.in_((CallOutState.ACTIVE, CallOutState.OVER))).order_by(Mobilization.id.desc())
         .limit(FEED_SIZE))).all()
-    ET.register_namespace("cap", NS)
-    feed = ET.Element(f"{{{ATOM}}}feed")
+    feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})
 
-    def add(parent: ET.Element, tag: str, text: str, **attributes: str) -> ET.Element:
-        element = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attributes)
-        element.text = text
+    def add(parent: Any, tag: str, text: str, **attributes: str) -> Any:
+        element = etree.SubElement(parent, f"{{{ATOM}}}{tag}", attributes)
+        element.text = text or None
         return element
 
     add(feed, "id", f"{base_url}/cap/feed.atom")
     add(feed, "title", "Gridline call-outs (CAP 1.2)")
     updated = [m.ended_at or m.sent_at or m.created_at for m in latest]
     add(feed, "updated", _time(max(updated) if updated else now, zone))
-    author = ET.SubElement(feed, f"{{{ATOM}}}author")
+    author = etree.SubElement(feed, f"{{{ATOM}}}author")
     add(author, "name", sender)
     add(feed, "link", "", rel="self", href=f"{base_url}/cap/feed.atom", type="application/atom+xml")
     for mobilization in latest:
         xml = await _alert_of(session, index, mobilization, sender, zone)
-        alert = ET.fromstring(xml.split("\n", 1)[1])  # our own text, not a stranger's: ET is fine here
-        entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
-        add(entry, "id", f"{base_url}/cap/callouts/{mobilization.id}.xml")
+        alert = etree.fromstring(xml.split("\n", 1)[1])  # our own text, made just above
+        link = f"{base_url}/cap/callouts/{mobilization.id}.xml"
+        entry = etree.SubElement(feed, f"{{{ATOM}}}entry")
+        add(entry, "id", link)
         add(entry, "title", f"{alert.findtext(f'{{{NS}}}msgType')}: {mobilization.headline or 'Call-out'}")
         add(entry, "updated", alert.findtext(f"{{{NS}}}sent") or _time(now, zone))
-        add(entry, "link", "", rel="alternate", type="application/cap+xml", href=f"{base_url}/cap/callouts/{mobilization.id}.xml")
-        content = ET.SubElement(entry, f"{{{ATOM}}}content", type="application/cap+xml")
+        add(entry, "link", "", rel="alternate", type="application/cap+xml", href=link)
+        content = etree.SubElement(entry, f"{{{ATOM}}}content", type="application/cap+xml")
         content.append(alert)
-    ET.indent(feed)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(feed, encoding="unicode", default_namespace=ATOM) + "\n"
+    etree.indent(feed)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + etree.tostring(feed, encoding="unicode") + "\n"
