@@ -227,4 +227,5 @@ async def callout_feed(session: AsyncSession, index: AreaIndex, sender: str, zon
         content = etree.SubElement(entry, f"{{{ATOM}}}content", type="application/cap+xml")
         content.append(alert)
     etree.indent(feed)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + etree.tostring(feed, encoding="unicode") + "\n"
+    text: str = etree.tostring(feed, encoding="unicode")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + text + "\n"

@@ -218,8 +218,9 @@ async def draft_for(session: AsyncSession, index: AreaIndex, alert_id: int, lang
 
 
 async def _latest(session: AsyncSession, mobilization_id: int) -> CapAlertRecord | None:
-    latest: CapAlertRecord | None = await session.scalar(select(CapAlertRecord).where(CapAlertRecord.mobilization_id == mobilization_id)
-                                .order_by(CapAlertRecord.id.desc()).limit(1))
+    latest: CapAlertRecord | None = await session.scalar(
+        select(CapAlertRecord).where(CapAlertRecord.mobilization_id == mobilization_id)
+        .order_by(CapAlertRecord.id.desc()).limit(1))
     return latest
 
 
