@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 
 from aiohttp import web
+from sqlalchemy.exc import IntegrityError
 
 from adapters.runtime import AdapterRuntime as Runtime
 from storage import cap, cap_in, open311
@@ -36,10 +37,18 @@ def _refused(refusal: CapRefused) -> web.Response:
 async def take_alert(runtime: Runtime, raw: bytes, via: str) -> Received:
     """Read, validate and act on one alert (CapRefused says why not; nothing is drafted then)."""
     alert = read_alert(raw)
-    async with runtime.store.transaction() as session:
-        index = await runtime.map.index(session)
-        received = await cap_in.receive(session, index, alert, raw.decode("utf-8", errors="replace"), via,
-                                        runtime.clock.now())
+    for attempt in (1, 2):
+        try:
+            async with runtime.store.transaction() as session:
+                index = await runtime.map.index(session)
+                received = await cap_in.receive(session, index, alert, raw.decode("utf-8", errors="replace"), via,
+                                                runtime.clock.now())
+            break
+        except IntegrityError:
+            # The same identifier came twice at once (a POST and a feed, two feeds): the other one
+            # drafted it; once more, this one is the repeat.
+            if attempt == 2:
+                raise
     if received.outcome != "repeat":
         runtime.counters.cap_alerts += 1
     log.info("cap: alert %s from %s (%s) via %s: %s, call-out %s", alert.identifier, alert.sender, alert.msg_type, via,

@@ -95,6 +95,19 @@ async def test_a_circle_and_a_geocode_find_their_micro_grids(world, city):
     assert M1 in drafts[1].area_codes and M2 in drafts[1].area_codes and all(c.startswith(GRID) for c in drafts[1].area_codes)
 
 
+async def test_the_same_identifier_posted_twice_at_once_is_drafted_once(world, city):
+    import asyncio
+
+    http, headers, dee, _zhou, _people = city
+
+    async def post() -> int:
+        async with http.post("/cap/alerts", data=alert("TWICE"), headers=headers) as response:
+            return response.status
+
+    assert sorted(await asyncio.gather(post(), post())) == [200, 201]
+    assert await count(world, Mobilization) == 1 and await count(world, CapAlertRecord) == 1
+
+
 async def test_the_same_identifier_is_drafted_once(world, city):
     http, headers, dee, _zhou, _people = city
     for expected in (201, 200, 200):
@@ -174,6 +187,8 @@ XXE = b"""<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passw
      "does not validate against the CAP 1.2 schema"),
     (alert("A-1", area=None), "application/cap+xml", 422, "has no area"),
     (alert("O-1", area="<circle>39.9,116.4 1</circle>"), "application/cap+xml", 422, "outside the map"),
+    (alert("B-1").replace(b"<scope>", b"<note>" + b"x" * 600_000 + b"</note><scope>"), "application/cap+xml", 413,
+     "over the limit"),
     (BILLION_LAUGHS, "application/cap+xml", 400, "DTD"),
     (XXE, "application/cap+xml", 400, "DTD"),
     (XXE.replace(b"<?xml version=\"1.0\"?>", b"<?xml version=\"1.0\" encoding=\"UTF-16\"?>").decode().encode("utf-16"),
