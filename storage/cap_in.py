@@ -23,8 +23,9 @@ from storage.cap_read import CapAlert, CapArea, CapInfo, CapRefused, read_alert
 from storage.map_index import AreaIndex
 from storage.models import CapAlertRecord, Mobilization, Person
 from storage.models import Role as HeldRole
-from storage.vocab import CallOutState, Level, Role
+from storage.vocab import N_, CallOutState, Level, Role
 
+CANCELLED = N_("✖️ {sender} cancelled its warning: the call-out drafted from it was dropped. Nothing was sent.")
 ACTED_ON = ("Actual", "Exercise")  # statuses that draft a call-out (Test, System, Draft do not)
 MAX_HEADLINE = 200
 MAX_INSTRUCTION = 1000
@@ -114,7 +115,7 @@ async def receive(session: AsyncSession, index: AreaIndex, alert: CapAlert, raw:
     if alert.msg_type == "Cancel":
         if earlier is None:
             raise CapRefused(422, "the Cancel references no alert we drafted a call-out from")
-        return await _cancel(session, alert, raw, via, now, earlier)
+        return await _cancel(session, index, alert, raw, via, now, earlier)
     if not alert.areas:
         raise CapRefused(422, "the alert has no area (polygon, circle or geocode)")
     micro = micro_grids_of(index, alert.areas)
@@ -168,14 +169,18 @@ async def _update(session: AsyncSession, index: AreaIndex, alert: CapAlert, raw:
     return Received(200, "unchanged", record.id, mobilization.id)
 
 
-async def _cancel(session: AsyncSession, alert: CapAlert, raw: str, via: str, now: datetime,
+async def _cancel(session: AsyncSession, index: AreaIndex, alert: CapAlert, raw: str, via: str, now: datetime,
                   earlier: CapAlertRecord) -> Received:
     mobilization = await session.get(Mobilization, earlier.mobilization_id)
     assert mobilization is not None
     record = await _record(session, alert, raw, via, now, mobilization.id)
     if mobilization.state == CallOutState.DRAFT:
         mobilization.state = CallOutState.DROPPED
-        return Received(200, "dropped", record.id, mobilization.id)
+        told = await dispatchers_of(session, index, list(mobilization.area_codes))
+        for person_id in told:
+            await outbox.enqueue(session, person_id, outbox.NoticePayload(CANCELLED, {"sender": alert.sender}), now,
+                                 outbox.EMERGENCY)
+        return Received(200, "dropped", record.id, mobilization.id, len(told))
     if mobilization.state == CallOutState.ACTIVE:
         await callouts.stand_down(session, mobilization.id, mobilization.commander_id, now)
         return Received(200, "stood_down", record.id, mobilization.id)
@@ -234,7 +239,7 @@ async def _draft_to_decide(session: AsyncSession, index: AreaIndex, alert_id: in
     if not command or not all(command.covers(index, code) for code in mobilization.area_codes):
         raise CallOutError(Refusal.NOT_YOURS)
     if mobilization.state != CallOutState.DRAFT:
-        raise CallOutError(Refusal.ALREADY_SENT)
+        raise CallOutError(Refusal.ALREADY_SENT if mobilization.state == CallOutState.ACTIVE else Refusal.OVER)
     return mobilization
 
 

@@ -143,12 +143,23 @@ async def test_an_update_changes_the_draft_and_then_follows_up_the_live_call_out
 
 async def test_a_cancel_drops_the_draft_or_stands_the_call_out_down(world, city):
     http, headers, dee, zhou, people = city
+    await http.post("/cap/alerts", data=alert("K-0"), headers=headers)
+    await world.deliver()
+    shown = dee.last()
+    cancel = alert("K-0c", msg_type="Cancel", references="met@ningbo.example,K-0,2026-11-23T10:00:00+08:00")
+    async with http.post("/cap/alerts", data=cancel, headers=headers) as response:
+        assert (await response.json())["outcome"] == "dropped"
+    await world.deliver()
+    assert "met@ningbo.example cancelled its warning" in dee.last().plain
+    await dee.tap("🚨 Send", shown)
+    assert world.api.methods("answerCallbackQuery")[-1].params["text"] == "This call-out is over."
     await http.post("/cap/alerts", data=alert("K-1"), headers=headers)
     cancel = alert("K-1c", msg_type="Cancel", references="met@ningbo.example,K-1,2026-11-23T10:00:00+08:00")
     async with http.post("/cap/alerts", data=cancel, headers=headers) as response:
         assert (await response.json())["outcome"] == "dropped"
+    mark = dee.mark()
     await world.deliver()
-    assert not any("Official warning" in t for t in dee.texts())  # dropped before it was shown
+    assert not any("Official warning" in t for t in dee.since(mark))  # dropped before it was shown
     await http.post("/cap/alerts", data=alert("K-2"), headers=headers)
     await world.deliver()
     await zhou.tap("🚨", zhou.last())
