@@ -90,8 +90,11 @@ async def _record(session: AsyncSession, alert: CapAlert, raw: str, via: str, no
 
 
 async def _referenced(session: AsyncSession, alert: CapAlert) -> CapAlertRecord | None:
-    """The latest alert we drafted from that this one references."""
+    """The latest alert we drafted from that this one references; only a sender's own alerts (an
+    Update or Cancel from anyone else changes nothing of theirs)."""
     for sender, identifier, _sent in reversed(alert.references):
+        if sender != alert.sender:
+            continue
         found = await session.scalar(select(CapAlertRecord).where(
             CapAlertRecord.sender == sender, CapAlertRecord.identifier == identifier,
             CapAlertRecord.mobilization_id.is_not(None)))
@@ -116,7 +119,7 @@ async def receive(session: AsyncSession, index: AreaIndex, alert: CapAlert, raw:
         if earlier is None:
             raise CapRefused(422, "the Cancel references no alert we drafted a call-out from")
         return await _cancel(session, index, alert, raw, via, now, earlier)
-    if not alert.areas:
+    if not any(area.polygons or area.circles or area.geocodes for area in alert.areas):
         raise CapRefused(422, "the alert has no area (polygon, circle or geocode)")
     micro = micro_grids_of(index, alert.areas)
     if not micro:

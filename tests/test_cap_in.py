@@ -154,6 +154,10 @@ async def test_a_cancel_drops_the_draft_or_stands_the_call_out_down(world, city)
     await dee.tap("🚨 Send", shown)
     assert world.api.methods("answerCallbackQuery")[-1].params["text"] == "This call-out is over."
     await http.post("/cap/alerts", data=alert("K-1"), headers=headers)
+    forged = alert("K-1x", msg_type="Cancel", references="met@ningbo.example,K-1,2026-11-23T10:00:00+08:00",
+                   sender="prank@example.org")
+    async with http.post("/cap/alerts", data=forged, headers=headers) as response:
+        assert response.status == 422 and "references no alert" in (await response.json())["error"]
     cancel = alert("K-1c", msg_type="Cancel", references="met@ningbo.example,K-1,2026-11-23T10:00:00+08:00")
     async with http.post("/cap/alerts", data=cancel, headers=headers) as response:
         assert (await response.json())["outcome"] == "dropped"
@@ -197,6 +201,7 @@ XXE = b"""<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passw
     (alert("S-1").replace(b"<status>Actual</status>", b"<status>Maybe</status>"), "application/cap+xml", 422,
      "does not validate against the CAP 1.2 schema"),
     (alert("A-1", area=None), "application/cap+xml", 422, "has no area"),
+    (alert("A-2", area=""), "application/cap+xml", 422, "has no area"),
     (alert("O-1", area="<circle>39.9,116.4 1</circle>"), "application/cap+xml", 422, "outside the map"),
     (alert("B-1").replace(b"<scope>", b"<note>" + b"x" * 600_000 + b"</note><scope>"), "application/cap+xml", 413,
      "over the limit"),
