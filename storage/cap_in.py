@@ -221,7 +221,7 @@ async def draft_for(session: AsyncSession, index: AreaIndex, alert_id: int, lang
     alert = read_alert(record.raw.encode())
     micro = list(mobilization.area_codes)
     reached = await people_in_scope(session, index, micro, list(mobilization.tags))
-    area = ", ".join(a.desc for a in alert.areas if a.desc)
+    area = ", ".join(dict.fromkeys(a.desc for a in alert.areas if a.desc))  # each info repeats its areas
     return CapDraft(record, mobilization, alert.info_for(language), area, micro, len(reached), record.msg_type == "Update")
 
 

@@ -66,6 +66,7 @@ async def test_an_official_warning_becomes_a_draft_the_dispatcher_sends_with_one
     draft = dee.last()
     assert "Official warning" in draft.plain and "Flood at Qingshi lane" in draft.plain
     assert "Move cars off the lane" in draft.plain and "This will alert 2 people in 1 micro-grid(s)" in draft.plain
+    assert "Area: Qingshi lane\n" in draft.plain
     assert "官方预警" in zhou.last().plain and "青石巷内涝" in zhou.last().plain and "请将车辆移出巷子" in zhou.last().plain
     assert not any("Flood" in t for t in people["Ann"].texts())  # nothing sent yet
     await dee.tap("🚨 Send", draft)
