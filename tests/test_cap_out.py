@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 from lxml import etree
 
 from storage import callout_drafts, callouts, cap
+from storage.callout_scope import command_of
 from storage.cap_read import read_alert, schema_errors
 from tests.stories import demo_city, open311_client, staff_in_chat
 from tests.test_cap_in import M1_POLYGON, alert
@@ -131,3 +132,26 @@ async def test_the_empty_feed_is_still_a_feed(world):
     async with open311_client(world) as (http, key), http.get("/cap/feed.atom", params={"api_key": key}) as response:
         feed = ET.fromstring((await response.text()).split("\n", 1)[1])
     assert feed.findall("atom:entry", NS) == [] and feed.findtext("atom:updated", namespaces=NS)
+
+
+async def test_a_call_out_around_a_point_exports_its_circle(world):
+    _li, li_id = await leader_and_responders(world)
+    async with world.store.transaction() as session:
+        index = await world.runtime.map.index(session)
+        draft = await callout_drafts.start_draft(session, li_id, world.clock.now())
+        callout_drafts.set_centre(draft, 29.8505, 121.5005)
+        command = await command_of(session, li_id)
+        callout_drafts.choose_radius(draft, index, command, 100)
+        draft.headline = "Gas smell"
+        mobilization, _ = await callout_drafts.send(session, index, draft.id, li_id, world.clock.now())
+    root = await exported(world, mobilization.id)
+    assert root.findtext("cap:info/cap:area/cap:circle", namespaces=NS) == "29.850500,121.500500 0.100"
+
+
+def test_the_shipped_schema_is_the_oasis_cap_1_2_schema_with_its_notice():
+    from storage.cap_read import SCHEMA
+
+    text = SCHEMA.read_text(encoding="utf-8")
+    assert text.startswith("<!--  Copyright OASIS Open 2010 All Rights Reserved  -->")
+    assert 'targetNamespace="urn:oasis:names:tc:emergency:cap:1.2"' in text
+    assert "Copyright OASIS Open 2010" in (SCHEMA.parent / "README.md").read_text(encoding="utf-8")
