@@ -43,10 +43,16 @@ class AdapterSettings(Protocol):
     def upstream_timeout_seconds(self) -> float: ...
     @property
     def sync_alert_minutes(self) -> float: ...
+    @property
+    def cap_feeds(self) -> list[str]: ...
+    @property
+    def cap_sender(self) -> str: ...
 
 
 class SyncCounters(Protocol):
     sync_failures: int
+    cap_alerts: int
+    cap_feed_failures: int
 
 
 class AdapterRuntime(Protocol):

@@ -11,6 +11,7 @@ from telegram import BotCommand, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.ext import ApplicationBuilder, ContextTypes, Defaults, ExtBot
 
+from adapters.cap_feeds import FeedPoller
 from adapters.open311_client import SYNC_SECONDS, Syncer
 from bot import timers
 from bot.bot_api_http import bot_api_request
@@ -166,6 +167,13 @@ def _start_work(application: App, runtime: BotRuntime) -> None:
         application.bot_data["upstream_http"] = http
         scheduler.add_job(syncer.run_once, "interval", args=[http], seconds=SYNC_SECONDS, id="sync",
                           max_instances=1, coalesce=True)
+    if runtime.settings.cap_feeds:
+        poller = FeedPoller(runtime)
+        feeds_http = aiohttp.ClientSession()
+        application.bot_data["cap_feeds_http"] = feeds_http
+        application.bot_data["cap_feeds"] = poller
+        scheduler.add_job(poller.poll, "interval", args=[feeds_http], seconds=runtime.settings.cap_poll_seconds,
+                          id="cap_feeds", max_instances=1, coalesce=True)
     digest_at = runtime.settings.digest_time
     scheduler.add_job(timers.digest, "cron", args=[runtime], hour=digest_at.hour, minute=digest_at.minute,
                       id="digest", max_instances=1, coalesce=True, misfire_grace_time=3600)
@@ -185,9 +193,10 @@ async def stop_background(application: App) -> None:
     listener: QueueListener | None = application.bot_data.pop("queue_listener", None)
     if listener is not None:
         await listener.stop()
-    upstream_http = application.bot_data.pop("upstream_http", None)
-    if upstream_http is not None:
-        await upstream_http.close()
+    for name in ("upstream_http", "cap_feeds_http"):
+        http = application.bot_data.pop(name, None)
+        if http is not None:
+            await http.close()
     face: HttpFace | None = application.bot_data.pop("http", None)
     if face is not None:
         await face.stop()

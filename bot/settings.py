@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 from datetime import time
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from handlers.runtime import Runtime
 from storage.db import async_driver_url
@@ -78,6 +79,28 @@ class Settings(BaseSettings):
     quiet_hours: str = "22:00-07:00"
     digest_at: str = "08:30"
     auto_close_days: float = Field(default=3, gt=0, le=90)
+    # Official warnings (CAP 1.2): Atom or RSS feeds of alerts to poll (a JSON list, or URLs separated
+    # by commas), how often, and the sender id of the alerts Gridline exports.
+    cap_feeds: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    cap_poll_seconds: float = Field(default=60, ge=5, le=24 * 3600)
+    cap_sender: str = Field(default="gridline", min_length=1, max_length=80, pattern=r"^[^\s,<&]+$")
+
+    @field_validator("cap_feeds", mode="before")
+    @classmethod
+    def _feed_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                return json.loads(value)
+            return [url.strip() for url in value.split(",") if url.strip()]
+        return value
+
+    @field_validator("cap_feeds")
+    @classmethod
+    def _feed_urls(cls, value: list[str]) -> list[str]:
+        bad = [url for url in value if not re.match(r"^https?://[^\s]+$", url)]
+        if bad:
+            raise ValueError(f"CAP feeds must be http(s) URLs, not {', '.join(map(repr, bad))}")
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -16,6 +16,7 @@ from aiohttp import web
 from telegram.ext import ExtBot
 
 from adapters import media_links as media
+from adapters.cap_server import CapServer
 from adapters.open311_server import Open311
 from bot.polling import read_update
 from bot.settings import BotRuntime
@@ -77,6 +78,7 @@ class HttpFace:
         self.app.router.add_get("/metrics", self.metrics)
         self.app.router.add_get("/media/{token}", self.media)
         Open311(runtime).routes(self.app)
+        CapServer(runtime).routes(self.app)
         if webhook is not None:
             self.app.router.add_post(webhook.path, self.receive_update)
         self._runner: web.AppRunner | None = None
@@ -210,6 +212,12 @@ class HttpFace:
             "# HELP gridline_sync_failures_total Failed attempts to sync with the upstream platform.",
             "# TYPE gridline_sync_failures_total counter",
             f"gridline_sync_failures_total {counters.sync_failures}",
+            "# HELP gridline_cap_alerts_total Official warnings (CAP) taken, posted or polled.",
+            "# TYPE gridline_cap_alerts_total counter",
+            f"gridline_cap_alerts_total {counters.cap_alerts}",
+            "# HELP gridline_cap_feed_failures_total CAP feed polls or feed alerts that failed.",
+            "# TYPE gridline_cap_feed_failures_total counter",
+            f"gridline_cap_feed_failures_total {counters.cap_feed_failures}",
         ]
         async with self.runtime.store.transaction() as session:
             gauges = await metrics.gauges(session)

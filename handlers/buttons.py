@@ -376,3 +376,11 @@ class MakeInvite(Button, prefix="i:mk"):
 class ShowFullText(Button, prefix="x:full"):
     case: int
     step: int  # the event's id, or 0 for the description
+
+
+class SendCapDraft(Button, prefix="cap:go"):
+    alert: int  # the official warning (cap_alerts row) whose drafted call-out to send
+
+
+class DismissCapDraft(Button, prefix="cap:x"):
+    alert: int

@@ -424,6 +424,12 @@ def callout_widen(_: Translate, callout: int) -> InlineKeyboardMarkup:
     ])
 
 
+def cap_draft(_: Translate, alert: int) -> InlineKeyboardMarkup:
+    """Under a call-out drafted from an official warning: send it as it stands, or dismiss it."""
+    return InlineKeyboardMarkup([[_press(_("🚨 Send"), buttons.SendCapDraft(alert=alert)),
+                                  _press(_("✖️ Dismiss"), buttons.DismissCapDraft(alert=alert))]])
+
+
 # --- invitations -----------------------------------------------------------------------------------
 
 

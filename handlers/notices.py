@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, InputFile, InputMediaPhoto
 from telegram.ext import ExtBot
 
-from handlers import callout_answers, callout_command, dispatch_card, keyboards, task_card
+from handlers import callout_answers, callout_command, cap_drafts, dispatch_card, keyboards, task_card
 from handlers.fit import CAPTION_LIMIT, TEXT_LIMIT, fit, telegram_length, user
 from handlers.full_text import fitted_card
 from handlers.i18n import translator
@@ -227,6 +227,12 @@ async def _callout_widen(session: AsyncSession, rt: Runtime, payload: outbox.Cal
                          person: Person) -> Notice | None:
     offer = await callout_command.widen_offer(session, person, payload.mobilization)
     return Notice(*offer) if offer is not None else None
+
+
+@renders(outbox.CapDraftPayload)
+async def _cap_draft(session: AsyncSession, rt: Runtime, payload: outbox.CapDraftPayload, person: Person) -> Notice | None:
+    rendered = await cap_drafts.render_draft(session, rt, person, payload.alert)
+    return Notice(*rendered) if rendered is not None else None
 
 
 async def render_notice(session: AsyncSession, rt: Runtime, payload: outbox.OutboxPayload, person: Person) -> Notice | None:

@@ -71,6 +71,8 @@ class Counters:
     updates: int = 0
     handler_errors: int = 0
     sync_failures: int = 0
+    cap_alerts: int = 0  # official warnings (CAP) taken, posted or polled
+    cap_feed_failures: int = 0  # feed polls or alerts of a feed that failed
     by_kind: dict[str, int] = field(default_factory=dict)
 
     def update_seen(self, kind: str) -> None:

@@ -18,6 +18,7 @@ from handlers import (
     callout_answers,
     callout_command,
     callout_compose,
+    cap_drafts,
     citizen,
     citizen_cases,
     citizen_report,
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 PRESS_ROUTES: dict[type[Button], PressHandler] = {}
 for _table in (report_buttons.PRESSES, citizen.PRESSES, citizen_cases.PRESSES, invites.PRESSES, full_text.PRESSES,
                dispatcher.PRESSES, worker.PRESSES, callout_compose.PRESSES, callout_command.PRESSES,
-               callout_answers.PRESSES):
+               callout_answers.PRESSES, cap_drafts.PRESSES):
     for _family, _handler in _table.items():
         if _family in PRESS_ROUTES:
             raise ValueError(f"two conversations handle {_family.__name__}")

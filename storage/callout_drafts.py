@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.callout_scope import TAG_OPTIONS, Command, command_of, micro_grids_around, scope_of
 from storage.callouts import CallOutError, Refusal, alert
 from storage.map_index import AreaIndex
-from storage.models import Mobilization
+from storage.models import CapAlertRecord, Mobilization
 from storage.points import require_valid_point
 from storage.vocab import CallOutState, CallOutTemplate, Level
 
@@ -49,8 +49,10 @@ class DraftStep(StrEnum):
 
 async def start_draft(session: AsyncSession, commander_id: int, now: datetime) -> Mobilization:
     """A new call-out being put together (an older unsent draft of the same commander is dropped)."""
+    # A call-out drafted from an official warning (storage/cap_in.py) is not theirs alone: it stays.
     await session.execute(update(Mobilization).where(
         Mobilization.commander_id == commander_id, Mobilization.state == CallOutState.DRAFT,
+        Mobilization.id.not_in(select(CapAlertRecord.mobilization_id).where(CapAlertRecord.mobilization_id.is_not(None))),
     ).values(state=CallOutState.DROPPED))
     draft = Mobilization(commander_id=commander_id, state=CallOutState.DRAFT, area_codes=[], tags=[], drill=False,
                          created_at=now, realerts=0, widen_offered=False)

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import outbox
 from storage.callout_scope import command_of, micro_grids_in, people_in_scope, wider_micro_grids
+from storage.cap import record_change
 from storage.map_index import AreaIndex
 from storage.models import Mobilization, Person, Responder
 from storage.points import require_valid_point
@@ -275,6 +276,7 @@ async def widen(session: AsyncSession, index: AreaIndex, mobilization_id: int, c
         raise CallOutError(Refusal.NOBODY)
     mobilization.area_codes = [*mobilization.area_codes, *extra]
     await alert(session, mobilization, added, now)
+    await record_change(session, mobilization.id, "widened", now)
     return len(added)
 
 

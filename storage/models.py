@@ -526,3 +526,33 @@ class SendSlot(Base):
     slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     held_until: Mapped[datetime] = mapped_column(UTCDateTime)
     holder: Mapped[str | None] = mapped_column(String(64))
+
+
+class CapAlertRecord(Base):
+    """An official warning received as a CAP 1.2 alert (issue 16): once per identifier and sender,
+    with the call-out drafted from it (an Update or Cancel names the call-out its reference drafted)."""
+
+    __tablename__ = "cap_alerts"
+    __table_args__ = (UniqueConstraint("identifier", "sender", name="uq_cap_alerts_identifier_sender"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(255))
+    sender: Mapped[str] = mapped_column(String(255))
+    msg_type: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(8))
+    mobilization_id: Mapped[int | None] = mapped_column(ForeignKey("mobilizations.id"), index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    via: Mapped[str] = mapped_column(String(80))  # the API key's name, or the feed's URL
+    raw: Mapped[str] = mapped_column(Text)  # the alert as received (at most cap_read.MAX_BYTES)
+
+
+class CallOutChange(Base):
+    """A call-out changed after it was sent (widened, or its message changed): each is a CAP Update
+    of the call-out's alert when it is exported."""
+
+    __tablename__ = "callout_changes"
+
+    mobilization_id: Mapped[int] = mapped_column(ForeignKey("mobilizations.id"), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    what: Mapped[str] = mapped_column(String(16))  # widened | changed

@@ -160,14 +160,22 @@ class CalloutEndPayload(_Payload):
     mobilization: int
 
 
+@dataclass(frozen=True)
+class CapDraftPayload(_Payload):
+    """A call-out drafted from an official warning (CAP), for a dispatcher to send or dismiss."""
+
+    kind: ClassVar[OutboxKind] = OutboxKind.CAP_DRAFT
+    alert: int
+
+
 OutboxPayload = (CaseUpdatePayload | CitizenCommentPayload | DispatchCardPayload | TaskCardPayload | ReminderPayload
                  | DigestPayload | NoticePayload | CalloutPayload | CalloutWidenPayload | CalloutUpdatePayload
-                 | CalloutEndPayload)
+                 | CalloutEndPayload | CapDraftPayload)
 
 # By the kind a row stores (a plain string: rows are read back as they were written).
 PAYLOADS: dict[str, type[OutboxPayload]] = {payload.kind.value: payload for payload in (
     CaseUpdatePayload, CitizenCommentPayload, DispatchCardPayload, TaskCardPayload, ReminderPayload, DigestPayload,
-    NoticePayload, CalloutPayload, CalloutWidenPayload, CalloutUpdatePayload, CalloutEndPayload)}
+    NoticePayload, CalloutPayload, CalloutWidenPayload, CalloutUpdatePayload, CalloutEndPayload, CapDraftPayload)}
 assert set(PAYLOADS) == set(OutboxKind), "every kind of queued message has its payload class"
 
 

@@ -186,6 +186,7 @@ class OutboxKind(StrEnum):
     CALLOUT_WIDEN = "callout_widen"
     CALLOUT_UPDATE = "callout_update"
     CALLOUT_END = "callout_end"
+    CAP_DRAFT = "cap_draft"
 
 
 class OutboxStatus(StrEnum):
