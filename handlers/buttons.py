@@ -376,3 +376,33 @@ class MakeInvite(Button, prefix="i:mk"):
 class ShowFullText(Button, prefix="x:full"):
     case: int
     step: int  # the event's id, or 0 for the description
+
+
+# --- call-out plans (handlers/callout_plans.py) --------------------------------------------------
+
+class FirePlan(Button, prefix="pl:go"):
+    plan: int
+
+
+class NewCallOut(Button, prefix="pl:new"):
+    pass
+
+
+class SavePlan(Button, prefix="pl:save"):
+    draft: int
+
+
+class RenamePlan(Button, prefix="pl:ren"):
+    plan: int
+
+
+class AskDeletePlan(Button, prefix="pl:del"):
+    plan: int
+
+
+class DeletePlan(Button, prefix="pl:delok"):
+    plan: int
+
+
+class ListPlans(Button, prefix="pl:list"):
+    pass
