@@ -87,10 +87,6 @@ class PlanIn(_Strict):
         return self
 
 
-class PlansIn(_Strict):
-    plans: list[PlanIn]
-
-
 def _label(index: int, raw: object) -> str:
     name = raw.get("name") if isinstance(raw, dict) else None
     return f"plan {index + 1}" + (f" ({name})" if isinstance(name, str) and name else "")
@@ -116,31 +112,30 @@ class PlanFileError(Exception):
 
 
 def parse_plans(text: str, form: Format, index: AreaIndex) -> list[PlanFields]:
-    """The plans of a file, checked whole; PlanFileError lists every problem."""
+    """The plans of a file, checked whole: each plan's shape, then the map and the names, for every
+    plan; PlanFileError lists every problem."""
     data = _read(text, form)
-    try:
-        checked = PlansIn.model_validate(data)
-    except ValidationError as error:
-        raw = data.get("plans") if isinstance(data, dict) else None
-        problems = []
-        for found in error.errors():
-            loc = found["loc"]
-            if len(loc) >= 2 and loc[0] == "plans" and isinstance(loc[1], int) and isinstance(raw, list):
-                problems.append(f"{_label(loc[1], raw[loc[1]])}: {_field(loc[2:])}: {found['msg']}")
-            else:
-                problems.append(f"{_field(loc)}: {found['msg']}")
-        raise PlanFileError(problems) from None
-    problems = []
+    raw_plans = data.get("plans") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or not isinstance(raw_plans, list):
+        raise PlanFileError(["plans: a list of plans ([[plans]] in TOML, plans: in YAML)"])
+    problems = [f"{key}: not a key of a plan file (only plans)" for key in data if key != "plans"]
+    checked: list[PlanIn] = []
     seen: dict[tuple[str, str], int] = {}
-    for number, plan in enumerate(checked.plans):
-        label = _label(number, {"name": plan.name})
+    for number, raw in enumerate(raw_plans):
+        label = _label(number, raw)
+        try:
+            plan = PlanIn.model_validate(raw)
+        except ValidationError as error:
+            problems += [f"{label}: {_field(found['loc'])}: {found['msg']}" for found in error.errors()]
+            continue
         problems += [f"{label}: {problem}" for problem in _map_problems(plan, index)]
         if (plan.area, plan.name) in seen:
             problems.append(f"{label}: name: the same area and name as plan {seen[(plan.area, plan.name)] + 1}")
         seen.setdefault((plan.area, plan.name), number)
+        checked.append(plan)
     if problems:
         raise PlanFileError(problems)
-    return [_fields(plan) for plan in checked.plans]
+    return [_fields(plan) for plan in checked]
 
 
 def _map_problems(plan: PlanIn, index: AreaIndex) -> list[str]:
