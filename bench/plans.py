@@ -5,8 +5,8 @@ plans takes.
 
 (a) The real Application (handlers, store on SQLite, the outbound sender) against the fake Bot API
 (tests/fake_telegram.py; 30 messages a second overall, as Telegram). A commander taps a plan
-(preview with the count comes back), then 🚨 Send now; the sender is started right after the send
-commits, as the wake-up does in `gridline run`. Printed per run and as median / p95: the plan tap's
+(preview with the count comes back), then 🚨 Send now; the commit wakes the sender, as in
+`gridline run`, while the tap's own answer and board edit are still on their way. Printed per run and as median / p95: the plan tap's
 handling (press → preview sent), the Send tap → the first alert delivered to a responder, and the
 two together (the bot's part of "plan tap → first delivery", the commander's reading time left out).
 `--jitter MS` adds a uniform random 0..MS ms network delay to each Bot API call.
@@ -43,7 +43,6 @@ from storage.clock import SystemClock
 from storage.db import Store, upgrade_schema_async
 from storage.map_import import DEMO_CITY, read_map, write_map
 from storage.map_index import AreaIndex
-from storage.models import Plan
 from storage.plans import PlanFields
 from storage.vocab import Language, Level
 from tests.fake_telegram import FakeBotApi
@@ -110,11 +109,14 @@ async def plan_tap(runs: int, per_plan: int, jitter_ms: float) -> None:
         await app.initialize()
         await prepare_store(runtime)
         names = await city(runtime, runs, per_plan)
+        assert runtime.sender is not None
+        runtime.store.on_outbox_commit(runtime.sender.wake)  # as `gridline run` does: the commit wakes the sender
         bench = Bench(api, runtime, app)
         commander = Person(bench, 1, "Commander", "en")  # type: ignore[arg-type]  # a Harness in all it uses
         await commander.say("/start")
         previews, sends, totals = [], [], []
         for run, name in enumerate(names):
+            await asyncio.sleep(1.1)  # a commander's pace: the last run's messages leave Telegram's 30/s window
             await commander.say("🚨")  # tap 1: the plans
             started = time.monotonic()
             await commander.tap(f"🚨 {name}")  # tap 2: the preview
@@ -124,8 +126,7 @@ async def plan_tap(runs: int, per_plan: int, jitter_ms: float) -> None:
             calls_before = len(api.calls)
             tapped = time.monotonic()
             await commander.tap("Send now", summary)  # tap 3
-            assert runtime.sender is not None
-            await runtime.sender.drain()
+            await runtime.sender.wait_idle()
             first = min(c.at for c in api.calls[calls_before:] if c.method in ("sendMessage", "sendLocation")
                         and int(c.params["chat_id"]) >= FIRST_RESPONDER + run * per_plan)
             preview_ms, send_ms = (previewed - started) * 1000, (first - tapped) * 1000

@@ -157,9 +157,13 @@ async def take_name(turn: Turn, text: str) -> Replies:
         return [refused]
     try:
         draft = await callout_drafts.draft_of(turn.session, turn.person.awaiting_ref or 0, turn.person.id)
-        plan = await plans.save_from_draft(
-            turn.session, await turn.index(), draft, turn.person.id, words, _in_both(draft.template, draft.headline or ""),
-            dict.fromkeys(Language, draft.instruction), turn.now)
+        headline = _in_both(draft.template, draft.headline or "")
+        instruction: dict[Language, str | None] = dict.fromkeys(Language, draft.instruction)
+        for language in Language:  # a call-out fired from a plan keeps that plan's words in each language
+            if (kept := await plans.words_for(turn.session, draft, language)) is not None:
+                headline[language], instruction[language] = kept
+        plan = await plans.save_from_draft(turn.session, await turn.index(), draft, turn.person.id, words, headline,
+                                           instruction, turn.now)
     except PlanError as error:
         if error.reason not in (PlanRefusal.NAME_TAKEN, PlanRefusal.BAD_NAME):
             people.stop_awaiting(turn.person)

@@ -90,6 +90,18 @@ async def test_a_plan_fires_in_three_taps_and_the_preview_counts_who_is_alerted(
     assert (sent.plan_id, sent.wave_minutes, sent.need) == (plan_id, 10, 5)
 
 
+async def test_a_call_out_fired_from_a_plan_saves_as_a_new_plan_in_both_languages(world):
+    li, li_id, people = await responders(world)
+    await a_plan(world)
+    await li.say("/mobilize")
+    await li.tap("North gate flood")
+    await li.tap("Save as plan")
+    await li.say("North gate flood (copy)")
+    copy = (await stored_plans(world))[-1]
+    assert (copy.name, copy.headline_zh, copy.headline_en) == ("North gate flood (copy)", "北门进水", "Water at the north gate")
+    assert copy.instruction_zh == "带沙袋到北门" and copy.need == 5 and copy.wave_minutes == 10
+
+
 async def test_micro_grids_no_longer_on_the_map_are_left_out_and_the_preview_says_so(world):
     li, li_id, people = await responders(world)
     await a_plan(world, areas=[M1, "HS-01-01-G1-M99", M2])
