@@ -33,6 +33,7 @@ STAFF_COMMANDS = (
     ("/team", {Role.LEADER}),
     ("/stats", {Role.LEADER, Role.DISPATCHER, Role.ADMIN}),
     ("/mobilize", {Role.LEADER, Role.DISPATCHER, Role.ADMIN}),
+    ("/plans", {Role.LEADER, Role.DISPATCHER, Role.ADMIN}),
     ("/mobilizations", {Role.LEADER, Role.DISPATCHER, Role.ADMIN}),
 )
 

@@ -12,6 +12,8 @@ from storage.models import Plan
 from tests.stories import demo_city
 from tests.test_cli import gridline
 
+README = Path(__file__).resolve().parent.parent / "README.md"
+
 GOOD_TOML = """\
 [[plans]]
 area = "HS-01-01-G1"
@@ -204,3 +206,20 @@ async def test_a_file_that_is_not_toml_or_not_plans_is_refused(world, tmp_path: 
     (tmp_path / "plans.txt").write_text(text, encoding="utf-8")
     done = await run("plans", "import", str(tmp_path / "plans.txt"), env=env)
     assert done.returncode == 2 and "ends in .toml, .yaml or .yml" in done.stderr
+
+
+async def test_the_readme_examples_import_as_the_same_plan(world, tmp_path: Path):
+    import re
+
+    await demo_city(world)
+    env = world.command_env()
+    readme = README.read_text(encoding="utf-8")
+    section = readme[readme.index("## Call-out plans"):]
+    for form in ("toml", "yaml"):
+        example = re.search(rf"```{form}\n(.*?)```", section, re.S)
+        assert example is not None
+        (tmp_path / f"example.{form}").write_text(example.group(1), encoding="utf-8")
+    first = await run("plans", "import", str(tmp_path / "example.toml"), env=env)
+    assert "1 plans; 1 added" in first.stdout, first.stderr
+    second = await run("plans", "import", str(tmp_path / "example.yaml"), env=env)
+    assert "1 plans; 0 added, 0 updated, 1 unchanged." in second.stdout, second.stderr
