@@ -5,7 +5,7 @@ each step here hands it the pressed or typed value and shows what comes next.
 
 ```mermaid
 stateDiagram-v2
-    [*] --> Where: /mobilize (grid leaders, dispatchers, administrators)
+    [*] --> Where: /mobilize without plans, or ✏️ New call-out under the plans (handlers/callout_plans.py)
     Where --> Where: 📂 open an area, ⬆️ up, tick ✅ / untick ⬜ an area
     Where --> CALLOUT_POINT: 📍 Around a point
     CALLOUT_POINT --> Radius: a location (the centre)
@@ -99,7 +99,7 @@ ASKED = {
 
 
 async def start(turn: Turn, message: Message) -> Replies:
-    """/mobilize without plans: a new draft (see `compose`)."""
+    """A new draft (see `compose`); /mobilize itself goes to `callout_plans.mobilize`, plans first."""
     return await compose(turn)
 
 
