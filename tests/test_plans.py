@@ -182,3 +182,15 @@ async def test_someone_without_a_commanders_role_gets_no_plans(world):
     assert alert_said(world, "This call-out is not yours.")
     async with world.store.transaction() as session:
         assert await session.scalar(select(Mobilization.id).where(Mobilization.commander_id != li_id)) is None
+
+
+async def test_a_dispatcher_above_sees_the_grids_plans_and_a_leader_not_the_communitys(world):
+    li, li_id, people = await responders(world)
+    await a_plan(world)
+    await a_plan(world, name="Whole community flood", area="HS-01-01", areas=["HS-01-01"])
+    sun, _ = await staff_in_chat(world, "Sun", "dispatcher", "HS-01-01")
+    await sun.say("/plans")
+    assert "Your plans (2)" in sun.last().plain
+    await li.say("/plans")
+    assert "Your plans (1)" in li.last().plain
+    assert [b["text"] for b in li.last().buttons()] == ["🚨 North gate flood", "✏️ Rename", "🗑 Delete"]
