@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from handlers.buttons import AskDeletePlan, FirePlan, RenamePlan, SavePlan
+from handlers.buttons import AskDeletePlan, DeletePlan, FirePlan, RenamePlan, SavePlan
 from storage import plans
 from storage.models import Mobilization, Plan
 from storage.plans import PlanFields
@@ -159,7 +159,8 @@ async def test_a_deleted_or_another_areas_plan_is_refused_and_nothing_is_drafted
         await plans.remove(session, index, gone, li_id)
     await li.tap("North gate flood", listing)
     assert alert_said(world, "This plan no longer exists, or is not one of your areas' plans.")
-    for forged in (FirePlan(plan=theirs), RenamePlan(plan=theirs), AskDeletePlan(plan=theirs), FirePlan(plan=2**31 - 1)):
+    for forged in (FirePlan(plan=theirs), RenamePlan(plan=theirs), AskDeletePlan(plan=theirs), DeletePlan(plan=theirs),
+                   FirePlan(plan=2**31 - 1)):
         await li.press_data(forged.pack(), listing)
         assert alert_said(world, "This plan no longer exists, or is not one of your areas' plans.")
     async with world.store.transaction() as session:
