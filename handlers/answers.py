@@ -7,7 +7,17 @@ takes goes on to the citizen's report (`citizen_report.report_text`, `report_pla
 
 from __future__ import annotations
 
-from handlers import callout_answers, callout_command, callout_compose, citizen_cases, citizen_report, dispatcher, patrol, worker
+from handlers import (
+    callout_answers,
+    callout_command,
+    callout_compose,
+    callout_plans,
+    citizen_cases,
+    citizen_report,
+    dispatcher,
+    patrol,
+    worker,
+)
 from handlers.questions import Accepts, PhotoIn, Place, merged
 from handlers.turn import Replies, Turn
 from storage import people
@@ -20,6 +30,7 @@ TABLE = merged(
     callout_compose.ANSWERS,
     callout_command.ANSWERS,
     callout_answers.ANSWERS,
+    callout_plans.ANSWERS,
 )
 
 

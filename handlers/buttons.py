@@ -384,3 +384,33 @@ class SendCapDraft(Button, prefix="cap:go"):
 
 class DismissCapDraft(Button, prefix="cap:x"):
     alert: int
+
+
+# --- call-out plans (handlers/callout_plans.py) --------------------------------------------------
+
+class FirePlan(Button, prefix="pl:go"):
+    plan: int
+
+
+class NewCallOut(Button, prefix="pl:new"):
+    pass
+
+
+class SavePlan(Button, prefix="pl:save"):
+    draft: int
+
+
+class RenamePlan(Button, prefix="pl:ren"):
+    plan: int
+
+
+class AskDeletePlan(Button, prefix="pl:del"):
+    plan: int
+
+
+class DeletePlan(Button, prefix="pl:delok"):
+    plan: int
+
+
+class ListPlans(Button, prefix="pl:list"):
+    pass

@@ -31,7 +31,7 @@ from handlers.i18n import Translate, local_time, translator
 from handlers.questions import Accepts, Place
 from handlers.runtime import Runtime
 from handlers.turn import KEEP, ButtonOutcome, Outgoing, PressHandler, Replies, Turn, press_step
-from storage import callouts, people
+from storage import callouts, people, plans
 from storage.callouts import CallOutError, Refusal
 from storage.models import Mobilization, Person
 from storage.vocab import CallOutAnswer, Question
@@ -39,16 +39,19 @@ from storage.vocab import CallOutAnswer, Question
 log = logging.getLogger(__name__)
 
 
-def alert_text(_: Translate, zone: ZoneInfo, language: str, mobilization: Mobilization, commander: str, again: bool) -> str:
-    """The alert as a responder reads it (and as the commander's preview shows it)."""
+def alert_text(_: Translate, zone: ZoneInfo, language: str, mobilization: Mobilization, commander: str, again: bool,
+               words: tuple[str, str | None] | None = None) -> str:
+    """The alert as a responder reads it (and as the commander's preview shows it); `words`, the
+    headline and instruction in the reader's language where the call-out has them (a plan's)."""
+    headline, instruction = words or (mobilization.headline, mobilization.instruction)
     lines = []
     if mobilization.drill:
         lines.append(_("🧪 <b>DRILL – this is an exercise</b>"))
     if again:
         lines.append(_("🔔 Reminder: please answer."))
-    lines.append(f"🚨 <b>{user(mobilization.headline)}</b>")
-    if mobilization.instruction:
-        lines.append(user(mobilization.instruction))
+    lines.append(f"🚨 <b>{user(headline)}</b>")
+    if instruction:
+        lines.append(user(instruction))
     if mobilization.need:
         lines.append(_("👥 {count} people needed").format(count=mobilization.need))
     if mobilization.meet_lat is not None:
@@ -67,7 +70,8 @@ async def render_alert(session: AsyncSession, rt: Runtime, person: Person, mobil
         return None
     mobilization = found.mobilization
     _ = translator(person.language)
-    text = alert_text(_, rt.settings.zone, person.language, mobilization, found.commander, again)
+    words = await plans.words_for(session, mobilization, person.language)
+    text = alert_text(_, rt.settings.zone, person.language, mobilization, found.commander, again, words)
     pin = (mobilization.meet_lat, mobilization.meet_lon) \
         if mobilization.meet_lat is not None and mobilization.meet_lon is not None else None
     return text, keyboards.callout_answer(_, mobilization.id, found.answer), pin
@@ -107,8 +111,8 @@ async def take_arrival_place(turn: Turn, place: Place) -> Replies:
         await callouts.answer(turn.session, mobilization_id or 0, turn.person.id, CallOutAnswer.ARRIVED, turn.now,
                               (place.lat, place.lon))
     except CallOutError:
-        return [Outgoing(_("This call-out is over. Thank you."), keyboards.main_menu(_))]
-    return [Outgoing(_("📍 Position added. Thank you."), keyboards.main_menu(_))]
+        return [Outgoing(_("This call-out is over. Thank you."), await turn.menu())]
+    return [Outgoing(_("📍 Position added. Thank you."), await turn.menu())]
 
 
 PRESSES: dict[type[Button], PressHandler] = {AnswerCallOut: press_step(answer)}

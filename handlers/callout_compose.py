@@ -5,7 +5,7 @@ each step here hands it the pressed or typed value and shows what comes next.
 
 ```mermaid
 stateDiagram-v2
-    [*] --> Where: /mobilize (grid leaders, dispatchers, administrators)
+    [*] --> Where: /mobilize without plans, or ✏️ New call-out under the plans (handlers/callout_plans.py)
     Where --> Where: 📂 open an area, ⬆️ up, tick ✅ / untick ⬜ an area
     Where --> CALLOUT_POINT: 📍 Around a point
     CALLOUT_POINT --> Radius: a location (the centre)
@@ -99,7 +99,12 @@ ASKED = {
 
 
 async def start(turn: Turn, message: Message) -> Replies:
-    """/mobilize: a new draft, starting at where (at the commander's own area when they have one)."""
+    """A new draft (see `compose`); /mobilize itself goes to `callout_plans.mobilize`, plans first."""
+    return await compose(turn)
+
+
+async def compose(turn: Turn) -> Replies:
+    """A new draft, starting at where (at the commander's own area when they have one)."""
     _ = turn._
     command = await callout_scope.command_of(turn.session, turn.person.id)
     if not command:
@@ -128,7 +133,7 @@ def _who(_: Translate, draft: Mobilization) -> InlineKeyboardMarkup:
     return keyboards.callout_who(_, draft.id, [(_(TAG_LABELS[tag]), tag in draft.tags) for tag in TAG_OPTIONS])
 
 
-async def _preview(turn: Turn, draft: Mobilization) -> list[Outgoing]:
+async def preview(turn: Turn, draft: Mobilization) -> list[Outgoing]:
     """The alert exactly as recipients will see it, how many it reaches, and the Send buttons."""
     _ = turn._
     micro, reached = await callout_scope.scope_of(turn.session, await turn.index(), draft)
@@ -139,7 +144,7 @@ async def _preview(turn: Turn, draft: Mobilization) -> list[Outgoing]:
     summary = _("This will alert <b>{count}</b> people in {micro} micro-grid(s): {where}").format(
         count=len(reached), micro=len(micro), where=where or "-")
     return [Outgoing(_("Preview – recipients will see:") + "\n\n" + sample),
-            Outgoing(summary, keyboards.callout_send(_, draft.id))]
+            Outgoing(summary, keyboards.with_save_as_plan(_, draft.id, keyboards.callout_send(_, draft.id)))]
 
 
 async def _next(turn: Turn, draft: Mobilization, step: DraftStep) -> list[Outgoing]:
@@ -169,7 +174,7 @@ async def _next(turn: Turn, draft: Mobilization, step: DraftStep) -> list[Outgoi
         case DraftStep.NEED:
             return [Outgoing(_("How many people are needed?"), keyboards.callout_need(_, draft.id, NEEDS))]
         case DraftStep.PREVIEW:
-            return await _preview(turn, draft)
+            return await preview(turn, draft)
 
 
 async def _edit_to(turn: Turn, draft: Mobilization, step: DraftStep) -> ButtonOutcome:
@@ -290,9 +295,9 @@ async def _placed(turn: Turn, place: Place, into: Callable[[Mobilization, float,
     try:
         draft = await _draft(turn, draft_id or 0)
     except CallOutError as error:
-        return [Outgoing(refusal(_, error.reason), keyboards.main_menu(_))]
+        return [Outgoing(refusal(_, error.reason), await turn.menu())]
     step = into(draft, place.lat, place.lon)
-    return [Outgoing(said, keyboards.main_menu(_)), *await _next(turn, draft, step)]
+    return [Outgoing(said, await turn.menu()), *await _next(turn, draft, step)]
 
 
 async def take_centre(turn: Turn, place: Place) -> Replies:

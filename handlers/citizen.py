@@ -14,7 +14,7 @@ from datetime import timedelta
 from telegram import Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
 
-from handlers import answers, citizen_cases, citizen_report, keyboards, onboarding
+from handlers import answers, callout_plans, citizen_cases, citizen_report, keyboards, onboarding
 from handlers.buttons import Button, ChooseLanguage
 from handlers.common import greeting, help_text
 from handlers.questions import Place
@@ -34,12 +34,12 @@ async def start(turn: Turn, message: Message) -> Replies:
     if words:
         return await onboarding.redeem(turn, words[0])
     _ = turn._
-    return [Outgoing(greeting(_, turn.person.name), keyboards.main_menu(_)), *await onboarding.work_waiting(turn)]
+    return [Outgoing(greeting(_, turn.person.name), await turn.menu()), *await onboarding.work_waiting(turn)]
 
 
 async def show_help(turn: Turn, _message: Message) -> Replies:
     _ = turn._
-    return [Outgoing(help_text(_), keyboards.main_menu(_))]
+    return [Outgoing(help_text(_), await turn.menu())]
 
 
 async def choose_language(turn: Turn, _message: Message) -> Replies:
@@ -54,7 +54,7 @@ async def language_chosen(turn: Turn, pressed: ChooseLanguage) -> ButtonOutcome:
     return ButtonOutcome(
         edit_text=_("Language: English"),
         markup=None,
-        messages=[Outgoing(_("The menu below is now in English."), keyboards.main_menu(_))],
+        messages=[Outgoing(_("The menu below is now in English."), await turn.menu())],
     )
 
 
@@ -65,6 +65,7 @@ MENU: dict[str, Callable[[Turn, Message], Awaitable[Replies]]] = {
     "mycases": citizen_cases.my_cases,
     "language": choose_language,
     "help": show_help,
+    "plans": callout_plans.open_plans,
 }
 
 

@@ -149,7 +149,7 @@ async def take_reopen_reason(turn: Turn, text: str) -> Replies:
     case = await cases.case_by_id(turn.session, case_id)
     assert case is not None  # the comment was just added to it
     await tasks.pass_on_citizen_comment(turn.session, case, event.id, turn.now)
-    return [Outgoing(_("Thank you, we passed it on."), keyboards.main_menu(_))]
+    return [Outgoing(_("Thank you, we passed it on."), await turn.menu())]
 
 
 PRESSES: dict[type[Button], PressHandler] = {

@@ -74,7 +74,7 @@ async def cancel(turn: Turn, _message: Message) -> Replies:
         text = _("OK, never mind.")
     else:
         text = _("There is nothing to cancel.")
-    return [Outgoing(text, keyboards.main_menu(_))]
+    return [Outgoing(text, await turn.menu())]
 
 
 # --- what each step takes ------------------------------------------------------------------------
@@ -139,7 +139,7 @@ async def report_text(turn: Turn, text: str) -> Replies:
         return await TEXT_AT[drafts.step_of(draft)](turn, draft, text)
     _ = turn._
     if people.claim_hint(turn.person, "idle_text", turn.now):
-        return [Outgoing(_("To report a problem, send a photo of it or tap 📷 Report a problem."), keyboards.main_menu(_))]
+        return [Outgoing(_("To report a problem, send a photo of it or tap 📷 Report a problem."), await turn.menu())]
     return []
 
 
@@ -162,7 +162,7 @@ async def _moved_on(turn: Turn, draft: ReportDraft, note: str) -> Replies:
     prompt = await step_prompt(turn, draft)
     if step == DraftStep.PHOTOS:
         return [Outgoing(note + "\n" + prompt[0].text, prompt[0].markup)]
-    return [Outgoing(note, keyboards.main_menu(turn._)), *prompt]
+    return [Outgoing(note, await turn.menu()), *prompt]
 
 
 async def report_photo(turn: Turn, sent: PhotoIn) -> Replies:

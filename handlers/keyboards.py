@@ -50,6 +50,7 @@ MENU_REPORT = N_("📷 Report a problem")
 MENU_MY_CASES = N_("📋 My reports")
 MENU_LANGUAGE = N_("🌐 Language")
 MENU_HELP = N_("❓ Help")
+MENU_PLANS = "🚨"  # a commander's plans (the same in every language)
 SEND_LOCATION = N_("📍 Send my location")
 LANGUAGE_NAMES = {Language.ZH: "中文", Language.EN: "English"}
 
@@ -62,12 +63,14 @@ def menu_action(text: str) -> str | None:
                               ("language", MENU_LANGUAGE), ("help", MENU_HELP)):
             if text.strip() == _(label):
                 return action
-    return None
+    return "plans" if text.strip() == MENU_PLANS else None
 
 
-def main_menu(_: Translate) -> ReplyKeyboardMarkup:
+def main_menu(_: Translate, commander: bool = False) -> ReplyKeyboardMarkup:
+    """Everyone's menu; a commander's (leader, dispatcher, admin) has 🚨 for their plans beside Report."""
+    first = [_(MENU_REPORT), MENU_PLANS] if commander else [_(MENU_REPORT)]
     return ReplyKeyboardMarkup(
-        [[_(MENU_REPORT)], [_(MENU_MY_CASES), _(MENU_LANGUAGE), _(MENU_HELP)]],
+        [first, [_(MENU_MY_CASES), _(MENU_LANGUAGE), _(MENU_HELP)]],
         resize_keyboard=True,
         is_persistent=True,
     )
@@ -428,6 +431,34 @@ def cap_draft(_: Translate, alert: int) -> InlineKeyboardMarkup:
     """Under a call-out drafted from an official warning: send it as it stands, or dismiss it."""
     return InlineKeyboardMarkup([[_press(_("🚨 Send"), buttons.SendCapDraft(alert=alert)),
                                   _press(_("✖️ Dismiss"), buttons.DismissCapDraft(alert=alert))]])
+
+
+# --- call-out plans: fired in one tap, saved from a preview, renamed and deleted -------------------
+
+
+def plans_to_fire(_: Translate, plans: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
+    """One button per plan, (plan id, name) each, that makes its call-out ready to send; then a new one."""
+    rows = [[_press(shorten(f"🚨 {name}", 60), buttons.FirePlan(plan=plan))] for plan, name in plans]
+    rows.append([_press(_("✏️ New call-out"), buttons.NewCallOut())])
+    return InlineKeyboardMarkup(rows)
+
+
+def plans_to_manage(_: Translate, plans: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
+    """/plans: each plan, (plan id, name), to fire, rename or delete."""
+    return InlineKeyboardMarkup([[_press(shorten(f"🚨 {name}", 40), buttons.FirePlan(plan=plan)),
+                                  _press(_("✏️ Rename"), buttons.RenamePlan(plan=plan)),
+                                  _press(_("🗑 Delete"), buttons.AskDeletePlan(plan=plan))] for plan, name in plans])
+
+
+def plan_delete_confirm(_: Translate, plan: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[_press(_("🗑 Yes, delete it"), buttons.DeletePlan(plan=plan)),
+                                  _press(_("« Back"), buttons.ListPlans())]])
+
+
+def with_save_as_plan(_: Translate, draft: int, markup: InlineKeyboardMarkup) -> InlineKeyboardMarkup:
+    """A call-out preview's buttons with "Save as plan" under them."""
+    return InlineKeyboardMarkup([*(list(row) for row in markup.inline_keyboard),
+                                 [_press(_("💾 Save as plan"), buttons.SavePlan(draft=draft))]])
 
 
 # --- invitations -----------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Message
 
-from handlers import keyboards
 from handlers.fit import escape
 from handlers.i18n import Translate
 from handlers.runtime import Runtime
@@ -34,6 +33,7 @@ STAFF_COMMANDS = (
     ("/team", {Role.LEADER}),
     ("/stats", {Role.LEADER, Role.DISPATCHER, Role.ADMIN}),
     ("/mobilize", {Role.LEADER, Role.DISPATCHER, Role.ADMIN}),
+    ("/plans", {Role.LEADER, Role.DISPATCHER, Role.ADMIN}),
     ("/mobilizations", {Role.LEADER, Role.DISPATCHER, Role.ADMIN}),
 )
 
@@ -92,7 +92,7 @@ async def redeem(turn: Turn, token: str) -> Replies:
     }
     if result.outcome != "granted":
         log.info("update %s: invite not redeemed: %s", turn.update_id, result.outcome)
-    return [Outgoing(texts[result.outcome], keyboards.main_menu(_)), *waiting]
+    return [Outgoing(texts[result.outcome], await turn.menu()), *waiting]
 
 
 async def whoami(turn: Turn, _message: Message) -> Replies:

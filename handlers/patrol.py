@@ -44,7 +44,7 @@ async def take_checkin(turn: Turn, place: Place) -> Replies:
         text = _("✅ Checked in at {at}, live until {until}.").format(at=at, until=local_time(row.live_until, zone, language))
     else:
         text = _("✅ Checked in at {at}.").format(at=at)
-    return [Outgoing(text, keyboards.main_menu(_))]
+    return [Outgoing(text, await turn.menu())]
 
 
 ANSWERS = {Question.CHECKING_IN: Accepts(place=take_checkin, place_optional=True)}

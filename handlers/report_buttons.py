@@ -145,7 +145,7 @@ async def redo_part(turn: Turn, draft: ReportDraft, pressed: RedoPart) -> Button
     drafts.reopen_field(draft, part, turn.now)
     messages = await step_prompt(turn, draft)
     if part == DraftStep.PHOTOS:
-        messages = [Outgoing(_("📷 Send the new photos; the old ones were removed."), keyboards.main_menu(_))]
+        messages = [Outgoing(_("📷 Send the new photos; the old ones were removed."), await turn.menu())]
     return ButtonOutcome(markup=None, messages=messages)
 
 

@@ -35,7 +35,7 @@ async def step_prompt(turn: Turn, draft: ReportDraft) -> list[Outgoing]:
     _ = turn._
     step = drafts.step_of(draft)
     if step == DraftStep.PHOTOS:
-        return [Outgoing(_("📷 Send a photo of the problem (one to five photos)."), keyboards.main_menu(_))]
+        return [Outgoing(_("📷 Send a photo of the problem (one to five photos)."), await turn.menu())]
     if step == DraftStep.LOCATION:
         text = _(
             "📍 Where is it? Tap “Send my location” below, pick a place with 📎 › Location, "

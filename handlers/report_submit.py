@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 
-from handlers import keyboards
 from handlers.buttons import AddToCase, ReportAnyway, SubmitReport
 from handlers.i18n import local_time
 from handlers.texts import time_limit
@@ -47,7 +46,7 @@ async def submit(turn: Turn, draft: ReportDraft, _pressed: SubmitReport | Report
         limit=time_limit(rt, case.category_code, turn.person.language),
         deadline=local_time(case.deadline_at, rt.settings.zone, turn.person.language),
     )
-    return ButtonOutcome(notice=_("Submitted"), markup=None, messages=[Outgoing(text, keyboards.main_menu(_))])
+    return ButtonOutcome(notice=_("Submitted"), markup=None, messages=[Outgoing(text, await turn.menu())])
 
 
 async def add_to_case(turn: Turn, draft: ReportDraft, pressed: AddToCase) -> ButtonOutcome:
@@ -64,7 +63,7 @@ async def add_to_case(turn: Turn, draft: ReportDraft, pressed: AddToCase) -> But
     text = _("➕ Thank you! Your photos were added to case <b>{number}</b>. You will hear of its progress.").format(
         number=case.number
     )
-    return ButtonOutcome(notice=_("Added"), markup=None, messages=[Outgoing(text, keyboards.main_menu(_))])
+    return ButtonOutcome(notice=_("Added"), markup=None, messages=[Outgoing(text, await turn.menu())])
 
 
 async def after_the_end(turn: Turn, draft: ReportDraft) -> ButtonOutcome:

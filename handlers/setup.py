@@ -18,6 +18,7 @@ from handlers import (
     callout_answers,
     callout_command,
     callout_compose,
+    callout_plans,
     cap_drafts,
     citizen,
     citizen_cases,
@@ -42,7 +43,7 @@ log = logging.getLogger(__name__)
 PRESS_ROUTES: dict[type[Button], PressHandler] = {}
 for _table in (report_buttons.PRESSES, citizen.PRESSES, citizen_cases.PRESSES, invites.PRESSES, full_text.PRESSES,
                dispatcher.PRESSES, worker.PRESSES, callout_compose.PRESSES, callout_command.PRESSES,
-               callout_answers.PRESSES, cap_drafts.PRESSES):
+               callout_answers.PRESSES, cap_drafts.PRESSES, callout_plans.PRESSES):
     for _family, _handler in _table.items():
         if _family in PRESS_ROUTES:
             raise ValueError(f"two conversations handle {_family.__name__}")
@@ -99,7 +100,8 @@ def register_handlers(application: App) -> None:
     application.add_handler(CommandHandler("checkin", message_step(patrol.start_checkin), filters=private))
     application.add_handler(CommandHandler("team", message_step(patrol.show_team), filters=private))
     application.add_handler(CommandHandler("stats", message_step(stats_view.show_stats), filters=private))
-    application.add_handler(CommandHandler("mobilize", message_step(callout_compose.start), filters=private))
+    application.add_handler(CommandHandler("mobilize", message_step(callout_plans.mobilize), filters=private))
+    application.add_handler(CommandHandler("plans", message_step(callout_plans.list_plans), filters=private))
     application.add_handler(CommandHandler("mobilizations", message_step(callout_command.show_recent), filters=private))
     application.add_handler(MessageHandler(new & filters.COMMAND, message_step(citizen.unknown_command)))
     application.add_handler(MessageHandler(new & filters.PHOTO, picture_intake.on_photo))

@@ -28,11 +28,13 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Message, ReplyKeyboard
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from handlers import keyboards
 from handlers.buttons import Button
 from handlers.fit import BUTTON_ANSWER_LIMIT, TEXT_LIMIT, fit, shorten
 from handlers.i18n import Translate, language_from_telegram, translator
 from handlers.runtime import Runtime
 from storage import people
+from storage.callout_scope import command_of
 from storage.map_index import AreaIndex
 from storage.models import Person
 
@@ -93,6 +95,10 @@ class Turn:
     def _(self) -> Translate:
         """The person's language (`_ = turn._` at the top of a step reads as usual)."""
         return translator(self.person.language)
+
+    async def menu(self) -> ReplyKeyboardMarkup:
+        """The person's main menu: a commander's (leader, dispatcher, admin) has 🚨 for their plans."""
+        return keyboards.main_menu(self._, bool(await command_of(self.session, self.person.id)))
 
     async def index(self) -> AreaIndex:
         """The map, loaded once per turn (a cached copy; reloaded when the map changed)."""

@@ -240,9 +240,9 @@ async def _typed(turn: Turn, text: str, limit: int, finish: Finish) -> Replies:
             return [Outgoing(_problem(_, error))]  # still resolving: photos first
         people.stop_awaiting(turn.person)
         await tasks.drop_resolving(turn.session, turn.person.id)
-        return [Outgoing(_problem(_, error), keyboards.main_menu(_))]
+        return [Outgoing(_problem(_, error), await turn.menu())]
     people.stop_awaiting(turn.person)
-    return [Outgoing(done, keyboards.main_menu(_))]
+    return [Outgoing(done, await turn.menu())]
 
 
 async def take_note(turn: Turn, text: str) -> Replies:
@@ -298,8 +298,8 @@ async def take_on_site_position(turn: Turn, place: Place) -> Replies:
             await tasks.add_position_to_on_site(turn.session, await turn.index(), case_id, turn.person.id,
                                                 place.lat, place.lon, turn.now)
         except TaskError as error:
-            return [Outgoing(_problem(_, error), keyboards.main_menu(_))]
-    return [Outgoing(_("📍 Position added. Thank you."), keyboards.main_menu(_))]
+            return [Outgoing(_problem(_, error), await turn.menu())]
+    return [Outgoing(_("📍 Position added. Thank you."), await turn.menu())]
 
 
 ANSWERS = {

@@ -556,3 +556,35 @@ class CallOutChange(Base):
     revision: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     what: Mapped[str] = mapped_column(String(16))  # widened | changed
+
+
+class Plan(Base):
+    """A call-out plan (应急预案): a call-out prepared in advance for an area, fired in one tap.
+    Its scope is micro-grids or whole areas (`area_codes`), or around a point (`center_*`, `radius_m`);
+    its message is kept in both languages, so each responder can read it in their own."""
+
+    __tablename__ = "plans"
+    __table_args__ = (UniqueConstraint("area_code", "name", name="uq_plans_area_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The area it is saved for: its leaders, dispatchers and admins (or theirs above) see and fire it.
+    # Not a foreign key: a map imported again may drop an area, and the plan then waits to be fixed.
+    area_code: Mapped[str] = mapped_column(String(40), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    area_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    center_lat: Mapped[float | None] = mapped_column(Float)
+    center_lon: Mapped[float | None] = mapped_column(Float)
+    radius_m: Mapped[int | None] = mapped_column(Integer)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)  # in order of preference; empty: everyone
+    headline_zh: Mapped[str] = mapped_column(String(200))
+    headline_en: Mapped[str] = mapped_column(String(200))
+    instruction_zh: Mapped[str | None] = mapped_column(Text)
+    instruction_en: Mapped[str | None] = mapped_column(Text)
+    meet_lat: Mapped[float | None] = mapped_column(Float)
+    meet_lon: Mapped[float | None] = mapped_column(Float)
+    need: Mapped[int | None] = mapped_column(Integer)
+    wave_minutes: Mapped[int | None] = mapped_column(Integer)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))  # None: imported from a file
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -223,3 +223,5 @@ class Question(StrEnum):
     CALLOUT_MEETING = "m_meeting"  # a call-out draft: the meeting point
     CALLOUT_UPDATE = "m_update"  # a live call-out: a follow-up to everyone
     ARRIVED_WHERE = "m_arrived"  # a live call-out: a responder's position on arrival (optional)
+    PLAN_NAME = "p_name"  # a call-out draft: the name to save it as a plan under
+    PLAN_RENAME = "p_rename"  # a call-out plan: its new name

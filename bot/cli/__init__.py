@@ -11,6 +11,7 @@ One module per command group, each adding its commands to the parser (`add_comma
     Open311     gridline apikey create | revoke       apikey.py
                 gridline sync status                  sync.py
     call-outs   gridline mobilization export          callouts.py
+    plans       gridline plans import | export        plans.py
 
 A command says what is wrong by raising `common.Problem` (each line printed, exit code 2); the
 store being unreachable is exit code 1. Heavy imports (the Telegram Application, the map) happen
@@ -22,7 +23,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bot.cli import apikey, callouts, cases, city, db, people, run, sync
+from bot.cli import apikey, callouts, cases, city, db, people, plans, run, sync
 from bot.cli.common import Problem
 from storage.db import StoreFromNewerCode
 from storage.urls import redacted_url
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     apikey.add_commands(commands)
     sync.add_commands(commands)
     callouts.add_commands(commands)
+    plans.add_commands(commands)
     city.add_catalog_commands(commands)
     return parser
 
