@@ -313,7 +313,8 @@ async def no_meeting_point(turn: Turn, pressed: NoMeetingPoint) -> ButtonOutcome
 
 async def people_needed(turn: Turn, pressed: PeopleNeeded) -> ButtonOutcome:
     draft = await _draft(turn, pressed.draft)
-    return await _below(turn, draft, callout_drafts.set_need(draft, pressed.number))
+    return await _below(turn, draft, callout_drafts.set_need(draft, pressed.number,
+                                                             turn.rt.settings.callout_wave_minutes or None))
 
 
 # --- sent, or cancelled ---------------------------------------------------------------------------
