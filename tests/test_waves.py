@@ -102,6 +102,7 @@ async def test_the_board_shows_each_wave_and_the_commander_stops_them(world):
     await li.say("Bring sandbags to the north gate")
     await li.tap("No meeting point")
     await li.tap("5")
+    assert "In waves: while fewer than 5 are coming, more are called every 10 min" in li.last().plain
     await li.tap("Send now")
     board = li.last()
     assert "Wave 1: 2 alerted, 0 coming" in board.plain and "Next wave after 10 min" in board.plain
@@ -188,3 +189,22 @@ async def test_im_away_under_a_reminder_and_bad_away_input(world):
     assert "only they can be away" in citizen.last().plain
     _, count = await call_out(world, li_id, [])
     assert count == 2  # Ann was never away: the bad dates changed nothing
+
+
+async def test_two_processes_sweeping_at_once_send_a_wave_once(world):
+    import asyncio
+
+    from storage import waves
+
+    li, li_id, people = await team(world)
+    await call_out(world, li_id, ["party_member", "volunteer"], need=2, wave_minutes=5)
+    world.clock.advance(minutes=5)
+
+    async def sweep() -> int:
+        async with world.store.transaction() as session:
+            index = await world.runtime.map.index(session)
+            return await waves.waves_due(session, index, world.clock.now(), 3)
+
+    assert sorted(await asyncio.gather(sweep(), sweep())) == [0, 1]
+    await world.deliver()
+    assert sum("Water rising" in t for t in people["Bo"].texts()) == 1
