@@ -135,6 +135,8 @@ async def test_someone_away_is_skipped_counted_apart_and_reached_again_after_awa
     assert (call.total, call.count("away"), call.names["away"]) == (2, 1, ["Bo"])
     await bo.say("/away")
     assert "away until 2026-11-25" in bo.last().plain and "🔙 I'm back" in [b["text"] for b in bo.last().buttons()]
+    await bo.say("/whoami")
+    assert "/away" in bo.last().plain and "Away until 2026-11-25" in bo.last().plain
     await bo.say("/away off")
     assert "Welcome back" in bo.last().plain
     _, count = await call_out(world, li_id, [])
