@@ -52,11 +52,13 @@ class CallOutError(Exception):
 
 
 async def absent(session: AsyncSession, people: Collection[int], now: datetime) -> set[int]:
-    """Those of these people who are away (/away) at `now`."""
+    """Those of these people who are away (/away) at `now`. Everyone away now is read (few people
+    at any time) rather than sending a whole city's responders as query parameters."""
     if not people:
         return set()
-    return set((await session.scalars(select(Person.id).where(
-        Person.id.in_(list(people)), Person.away_until.is_not(None), Person.away_until > now))).all())
+    away = set((await session.scalars(select(Person.id).where(
+        Person.away_until.is_not(None), Person.away_until > now))).all())
+    return away.intersection(people)
 
 
 async def alert(session: AsyncSession, mobilization: Mobilization, people: list[int], now: datetime,
