@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     # Call-outs: minutes between automatic re-alerts of those who have not answered, and how many.
     realert_minutes: float = Field(default=5, gt=0, le=120)
     realert_times: int = Field(default=2, ge=0, le=10)
+    # Call-out waves (issue 16): a call-out whose commander set a need in the composer waves every N
+    # minutes while fewer than needed are coming (0: no waves; a plan brings its own timing), at most
+    # this many waves in all.
+    callout_wave_minutes: int = Field(default=10, ge=0, le=24 * 60)
+    callout_max_waves: int = Field(default=3, ge=1, le=10)
     # Workers' timers (issue: task cards and reminders).
     accept_within_minutes: int = Field(default=15, ge=1, le=24 * 60)
     escalate_after_hours: float = Field(default=4, gt=0, le=24 * 30)

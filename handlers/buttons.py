@@ -414,3 +414,26 @@ class DeletePlan(Button, prefix="pl:delok"):
 
 class ListPlans(Button, prefix="pl:list"):
     pass
+
+
+# --- a case becomes a call-out, waves, away (handlers/case_callout.py, handlers/away.py) ---------
+
+class CallOutAroundCase(Button, prefix="w:case"):
+    case: int
+
+
+class StopWaves(Button, prefix="w:stop"):
+    callout: int
+
+
+class AskAway(Button, prefix="w:ask"):
+    callout: int  # the call-out whose alert it was under (0: from /away)
+
+
+class AwayFor(Button, prefix="w:away"):
+    callout: int  # the call-out whose alert it was under (0: from /away)
+    days: int  # 0 today, or how many days from today
+
+
+class BackFromAway(Button, prefix="w:back"):
+    pass

@@ -13,6 +13,7 @@ stateDiagram-v2
     Arrived --> ARRIVED_WHERE: asked where they are
     ARRIVED_WHERE --> Arrived: a location (optional; anything else ends the question)
     Alerted --> [*]: stood down (answers are then refused)
+    Cannot --> Away: 🏖 I'm away (under a reminder too; handlers/away.py)
 ```
 """
 
@@ -74,7 +75,11 @@ async def render_alert(session: AsyncSession, rt: Runtime, person: Person, mobil
     text = alert_text(_, rt.settings.zone, person.language, mobilization, found.commander, again, words)
     pin = (mobilization.meet_lat, mobilization.meet_lon) \
         if mobilization.meet_lat is not None and mobilization.meet_lon is not None else None
-    return text, keyboards.callout_answer(_, mobilization.id, found.answer), pin
+    # Until they say they are coming, a responder may say they are away (and are then skipped).
+    answers = keyboards.callout_answer(_, mobilization.id, found.answer) \
+        if found.answer in (CallOutAnswer.COMING, CallOutAnswer.ARRIVED) \
+        else keyboards.callout_answer_with_away(_, mobilization.id, found.answer)
+    return text, answers, pin
 
 
 async def answer(turn: Turn, pressed: AnswerCallOut) -> ButtonOutcome:
@@ -94,7 +99,9 @@ async def answer(turn: Turn, pressed: AnswerCallOut) -> ButtonOutcome:
     said = {CallOutAnswer.COMING: _("Thank you – you are coming."),
             CallOutAnswer.ARRIVED: _("Thank you – you have arrived."),
             CallOutAnswer.CANNOT: _("Noted – you cannot come.")}
-    outcome = ButtonOutcome(notice=said[given], markup=keyboards.callout_answer(_, mobilization.id, given))
+    answers = keyboards.callout_answer_with_away(_, mobilization.id, given) if given == CallOutAnswer.CANNOT \
+        else keyboards.callout_answer(_, mobilization.id, given)
+    outcome = ButtonOutcome(notice=said[given], markup=answers)
     if given == CallOutAnswer.ARRIVED:
         people.await_answer(turn.person, Question.ARRIVED_WHERE, mobilization.id)
         outcome.messages.append(Outgoing(_("📍 To show the commander where you are, share your location "

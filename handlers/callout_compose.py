@@ -63,7 +63,7 @@ from handlers.turn import (
     run_turn,
     show_outcome,
 )
-from storage import areas, callout_drafts, callout_scope, callouts, people
+from storage import areas, callout_drafts, callout_scope, callouts, people, waves
 from storage.callout_drafts import NEEDS, RADII, TEMPLATES, DraftStep
 from storage.callout_scope import GRID_WORKERS, TAG_OPTIONS, Command
 from storage.callouts import CallOutError, Refusal
@@ -141,8 +141,15 @@ async def preview(turn: Turn, draft: Mobilization) -> list[Outgoing]:
     names = await areas.area_names(turn.session, shown)
     where = ", ".join(escape(names.get(c, c)) for c in shown) + (" …" if len(micro) > SCOPE_NAMES_SHOWN else "")
     sample = alert_text(_, turn.rt.settings.zone, turn.person.language, draft, turn.person.name, False)
+    away = await callouts.absent(turn.session, reached, turn.now)
     summary = _("This will alert <b>{count}</b> people in {micro} micro-grid(s): {where}").format(
-        count=len(reached), micro=len(micro), where=where or "-")
+        count=len(reached) - len(away), micro=len(micro), where=where or "-")
+    if away:
+        summary += "\n" + _("🏖 Away: {count}").format(count=len(away))
+    if waves.waves_wanted(draft):
+        summary += "\n" + _("🌊 In waves: while fewer than {need} are coming, more are called every {minutes} min "
+                             "(the next kind ticked, then the micro-grids next door).").format(
+            need=draft.need, minutes=draft.wave_minutes)
     return [Outgoing(_("Preview – recipients will see:") + "\n\n" + sample),
             Outgoing(summary, keyboards.with_save_as_plan(_, draft.id, keyboards.callout_send(_, draft.id)))]
 
@@ -318,7 +325,8 @@ async def no_meeting_point(turn: Turn, pressed: NoMeetingPoint) -> ButtonOutcome
 
 async def people_needed(turn: Turn, pressed: PeopleNeeded) -> ButtonOutcome:
     draft = await _draft(turn, pressed.draft)
-    return await _below(turn, draft, callout_drafts.set_need(draft, pressed.number))
+    return await _below(turn, draft, callout_drafts.set_need(draft, pressed.number,
+                                                             turn.rt.settings.callout_wave_minutes or None))
 
 
 # --- sent, or cancelled ---------------------------------------------------------------------------

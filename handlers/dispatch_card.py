@@ -10,7 +10,7 @@ from handlers.fit import escape, user
 from handlers.i18n import Translate, local_time, translator
 from handlers.runtime import Runtime
 from handlers.texts import category_label, state_name
-from storage import areas, cases, dispatch, people, policy
+from storage import areas, case_callouts, cases, dispatch, people, policy
 from storage.map_index import AreaIndex
 from storage.models import Case, Person
 from storage.vocab import N_, CaseState
@@ -82,10 +82,22 @@ async def card_text(session: AsyncSession, rt: Runtime, index: AreaIndex, person
         holder = await people.person_by_id(session, case.assignee_id)
         if holder is not None:
             lines.append(_("👷 With {name}").format(name=user(holder.name)))
+    lines += await callout_lines(session, _, case)
     return "\n".join(lines)
+
+
+async def callout_lines(session: AsyncSession, _: Translate, case: Case) -> list[str]:
+    """The call-outs sent around the case (its history keeps them), with their roll calls."""
+    return [_("🚨 Called out #{id} “{headline}” · {alerted} alerted, {coming} coming").format(
+        id=found.mobilization.id, headline=user(found.mobilization.headline or ""), alerted=found.call.total,
+        coming=found.call.coming) for found in await case_callouts.callouts_of_case(session, case.id)]
 
 
 def card_buttons(_: Translate, case: Case) -> InlineKeyboardMarkup | None:
     """The decisions the case's state still allows (`storage.policy`, which the store checks again);
-    none once it has left the dispatchers. Drawn only for whom may dispatch it (the caller checked)."""
-    return keyboards.dispatch_card(_, case.id, policy.dispatch_actions(case.state, decides=True))
+    none once it has left the dispatchers. Drawn only for whom may dispatch it (the caller checked),
+    who, while deciding on it, may also call out the responders around it when it is on the map."""
+    markup = keyboards.dispatch_card(_, case.id, policy.dispatch_actions(case.state, decides=True))
+    if markup is None or not case_callouts.callable_around(case):
+        return markup
+    return keyboards.with_case_callout(_, markup, case.id)

@@ -497,3 +497,48 @@ def invite_tags(_: Translate, role: int, area: AreaCode, tags: Sequence[str], un
     if untagged:
         rows.append([InlineKeyboardButton(_("No tag"), callback_data=MakeInvite(role, 0, area).pack())])
     return InlineKeyboardMarkup(rows)
+
+
+# --- a case becomes a call-out, waves, away -------------------------------------------------------
+
+AWAY_DAYS = (0, 3, 7)  # today, 3 days, a week
+
+
+def _away_label(_: Translate, days: int) -> str:
+    return _("Today") if days == 0 else _("A week") if days == 7 else _("{count} days").format(count=days)
+
+
+def with_case_callout(_: Translate, markup: InlineKeyboardMarkup | None, case_id: int) -> InlineKeyboardMarkup:
+    """A case card's buttons with "Call out around this case" under them."""
+    rows = [list(row) for row in markup.inline_keyboard] if markup else []
+    rows.append([_press(_("🚨 Call out around this case"), buttons.CallOutAroundCase(case=case_id))])
+    return InlineKeyboardMarkup(rows)
+
+
+def case_callout_send(_: Translate, draft: int) -> InlineKeyboardMarkup:
+    """The preview of a call-out around a case: send it, or adjust who, the message and the need."""
+    sending = callout_send(_, draft)
+    return InlineKeyboardMarkup([*sending.inline_keyboard,
+                                 [_press(_("✏️ Adjust who, message, how many"), buttons.ChooseCallOutResponders(draft=draft))]])
+
+
+def callout_board_with_waves(_: Translate, callout: int, waves_running: bool) -> InlineKeyboardMarkup:
+    """A live call-out's controls, with "Stop waves" while waves still go out by themselves."""
+    board = callout_board(_, callout)
+    if not waves_running:
+        return board
+    return InlineKeyboardMarkup([[_press(_("⏹ Stop waves"), buttons.StopWaves(callout=callout))], *board.inline_keyboard])
+
+
+def callout_answer_with_away(_: Translate, callout: int, given: str | None) -> InlineKeyboardMarkup:
+    """A responder's answer buttons with "I'm away" under them."""
+    answers = callout_answer(_, callout, given)
+    return InlineKeyboardMarkup([*answers.inline_keyboard, [_press(_("🏖 I'm away"), buttons.AskAway(callout=callout))]])
+
+
+def away_choices(_: Translate, callout: int, away: bool) -> InlineKeyboardMarkup:
+    """Away until when: today, 3 days, a week; and "I'm back" when away."""
+    rows = [[_press(_away_label(_, days), buttons.AwayFor(callout=callout, days=days)) for days in AWAY_DAYS]]
+    if away:
+        rows.append([_press(_("🔙 I'm back"), buttons.BackFromAway())])
+    return InlineKeyboardMarkup(rows)

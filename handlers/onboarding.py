@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Message
@@ -11,7 +12,7 @@ from handlers.fit import escape
 from handlers.i18n import Translate
 from handlers.runtime import Runtime
 from handlers.turn import Outgoing, Replies, Turn
-from storage import outbox, people, roles, routing
+from storage import outbox, people, roles, routing, waves
 from storage.vocab import N_, Role
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ STAFF_COMMANDS = (
     ("/mobilize", {Role.LEADER, Role.DISPATCHER, Role.ADMIN}),
     ("/plans", {Role.LEADER, Role.DISPATCHER, Role.ADMIN}),
     ("/mobilizations", {Role.LEADER, Role.DISPATCHER, Role.ADMIN}),
+    ("/away", {Role.RESPONDER, Role.WORKER}),
 )
 
 
@@ -110,4 +112,8 @@ async def whoami(turn: Turn, _message: Message) -> Replies:
     commands = [command for command, needs in STAFF_COMMANDS if held_roles & needs]
     if commands:
         lines.append(_("Your commands: {commands}").format(commands=" ".join(commands)))
+    away = waves.away_until(turn.person, turn.now)
+    if away is not None:
+        last_day = (away.astimezone(turn.rt.settings.zone) - timedelta(days=1)).date().isoformat()
+        lines.append(_("🏖 Away until {date}: call-outs skip you. /away off when you are back.").format(date=last_day))
     return [Outgoing("\n".join(lines))]

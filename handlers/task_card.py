@@ -6,12 +6,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup
 
 from handlers import keyboards
-from handlers.dispatch_card import where_text
+from handlers.dispatch_card import callout_lines, where_text
 from handlers.fit import escape, user
 from handlers.i18n import Translate, translator
 from handlers.runtime import Runtime
 from handlers.texts import category_label, deadline_line, state_name
-from storage import cases, people, policy, tasks
+from storage import case_callouts, cases, people, policy, tasks
 from storage.map_index import AreaIndex
 from storage.models import Case, Person
 from storage.policy import Standing
@@ -41,13 +41,16 @@ async def card_text(session: AsyncSession, rt: Runtime, index: AreaIndex, person
         holder = await people.person_by_id(session, case.assignee_id)
         if holder is not None:
             lines.append(_("👷 With {name}").format(name=user(holder.name)))
+    lines += await callout_lines(session, _, case)
     return "\n".join(lines)
 
 
 def card_buttons(_: Translate, case: Case, who: Standing) -> InlineKeyboardMarkup | None:
     """What this person may do with the task now (`storage.policy`, which the store checks again);
-    none once it is finished or not theirs."""
-    return keyboards.task_card(_, case.id, policy.task_actions(case.state, case.accepted_at is not None, who))
+    none once it is finished or not theirs. The grid's leader may also call out the responders
+    around it while it is open and on the map."""
+    markup = keyboards.task_card(_, case.id, policy.task_actions(case.state, case.accepted_at is not None, who))
+    return keyboards.with_case_callout(_, markup, case.id) if who.leader and case_callouts.callable_around(case) else markup
 
 
 def reminder_header(_: Translate, stage: int | None, nudge: bool) -> str | None:

@@ -17,12 +17,13 @@ from enum import StrEnum
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import waves
 from storage.callout_scope import TAG_OPTIONS, Command, command_of, micro_grids_around, scope_of
-from storage.callouts import CallOutError, Refusal, alert
+from storage.callouts import CallOutError, Refusal, absent, alert
 from storage.map_index import AreaIndex
-from storage.models import CapAlertRecord, Mobilization
+from storage.models import CapAlertRecord, CaseEvent, Mobilization
 from storage.points import require_valid_point
-from storage.vocab import CallOutState, CallOutTemplate, Level
+from storage.vocab import CallOutState, CallOutTemplate, EventKind, Level
 
 TEMPLATES = tuple(CallOutTemplate)
 FREE = CallOutTemplate.FREE  # the template whose headline the commander types
@@ -196,11 +197,14 @@ def skip_meeting_point(draft: Mobilization) -> DraftStep:
     return DraftStep.NEED
 
 
-def set_need(draft: Mobilization, number: int) -> DraftStep:
-    """How many people are needed: one of NEEDS, or 0 for any number."""
+def set_need(draft: Mobilization, number: int, wave_minutes: int | None = None) -> DraftStep:
+    """How many people are needed: one of NEEDS, or 0 for any number. With a need, a draft without
+    a wave timing of its own (a plan's) waves every `wave_minutes` (None or 0: no waves)."""
     if number != 0 and number not in NEEDS:
         raise CallOutError(Refusal.INVALID)
     draft.need = number or None
+    if draft.need and wave_minutes and draft.wave_minutes is None:
+        draft.wave_minutes = wave_minutes
     return DraftStep.PREVIEW
 
 
@@ -209,21 +213,28 @@ def set_need(draft: Mobilization, number: int) -> DraftStep:
 
 async def send(session: AsyncSession, index: AreaIndex, draft_id: int, commander_id: int, now: datetime,
                drill: bool = False) -> tuple[Mobilization, int]:
-    """Send the call-out to everyone in scope, once each, ahead of every other message; returns it
-    (now active) and how many it reaches."""
+    """Send the call-out to everyone in scope, once each, ahead of every other message (or its first
+    wave, `storage/waves.py`; those away are skipped); returns it (now active) and how many it
+    reaches. A call-out around a case is written into the case's history (not told to its citizens)."""
     mobilization = await draft_of(session, draft_id, commander_id)
     command = await command_of(session, commander_id)
     micro, people = await scope_of(session, index, mobilization)
     if not all(command.covers(index, code) for code in micro):
         raise CallOutError(Refusal.OUTSIDE)
-    if not people:
+    if not set(people) - await absent(session, people, now):
         raise CallOutError(Refusal.NOBODY)
     mobilization.state = CallOutState.ACTIVE
     mobilization.drill = drill
     mobilization.sent_at = now
     mobilization.area_codes = micro if mobilization.radius_m else list(mobilization.area_codes)
-    await alert(session, mobilization, people, now)
-    return mobilization, len(people)
+    if waves.waves_wanted(mobilization):
+        count = await waves.first_wave(session, index, mobilization, now)
+    else:
+        count = await alert(session, mobilization, people, now)
+    if mobilization.case_id is not None:  # the case's followers are not told, nor its time of change
+        session.add(CaseEvent(case_id=mobilization.case_id, at=now, actor_id=commander_id, kind=EventKind.CALLOUT,
+                              note=f"#{mobilization.id} {mobilization.headline or ''}".strip()))
+    return mobilization, count
 
 
 def drop(draft: Mobilization) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import outbox
@@ -27,6 +27,7 @@ from storage.vocab import CallOutAnswer, CallOutState
 # The roll call's rows besides the answers: called but silent, and called but out of reach.
 NOT_ANSWERED = "none"
 UNREACHABLE = "unreachable"
+AWAY = "away"  # in scope but away (/away): not alerted, counted apart
 # What a commander types as a follow-up, in characters: a longer text is refused (asked again), never cut.
 MAX_UPDATE = 1000
 
@@ -51,12 +52,28 @@ class CallOutError(Exception):
         self.reason = reason
 
 
-async def alert(session: AsyncSession, mobilization: Mobilization, people: list[int], now: datetime) -> None:
-    """Call these people out (each is a new row of the roll call), ahead of every other message."""
+async def absent(session: AsyncSession, people: Collection[int], now: datetime) -> set[int]:
+    """Those of these people who are away (/away) at `now`. Everyone away now is read (few people
+    at any time) rather than sending a whole city's responders as query parameters."""
+    if not people:
+        return set()
+    away = set((await session.scalars(select(Person.id).where(
+        Person.away_until.is_not(None), Person.away_until > now))).all())
+    return away.intersection(people)
+
+
+async def alert(session: AsyncSession, mobilization: Mobilization, people: list[int], now: datetime,
+                wave: int = 1) -> int:
+    """Call these people out (each is a new row of the roll call, of this wave), ahead of every
+    other message; those away are only written down as away. Returns how many were alerted."""
+    away = await absent(session, people, now)
     for person_id in people:
-        session.add(Responder(mobilization_id=mobilization.id, person_id=person_id, unreachable=False, alerts=1))
-        await outbox.enqueue(session, person_id, outbox.CalloutPayload(mobilization.id), now, outbox.EMERGENCY)
+        session.add(Responder(mobilization_id=mobilization.id, person_id=person_id, unreachable=False,
+                              alerts=0 if person_id in away else 1, wave=wave, away=person_id in away))
+        if person_id not in away:
+            await outbox.enqueue(session, person_id, outbox.CalloutPayload(mobilization.id), now, outbox.EMERGENCY)
     await session.flush()
+    return len(people) - len(away)
 
 
 # --- a responder's side -------------------------------------------------------------------------
@@ -78,7 +95,7 @@ async def alert_for(session: AsyncSession, mobilization_id: int, person_id: int,
     responder = await session.get(Responder, (mobilization_id, person_id))
     if mobilization is None or responder is None or mobilization.state != CallOutState.ACTIVE:
         return None
-    if again and responder.answer is not None:
+    if again and (responder.answer is not None or responder.away):
         return None
     commander = await session.get(Person, mobilization.commander_id)
     return AlertFor(mobilization, responder.answer, commander.name if commander else "")
@@ -99,6 +116,7 @@ async def answer(session: AsyncSession, mobilization_id: int, person_id: int, gi
         raise CallOutError(Refusal.OVER)
     responder.answer = CallOutAnswer(given)
     responder.answered_at = now
+    responder.away = False
     if where is not None:
         responder.arrived_lat, responder.arrived_lon = where
     return mobilization
@@ -120,12 +138,13 @@ async def mark_unreachable(session: AsyncSession, mobilization_id: int, person_i
 
 
 def _rows() -> dict[str, list[str]]:
-    return {row: [] for row in (*CallOutAnswer, NOT_ANSWERED, UNREACHABLE)}
+    return {row: [] for row in (*CallOutAnswer, NOT_ANSWERED, UNREACHABLE, AWAY)}
 
 
 @dataclass
 class RollCall:
-    """Who was called, and by name under each answer (or none, or unreachable)."""
+    """Who was called, and by name under each answer (or none, or unreachable); those in scope but
+    away are named apart and not counted among those called."""
 
     total: int = 0
     delivered: int = 0
@@ -145,10 +164,12 @@ async def roll_call(session: AsyncSession, mobilization_id: int) -> RollCall:
         select(Responder, Person.name, Person.blocked).join(Person, Person.id == Responder.person_id)
         .where(Responder.mobilization_id == mobilization_id).order_by(Person.name, Person.id)
     )).all()
-    call = RollCall(total=len(rows))
+    call = RollCall(total=sum(not responder.away for responder, _name, _blocked in rows))
     for responder, name, blocked in rows:
         call.delivered += responder.delivered_at is not None
-        if responder.answer:
+        if responder.away and not responder.answer:
+            call.names[AWAY].append(name)
+        elif responder.answer:
             call.names[responder.answer].append(name)
         elif responder.unreachable or blocked:
             call.names[UNREACHABLE].append(name)
@@ -205,7 +226,7 @@ async def realert(session: AsyncSession, mobilization_id: int, commander_id: int
         raise CallOutError(Refusal.OVER)
     silent = (await session.scalars(select(Responder).join(Person, Person.id == Responder.person_id).where(
         Responder.mobilization_id == mobilization_id, Responder.answer.is_(None), Responder.unreachable.is_(False),
-        Person.blocked.is_(False)))).all()
+        Responder.away.is_(False), Person.blocked.is_(False)))).all()
     for responder in silent:
         responder.alerts += 1
         await outbox.enqueue(session, responder.person_id, outbox.CalloutPayload(mobilization_id, again=True), now,
@@ -238,6 +259,7 @@ async def offer_widening(session: AsyncSession, now: datetime, after: timedelta)
     commander is offered to widen it. Returns how many offers were queued."""
     candidates = (await session.scalars(_skip_locked(session, select(Mobilization).where(
         Mobilization.state == CallOutState.ACTIVE, Mobilization.need.is_not(None),
+        or_(Mobilization.wave == 0, Mobilization.waves_stopped.is_(True)),  # waves widen by themselves
         Mobilization.widen_offered.is_(False), Mobilization.sent_at <= now - after)
     ))).all()
     offered = 0
@@ -275,15 +297,16 @@ async def widen(session: AsyncSession, index: AreaIndex, mobilization_id: int, c
     if not added:
         raise CallOutError(Refusal.NOBODY)
     mobilization.area_codes = [*mobilization.area_codes, *extra]
-    await alert(session, mobilization, added, now)
+    alerted = await alert(session, mobilization, added, now, max(mobilization.wave, 1))
     await record_change(session, mobilization.id, "widened", now)
-    return len(added)
+    return alerted
 
 
 async def _reached(session: AsyncSession, mobilization_id: int) -> list[int]:
-    """Everyone the call-out reached (not those known to be unreachable)."""
+    """Everyone the call-out reached (not those known to be unreachable, nor those away)."""
     return list((await session.scalars(select(Responder.person_id).where(
-        Responder.mobilization_id == mobilization_id, Responder.unreachable.is_(False)))).all())
+        Responder.mobilization_id == mobilization_id, Responder.unreachable.is_(False),
+        Responder.away.is_(False)))).all())
 
 
 async def follow_up(session: AsyncSession, mobilization_id: int, commander_id: int, text: str, now: datetime) -> int:

@@ -129,6 +129,9 @@ class Person(Base):
     awaiting_ref: Mapped[int | None] = mapped_column(Integer)
     # When each kind of hint was last shown (ISO time), so a burst of wrong input gets one hint.
     hints: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # A responder away (/away) until this moment (the start of the local day after the date they
+    # gave): call-outs, plans and waves skip them meanwhile. None: not away.
+    away_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Category(Base):
@@ -445,6 +448,13 @@ class Mobilization(Base):
     plan_id: Mapped[int | None] = mapped_column(Integer)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     wave_minutes: Mapped[int | None] = mapped_column(Integer)
+    # Waves (issue 16, part B): how many went out (0: it does not wave), when the last one went, how
+    # many of its tags (in their order of preference) were called, and whether they were stopped
+    # (by the commander). `wave_at` is None once no further wave can go.
+    wave: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    wave_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    wave_tags: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    waves_stopped: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The commander's live board: which message, what it last said, when it was last edited.
     board_message_id: Mapped[int | None] = mapped_column(BigInteger)
     board_text: Mapped[str | None] = mapped_column(Text)
@@ -466,6 +476,10 @@ class Responder(Base):
     alerts: Mapped[int] = mapped_column(Integer, default=1)
     arrived_lat: Mapped[float | None] = mapped_column(Float)
     arrived_lon: Mapped[float | None] = mapped_column(Float)
+    # Which wave called them (1 for a call-out without waves); `away`: in scope but away (/away),
+    # so not alerted, and counted apart on the roll call.
+    wave: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    away: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ApiKey(Base):

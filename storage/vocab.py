@@ -44,6 +44,7 @@ class EventKind(StrEnum):
     ROUTED = "routed"  # the case was given to a person, with the reason
     HANDED_BACK = "handed_back"  # its holder gave it back ("not mine", "hand back"), with the reason
     UNREACHED = "unreached"  # it left a holder Telegram could not reach (they never opened the bot)
+    CALLOUT = "callout"  # responders were called out around it (the note: the call-out's number and headline)
 
 
 class LocationSource(StrEnum):

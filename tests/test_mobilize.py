@@ -55,7 +55,7 @@ async def test_a_call_out_reaches_everyone_in_the_micro_grid_once_with_the_meeti
         chat = people[name].chat()
         assert [m.method for m in chat[-2:]] == ["sendLocation", "sendMessage"]
         assert "Water rising at Qingshi lane" in chat[-1].plain and "Meeting point" in chat[-1].plain
-        assert [b["text"] for b in chat[-1].buttons()] == ["✅ Coming", "❌ Can't come"]
+        assert [b["text"] for b in chat[-1].buttons()] == ["✅ Coming", "❌ Can't come", "🏖 I'm away"]
         assert sum("Water rising" in m.plain for m in chat) == 1
     assert "Water rising" not in " ".join(people["Dan"].texts())
     call = await roll(world, mobilization_id)
