@@ -33,7 +33,7 @@ async def test_a_leader_who_passed_a_task_up_cannot_take_it_back_or_give_it_away
     await grid.wang.say("Needs a crane")
     await world.deliver()
     card = grid.li.last()
-    assert labels(card) == ["✅ Accept", "👷 Give to a worker", "⏫ Escalate"]
+    assert labels(card) == ["✅ Accept", "👷 Give to a worker", "⏫ Escalate", "🚨 Call out around this case"]  # a leader's card (issue 16)
     await grid.li.press_data(EscalateTask(grid.case.id).pack(), card)
     await grid.li.say("The community must call the water company")
     for pressed in (AcceptTask(grid.case.id), ChooseWorker(grid.case.id)):
