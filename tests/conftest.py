@@ -6,6 +6,7 @@ import pytest
 
 from storage.clock import ManualClock
 from tests import templates
+from tests.browser import browser_page  # noqa: F401 - the fixture, for every test file
 from tests.fake_telegram import FakeBotApi
 from tests.harness import Harness, settings_for
 from tests.pg import PG_URL
