@@ -16,6 +16,7 @@ from telegram import (
 from handlers import buttons
 from handlers.buttons import (
     AddToCase,
+    AnswerQuestion,
     AreaCode,
     BackToSummary,
     BackToTopCategories,
@@ -35,6 +36,7 @@ from handlers.buttons import (
     ShowChanges,
     ShowFullText,
     SkipDescription,
+    SkipQuestion,
     SubmitReport,
     UnsureOfCategory,
     UsePhotoPosition,
@@ -42,6 +44,7 @@ from handlers.buttons import (
 from handlers.fit import shorten
 from handlers.i18n import Translate, translator
 from storage.catalog import CategoryDef
+from storage.category_questions import NO, YES, QuestionDef, QuestionKind
 from storage.drafts import DraftStep
 from storage.policy import DispatchAction, TaskAction
 from storage.vocab import N_, SUPPORTED_LANGUAGES, CallOutAnswer, Language
@@ -542,3 +545,21 @@ def away_choices(_: Translate, callout: int, away: bool) -> InlineKeyboardMarkup
     if away:
         rows.append([_press(_("🔙 I'm back"), buttons.BackFromAway())])
     return InlineKeyboardMarkup(rows)
+
+
+# --- a category's questions in a report ----------------------------------------------------------
+
+def question_buttons(_: Translate, language: str, draft_id: int, question: QuestionDef) -> InlineKeyboardMarkup | None:
+    """Yes/No or the options, one tap each; "Skip" under an optional question; None when the answer
+    is typed and the question is required."""
+    rows: list[list[InlineKeyboardButton]] = []
+    if question.kind == QuestionKind.YES_NO:
+        rows.append([InlineKeyboardButton(_("Yes"), callback_data=AnswerQuestion(draft_id, question.code, YES).pack()),
+                     InlineKeyboardButton(_("No"), callback_data=AnswerQuestion(draft_id, question.code, NO).pack())])
+    elif question.kind == QuestionKind.CHOICE:
+        rows += [[InlineKeyboardButton(option.label(language),
+                                       callback_data=AnswerQuestion(draft_id, question.code, option.code).pack())]
+                 for option in question.options]
+    if not question.required:
+        rows.append([InlineKeyboardButton(_("Skip ➡️"), callback_data=SkipQuestion(draft_id, question.code).pack())])
+    return InlineKeyboardMarkup(rows) if rows else None

@@ -12,9 +12,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
-from handlers import keyboards, report_submit
+from handlers import keyboards, report_questions, report_submit
 from handlers.buttons import (
     AddToCase,
+    AnswerQuestion,
     BackToSummary,
     BackToTopCategories,
     Button,
@@ -25,6 +26,7 @@ from handlers.buttons import (
     ReportAnyway,
     ShowChanges,
     SkipDescription,
+    SkipQuestion,
     SubmitReport,
     UnsureOfCategory,
     UsePhotoPosition,
@@ -113,7 +115,8 @@ async def _categorised(turn: Turn, draft: ReportDraft, code: str) -> ButtonOutco
     _ = turn._
     if turn.rt.catalog.get(code) is None:
         return ButtonOutcome(notice=_("This button is out of date."))
-    drafts.set_category(draft, code, turn.now)
+    category = turn.rt.catalog.get(code)
+    drafts.set_category(draft, code, turn.now, tuple(q.code for q in category.questions) if category else ())
     drafts.advance(draft, turn.now)
     return ButtonOutcome(
         edit_text=_("🏷 Category: {category}").format(category=escape(category_label(turn.rt, code, turn.person.language))),
@@ -162,6 +165,8 @@ PRESSES: dict[type[Button], PressHandler] = {
     UnsureOfCategory: press_step(_on_draft(unsure_of_category, DraftStep.CATEGORY)),
     BackToTopCategories: press_step(_on_draft(back_to_top_categories, DraftStep.CATEGORY)),
     SkipDescription: press_step(_on_draft(skip_description, DraftStep.DESCRIPTION)),
+    AnswerQuestion: press_step(_on_draft(report_questions.answer_button, DraftStep.QUESTIONS)),
+    SkipQuestion: press_step(_on_draft(report_questions.skip_button, DraftStep.QUESTIONS)),
     SubmitReport: press_step(_on_draft(report_submit.submit, DraftStep.CONFIRM)),
     ReportAnyway: press_step(_on_draft(report_submit.submit, DraftStep.CONFIRM)),
     AddToCase: press_step(_on_draft(report_submit.add_to_case, DraftStep.CONFIRM)),

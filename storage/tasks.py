@@ -98,6 +98,9 @@ async def on_site(session: AsyncSession, index: AreaIndex, case_id: int, person_
     case, who = await _task(session, index, case_id, person_id)
     check(TaskAction.ON_SITE, case, who)
     note = f"{where[0]:.6f},{where[1]:.6f}" if where else None
+    if case.arrived_at is None:  # the first arrival is the one the step's time limit counts
+        case.arrived_at = now
+        case.alarm_at = now
     return await cases.record_step(session, case, EventKind.ON_SITE, person_id, now, note)
 
 
