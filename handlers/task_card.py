@@ -9,6 +9,7 @@ from handlers import keyboards
 from handlers.dispatch_card import callout_lines, where_text
 from handlers.fit import escape, user
 from handlers.i18n import Translate, translator
+from handlers.question_texts import answer_lines
 from handlers.runtime import Runtime
 from handlers.texts import category_label, deadline_line, state_name
 from storage import case_callouts, cases, people, policy, tasks
@@ -31,6 +32,7 @@ async def card_text(session: AsyncSession, rt: Runtime, index: AreaIndex, person
     ]
     if case.description:
         lines.append(_("📝 {text}").format(text=user(case.description)))
+    lines += answer_lines(_, rt, language, case.category_code, case.answers)
     if case.state in OPEN_STATES:
         lines.append(deadline_line(rt, _, language, case, now))
     if case.state == CaseState.REOPENED:

@@ -1,0 +1,124 @@
+"""A category asks its questions after it is chosen: buttons for yes/no and choices, typed numbers
+checked, optional ones skipped, and a stop answer that ends the report with whom to call. The
+answers travel with the case: the summary, the worker's card, the exports."""
+
+from __future__ import annotations
+
+import pytest
+
+from storage import export
+from tests.stories import demo_city, label, newest_case, staff_in_chat
+from tests.test_routing import IN_GRID
+from tests.test_tasks import GRID
+
+FIRE = {"zh": "消防安全", "en": "Fire safety"}
+LANE = {"zh": "消防通道", "en": "fire lane"}
+SAFETY = {"zh": "公共安全", "en": "Public safety"}
+GAS = {"zh": "燃气", "en": "Gas"}
+
+
+async def start_report(citizen, top: str, sub: str) -> None:  # type: ignore[no-untyped-def]
+    await citizen.send_photo()
+    await citizen.send_location(*IN_GRID)
+    await citizen.tap(top)
+    await citizen.tap(sub)
+
+
+@pytest.mark.parametrize("language_code, language", [("zh-hans", "zh"), ("en", "en")])
+async def test_a_fire_lane_report_asks_what_blocks_it_and_how_many_then_submits_with_the_answers(world, language_code,
+                                                                                                  language):
+    await demo_city(world)
+    citizen = world.person("Zhao", language_code=language_code)
+    await start_report(citizen, FIRE[language], LANE[language])
+    asked = citizen.last()
+    assert asked.plain.startswith(label(language, "❓ ({n}/{count}) {question}").format(n=1, count=2, question=""))
+    assert ("是什么堵住了消防通道" if language == "zh" else "What is blocking the fire lane?") in asked.plain
+    options = [b["text"] for b in asked.buttons()]
+    assert options[0] == ("停放的车辆" if language == "zh" else "Parked vehicles") and len(options) == 4  # required: no Skip
+
+    await citizen.say("what?")  # not an option: asked again
+    assert citizen.texts()[-2] == label(language, "Please tap one of the answers.")
+    assert citizen.last().plain.startswith(label(language, "❓ ({n}/{count}) {question}").format(n=1, count=2, question=""))
+    await citizen.tap("停放的车辆" if language == "zh" else "Parked vehicles")
+    asked = citizen.last()
+    assert asked.plain.startswith(label(language, "❓ ({n}/{count}) {question}").format(n=2, count=2, question="")) and label(language, "(optional)") in asked.plain
+    assert [b["text"] for b in asked.buttons()] == [label(language, "Skip ➡️")]
+
+    await citizen.say("lots")
+    assert citizen.texts()[-2] == label(language, "Please type a number from {low} to {high}.").format(low=1, high=50)
+    await citizen.say("99")
+    assert citizen.texts()[-2] == label(language, "Please type a number from {low} to {high}.").format(low=1, high=50)
+    await citizen.say("3")
+    assert "📝" in citizen.last().plain  # on to the description
+    await citizen.tap(label(language, "Skip ➡️"))
+    summary = citizen.last().plain
+    assert ("停放的车辆" if language == "zh" else "Parked vehicles") in summary
+    assert ("有几辆车" if language == "zh" else "How many vehicles?") in summary and ": 3" in summary
+
+    await citizen.tap(label(language, "✅ Submit"))
+    case = await newest_case(world)
+    assert case.category_code == "fire.passage" and case.answers == {"blocked_by": "vehicles", "vehicles": 3}
+
+
+@pytest.mark.parametrize("language_code, language", [("zh-hans", "zh"), ("en", "en")])
+async def test_a_stop_answer_ends_the_report_with_the_number_to_call(world, language_code, language):
+    citizen = world.person("Zhao", language_code=language_code)
+    await start_report(citizen, SAFETY[language], GAS[language])
+    asked = citizen.last()
+    assert [b["text"] for b in asked.buttons()] == [label(language, "Yes"), label(language, "No")]
+    await citizen.tap(label(language, "Yes"))
+    told = citizen.last().plain
+    assert "119" in told and ("请立即离开" if language == "zh" else "Leave now") in told
+    assert ("报告未发送" if language == "zh" else "Your report was not sent.") in told
+    assert (await newest_case(world)) is None
+    # The stopped report is over: its buttons are out of date, and a new report starts afresh.
+    await citizen.say("/report")
+    assert citizen.last().plain == label(language, "📷 Send a photo of the problem (one to five photos).")
+
+
+async def test_an_optional_question_is_skipped_and_a_typed_yes_is_an_answer(world):
+    citizen = world.person("Zhao", language_code="en")
+    await start_report(citizen, "Municipal", "Leaking water")
+    assert "Is water still flowing?" in citizen.last().plain
+    await citizen.say("yes")
+    assert "Is it flooding a road or a building?" in citizen.last().plain
+    await citizen.tap("Skip")
+    await citizen.say("By the school gate")
+    summary = citizen.last().plain
+    assert "Is water still flowing?: Yes" in summary and "Is it flooding a road or a building?: skipped" in summary
+    await citizen.tap("Submit")
+    assert (await newest_case(world)).answers == {"flowing": "yes", "flooding": None}
+
+
+async def test_a_stale_answer_button_is_refused(world):
+    citizen = world.person("Zhao", language_code="en")
+    await start_report(citizen, "Municipal", "Leaking water")
+    first = citizen.last()
+    yes = next(b["callback_data"] for b in first.buttons() if b["text"] == "Yes")
+    await citizen.tap("No", first)
+    await citizen.press_data(yes, first)  # the first question again, already answered
+    assert world.api.methods("answerCallbackQuery")[-1].params.get("text") == "This button is out of date."
+
+
+@pytest.mark.parametrize("language_code, language", [("zh-hans", "zh"), ("en", "en")])
+async def test_the_answers_are_on_the_workers_card_and_in_the_exports(world, language_code, language):
+    await demo_city(world)
+    zhou, _zhou_id = await staff_in_chat(world, "Zhou", "worker", GRID, language_code=language_code)
+    citizen = world.person("Zhao", language_code="en")
+    await start_report(citizen, "Fire safety", "fire lane")
+    await citizen.tap("Things piled up")
+    await citizen.tap("Skip")
+    await citizen.tap("Skip")
+    await citizen.tap("Submit")
+    await world.deliver()
+    case = await newest_case(world)
+    card = next(m.plain for m in reversed(zhou.chat()) if case.number in m.plain)
+    assert ("是什么堵住了消防通道？: 堆放的杂物" if language == "zh" else "What is blocking the fire lane?: Things piled up") \
+        in card
+    async with world.store.transaction() as session:
+        found = await export.cases_between(session, await world.runtime.map.index(session), case.created_at,
+                                           case.created_at.replace(year=case.created_at.year + 1), None)
+    csv_text = "".join(export.as_csv(found, world.runtime.settings.zone))
+    assert "blocked_by=things" in csv_text
+    geojson = "".join(export.as_geojson(found, world.runtime.settings.zone))
+    assert '"blocked_by": "things"' in geojson
