@@ -4,10 +4,12 @@ answers travel with the case: the summary, the worker's card, the exports."""
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+
 import pytest
 
 from storage import export
-from tests.stories import demo_city, label, newest_case, staff_in_chat
+from tests.stories import demo_city, label, newest_case, open311_client, staff_in_chat
 from tests.test_routing import IN_GRID
 from tests.test_tasks import GRID
 
@@ -122,3 +124,65 @@ async def test_the_answers_are_on_the_workers_card_and_in_the_exports(world, lan
     assert "blocked_by=things" in csv_text
     geojson = "".join(export.as_geojson(found, world.runtime.settings.zone))
     assert '"blocked_by": "things"' in geojson
+
+
+# --- Open311: the questions as GeoReport v2 attributes -------------------------------------------
+
+LANE_REQUEST = {"service_code": "fire.passage", "lat": str(IN_GRID[0]), "long": str(IN_GRID[1]),
+                "description": "Cars in the fire lane again"}
+
+
+async def test_open311_lists_the_questions_as_attributes_and_says_metadata_true(world):
+    await demo_city(world)
+    async with open311_client(world) as (http, _key):
+        async with http.get("/open311/v2/services.json?locale=en") as response:
+            services = {s["service_code"]: s for s in await response.json()}
+        assert services["fire.passage"]["metadata"] is True and services["municipal.manhole"]["metadata"] is False
+        async with http.get("/open311/v2/services/fire.passage.json?locale=en") as response:
+            definition = await response.json()
+        blocked, vehicles = definition["attributes"]
+        assert blocked == {"variable": True, "code": "blocked_by", "datatype": "singlevaluelist", "required": True,
+                           "datatype_description": None, "order": 1, "description": "What is blocking the fire lane?",
+                           "values": [{"key": "vehicles", "name": "Parked vehicles"}, {"key": "things", "name": "Things piled up"},
+                                      {"key": "gate", "name": "A locked gate or barrier"},
+                                      {"key": "other", "name": "Something else"}]}
+        assert (vehicles["datatype"], vehicles["required"], vehicles["order"]) == ("number", False, 2)
+        assert vehicles["datatype_description"] == "a number at least 1 and at most 50"
+        async with http.get("/open311/v2/services/safety.gas.xml", headers={"Accept-Language": "zh-CN"}) as response:
+            root = ET.fromstring(await response.text())
+        attribute = root.find("attributes/attribute")
+        assert attribute.find("code").text == "danger" and attribute.find("datatype").text == "singlevaluelist"
+        assert [v.find("name").text for v in attribute.findall("values/value")] == ["是", "否"]
+
+
+async def test_open311_checks_the_posted_answers_and_stores_them_as_the_chat_does(world):
+    await demo_city(world)
+    async with open311_client(world) as (http, key):
+        async def post(**fields: str) -> tuple[int, object]:
+            async with http.post("/open311/v2/requests.json", data={**LANE_REQUEST, "api_key": key, **fields}) as response:
+                return response.status, await response.json()
+
+        status, errors = await post()
+        assert status == 400 and errors == [{"code": 400, "description": "attribute[blocked_by] is required"}]
+        status, errors = await post(**{"attribute[blocked_by]": "tanks", "attribute[vehicles]": "500"})
+        assert status == 400 and [e["description"] for e in errors] == [
+            "attribute[blocked_by] must be one of vehicles, things, gate, other", "attribute[vehicles] must be at most 50"]
+        status, errors = await post(**{"attribute[blocked_by]": "gate", "attribute[colour]": "red"})
+        assert status == 400 and errors[0]["description"] == "attribute[colour] is not an attribute of service fire.passage"
+        assert (await newest_case(world)) is None  # nothing made of a refused request
+
+        status, created = await post(**{"attribute[blocked_by]": "vehicles", "attribute[vehicles]": "2"})
+        assert status == 201 and created[0]["service_notice"] is None
+        case = await newest_case(world)
+        assert case.answers == {"blocked_by": "vehicles", "vehicles": 2}
+        async with http.get(f"/open311/v2/requests/{case.number}.json?api_key={key}&extensions=true") as response:
+            served = (await response.json())[0]
+        assert served["extended_attributes"]["answers"] == {"blocked_by": "vehicles", "vehicles": 2}
+
+        # A JSON client may nest them; a stop answer is taken, with what the chat would have said.
+        async with http.post("/open311/v2/requests.json?locale=en", json={
+                "service_code": "safety.gas", "lat": IN_GRID[0], "long": IN_GRID[1], "api_key": key,
+                "attribute": {"danger": "yes"}}) as response:
+            assert response.status == 201
+            notice = (await response.json())[0]["service_notice"]
+        assert "119" in notice and notice.startswith("Leave now")
