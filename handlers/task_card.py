@@ -62,6 +62,8 @@ def reminder_header(_: Translate, stage: int | None, nudge: bool) -> str | None:
         1: _("🔔 <b>Half of the time for this task has passed.</b>"),
         2: _("🔔 <b>80% of the time for this task has passed.</b>"),
         3: _("🚨 <b>This task has reached its deadline.</b>"),
+        tasks.LATE_TO_ACCEPT: _("⏰ <b>This task is past its time to be accepted.</b>"),
+        tasks.LATE_ON_SITE: _("⏰ <b>This task is past its time to be on site.</b> Tap 📍 On site when you are there."),
     }
     return headers.get(stage or 0)
 

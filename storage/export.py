@@ -19,7 +19,7 @@ from storage.models import Case
 COLUMNS = ["number", "state", "category", "created_at", "deadline_at", "resolved_at", "closed_at", "on_time",
            "area", "lat", "lon", "address", "description", "rating",
            # issue 18: the answers to the category's questions, and the limits and times per step
-           "answers", "accept_due_at", "accepted_at", "arrive_due_at", "arrived_at"]
+           "answers", "accept_due_at", "first_accepted_at", "arrive_due_at", "arrived_at"]
 RATINGS = {1: "satisfied", 0: "not satisfied"}
 
 
@@ -37,7 +37,7 @@ def _row(case: Case, zone: ZoneInfo) -> dict[str, object]:
         "lon": case.lon if case.lon is not None else "", "address": case.address or "",
         "description": case.description or "", "rating": RATINGS.get(case.rating, "") if case.rating is not None else "",
         "answers": answers_text(case.answers), "accept_due_at": _local(case.accept_due_at, zone),
-        "accepted_at": _local(case.accepted_at, zone), "arrive_due_at": _local(case.arrive_due_at, zone),
+        "first_accepted_at": _local(case.first_accepted_at, zone), "arrive_due_at": _local(case.arrive_due_at, zone),
         "arrived_at": _local(case.arrived_at, zone),
     }
 

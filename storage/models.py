@@ -270,6 +270,8 @@ class Case(Base):
     accept_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     arrive_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The first acceptance (accepted_at is the latest, and is cleared when the case changes hands).
+    first_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Reminders for the steps before resolving: 1 the holder was told they are late to accept or
     # arrive, 2 the leader was told too (counted afresh for each step).
     step_alerts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -5,13 +5,15 @@ answers travel with the case: the summary, the worker's card, the exports."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from datetime import timedelta
 
 import pytest
 
-from storage import export
+from storage import export, stats
+from storage.models import Case
 from tests.stories import demo_city, label, newest_case, open311_client, staff_in_chat
 from tests.test_routing import IN_GRID
-from tests.test_tasks import GRID
+from tests.test_tasks import GRID, case_now
 
 FIRE = {"zh": "消防安全", "en": "Fire safety"}
 LANE = {"zh": "消防通道", "en": "fire lane"}
@@ -186,3 +188,70 @@ async def test_open311_checks_the_posted_answers_and_stores_them_as_the_chat_doe
             assert response.status == 201
             notice = (await response.json())[0]["service_notice"]
         assert "119" in notice and notice.startswith("Leave now")
+
+
+# --- time limits per step ------------------------------------------------------------------------
+
+async def report_fire_lane(citizen, submit: str = "Submit") -> Case:  # type: ignore[no-untyped-def]
+    """Fire lane (accept within 2 h, on site within 6 h, resolved within 24 h), in the grid."""
+    await start_report(citizen, "Fire safety", "fire lane")
+    await citizen.tap("Parked vehicles")
+    await citizen.say("2")
+    await citizen.tap("Skip")
+    await citizen.tap(submit)
+    await citizen.world.deliver()
+    return await newest_case(citizen.world)
+
+
+async def test_a_late_step_reminds_the_worker_and_leader_then_goes_up_and_stats_count_each_step(world):
+    await demo_city(world)
+    wang, _wang_id = await staff_in_chat(world, "Wang", "worker", GRID)
+    li, li_id = await staff_in_chat(world, "Li", "leader", GRID)
+    citizen = world.person("Zhao", language_code="en")
+    late = await report_fire_lane(citizen)
+    assert (late.accept_due_at - late.created_at, late.arrive_due_at - late.created_at) == (timedelta(hours=2),
+                                                                                             timedelta(hours=6))
+    mark_wang, mark_li = wang.mark(), li.mark()
+    world.clock.advance(minutes=30)  # the usual nudge; no hand-over to the leader: the step's limit decides
+    await world.tick()
+    await world.deliver()
+    assert (await case_now(world, late.id)).assignee_id != li_id
+    world.clock.advance(hours=1, minutes=31)  # 2 h 1 min: past the limit to accept
+    await world.tick()
+    await world.tick()  # nothing twice
+    await world.deliver()
+    accept_late = "⏰ This task is past its time to be accepted."
+    assert [t for t in wang.since(mark_wang) if t.startswith(accept_late)] != []
+    assert [t.splitlines()[0] for t in li.since(mark_li)] == [accept_late]
+    await wang.tap("Accept")
+
+    world.clock.advance(hours=4)  # 6 h 1 min: nobody on site
+    mark_wang, mark_li = wang.mark(), li.mark()
+    await world.tick()
+    await world.deliver()
+    on_site_late = "⏰ This task is past its time to be on site. Tap 📍 On site when you are there."
+    assert [t.splitlines()[0] for t in wang.since(mark_wang)] == [on_site_late]
+    assert [t.splitlines()[0] for t in li.since(mark_li)] == [on_site_late]
+    world.clock.advance(hours=4)  # escalate_after later: one level up, to the grid's leader
+    await world.tick()
+    case = await case_now(world, late.id)
+    assert (case.state, case.assignee_id) == ("escalated", li_id)
+
+    # A second one done in time: accepted at once, on site in an hour, resolved in two.
+    prompt = await report_fire_lane(citizen, "Report anyway")
+    await wang.tap("Accept", wang.last())
+    world.clock.advance(hours=1)
+    await wang.tap("On site", wang.last())
+    world.clock.advance(hours=1)
+    await wang.tap("Resolve")
+    await wang.send_photo(caption="Towed away")
+    async with world.store.transaction() as session:
+        index = await world.runtime.map.index(session)
+        report = await stats.gather(session, index, late.created_at - timedelta(days=1),
+                                    late.created_at + timedelta(days=2), [GRID])
+    overall = report.overall
+    assert (overall.accept_on_time_rate, overall.arrive_on_time_rate) == (0.5, 1.0)
+    assert (overall.on_time_rate, overall.all_steps_on_time_rate) == (1.0, 1.0)
+    assert (await case_now(world, prompt.id)).arrived_at == prompt.created_at + timedelta(hours=1)
+    await li.say("/stats")
+    assert "⏱ On time per step: accept 50.0% · on site 100.0% · resolve 100.0% · every step 100.0%" in li.last().plain

@@ -34,12 +34,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('accept_due_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('arrive_due_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('arrived_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('first_accepted_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('step_alerts', sa.Integer(), nullable=False, server_default='0'))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('cases', schema=None) as batch_op:
-        for column in ('step_alerts', 'arrived_at', 'arrive_due_at', 'accept_due_at', 'answers'):
+        for column in ('step_alerts', 'first_accepted_at', 'arrived_at', 'arrive_due_at', 'accept_due_at', 'answers'):
             batch_op.drop_column(column)
     with op.batch_alter_table('report_drafts', schema=None) as batch_op:
         batch_op.drop_column('answers')
