@@ -123,6 +123,8 @@ def _questions_of(document: dict[str, object], problems: list[str]) -> dict[str,
         read = question_from(entry, f"question {index}", problems)
         if read is not None:
             found.setdefault(read[0], []).append(read[1])
+        elif isinstance(entry, dict) and isinstance(entry.get("category"), str):
+            found.setdefault(entry["category"], [])  # so an unknown category is named too
     return found
 
 

@@ -4,13 +4,18 @@ answers travel with the case: the summary, the worker's card, the exports."""
 
 from __future__ import annotations
 
+import asyncio
 import xml.etree.ElementTree as ET
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
-from storage import export, stats
-from storage.models import Case
+from storage import cases, export, people, stats
+from storage.catalog import load_catalog, sync_categories
+from storage.db import MIGRATIONS_DIR, Store, upgrade_schema_async
+from storage.models import Case, Category
 from tests.stories import demo_city, label, newest_case, open311_client, staff_in_chat
 from tests.test_routing import IN_GRID
 from tests.test_tasks import GRID, case_now
@@ -255,3 +260,111 @@ async def test_a_late_step_reminds_the_worker_and_leader_then_goes_up_and_stats_
     assert (await case_now(world, prompt.id)).arrived_at == prompt.created_at + timedelta(hours=1)
     await li.say("/stats")
     assert "⏱ On time per step: accept 50.0% · on site 100.0% · resolve 100.0% · every step 100.0%" in li.last().plain
+
+
+# --- an existing store moves forward ------------------------------------------------------------
+
+async def test_a_store_from_before_the_questions_migrates_with_nothing_lost(tmp_path):
+    from alembic import command
+    from alembic.config import Config
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'old.sqlite3'}"
+    await upgrade_schema_async(url)
+    store = Store(url)
+    now = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+    async with store.transaction() as session:
+        await sync_categories(session, load_catalog())
+        reporter = await people.touch_person(session, 2, "B", "en", now)
+        made = await cases.submit_case(session, cases.NewCase(reporter.id, "municipal.manhole", "Cover gone", 29.85, 121.5,
+                                                              None, "shared", ()), now, ZoneInfo("Asia/Shanghai"))
+        number, deadline = made.number, made.deadline_at
+    await store.close()
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", url)
+    config.attributes["configure_logger"] = False
+    await asyncio.to_thread(command.downgrade, config, "0019")  # as a store was before this issue
+    await upgrade_schema_async(url)
+    store = Store(url)
+    async with store.transaction() as session:
+        case = await session.scalar(select(Case).where(Case.number == number))
+        category = await session.get(Category, "municipal.manhole")
+    await store.close()
+    assert (case.description, case.deadline_at, case.state) == ("Cover gone", deadline, "reported")
+    assert (case.answers, case.accept_due_at, case.arrive_due_at, case.arrived_at, case.step_alerts) == (None,) * 4 + (0,)
+    assert category.time_limit_hours == 4 and category.accept_hours is None
+
+
+# --- gridline categories check -------------------------------------------------------------------
+
+BAD_QUESTIONS = '''
+[[category]]
+code = "water"
+zh = "水"
+en = "Water"
+hours = 10
+level = "grid"
+accept_hours = 12
+sub = [ { code = "water.leak", zh = "漏水", en = "Leak", arrive_hours = 4, accept_hours = 6 } ]
+
+[[question]]
+category = "water.leak"
+code = "danger"
+kind = "yesno"
+zh = "危险吗？"
+stop = "maybe"
+stop_en = "Call now"
+
+[[question]]
+category = "water"
+code = "how"
+kind = "choice"
+zh = "怎样？"
+en = "How?"
+options = [ { code = "a", zh = "甲", en = "A" }, { code = "a", en = "Again" } ]
+
+[[question]]
+category = "water.leak"
+code = "litres"
+kind = "number"
+zh = "多少升？"
+en = "How many litres?"
+min = 10
+max = 1
+stop = "yes"
+
+[[question]]
+category = "roads"
+code = "Big Hole"
+kind = "slider"
+zh = "坑"
+en = "Hole"
+'''
+
+
+def test_categories_check_names_every_problem_of_the_questions_and_step_limits(tmp_path):
+    from tests.test_cli import gridline
+
+    bad = tmp_path / "questions.toml"
+    bad.write_text(BAD_QUESTIONS, encoding="utf-8")
+    result = gridline("categories", "check", str(bad))
+    assert result.returncode == 2
+    said = [line.removeprefix(f"gridline: {bad}: ") for line in result.stderr.strip().splitlines()]
+    assert said == [
+        "category 1 (water), field accept_hours: a whole number of hours from 1 to the category's hours (10)",
+        "category 1, sub 1 (water.leak), field accept_hours: more than arrive_hours (accepting comes before arriving)",
+        "category water.leak, question 1 (danger), field en: missing the text in 'en'",
+        "category water.leak, question 1 (danger), field stop: must be one of yes, no",
+        "category water.leak, question 1 (danger), field stop_phone: a stop answer needs the number to call "
+        "(3-20 digits, + or -)",
+        "category water.leak, question 1 (danger), field stop_zh: missing the text in 'zh'",
+        "category water, question 2 (how), option 2, field code: 'a' used twice",
+        "category water, question 2 (how), option 2 (a), field zh: missing the text in 'zh'",
+        "category water.leak, question 3 (litres), field min: greater than max",
+        "category water.leak, question 3 (litres), field stop: only a yes/no or a choice question may stop a report",
+        "category roads, question 4 (Big Hole), field code: must be 1-16 characters of a-z, 0-9 or '_'",
+        "category roads, question 4 (Big Hole), field kind: must be one of yesno, choice, number, text",
+        "category roads: questions given for a category the catalog does not have",
+    ]
+    ok = gridline("categories", "check", "storage/categories.toml")
+    assert ok.returncode == 0 and "3 ask questions (5 in all)" in ok.stdout
