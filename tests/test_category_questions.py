@@ -121,6 +121,11 @@ async def test_the_answers_are_on_the_workers_card_and_in_the_exports(world, lan
     await citizen.tap("Submit")
     await world.deliver()
     case = await newest_case(world)
+    await citizen.say("📋 My reports")
+    listing = citizen.last()
+    await citizen.tap(case.number)
+    assert "❓ What is blocking the fire lane?: Things piled up" in listing.plain  # the citizen's /mycases
+    assert "How many vehicles? (Skip if none): skipped" in listing.plain
     card = next(m.plain for m in reversed(zhou.chat()) if case.number in m.plain)
     assert ("是什么堵住了消防通道？: 堆放的杂物" if language == "zh" else "What is blocking the fire lane?: Things piled up") \
         in card
@@ -208,10 +213,16 @@ async def report_fire_lane(citizen, submit: str = "Submit") -> Case:  # type: ig
     return await newest_case(citizen.world)
 
 
-async def test_a_late_step_reminds_the_worker_and_leader_then_goes_up_and_stats_count_each_step(world):
+def plain(language: str, message: str) -> str:
+    return label(language, message).replace("<b>", "").replace("</b>", "")
+
+
+@pytest.mark.parametrize("language_code, language", [("zh-hans", "zh"), ("en", "en")])
+async def test_a_late_step_reminds_the_worker_and_leader_then_goes_up_and_stats_count_each_step(world, language_code,
+                                                                                                  language):
     await demo_city(world)
-    wang, _wang_id = await staff_in_chat(world, "Wang", "worker", GRID)
-    li, li_id = await staff_in_chat(world, "Li", "leader", GRID)
+    wang, _wang_id = await staff_in_chat(world, "Wang", "worker", GRID, language_code=language_code)
+    li, li_id = await staff_in_chat(world, "Li", "leader", GRID, language_code=language_code)
     citizen = world.person("Zhao", language_code="en")
     late = await report_fire_lane(citizen)
     assert (late.accept_due_at - late.created_at, late.arrive_due_at - late.created_at) == (timedelta(hours=2),
@@ -225,16 +236,16 @@ async def test_a_late_step_reminds_the_worker_and_leader_then_goes_up_and_stats_
     await world.tick()
     await world.tick()  # nothing twice
     await world.deliver()
-    accept_late = "⏰ This task is past its time to be accepted."
+    accept_late = plain(language, "⏰ <b>This task is past its time to be accepted.</b>")
     assert [t for t in wang.since(mark_wang) if t.startswith(accept_late)] != []
     assert [t.splitlines()[0] for t in li.since(mark_li)] == [accept_late]
-    await wang.tap("Accept")
+    await wang.tap(label(language, "✅ Accept"))
 
     world.clock.advance(hours=4)  # 6 h 1 min: nobody on site
     mark_wang, mark_li = wang.mark(), li.mark()
     await world.tick()
     await world.deliver()
-    on_site_late = "⏰ This task is past its time to be on site. Tap 📍 On site when you are there."
+    on_site_late = plain(language, "⏰ <b>This task is past its time to be on site.</b> Tap 📍 On site when you are there.")
     assert [t.splitlines()[0] for t in wang.since(mark_wang)] == [on_site_late]
     assert [t.splitlines()[0] for t in li.since(mark_li)] == [on_site_late]
     world.clock.advance(hours=4)  # escalate_after later: one level up, to the grid's leader
@@ -244,11 +255,11 @@ async def test_a_late_step_reminds_the_worker_and_leader_then_goes_up_and_stats_
 
     # A second one done in time: accepted at once, on site in an hour, resolved in two.
     prompt = await report_fire_lane(citizen, "Report anyway")
-    await wang.tap("Accept", wang.last())
+    await wang.tap(label(language, "✅ Accept"), wang.last())
     world.clock.advance(hours=1)
-    await wang.tap("On site", wang.last())
+    await wang.tap(label(language, "📍 On site"), wang.last())
     world.clock.advance(hours=1)
-    await wang.tap("Resolve")
+    await wang.tap(label(language, "✅ Resolve"))
     await wang.send_photo(caption="Towed away")
     async with world.store.transaction() as session:
         index = await world.runtime.map.index(session)
@@ -259,7 +270,8 @@ async def test_a_late_step_reminds_the_worker_and_leader_then_goes_up_and_stats_
     assert (overall.on_time_rate, overall.all_steps_on_time_rate) == (1.0, 1.0)
     assert (await case_now(world, prompt.id)).arrived_at == prompt.created_at + timedelta(hours=1)
     await li.say("/stats")
-    assert "⏱ On time per step: accept 50.0% · on site 100.0% · resolve 100.0% · every step 100.0%" in li.last().plain
+    assert label(language, "⏱ On time per step: accept {accept} · on site {arrive} · resolve {resolve} · every step {every}") \
+        .format(accept="50.0%", arrive="100.0%", resolve="100.0%", every="100.0%") in li.last().plain
 
 
 # --- an existing store moves forward ------------------------------------------------------------
