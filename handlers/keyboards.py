@@ -563,3 +563,11 @@ def question_buttons(_: Translate, language: str, draft_id: int, question: Quest
     if not question.required:
         rows.append([InlineKeyboardButton(_("Skip ➡️"), callback_data=SkipQuestion(draft_id, question.code).pack())])
     return InlineKeyboardMarkup(rows) if rows else None
+
+
+def with_answers_change(_: Translate, markup: InlineKeyboardMarkup, draft_id: int) -> InlineKeyboardMarkup:
+    """The summary's Change choices with "❓ Answers" (for a category that asks questions) above « Back."""
+    rows = [list(row) for row in markup.inline_keyboard]
+    rows.insert(len(rows) - 1, [InlineKeyboardButton(_("❓ Answers"),
+                                                     callback_data=RedoPart(draft_id, DraftStep.QUESTIONS).pack())])
+    return InlineKeyboardMarkup(rows)

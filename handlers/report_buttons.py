@@ -133,7 +133,10 @@ async def skip_description(turn: Turn, draft: ReportDraft, _pressed: SkipDescrip
 
 
 async def show_changes(turn: Turn, draft: ReportDraft, _pressed: ShowChanges) -> ButtonOutcome:
-    return ButtonOutcome(markup=keyboards.change_choice(turn._, draft.id))
+    markup = keyboards.change_choice(turn._, draft.id)
+    if draft.questions:
+        markup = keyboards.with_answers_change(turn._, markup, draft.id)
+    return ButtonOutcome(markup=markup)
 
 
 async def back_to_summary(turn: Turn, draft: ReportDraft, _pressed: BackToSummary) -> ButtonOutcome:
@@ -142,7 +145,8 @@ async def back_to_summary(turn: Turn, draft: ReportDraft, _pressed: BackToSummar
 
 async def redo_part(turn: Turn, draft: ReportDraft, pressed: RedoPart) -> ButtonOutcome:
     _ = turn._
-    if pressed.part not in FIELDS:
+    answers_again = pressed.part == DraftStep.QUESTIONS and bool(draft.questions)
+    if pressed.part not in FIELDS and not answers_again:
         return ButtonOutcome(notice=_("This button is out of date."))
     part = DraftStep(pressed.part)
     drafts.reopen_field(draft, part, turn.now)

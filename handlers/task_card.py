@@ -8,7 +8,7 @@ from telegram import InlineKeyboardMarkup
 from handlers import keyboards
 from handlers.dispatch_card import callout_lines, where_text
 from handlers.fit import escape, user
-from handlers.i18n import Translate, translator
+from handlers.i18n import Translate, local_time, translator
 from handlers.question_texts import answer_lines
 from handlers.runtime import Runtime
 from handlers.texts import category_label, deadline_line, state_name
@@ -35,6 +35,11 @@ async def card_text(session: AsyncSession, rt: Runtime, index: AreaIndex, person
     lines += answer_lines(_, rt, language, case.category_code, case.answers)
     if case.state in OPEN_STATES:
         lines.append(deadline_line(rt, _, language, case, now))
+    step = tasks.late_step(case)
+    if step is not None:  # the step the case is in has a limit of its own
+        when = local_time(step[1], rt.settings.zone, language)
+        lines.append(_("📥 Accept by {when}").format(when=when) if step[0] == tasks.LATE_TO_ACCEPT
+                     else _("📍 On site by {when}").format(when=when))
     if case.state == CaseState.REOPENED:
         reason = await cases.reopen_reason(session, case)
         why = " " + _("Reason: {reason}").format(reason=user(reason)) if reason else ""

@@ -17,7 +17,7 @@ from storage.catalog import load_catalog, sync_categories
 from storage.db import MIGRATIONS_DIR, Store, upgrade_schema_async
 from storage.models import Case, Category
 from tests.stories import demo_city, label, newest_case, open311_client, staff_in_chat
-from tests.test_routing import IN_GRID
+from tests.test_routing import IN_GRID, OUTSIDE
 from tests.test_tasks import GRID, case_now
 
 FIRE = {"zh": "消防安全", "en": "Fire safety"}
@@ -64,9 +64,18 @@ async def test_a_fire_lane_report_asks_what_blocks_it_and_how_many_then_submits_
     assert ("停放的车辆" if language == "zh" else "Parked vehicles") in summary
     assert ("有几辆车" if language == "zh" else "How many vehicles?") in summary and ": 3" in summary
 
+    # Change › Answers asks them again from the first.
+    await citizen.tap(label(language, "✏️ Change"))
+    await citizen.tap(label(language, "❓ Answers"))
+    assert citizen.last().plain.startswith(label(language, "❓ ({n}/{count}) {question}").format(n=1, count=2, question=""))
+    await citizen.say("2")  # the second option, by its number in the list
+    await citizen.tap(label(language, "Skip ➡️"))
+    summary = citizen.last().plain
+    assert ("堆放的杂物" if language == "zh" else "Things piled up") in summary
+
     await citizen.tap(label(language, "✅ Submit"))
     case = await newest_case(world)
-    assert case.category_code == "fire.passage" and case.answers == {"blocked_by": "vehicles", "vehicles": 3}
+    assert case.category_code == "fire.passage" and case.answers == {"blocked_by": "things", "vehicles": None}
 
 
 @pytest.mark.parametrize("language_code, language", [("zh-hans", "zh"), ("en", "en")])
@@ -239,6 +248,8 @@ async def test_a_late_step_reminds_the_worker_and_leader_then_goes_up_and_stats_
     accept_late = plain(language, "⏰ <b>This task is past its time to be accepted.</b>")
     assert [t for t in wang.since(mark_wang) if t.startswith(accept_late)] != []
     assert [t.splitlines()[0] for t in li.since(mark_li)] == [accept_late]
+    when = "23 Nov 2026, 12:00" if language == "en" else "2026年11月23日 12:00"
+    assert label(language, "📥 Accept by {when}").format(when=when) in wang.last().plain
     await wang.tap(label(language, "✅ Accept"))
 
     world.clock.advance(hours=4)  # 6 h 1 min: nobody on site
@@ -380,3 +391,20 @@ def test_categories_check_names_every_problem_of_the_questions_and_step_limits(t
     ]
     ok = gridline("categories", "check", "storage/categories.toml")
     assert ok.returncode == 0 and "3 ask questions (5 in all)" in ok.stdout
+
+
+async def test_the_dispatchers_card_shows_the_answers(world):
+    await demo_city(world)
+    sun, _sun_id = await staff_in_chat(world, "Sun", "dispatcher", "HS")
+    citizen = world.person("Zhao", language_code="en")
+    await citizen.send_photo()
+    await citizen.send_location(*OUTSIDE)
+    await citizen.tap("Municipal")
+    await citizen.tap("Leaking water")
+    await citizen.tap("No")
+    await citizen.say("y")
+    await citizen.tap("Skip")
+    await citizen.tap("Submit")
+    await world.deliver()
+    card = sun.last().plain
+    assert "❓ Is water still flowing?: No" in card and "❓ Is it flooding a road or a building?: Yes" in card
