@@ -26,8 +26,8 @@ MAX_OPTIONS = 8
 PHONE = re.compile(r"^[0-9+\-]{3,20}$")
 YES, NO = "yes", "no"
 # Typed words that answer a yes/no question, in the languages we speak.
-YES_WORDS = {"yes", "y", "yeah", "是", "是的", "有", "对", "嗯", "yes.", "👍"}
-NO_WORDS = {"no", "n", "nope", "否", "不", "不是", "没有", "无", "没", "no."}
+YES_WORDS = {"yes", "y", "yeah", "是", "是的", "有", "对", "嗯", "👍"}
+NO_WORDS = {"no", "n", "nope", "否", "不", "不是", "没有", "无", "没"}
 SKIP_WORDS = {"skip", "跳过"}
 
 
