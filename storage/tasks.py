@@ -33,11 +33,11 @@ STEP_ALERT_BITS = {LATE_TO_ACCEPT: (1, 2), LATE_ON_SITE: (4, 8)}
 
 def late_step(case: Case) -> tuple[int, datetime] | None:
     """The step with its own time limit the case is in now, and when that step is due: to accept
-    (a holder has it, nobody accepted it yet) or to arrive (accepted, nobody on site yet)."""
+    (a holder has it, it was never accepted) or to arrive (accepted, nobody was on site yet). The
+    limits count from the report, so a case reopened later is held to its deadline alone."""
     if case.assignee_id is None:
         return None
-    if case.accept_due_at is not None and case.state in (CaseState.ASSIGNED, CaseState.REOPENED) \
-            and case.accepted_at is None:
+    if case.accept_due_at is not None and case.state == CaseState.ASSIGNED and case.first_accepted_at is None:
         return LATE_TO_ACCEPT, case.accept_due_at
     if case.arrive_due_at is not None and case.state == CaseState.IN_PROGRESS and case.arrived_at is None:
         return LATE_ON_SITE, case.arrive_due_at
