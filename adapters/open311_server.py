@@ -34,6 +34,9 @@ LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 # Characters XML 1.0 does not allow anywhere in a document (controls, lone surrogates, U+FFFE/FFFF).
 XML_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 UNENCODED_OFFSET = re.compile(r"(\d\d:\d\d(?::\d\d(?:\.\d+)?)?) (\d\d(?::?\d\d)?)$")
+# A posted answer to a service's question: attribute[code] (a list's attribute[code][] is not needed:
+# no question takes several values).
+ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]{1,64})\]$")
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 
@@ -192,8 +195,9 @@ class Open311:
         found = open311.find_service(self.runtime.catalog, request.match_info["code"])
         if found is None:
             return _errors(fmt, Problem(404, [(404, f"service_code {request.match_info['code']} is not a known service")]))
-        # No service asks for extra attributes: the list is empty, as the spec allows.
-        return _reply(fmt, "service_definition", None, {"service_code": found[0].code, "attributes": []})
+        # A service without questions has an empty list, as the spec allows.
+        body = {"service_code": found[0].code, "attributes": open311.attributes(found[0], self._language(request))}
+        return _reply(fmt, "service_definition", None, body)
 
     def _media_url(self, case_photo_id: int | None) -> str | None:
         if case_photo_id is None:
@@ -320,7 +324,9 @@ class Open311:
             await routing.route_case(session, case, index, rt.clock.now())
             number = case.number
         log.info("open311: request %s created through key %s", number, channel)
-        body = [{"service_request_id": number, "service_notice": None, "account_id": None}]
+        found = open311.find_service(rt.catalog, case.category_code)
+        notice = open311.stop_notice(found[0], new.answers, self._language(request)) if found else None
+        body = [{"service_request_id": number, "service_notice": notice, "account_id": None}]
         return _reply(fmt, "service_requests", "request", body, 201)
 
     async def _fields(self, request: web.Request) -> dict[str, str]:
@@ -330,6 +336,11 @@ class Open311:
                 if not isinstance(data, dict):
                     raise ValueError("not an object")
                 fields = {str(k): v for k, v in data.items()}
+                nested = fields.pop("attribute", None)  # {"attribute": {"code": value}}, as JSON clients send it
+                if isinstance(nested, dict):
+                    fields.update({f"attribute[{k}]": v for k, v in nested.items()})
+                elif nested is not None:
+                    fields["attribute"] = nested
                 # A field is a string or a number; the text of an object or a list is nobody's words.
                 plain: tuple[type, ...] = (str, int, float, type(None))
             else:
@@ -358,6 +369,7 @@ class Open311:
         # Checked whole (open311.request_problems), never cut: a cut e-mail address or link is a wrong one.
         contact = {k: fields.get(k, "").strip() for k in
                    ("email", "phone", "first_name", "last_name", "device_id", "account_id", "media_url")}
+        attributes = {match.group(1): value for name, value in fields.items() if (match := ATTRIBUTE.match(name))}
         return NewRequest(fields.get("service_code", "").strip() or None, number("lat"), number("long"),
                           fields.get("address_string", "").strip() or None, fields.get("description", "").strip() or None,
-                          contact, fields.get("address_id", "").strip() or None)
+                          contact, fields.get("address_id", "").strip() or None, attributes)

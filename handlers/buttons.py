@@ -437,3 +437,18 @@ class AwayFor(Button, prefix="w:away"):
 
 class BackFromAway(Button, prefix="w:back"):
     pass
+
+
+# --- a category's questions in a report (handlers/report_questions.py) ---------------------------
+
+class AnswerQuestion(Button, prefix="r:ans"):
+    """An answer on a button: "yes"/"no" or a choice's option code, to the question named."""
+    draft: int
+    question: str
+    value: str
+
+
+class SkipQuestion(Button, prefix="r:qskip"):
+    """Skip an optional question."""
+    draft: int
+    question: str

@@ -161,7 +161,13 @@ async def _reminder(session: AsyncSession, rt: Runtime, payload: outbox.Reminder
     """A deadline reminder, unless the case has moved on since it was due (closed, or a later one fired)."""
     case = await cases.case_by_id(session, payload.case)
     stage = payload.stage
-    if case is None or case.state not in tasks.WORK_STATES or case.reminders != stage:
+    if case is None or case.state not in tasks.WORK_STATES:
+        return None
+    if stage in tasks.STEP_ALERT_BITS:  # a step's own limit: only while the case is still in that step
+        step = tasks.late_step(case)
+        if step is None or step[0] != stage:
+            return None
+    elif case.reminders != stage:
         return None
     index = await rt.map.index(session)
     who = await tasks.standing(session, index, person.id, case)

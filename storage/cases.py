@@ -10,6 +10,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, true
@@ -90,6 +91,7 @@ class NewCase:
     photo_ids: tuple[int, ...]
     channel: Channel = Channel.TELEGRAM
     reporter_contact: dict[str, str] | None = None
+    answers: dict[str, Any] | None = None  # to the category's questions
 
 
 async def next_case_number(session: AsyncSession, now: datetime, timezone: ZoneInfo) -> str:
@@ -187,7 +189,9 @@ async def _attach_photos(
 
 async def submit_case(session: AsyncSession, new: NewCase, now: datetime, timezone: ZoneInfo) -> Case:
     """Create a case from a finished report; the reporter follows it from now on."""
-    hours = await time_limit_hours(session, new.category_code)
+    category = await session.get(Category, new.category_code)
+    hours = category.time_limit_hours if category else 72
+    accept, arrive = (category.accept_hours, category.arrive_hours) if category else (None, None)
     case = Case(
         number=await next_case_number(session, now, timezone),
         reporter_id=new.reporter_id,
@@ -204,6 +208,9 @@ async def submit_case(session: AsyncSession, new: NewCase, now: datetime, timezo
         created_at=now,
         deadline_at=now + timedelta(hours=hours),
         updated_at=now,
+        answers=new.answers or None,
+        accept_due_at=now + timedelta(hours=accept) if accept else None,
+        arrive_due_at=now + timedelta(hours=arrive) if arrive else None,
     )
     session.add(case)
     await session.flush()

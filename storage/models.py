@@ -146,6 +146,9 @@ class Category(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
     # Codes that left the catalog stay for the cases that use them, but are no longer offered.
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Separate limits (hours from the report) to accept and to arrive on site; None: none set.
+    accept_hours: Mapped[int | None] = mapped_column(Integer)
+    arrive_hours: Mapped[int | None] = mapped_column(Integer)
 
 
 class Photo(Base):
@@ -188,6 +191,10 @@ class ReportDraft(Base):
     last_media_group: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The category's questions (their codes, in order, as the catalog had them when it was chosen)
+    # and the answers so far ({code: value}; None for an optional one skipped).
+    questions: Mapped[list[str] | None] = mapped_column(JSON)
+    answers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     photos: Mapped[list[DraftPhoto]] = relationship(
         order_by="DraftPhoto.position", cascade="all, delete-orphan", lazy="selectin"
@@ -256,6 +263,18 @@ class Case(Base):
     reminders: Mapped[int] = mapped_column(Integer, default=0)
     # When the timers must next look at this case (None: nothing pending). A change sets it to "now".
     alarm_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # The answers to the category's questions ({code: value}; None for an optional one skipped).
+    answers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The limits per step (工作时限), set from the category when the case is made (None: no such
+    # limit), and when the holder first said they were on site.
+    accept_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    arrive_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The first acceptance (accepted_at is the latest, and is cleared when the case changes hands).
+    first_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Reminders for the steps before resolving: 1 the holder was told they are late to accept or
+    # arrive, 2 the leader was told too (counted afresh for each step).
+    step_alerts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class CasePhoto(Base):

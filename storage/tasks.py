@@ -24,6 +24,24 @@ WORK_STATES = policy.WORK_STATES
 WAITING_STATES = policy.WAITING_STATES
 # The last stage of a task's deadline reminders: escalated for being overdue (see storage/timers.py).
 ESCALATED_STAGE = 4
+# Reminders of the steps before resolving, when the category limits them (工作时限): late to accept,
+# late on site. With the bits of `Case.step_alerts` that say the reminder (then the escalation) went.
+LATE_TO_ACCEPT = 11
+LATE_ON_SITE = 12
+STEP_ALERT_BITS = {LATE_TO_ACCEPT: (1, 2), LATE_ON_SITE: (4, 8)}
+
+
+def late_step(case: Case) -> tuple[int, datetime] | None:
+    """The step with its own time limit the case is in now, and when that step is due: to accept
+    (a holder has it, it was never accepted) or to arrive (accepted, nobody was on site yet). The
+    limits count from the report, so a case reopened later is held to its deadline alone."""
+    if case.assignee_id is None:
+        return None
+    if case.accept_due_at is not None and case.state == CaseState.ASSIGNED and case.first_accepted_at is None:
+        return LATE_TO_ACCEPT, case.accept_due_at
+    if case.arrive_due_at is not None and case.state == CaseState.IN_PROGRESS and case.arrived_at is None:
+        return LATE_ON_SITE, case.arrive_due_at
+    return None
 MAX_AFTER_PHOTOS = 5
 # What a worker types, in characters: a longer text is refused (the caller asks again), never cut,
 # since the citizen or the next holder reads it and a cut one could say the wrong thing.
@@ -89,6 +107,8 @@ async def accept(session: AsyncSession, index: AreaIndex, case_id: int, person_i
         session.add(CaseEvent(case_id=case.id, at=now, actor_id=person_id, kind="routed", note=f"taken on by {name}"))
         case.assignee_id = person_id
     case.accepted_at = now
+    if case.first_accepted_at is None:  # the step's time limit counts the first acceptance
+        case.first_accepted_at = now
     return await cases.change_state(session, case.id, CaseState.IN_PROGRESS, person_id, now)
 
 
@@ -98,6 +118,9 @@ async def on_site(session: AsyncSession, index: AreaIndex, case_id: int, person_
     case, who = await _task(session, index, case_id, person_id)
     check(TaskAction.ON_SITE, case, who)
     note = f"{where[0]:.6f},{where[1]:.6f}" if where else None
+    if case.arrived_at is None:  # the first arrival is the one the step's time limit counts
+        case.arrived_at = now
+        case.alarm_at = now
     return await cases.record_step(session, case, EventKind.ON_SITE, person_id, now, note)
 
 

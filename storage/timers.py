@@ -92,8 +92,16 @@ def next_alarm(case: Case, limit: timedelta, timing: Timing) -> datetime | None:
     """The next moment something could be due for this case, from its rows alone."""
     moments: list[datetime] = []
     awaiting = _awaiting_acceptance(case)
-    if awaiting is not None and case.nudges < 2:
+    # With a limit to accept of its own, the category's step reminders pass the case up, not the nudges.
+    if awaiting is not None and case.nudges < (1 if case.accept_due_at is not None else 2):
         moments.append(awaiting[1] + timing.accept_within * (case.nudges + 1))
+    step = tasks.late_step(case)
+    if step is not None:
+        remind_bit, escalate_bit = tasks.STEP_ALERT_BITS[step[0]]
+        if not case.step_alerts & remind_bit:
+            moments.append(step[1])
+        elif not case.step_alerts & escalate_bit:
+            moments.append(step[1] + timing.escalate_after)
     if case.state in tasks.WORK_STATES and case.assignee_id is not None and case.reminders < ESCALATED_STAGE:
         moments.append(_reminder_points(case, limit, timing)[case.reminders])
     if case.state == "escalated" and case.assignee_id is not None:
@@ -119,7 +127,7 @@ async def _look_at(session: AsyncSession, index: AreaIndex, timing: Timing, case
     awaiting = _awaiting_acceptance(case)
     if awaiting is not None:
         assignee_id, assigned_at = awaiting
-        if now >= assigned_at + timing.accept_within * 2 and case.nudges < 2:
+        if now >= assigned_at + timing.accept_within * 2 and case.nudges < 2 and case.accept_due_at is None:
             case.nudges = 2
             above = await routing.holder_above(session, index, case, assignee_id)
             if above is not None:
@@ -132,6 +140,7 @@ async def _look_at(session: AsyncSession, index: AreaIndex, timing: Timing, case
             case.nudges = 1
             await _queue_reminder(session, assignee_id, outbox.TaskCardPayload(case.id, nudge=True), now, timing, urgent)
             result.nudged += 1
+    await _look_at_step(session, index, timing, case, now, result, urgent)
     if case.state in tasks.WORK_STATES and case.assignee_id is not None:
         due = sum(1 for moment in _reminder_points(case, limit, timing) if moment <= now)
         if due > case.reminders:
@@ -152,6 +161,32 @@ async def _look_at(session: AsyncSession, index: AreaIndex, timing: Timing, case
         await cases.change_state(session, case.id, CaseState.CLOSED, None, now, note=cases.CLOSED_UNRATED)
         result.closed += 1
     case.alarm_at = next_alarm(case, limit, timing)
+
+
+async def _look_at_step(session: AsyncSession, index: AreaIndex, timing: Timing, case: Case, now: datetime,
+                        result: SweepResult, urgent: bool) -> None:
+    """The step's own limit (to accept, to arrive): at it, the holder and the grid's leader are
+    reminded; `escalate_after` later, the case goes one level up, as an overdue one does."""
+    step = tasks.late_step(case)
+    if step is None or case.assignee_id is None:
+        return
+    stage, due = step
+    remind_bit, escalate_bit = tasks.STEP_ALERT_BITS[stage]
+    if now >= due + timing.escalate_after and not case.step_alerts & escalate_bit:
+        case.step_alerts |= remind_bit | escalate_bit
+        what = "not accepted" if stage == tasks.LATE_TO_ACCEPT else "nobody on site"
+        hours = round((now - due).total_seconds() / 3600, 1)
+        try:
+            await tasks.escalate(session, index, case.id, None, f"{what} {hours} h after the step's limit", now)
+            result.escalated += 1
+        except TaskError:
+            case.escalated_at = now  # nobody above: the reminders have gone out
+    elif now >= due and not case.step_alerts & remind_bit:
+        case.step_alerts |= remind_bit
+        told = {case.assignee_id, *await _grid_leaders(session, index, case)}
+        for person_id in sorted(told):
+            await _queue_reminder(session, person_id, outbox.ReminderPayload(case.id, stage), now, timing, urgent)
+        result.reminded += 1
 
 
 async def _escalate_overdue(session: AsyncSession, index: AreaIndex, case: Case, now: datetime,

@@ -88,6 +88,7 @@ class DraftStatus(StrEnum):
     SUBMITTED = "submitted"
     MERGED = "merged"  # its photos joined a case nearby instead
     CANCELLED = "cancelled"
+    STOPPED = "stopped"  # a stop answer ended it: the person was told whom to call instead
 
 
 class SyncState(StrEnum):
