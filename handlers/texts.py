@@ -26,6 +26,7 @@ def state_name(_: Translate, state: str) -> str:
         "rejected": _("Not accepted"),
         "reopened": _("Reopened"),
         "escalated": _("Passed to a higher level"),
+        "verifying": _("Resolved, being verified"),
     }
     return names.get(state, state)
 
@@ -33,6 +34,7 @@ def state_name(_: Translate, state: str) -> str:
 STATE_ICONS = {
     "reported": "🆕", "accepted": "📥", "assigned": "👷", "in_progress": "🚧", "resolved": "✅",
     "closed": "🏁", "rejected": "⛔", "reopened": "🔁", "escalated": "⏫",
+    "verifying": "🔎",
 }
 
 

@@ -30,6 +30,7 @@ class CategoryDef:
     handling_level: Level
     urgent: bool
     parent_code: str | None = None
+    verify: bool = False  # a resolved case goes to a verifier first (核查, GRIDLINE_VERIFY=catalog)
     children: tuple[CategoryDef, ...] = field(default=())
 
     def name(self, language: str) -> str:
@@ -85,12 +86,16 @@ def _category_from(entry: object, where: str, parent: CategoryDef | None, proble
     if not isinstance(urgent, bool):
         problems.append(f"{label}: urgent must be true or false")
         urgent = False
+    verify = entry.get("verify", parent.verify if parent else False)
+    if not isinstance(verify, bool):
+        problems.append(f"{label}: verify must be true or false")
+        verify = False
     if parent and not code.startswith(parent.code + "."):
         problems.append(f"{label}: a sub-category's code must start with '{parent.code}.'")
-    unknown = set(entry) - {"code", "hours", "level", "urgent", "sub", *LANGUAGES}
+    unknown = set(entry) - {"code", "hours", "level", "urgent", "verify", "sub", *LANGUAGES}
     if unknown:
         problems.append(f"{label}: unknown keys {', '.join(sorted(unknown))}")
-    return CategoryDef(code, names, hours, Level(level), urgent, parent.code if parent else None)
+    return CategoryDef(code, names, hours, Level(level), urgent, parent.code if parent else None, verify=verify)
 
 
 def parse_catalog(text: str) -> Catalog:
@@ -147,6 +152,7 @@ async def sync_categories(session: AsyncSession, catalog: Catalog) -> None:
         row.time_limit_hours = definition.time_limit_hours
         row.handling_level = definition.handling_level
         row.urgent = definition.urgent
+        row.verify = definition.verify
         row.position = position
         row.active = True
         session.add(row)

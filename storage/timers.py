@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import distinct, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import cases, outbox, routing, tasks
+from storage import cases, joint, outbox, routing, tasks
 from storage.db import changed_rows, insert_for
 from storage.map_index import AreaIndex
 from storage.models import Case, Category, JobRun, Role
@@ -184,6 +184,10 @@ async def sweep(session: AsyncSession, index: AreaIndex, timing: Timing, now: da
     for case in due[:limit]:
         await _look_at(session, index, timing, case, now, result)
         result.looked_at += 1
+    # Joint cases (主协办): each co-holder's part has its own reminders and escalation.
+    parts = await joint.due_parts(session, now, timing.escalate_after)
+    result.reminded += parts.reminded
+    result.escalated += parts.escalated
     return result
 
 
