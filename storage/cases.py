@@ -125,8 +125,6 @@ def note_for_citizens(event: CaseEvent) -> str | None:
         return None
     if event.from_state == CaseState.VERIFYING and event.to_state == CaseState.IN_PROGRESS:
         return None  # why the verifier sent the fix back is for its worker
-    if event.from_state == CaseState.VERIFYING and event.to_state == CaseState.RESOLVED:
-        return None  # the verifier's remark; the citizen reads the worker's note with the fix
     return event.note
 
 
