@@ -88,6 +88,13 @@ def _awaiting_acceptance(case: Case) -> tuple[int, datetime] | None:
     return None
 
 
+def _rating_since(case: Case) -> datetime:
+    """When the citizen was asked to rate: on resolving, or, for a verified case, on verification
+    (`resolved_at` stays the worker's time, for the on-time rate; the verification is the last change)."""
+    assert case.resolved_at is not None
+    return max(case.resolved_at, case.updated_at) if case.verifier_id is not None else case.resolved_at
+
+
 def next_alarm(case: Case, limit: timedelta, timing: Timing) -> datetime | None:
     """The next moment something could be due for this case, from its rows alone."""
     moments: list[datetime] = []
@@ -99,7 +106,7 @@ def next_alarm(case: Case, limit: timedelta, timing: Timing) -> datetime | None:
     if case.state == "escalated" and case.assignee_id is not None:
         moments.append(max(case.escalated_at or case.updated_at, case.deadline_at) + timing.escalate_after)
     if case.state == "resolved" and case.resolved_at is not None:
-        moments.append(case.resolved_at + timing.auto_close_after)
+        moments.append(_rating_since(case) + timing.auto_close_after)
     return min(moments) if moments else None
 
 
@@ -148,7 +155,7 @@ async def _look_at(session: AsyncSession, index: AreaIndex, timing: Timing, case
     elif case.state == "escalated" and case.assignee_id is not None:
         if now >= max(case.escalated_at or case.updated_at, case.deadline_at) + timing.escalate_after:
             await _escalate_overdue(session, index, case, now, result)
-    elif case.state == "resolved" and case.resolved_at is not None and now >= case.resolved_at + timing.auto_close_after:
+    elif case.state == "resolved" and case.resolved_at is not None and now >= _rating_since(case) + timing.auto_close_after:
         await cases.change_state(session, case.id, CaseState.CLOSED, None, now, note=cases.CLOSED_UNRATED)
         result.closed += 1
     case.alarm_at = next_alarm(case, limit, timing)

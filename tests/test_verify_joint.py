@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from handlers.buttons import PartDone, SendBackCase, VerifyCase
 from storage import stats
+from storage.catalog import CatalogError, parse_catalog
 from storage.models import Case, CaseEvent, CasePart
 from tests.fake_telegram import plain
 from tests.harness import Harness, Person, settings_for
@@ -272,3 +273,29 @@ async def test_only_a_dispatcher_of_the_case_adds_co_holders(world):
     grid = await a_task(world, "en")
     await grid.wang.say(f"/cohold {grid.case.number} {OTHER_GRID}")
     assert "Only a dispatcher of that case" in grid.wang.last().plain
+
+
+def test_the_catalog_says_which_categories_are_verified_and_checks_the_field():
+    catalog = parse_catalog('[[category]]\ncode = "a"\nzh = "甲"\nen = "A"\nhours = 4\nlevel = "grid"\nverify = true\n'
+                            'sub = [{ code = "a.b", zh = "乙", en = "B" }, { code = "a.c", zh = "丙", en = "C", verify = false }]\n')
+    assert [(c.code, c.verify) for c in catalog.all()] == [("a", True), ("a.b", True), ("a.c", False)]
+    with pytest.raises(CatalogError) as error:
+        parse_catalog('[[category]]\ncode = "a"\nzh = "甲"\nen = "A"\nhours = 4\nlevel = "grid"\nverify = "yes"\n')
+    assert error.value.problems == ["category 1 (a): verify must be true or false"]
+
+
+async def test_a_case_verified_late_still_gives_its_citizen_the_days_to_rate_it(verifying):
+    world = verifying
+    grid = await a_task(world, "en")
+    await grid.wang.tap("Accept")
+    await resolve(world, grid, "Done")
+    world.clock.advance(days=4)  # longer than GRIDLINE_AUTO_CLOSE_DAYS (3) in verification
+    await world.tick()
+    assert (await case_now(world, grid.case.id)).state == "verifying"
+    await grid.li.tap("✅ Verified")
+    world.clock.advance(days=2)
+    await world.tick()
+    assert (await case_now(world, grid.case.id)).state == "resolved"
+    world.clock.advance(days=1, minutes=1)
+    await world.tick()
+    assert (await case_now(world, grid.case.id)).state == "closed"
