@@ -32,14 +32,20 @@ from handlers.fit import escape, user
 from handlers.i18n import Translate, relative, translator
 from handlers.questions import Accepts
 from handlers.runtime import Runtime
-from handlers.texts import category_label
+from handlers.texts import category_label, part_label
 from handlers.turn import ButtonOutcome, Outgoing, PressHandler, Replies, Turn, press_step
 from handlers.typed_text import too_long
 from storage import cases, joint, people, tasks
 from storage.joint import PartError, PartRefusal
 from storage.models import CasePart, Person
 from storage.tasks import TaskError
-from storage.vocab import PartState, Question
+from storage.vocab import N_, PartState, Question
+
+# The notices storage/joint.py queues, marked here as well: the extraction (babel.cfg) reads handlers/, not storage/.
+_QUEUED = (N_("🤝 {name} finished their part of task <b>{number}</b>."),
+           N_("🤝 {name} cannot do their part of task <b>{number}</b>: {reason}"),
+           N_("⏰ The part of case <b>{number}</b> given to {name} is overdue."))
+assert set(_QUEUED) == {joint.PART_DONE, joint.PART_CANNOT, joint.PART_OVERDUE}
 
 
 def _problem(_: Translate, error: PartError) -> str:
@@ -52,12 +58,6 @@ def _problem(_: Translate, error: PartError) -> str:
         PartRefusal.NOT_YOURS: _("This part is not yours."),
     }
     return texts[error.reason]
-
-
-def part_label(_: Translate, state: PartState) -> str:
-    labels: dict[PartState, str] = {PartState.OPEN: _("open"), PartState.DONE: _("done"),
-                                    PartState.CANNOT: _("cannot be done"), PartState.WAIVED: _("waived")}
-    return labels[state]
 
 
 async def render_part(session: AsyncSession, rt: Runtime, person: Person, part_id: int,

@@ -281,7 +281,8 @@ class CaseEvent(Base):
     """One thing that happened to a case: the single source of timelines, reminders and sync."""
 
     __tablename__ = "case_events"
-    __table_args__ = (Index("ix_case_events_case_at", "case_id", "at"),)
+    # ix_case_events_at: the steps since a time, for GET servicerequestupdates (storage/platform_updates.py).
+    __table_args__ = (Index("ix_case_events_case_at", "case_id", "at"), Index("ix_case_events_at", "at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
