@@ -280,8 +280,11 @@ async def back_after_reopen(session: AsyncSession, index: AreaIndex, case: Case,
 
     The deadline stays what it was, so the on-time rate stays honest; a case reopened after its
     deadline gets no new automatic reminders or escalation (its leader has just been told)."""
+    # The worker's resolution: straight to "resolved", or to "verifying" (the verifier's step is not theirs).
+    worker_resolved = (CaseEvent.to_state == CaseState.VERIFYING) | (
+        (CaseEvent.to_state == CaseState.RESOLVED) & (CaseEvent.from_state != CaseState.VERIFYING))
     resolver = await session.scalar(
-        select(CaseEvent.actor_id).where(CaseEvent.case_id == case.id, CaseEvent.to_state == CaseState.RESOLVED)
+        select(CaseEvent.actor_id).where(CaseEvent.case_id == case.id, worker_resolved)
         .order_by(CaseEvent.id.desc()).limit(1)
     )
     holder = resolver or case.assignee_id

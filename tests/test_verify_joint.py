@@ -299,3 +299,16 @@ async def test_a_case_verified_late_still_gives_its_citizen_the_days_to_rate_it(
     world.clock.advance(days=1, minutes=1)
     await world.tick()
     assert (await case_now(world, grid.case.id)).state == "closed"
+
+
+async def test_a_verified_case_the_citizen_is_not_satisfied_with_goes_back_to_its_worker(verifying):
+    world = verifying
+    grid = await a_task(world, "en")
+    await grid.wang.tap("Accept")
+    await resolve(world, grid, "Done")
+    await grid.li.tap("✅ Verified")
+    await world.deliver()
+    await grid.citizen.tap("👎 Not satisfied")
+    await grid.citizen.say("Still broken")
+    case = await case_now(world, grid.case.id)
+    assert case.state == "reopened" and case.assignee_id != grid.li_id
