@@ -312,3 +312,19 @@ async def test_a_verified_case_the_citizen_is_not_satisfied_with_goes_back_to_it
     await grid.citizen.say("Still broken")
     case = await case_now(world, grid.case.id)
     assert case.state == "reopened" and case.assignee_id != grid.li_id
+
+
+async def test_with_gridline_verifier_dispatcher_the_dispatcher_verifies(api, clock, tmp_path, store_url):
+    world = Harness(api, settings_for(api, tmp_path / "var", db_url=store_url, verify="all", verifier="dispatcher"), clock)
+    await world.start()
+    try:
+        grid = await a_task(world, "en")
+        sun, sun_id = await staff_in_chat(world, "Sun", "dispatcher", "HS-01-01")
+        await grid.wang.tap("Accept")
+        await resolve(world, grid, "Done")
+        assert (await case_now(world, grid.case.id)).verifier_id == sun_id
+        assert not any("Verify case" in text for text in grid.li.texts())
+        await sun.tap("✅ Verified")
+        assert (await case_now(world, grid.case.id)).state == "resolved"
+    finally:
+        await world.stop()
