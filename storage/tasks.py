@@ -170,6 +170,7 @@ async def finish_resolving(session: AsyncSession, index: AreaIndex, person_id: i
     photo_ids = tuple(draft.photo_ids)
     await session.delete(draft)
     if await verify.to_verifier(session, index, case, verify_mode, verifier, person_id, now) is not None:
+        case.reminders = 0  # from here on, the verifier's reminder (storage/timers.py)
         return await cases.change_state(session, case.id, CaseState.VERIFYING, person_id, now, note, photo_ids)
     return await cases.resolve_case(session, case.id, person_id, now, note, photo_ids)
 

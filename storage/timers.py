@@ -107,10 +107,13 @@ def next_alarm(case: Case, limit: timedelta, timing: Timing) -> datetime | None:
         moments.append(max(case.escalated_at or case.updated_at, case.deadline_at) + timing.escalate_after)
     if case.state == "resolved" and case.resolved_at is not None:
         moments.append(_rating_since(case) + timing.auto_close_after)
+    if case.state == CaseState.VERIFYING and case.verifier_id is not None and case.reminders == 0:
+        moments.append(case.updated_at + timing.escalate_after)  # the verifier's one reminder
     return min(moments) if moments else None
 
 
-async def _queue_reminder(session: AsyncSession, person_id: int, payload: outbox.TaskCardPayload | outbox.ReminderPayload,
+async def _queue_reminder(session: AsyncSession, person_id: int,
+                          payload: outbox.TaskCardPayload | outbox.ReminderPayload | outbox.VerifyCardPayload,
                           now: datetime, timing: Timing, urgent: bool) -> None:
     message = await outbox.enqueue(session, person_id, payload, now, outbox.LATER)
     hold = None if urgent else timing.quiet_until(now)
@@ -155,6 +158,12 @@ async def _look_at(session: AsyncSession, index: AreaIndex, timing: Timing, case
     elif case.state == "escalated" and case.assignee_id is not None:
         if now >= max(case.escalated_at or case.updated_at, case.deadline_at) + timing.escalate_after:
             await _escalate_overdue(session, index, case, now, result)
+    elif (case.state == CaseState.VERIFYING and case.verifier_id is not None and case.reminders == 0
+          and now >= case.updated_at + timing.escalate_after):
+        # Nobody verified it in GRIDLINE_ESCALATE_AFTER_HOURS: the verifier gets the card again, once.
+        case.reminders = 1
+        await _queue_reminder(session, case.verifier_id, outbox.VerifyCardPayload(case.id), now, timing, urgent)
+        result.reminded += 1
     elif case.state == "resolved" and case.resolved_at is not None and now >= _rating_since(case) + timing.auto_close_after:
         await cases.change_state(session, case.id, CaseState.CLOSED, None, now, note=cases.CLOSED_UNRATED)
         result.closed += 1

@@ -328,3 +328,18 @@ async def test_with_gridline_verifier_dispatcher_the_dispatcher_verifies(api, cl
         assert (await case_now(world, grid.case.id)).state == "resolved"
     finally:
         await world.stop()
+
+
+async def test_a_verifier_who_does_not_act_gets_the_card_again_once(verifying):
+    world = verifying
+    grid = await a_task(world, "en")
+    await grid.wang.tap("Accept")
+    await resolve(world, grid, "Done")
+    cards = sum("Verify case" in text for text in grid.li.texts())
+    world.clock.advance(hours=4, minutes=1)  # GRIDLINE_ESCALATE_AFTER_HOURS
+    await world.tick()
+    world.clock.advance(hours=8)
+    await world.tick()
+    assert sum("Verify case" in text for text in grid.li.texts()) == cards + 1
+    await grid.li.tap("✅ Verified")
+    assert (await case_now(world, grid.case.id)).state == "resolved"
