@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters import media_links as media
 from adapters.runtime import AdapterRuntime as Runtime
-from storage import open311, routing
+from storage import open311, platform_updates, routing
 from storage.models import Case
 from storage.open311 import NewRequest, Query
 
@@ -129,6 +129,7 @@ class Open311:
         app.router.add_post("/open311/v2/requests.{format}", guarded(self.post_request))
         app.router.add_get(r"/open311/v2/requests/{id}.{format}", guarded(self.one_request))
         app.router.add_get(r"/open311/v2/tokens/{token}.{format}", guarded(self.token))
+        app.router.add_get("/open311/v2/servicerequestupdates.{format}", guarded(self.updates))
         # Last, so it only takes what nothing above matched: unknown paths and methods.
         app.router.add_route("*", "/open311/{tail:.*}", guarded(self.unknown))
 
@@ -282,6 +283,40 @@ class Open311:
             raise Problem(400, [(400, f"page must be at most {open311.MAX_PAGE}")])
         return Query(listed("service_request_id"), listed("service_code"),
                      tuple(sorted(set(status))) if len(set(status)) == 1 else (), start, end, page, size)
+
+    async def updates(self, request: web.Request) -> web.Response:
+        """The steps of every case since a time (`updated_after`, or `start_date`; up to `end_date`),
+        oldest first, paged (`page` from 1, `page_size` up to the requests' limit): the Open311 service
+        request updates extension, read with the same API key rules as requests. The public feed
+        (GRIDLINE_OPEN311_PUBLIC_READ, no key) leaves out notes and photos."""
+        fmt = _format(request)
+        after = self._date(request, "updated_after") or self._date(request, "start_date")
+        until = self._date(request, "end_date")
+        page, size = self._whole(request, "page", 1), self._whole(request, "page_size", open311.MAX_RESULTS)
+        if page < 1 or page > open311.MAX_PAGE:
+            raise Problem(400, [(400, f"page must be from 1 to {open311.MAX_PAGE}")])
+        if size < 1 or size > open311.MAX_RESULTS:
+            raise Problem(400, [(400, f"page_size must be from 1 to {open311.MAX_RESULTS}")])
+        zone = self.runtime.settings.zone
+        async with self.runtime.store.transaction() as session:
+            reader = await self._reader(session, request)
+            steps = await platform_updates.steps_since(session, after, until, page, size)
+        body = [{"update_id": step.update_id, "service_request_id": step.service_request_id, "status": step.status,
+                 "updated_datetime": step.updated_at.astimezone(zone).isoformat(timespec="seconds"),
+                 "description": step.description.split(":", 1)[0] if reader == "public" else step.description,
+                 "media_url": self._media_url(step.photo_id) if reader == "key" else None}
+                for step in steps]
+        return _reply(fmt, "service_request_updates", "request_update", body)
+
+    @staticmethod
+    def _whole(request: web.Request, name: str, default: int) -> int:
+        given = request.query.get(name, "").strip()
+        if not given:
+            return default
+        try:
+            return int(given)
+        except ValueError:
+            raise Problem(400, [(400, f"{name} must be a whole number")]) from None
 
     async def one_request(self, request: web.Request) -> web.Response:
         fmt = _format(request)

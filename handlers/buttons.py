@@ -452,3 +452,29 @@ class SkipQuestion(Button, prefix="r:qskip"):
     """Skip an optional question."""
     draft: int
     question: str
+
+
+# --- verification and joint handling (handlers/verify.py, handlers/joint.py) ----------------------
+
+class VerifyCase(Button, prefix="v:ok"):
+    case: int
+
+
+class VerifyWithPhoto(Button, prefix="v:ph"):
+    case: int
+
+
+class SendBackCase(Button, prefix="v:back"):
+    case: int
+
+
+class PartDone(Button, prefix="j:done"):
+    part: int
+
+
+class PartCannot(Button, prefix="j:no"):
+    part: int
+
+
+class ResolveAnyway(Button, prefix="j:any"):
+    case: int

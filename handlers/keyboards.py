@@ -571,3 +571,25 @@ def with_answers_change(_: Translate, markup: InlineKeyboardMarkup, draft_id: in
     rows.insert(len(rows) - 1, [InlineKeyboardButton(_("❓ Answers"),
                                                      callback_data=RedoPart(draft_id, DraftStep.QUESTIONS).pack())])
     return InlineKeyboardMarkup(rows)
+
+
+# --- verification and joint handling ------------------------------------------------------------
+
+
+def verify_card(_: Translate, case: int) -> InlineKeyboardMarkup:
+    """A verifier's buttons: verified as it is, verified with a photo of their own, or sent back."""
+    return InlineKeyboardMarkup([
+        [_press(_("✅ Verified"), buttons.VerifyCase(case=case)),
+         _press(_("📷 Verified, with my photo"), buttons.VerifyWithPhoto(case=case))],
+        [_press(_("↩️ Send back"), buttons.SendBackCase(case=case))],
+    ])
+
+
+def part_card(_: Translate, part: int) -> InlineKeyboardMarkup:
+    """A co-holder's buttons on their part: done, or cannot (with a reason)."""
+    return InlineKeyboardMarkup([[_press(_("✅ My part is done"), buttons.PartDone(part=part)),
+                                  _press(_("🙅 Cannot do it"), buttons.PartCannot(part=part))]])
+
+
+def resolve_anyway(_: Translate, case: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[_press(_("✅ Resolve anyway (give a reason)"), buttons.ResolveAnyway(case=case))]])

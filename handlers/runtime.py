@@ -25,6 +25,7 @@ from storage.catalog import Catalog
 from storage.clock import Clock
 from storage.db import Store
 from storage.map_index import MapCache
+from storage.vocab import Verifier, VerifyMode
 
 
 class HandlerSettings(Protocol):
@@ -56,6 +57,10 @@ class HandlerSettings(Protocol):
     def callout_max_waves(self) -> int: ...
     @property
     def quiet_span(self) -> tuple[clock_time, clock_time] | None: ...
+    @property
+    def verify(self) -> VerifyMode: ...
+    @property
+    def verifier(self) -> Verifier: ...
 
 
 class QueueSender(Protocol):

@@ -11,8 +11,8 @@ from handlers.fit import escape, user
 from handlers.i18n import Translate, local_time, translator
 from handlers.question_texts import answer_lines
 from handlers.runtime import Runtime
-from handlers.texts import category_label, deadline_line, state_name
-from storage import case_callouts, cases, people, policy, tasks
+from handlers.texts import category_label, deadline_line, part_label, state_name
+from storage import case_callouts, cases, joint, people, policy, tasks
 from storage.map_index import AreaIndex
 from storage.models import Case, Person
 from storage.policy import Standing
@@ -48,6 +48,8 @@ async def card_text(session: AsyncSession, rt: Runtime, index: AreaIndex, person
         holder = await people.person_by_id(session, case.assignee_id)
         if holder is not None:
             lines.append(_("👷 With {name}").format(name=user(holder.name)))
+    for part, name in await joint.parts_of(session, case.id):  # joint handling (主协办): each co-holder's part
+        lines.append(_("🤝 {name}: {state}").format(name=escape(name), state=part_label(_, part.state)))
     lines += await callout_lines(session, _, case)
     return "\n".join(lines)
 

@@ -32,6 +32,7 @@ class CategoryDef:
     handling_level: Level
     urgent: bool
     parent_code: str | None = None
+    verify: bool = False  # a resolved case goes to a verifier first (核查, GRIDLINE_VERIFY=catalog)
     children: tuple[CategoryDef, ...] = field(default=())
     # Separate limits (hours from the report) to accept and to arrive on site; None: no such limit.
     # `time_limit_hours` is the limit to resolve.
@@ -93,6 +94,10 @@ def _category_from(entry: object, where: str, parent: CategoryDef | None, proble
     if not isinstance(urgent, bool):
         problems.append(f"{label}: urgent must be true or false")
         urgent = False
+    verify = entry.get("verify", parent.verify if parent else False)
+    if not isinstance(verify, bool):
+        problems.append(f"{label}: verify must be true or false")
+        verify = False
     if parent and not code.startswith(parent.code + "."):
         problems.append(f"{label}: a sub-category's code must start with '{parent.code}.'")
     steps: dict[str, int | None] = {}
@@ -105,11 +110,11 @@ def _category_from(entry: object, where: str, parent: CategoryDef | None, proble
     accept, arrive = steps["accept_hours"], steps["arrive_hours"]
     if accept is not None and arrive is not None and accept > arrive:
         problems.append(f"{label}, field accept_hours: more than arrive_hours (accepting comes before arriving)")
-    unknown = set(entry) - {"code", "hours", "level", "urgent", "sub", *STEP_KEYS, *LANGUAGES}
+    unknown = set(entry) - {"code", "hours", "level", "urgent", "verify", "sub", *STEP_KEYS, *LANGUAGES}
     if unknown:
         problems.append(f"{label}: unknown keys {', '.join(sorted(unknown))}")
     return CategoryDef(code, names, hours, Level(level), urgent, parent.code if parent else None,
-                       accept_hours=accept, arrive_hours=arrive)
+                       accept_hours=accept, arrive_hours=arrive, verify=verify)
 
 
 def _questions_of(document: dict[str, object], problems: list[str]) -> dict[str, list[QuestionDef]]:
@@ -204,6 +209,7 @@ async def sync_categories(session: AsyncSession, catalog: Catalog) -> None:
         row.urgent = definition.urgent
         row.accept_hours = definition.accept_hours
         row.arrive_hours = definition.arrive_hours
+        row.verify = definition.verify
         row.position = position
         row.active = True
         session.add(row)

@@ -4,7 +4,8 @@ and per worker.
 
 Definitions (cases reported in [start, end)):
 - on-time rate: of the cases resolved at least once, the share resolved by their deadline;
-- closure rate: closed cases over all cases that were not rejected;
+- closure rate: closed cases over all cases that were not rejected (a case that needs verification
+  closes only after it was verified, then rated or left unrated: "verifying" is not closed);
 - satisfaction: "satisfied" over all rated cases;
 - time to accept / resolve: from the report to the (latest) acceptance / resolution;
 - on time per step (工作时限), for the cases whose category limits that step: accepted by the limit

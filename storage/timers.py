@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import distinct, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import cases, outbox, routing, tasks
+from storage import cases, joint, outbox, routing, tasks
 from storage.db import changed_rows, insert_for
 from storage.map_index import AreaIndex
 from storage.models import Case, Category, JobRun, Role
@@ -88,6 +88,13 @@ def _awaiting_acceptance(case: Case) -> tuple[int, datetime] | None:
     return None
 
 
+def _rating_since(case: Case) -> datetime:
+    """When the citizen was asked to rate: on resolving, or, for a verified case, on verification
+    (`resolved_at` stays the worker's time, for the on-time rate; the verification is the last change)."""
+    assert case.resolved_at is not None
+    return max(case.resolved_at, case.updated_at) if case.verifier_id is not None else case.resolved_at
+
+
 def next_alarm(case: Case, limit: timedelta, timing: Timing) -> datetime | None:
     """The next moment something could be due for this case, from its rows alone."""
     moments: list[datetime] = []
@@ -107,11 +114,14 @@ def next_alarm(case: Case, limit: timedelta, timing: Timing) -> datetime | None:
     if case.state == "escalated" and case.assignee_id is not None:
         moments.append(max(case.escalated_at or case.updated_at, case.deadline_at) + timing.escalate_after)
     if case.state == "resolved" and case.resolved_at is not None:
-        moments.append(case.resolved_at + timing.auto_close_after)
+        moments.append(_rating_since(case) + timing.auto_close_after)
+    if case.state == CaseState.VERIFYING and case.verifier_id is not None and case.reminders == 0:
+        moments.append(case.updated_at + timing.escalate_after)  # the verifier's one reminder
     return min(moments) if moments else None
 
 
-async def _queue_reminder(session: AsyncSession, person_id: int, payload: outbox.TaskCardPayload | outbox.ReminderPayload,
+async def _queue_reminder(session: AsyncSession, person_id: int,
+                          payload: outbox.TaskCardPayload | outbox.ReminderPayload | outbox.VerifyCardPayload,
                           now: datetime, timing: Timing, urgent: bool) -> None:
     message = await outbox.enqueue(session, person_id, payload, now, outbox.LATER)
     hold = None if urgent else timing.quiet_until(now)
@@ -157,7 +167,13 @@ async def _look_at(session: AsyncSession, index: AreaIndex, timing: Timing, case
     elif case.state == "escalated" and case.assignee_id is not None:
         if now >= max(case.escalated_at or case.updated_at, case.deadline_at) + timing.escalate_after:
             await _escalate_overdue(session, index, case, now, result)
-    elif case.state == "resolved" and case.resolved_at is not None and now >= case.resolved_at + timing.auto_close_after:
+    elif (case.state == CaseState.VERIFYING and case.verifier_id is not None and case.reminders == 0
+          and now >= case.updated_at + timing.escalate_after):
+        # Nobody verified it in GRIDLINE_ESCALATE_AFTER_HOURS: the verifier gets the card again, once.
+        case.reminders = 1
+        await _queue_reminder(session, case.verifier_id, outbox.VerifyCardPayload(case.id), now, timing, urgent)
+        result.reminded += 1
+    elif case.state == "resolved" and case.resolved_at is not None and now >= _rating_since(case) + timing.auto_close_after:
         await cases.change_state(session, case.id, CaseState.CLOSED, None, now, note=cases.CLOSED_UNRATED)
         result.closed += 1
     case.alarm_at = next_alarm(case, limit, timing)
@@ -219,6 +235,10 @@ async def sweep(session: AsyncSession, index: AreaIndex, timing: Timing, now: da
     for case in due[:limit]:
         await _look_at(session, index, timing, case, now, result)
         result.looked_at += 1
+    # Joint cases (主协办): each co-holder's part has its own reminders and escalation.
+    parts = await joint.due_parts(session, now, timing.escalate_after)
+    result.reminded += parts.reminded
+    result.escalated += parts.escalated
     return result
 
 
