@@ -209,7 +209,7 @@ class Syncer:
         except (Temporary, Permanent) as error:
             permanent = isinstance(error, Permanent)
             reached = getattr(error, "reached", False)
-            rt.counters.sync_failures += 1
+            rt.counters.sync_failed()
             log.warning("sync: case %s not posted (%s): %s", number, "refused" if permanent else "will retry", error)
             async with rt.store.transaction() as session:
                 await sync.failed(session, case_id, str(error), rt.clock.now(), permanent=permanent, reached=reached,
@@ -226,7 +226,7 @@ class Syncer:
         try:
             seen = await client.statuses(list(ids))
         except (Temporary, Permanent) as error:
-            rt.counters.sync_failures += 1
+            rt.counters.sync_failed()
             log.warning("sync: statuses not pulled: %s", error)
             return
         async with rt.store.transaction() as session:

@@ -50,9 +50,9 @@ class AdapterSettings(Protocol):
 
 
 class SyncCounters(Protocol):
-    sync_failures: int
-    cap_alerts: int
-    cap_feed_failures: int
+    def sync_failed(self) -> None: ...
+    def cap_alert_taken(self) -> None: ...
+    def cap_feed_failed(self) -> None: ...
 
 
 class AdapterRuntime(Protocol):

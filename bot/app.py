@@ -46,8 +46,8 @@ def build_application(runtime: BotRuntime, max_concurrent_updates: int = 64) -> 
         settings.bot_token.get_secret_value(),
         base_url=f"{api}/bot",
         base_file_url=f"{api}/file/bot",
-        request=bot_api_request(256),
-        get_updates_request=bot_api_request(1),
+        request=bot_api_request(256, runtime.counters),
+        get_updates_request=bot_api_request(1),  # long polls are not sends: not timed
         defaults=Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)),
         # A 429 on a direct reply is waited out here, for every call site (the late binding lets
         # tests replace the runtime's sleep).
@@ -57,13 +57,14 @@ def build_application(runtime: BotRuntime, max_concurrent_updates: int = 64) -> 
         ApplicationBuilder()
         .bot(bot)
         .context_types(ContextTypes(context=GridContext))
-        .concurrent_updates(PerChatUpdateProcessor(max_concurrent_updates))
+        .concurrent_updates(PerChatUpdateProcessor(max_concurrent_updates, runtime.counters.update_seconds))
         .post_init(start_background)
         .post_stop(stop_background)
         .post_shutdown(close_store)
         .build()
     )
     application.bot_data["runtime"] = runtime
+    runtime.counters.time_queries(runtime.store.engine)
     runtime.sender = OutboundSender(runtime, application.bot)
     register_handlers(application)
     return application

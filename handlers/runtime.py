@@ -25,6 +25,7 @@ from storage.catalog import Catalog
 from storage.clock import Clock
 from storage.db import Store
 from storage.map_index import MapCache
+from storage.meters import Meters
 
 
 class HandlerSettings(Protocol):
@@ -69,22 +70,6 @@ class QueueSender(Protocol):
 
 
 @dataclass
-class Counters:
-    """Counters a running bot keeps for /metrics (Prometheus text format)."""
-
-    updates: int = 0
-    handler_errors: int = 0
-    sync_failures: int = 0
-    cap_alerts: int = 0  # official warnings (CAP) taken, posted or polled
-    cap_feed_failures: int = 0  # feed polls or alerts of a feed that failed
-    by_kind: dict[str, int] = field(default_factory=dict)
-
-    def update_seen(self, kind: str) -> None:
-        self.updates += 1
-        self.by_kind[kind] = self.by_kind.get(kind, 0) + 1
-
-
-@dataclass
 class BotApiStatus:
     """Whether the Bot API serves this process now, as whoever spoke to it last found (the poller,
     the sender, the health check); /healthz reports it."""
@@ -112,7 +97,8 @@ class Runtime(Generic[SettingsT]):
     catalog: Catalog
     sender: QueueSender | None = field(default=None)
     map: MapCache = field(default_factory=MapCache)
-    counters: Counters = field(default_factory=Counters)
+    # Prometheus meters of this process (/metrics); one registry per runtime.
+    counters: Meters = field(default_factory=Meters)
     # web: takes updates; worker: sends the queue, runs the timers and the sync; all: both
     role: str = "all"
     bot_api: BotApiStatus = field(default_factory=BotApiStatus)
