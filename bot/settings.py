@@ -89,6 +89,12 @@ class Settings(BaseSettings):
     cap_feeds: Annotated[list[str], NoDecode] = Field(default_factory=list)
     cap_poll_seconds: float = Field(default=60, ge=5, le=24 * 3600)
     cap_sender: str = Field(default="gridline", min_length=1, max_length=80, pattern=r"^[^\s,<&]+$")
+    # Operations (issue 20). Logs: plain text lines, or one JSON object a line for a log store.
+    log_format: Literal["text", "json"] = "text"
+    # Personal data: days after a case closed when its reporter's identity, exact point and photos
+    # go (0: never), and how the point is kept: the grid's centre, or rounded to about 1 km.
+    retention_days: int = Field(default=365, ge=0, le=36500)
+    retention_point: Literal["grid", "1km"] = "grid"
 
     @field_validator("cap_feeds", mode="before")
     @classmethod
