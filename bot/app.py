@@ -13,7 +13,7 @@ from telegram.ext import ApplicationBuilder, ContextTypes, Defaults, ExtBot
 
 from adapters.cap_feeds import FeedPoller
 from adapters.open311_client import SYNC_SECONDS, Syncer
-from bot import timers
+from bot import retention, timers
 from bot.bot_api_http import bot_api_request
 from bot.polling import GridlineBot, UpdatePoller
 from bot.settings import BotRuntime
@@ -178,6 +178,8 @@ def _start_work(application: App, runtime: BotRuntime) -> None:
     digest_at = runtime.settings.digest_time
     scheduler.add_job(timers.digest, "cron", args=[runtime], hour=digest_at.hour, minute=digest_at.minute,
                       id="digest", max_instances=1, coalesce=True, misfire_grace_time=3600)
+    scheduler.add_job(retention.daily, "cron", args=[runtime], hour=retention.RUN_AT.hour, minute=retention.RUN_AT.minute,
+                      id="retention", max_instances=1, coalesce=True, misfire_grace_time=6 * 3600)
     scheduler.start()
     application.bot_data["scheduler"] = scheduler
 

@@ -437,3 +437,13 @@ class AwayFor(Button, prefix="w:away"):
 
 class BackFromAway(Button, prefix="w:back"):
     pass
+
+
+# --- forgetting a citizen (handlers/forget.py) -------------------------------------------------
+
+class ForgetMe(Button, prefix="f:yes"):
+    pass
+
+
+class KeepMe(Button, prefix="f:no"):
+    pass

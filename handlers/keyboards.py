@@ -542,3 +542,11 @@ def away_choices(_: Translate, callout: int, away: bool) -> InlineKeyboardMarkup
     if away:
         rows.append([_press(_("🔙 I'm back"), buttons.BackFromAway())])
     return InlineKeyboardMarkup(rows)
+
+
+# --- forgetting a citizen (handlers/forget.py) -----------------------------------------------------
+
+def forget_confirm(_: Translate) -> InlineKeyboardMarkup:
+    """/forget's question: forget me, or keep me."""
+    return InlineKeyboardMarkup([[_press(_("🗑 Yes, forget me"), buttons.ForgetMe()),
+                                  _press(_("✖️ Cancel"), buttons.KeepMe())]])

@@ -26,6 +26,7 @@ from storage.clock import Clock
 from storage.db import Store
 from storage.map_index import MapCache
 from storage.meters import Meters
+from storage.retention import PointMode
 
 
 class HandlerSettings(Protocol):
@@ -57,6 +58,8 @@ class HandlerSettings(Protocol):
     def callout_max_waves(self) -> int: ...
     @property
     def quiet_span(self) -> tuple[clock_time, clock_time] | None: ...
+    @property
+    def retention_point(self) -> PointMode: ...
 
 
 class QueueSender(Protocol):

@@ -26,6 +26,7 @@ from handlers import (
     citizen_cases,
     citizen_report,
     dispatcher,
+    forget,
     full_text,
     invites,
     onboarding,
@@ -46,7 +47,7 @@ PRESS_ROUTES: dict[type[Button], PressHandler] = {}
 for _table in (report_buttons.PRESSES, citizen.PRESSES, citizen_cases.PRESSES, invites.PRESSES, full_text.PRESSES,
                dispatcher.PRESSES, worker.PRESSES, callout_compose.PRESSES, callout_command.PRESSES,
                callout_answers.PRESSES, cap_drafts.PRESSES, callout_plans.PRESSES, case_callout.PRESSES,
-               away.PRESSES):
+               away.PRESSES, forget.PRESSES):
     for _family, _handler in _table.items():
         if _family in PRESS_ROUTES:
             raise ValueError(f"two conversations handle {_family.__name__}")
@@ -107,6 +108,7 @@ def register_handlers(application: App) -> None:
     application.add_handler(CommandHandler("plans", message_step(callout_plans.list_plans), filters=private))
     application.add_handler(CommandHandler("mobilizations", message_step(callout_command.show_recent), filters=private))
     application.add_handler(CommandHandler("away", message_step(away.away_command), filters=private))
+    application.add_handler(CommandHandler("forget", message_step(forget.forget_command), filters=private))
     application.add_handler(MessageHandler(new & filters.COMMAND, message_step(citizen.unknown_command)))
     application.add_handler(MessageHandler(new & filters.PHOTO, picture_intake.on_photo))
     application.add_handler(MessageHandler(new & filters.Document.ALL, picture_intake.on_document))

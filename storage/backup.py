@@ -15,7 +15,6 @@ backup never leaves a file that looks whole.
 from __future__ import annotations
 
 import asyncio
-import glob
 import json
 import os
 import shutil
@@ -30,6 +29,7 @@ from storage.db import is_sqlite
 from storage.models import Base
 
 COUNTS_SUFFIX = ".counts.json"
+DEBIAN_POSTGRESQL = "/usr/lib/postgresql"  # where Debian puts each version's pg_dump
 
 
 class BackupFailed(Exception):
@@ -84,7 +84,7 @@ def _sqlite_path(url: str) -> Path:
 
 def _sqlite_counts(connection: sqlite3.Connection) -> dict[str, int]:
     present = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    return {name: int(connection.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])  # noqa: S608 - our own table names
+    return {name: int(connection.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])
             for name in _tables() if name in present}
 
 
@@ -156,10 +156,10 @@ def postgres_tool(name: str) -> str:
     found = shutil.which(name)
     if found:
         return found
-    versions = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
-                      key=lambda path: [int(part) for part in Path(path).parts[-3].split(".") if part.isdigit()])
+    versions = sorted(Path(DEBIAN_POSTGRESQL).glob(f"*/bin/{name}"),
+                      key=lambda path: [int(part) for part in path.parts[-3].split(".") if part.isdigit()])
     if versions:
-        return versions[-1]
+        return str(versions[-1])
     raise BackupFailed(f"{name} is not installed: install PostgreSQL's client programs (e.g. `apt install postgresql-client`), "
                        "of the server's version or newer, or put them on PATH")
 
@@ -182,7 +182,7 @@ def _asyncpg_dsn(url: str) -> str:
 async def _postgres_counts(connection: Any) -> dict[str, int]:
     present = {row[0] for row in await connection.fetch(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")}
-    return {name: int(await connection.fetchval(f'SELECT count(*) FROM "{name}"'))  # noqa: S608 - our own table names
+    return {name: int(await connection.fetchval(f'SELECT count(*) FROM "{name}"'))
             for name in _tables() if name in present}
 
 
@@ -234,7 +234,8 @@ async def _postgres_restore(url: str, file: Path) -> RestoreReport:
         tables = await connection.fetchval(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()")
         if tables:
-            raise BackupFailed("the store is not empty: restore into a new, empty database (createdb, then point GRIDLINE_DB_URL at it)")
+            raise BackupFailed("the store is not empty: restore into a new, empty database "
+                               "(createdb, then point GRIDLINE_DB_URL at it)")
         database, env = _libpq(url)
         await _run(pg_restore, ["--exit-on-error", "--single-transaction", "--no-owner", "--no-privileges",
                                 f"--dbname={database}", str(file)], env)
@@ -256,7 +257,7 @@ async def backup(url: str, file: Path) -> BackupReport:
 
 async def restore(url: str, file: Path) -> RestoreReport:
     """Bring the backup in `file` into the empty store at `url`, then count what arrived."""
-    if not file.is_file():
+    if not await asyncio.to_thread(file.is_file):
         raise BackupFailed(f"there is no backup at {file}")
     if is_sqlite(url):
         return await asyncio.to_thread(_sqlite_restore, url, file)

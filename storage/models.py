@@ -132,6 +132,8 @@ class Person(Base):
     # A responder away (/away) until this moment (the start of the local day after the date they
     # gave): call-outs, plans and waves skip them meanwhile. None: not away.
     away_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the person asked to be forgotten (/forget): their name is a pseudonym, their chat id gone.
+    forgotten_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Category(Base):
@@ -256,6 +258,9 @@ class Case(Base):
     reminders: Mapped[int] = mapped_column(Integer, default=0)
     # When the timers must next look at this case (None: nothing pending). A change sets it to "now".
     alarm_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # When the reporter's identity, the exact point and the citizens' photos were removed
+    # (storage/retention.py); None while they are kept.
+    identity_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class CasePhoto(Base):

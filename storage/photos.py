@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import logging
 import os
 import uuid
 from collections.abc import Callable, Collection, Sequence
@@ -25,6 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Photo
 from storage.points import is_valid_point
+
+log = logging.getLogger(__name__)
 
 # MPO is how Pillow names a JPEG that carries more pictures after the first (many phones add a depth
 # map or an HDR gain map): the file is an ordinary JPEG to everyone who shows it.
@@ -239,3 +242,16 @@ def clean_copy(image: Image.Image, kind: Literal["JPEG", "PNG"], keeps: Collecti
 
 async def photo_by_id(session: AsyncSession, photo_id: int) -> Photo | None:
     return await session.get(Photo, photo_id)
+
+
+def remove_photo_files(data_dir: Path, paths: list[str]) -> int:
+    """Delete the files of photos whose rows are gone (after the commit that removed them); a file
+    already missing counts as removed. Returns how many went."""
+    removed = 0
+    for relative in paths:
+        try:
+            (data_dir / relative).unlink(missing_ok=True)
+            removed += 1
+        except OSError as error:
+            log.warning("photo file %s could not be removed: %s", relative, error)
+    return removed

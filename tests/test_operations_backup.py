@@ -51,7 +51,7 @@ async def test_a_backup_made_while_the_bot_runs_restores_every_row(world, tmp_pa
 
 def test_a_clear_word_when_pg_dump_is_missing(monkeypatch):
     monkeypatch.setattr(backups.shutil, "which", lambda name: None)
-    monkeypatch.setattr(backups.glob, "glob", lambda pattern: [])
+    monkeypatch.setattr(backups, "DEBIAN_POSTGRESQL", "/nowhere")
     with pytest.raises(backups.BackupFailed) as failed:
         backups.postgres_tool("pg_dump")
     assert "pg_dump is not installed" in failed.value.lines[0]
