@@ -16,6 +16,7 @@ from storage.catalog import Catalog
 from storage.clock import Clock
 from storage.db import Store
 from storage.map_index import MapCache
+from storage.media_store import MediaStore
 
 
 class AdapterSettings(Protocol):
@@ -68,3 +69,5 @@ class AdapterRuntime(Protocol):
     def map(self) -> MapCache: ...
     @property
     def counters(self) -> SyncCounters: ...
+    @property
+    def media(self) -> MediaStore: ...

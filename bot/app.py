@@ -189,7 +189,9 @@ def webhook_path(url: str) -> str:
 
 
 async def close_store(application: App) -> None:
-    await runtime_of(application).store.close()
+    runtime = runtime_of(application)
+    await runtime.store.close()
+    await runtime.media.close()
 
 
 async def stop_background(application: App) -> None:

@@ -10,7 +10,7 @@ from bot.settings import BotRuntime, Settings
 from bot.timers import timing_of
 from storage import retention, timers
 from storage.db import Store
-from storage.photos import remove_photo_files
+from storage.media_store import MediaStore, delete_photos
 from storage.retention import RetentionReport
 
 log = logging.getLogger(__name__)
@@ -19,7 +19,8 @@ RUN_AT = time(3, 30)  # local time: the quiet of the night
 DRY_RUN_LIMIT = 1_000_000
 
 
-async def remove_due(store: Store, settings: Settings, now: datetime, dry_run: bool = False) -> RetentionReport:
+async def remove_due(store: Store, media: MediaStore, settings: Settings, now: datetime,
+                     dry_run: bool = False) -> RetentionReport:
     """Every case due for removal, in batches of one transaction each (or, dry, just what would go)."""
     total = RetentionReport()
     limit = DRY_RUN_LIMIT if dry_run else retention.BATCH
@@ -27,7 +28,7 @@ async def remove_due(store: Store, settings: Settings, now: datetime, dry_run: b
         async with store.transaction() as session:
             batch = await retention.run_retention(session, now, settings.retention_days, settings.retention_point,
                                                   dry_run=dry_run, limit=limit)
-        remove_photo_files(settings.data_dir, batch.photo_files)
+        await delete_photos(media, batch.photo_files)
         total.cases += batch.cases
         total.photo_files += batch.photo_files
         if dry_run or len(batch.cases) < limit:
@@ -40,7 +41,7 @@ async def daily(runtime: BotRuntime) -> int:
     async with runtime.store.transaction() as session:
         if not await timers.claim_daily(session, "retention", timing_of(runtime.settings), RUN_AT, now):
             return 0
-    report = await remove_due(runtime.store, runtime.settings, now)
+    report = await remove_due(runtime.store, runtime.media, runtime.settings, now)
     if report.cases:
         log.info("retention: personal data removed from %s case(s), %s photo(s)", len(report.cases), report.photos)
     return len(report.cases)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 import collections
 import hmac
+import io
 import json
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -173,9 +173,10 @@ class HttpFace:
             photo = await photos.photo_by_id(session, photo_id)
         if photo is None:
             return web.Response(status=404, text="no such photo")
-        path = Path(settings.data_dir) / photo.path
+        local = self.runtime.media.local_file(photo.path)
         try:
-            content, mime = await asyncio.to_thread(media.without_metadata, path)
+            kept = local if local is not None else io.BytesIO(await self.runtime.media.read(photo.path))
+            content, mime = await asyncio.to_thread(media.without_metadata, kept)
         except Exception as error:  # noqa: BLE001 - decoders raise anything (OSError, SyntaxError, DecompressionBombError)
             # A file gone or damaged on disk is the photo missing to the client, never a server error.
             if photo.id not in self.unservable_photos:

@@ -22,7 +22,7 @@ from handlers.buttons import Button, ForgetMe, KeepMe
 from handlers.i18n import Translate
 from handlers.turn import ButtonOutcome, GridContext, Outgoing, PressHandler, Replies, Turn, press_step, run_turn, show_outcome
 from storage import retention
-from storage.photos import remove_photo_files
+from storage.media_store import delete_photos
 from storage.retention import Forgotten
 
 
@@ -74,7 +74,7 @@ async def _forget(turn: Turn) -> tuple[ButtonOutcome, list[str]]:
 async def forget_me(update: Update, context: GridContext, pressed: Button) -> None:
     """🗑 Yes, forget me: done in one transaction; the photo files go once it has committed."""
     outcome, files = await run_turn(update, context, _forget)
-    remove_photo_files(context.rt.settings.data_dir, files)
+    await delete_photos(context.rt.media, files)
     await show_outcome(update, context, outcome)
 
 

@@ -25,6 +25,7 @@ from storage.catalog import Catalog
 from storage.clock import Clock
 from storage.db import Store
 from storage.map_index import MapCache
+from storage.media_store import FolderStore, MediaStore
 from storage.meters import Meters
 from storage.retention import PointMode
 
@@ -109,3 +110,11 @@ class Runtime(Generic[SettingsT]):
     # replace both to drive time without sleeping.
     monotonic: Callable[[], float] = time.monotonic
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    # Where photo files live (GRIDLINE_MEDIA_STORE); None: the data folder.
+    media_store: MediaStore | None = None
+
+    @property
+    def media(self) -> MediaStore:
+        if self.media_store is None:
+            self.media_store = FolderStore(self.settings.data_dir)
+        return self.media_store

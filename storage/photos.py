@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
-import logging
 import os
 import uuid
 from collections.abc import Callable, Collection, Sequence
@@ -26,8 +25,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Photo
 from storage.points import is_valid_point
-
-log = logging.getLogger(__name__)
 
 # MPO is how Pillow names a JPEG that carries more pictures after the first (many phones add a depth
 # map or an HDR gain map): the file is an ordinary JPEG to everyone who shows it.
@@ -244,14 +241,9 @@ async def photo_by_id(session: AsyncSession, photo_id: int) -> Photo | None:
     return await session.get(Photo, photo_id)
 
 
-def remove_photo_files(data_dir: Path, paths: list[str]) -> int:
-    """Delete the files of photos whose rows are gone (after the commit that removed them); a file
-    already missing counts as removed. Returns how many went."""
-    removed = 0
-    for relative in paths:
-        try:
-            (data_dir / relative).unlink(missing_ok=True)
-            removed += 1
-        except OSError as error:
-            log.warning("photo file %s could not be removed: %s", relative, error)
-    return removed
+
+async def photos_after(session: AsyncSession, after_id: int, limit: int) -> list[tuple[int, str, str]]:
+    """(id, path, sha256) of the photos after `after_id`, in id order: a walk over every photo kept."""
+    rows = await session.execute(select(Photo.id, Photo.path, Photo.sha256).where(Photo.id > after_id)
+                                 .order_by(Photo.id).limit(limit))
+    return [(photo_id, path, sha256) for photo_id, path, sha256 in rows.tuples()]

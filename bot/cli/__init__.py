@@ -14,6 +14,7 @@ One module per command group, each adding its commands to the parser (`add_comma
     plans       gridline plans import | export        plans.py
     personal    gridline retention run,               retention.py
       data      gridline people forget
+    photos      gridline media move --to s3://...      media.py
 
 A command says what is wrong by raising `common.Problem` (each line printed, exit code 2); the
 store being unreachable is exit code 1. Heavy imports (the Telegram Application, the map) happen
@@ -25,7 +26,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bot.cli import apikey, callouts, cases, city, db, people, plans, retention, run, sync
+from bot.cli import apikey, callouts, cases, city, db, media, people, plans, retention, run, sync
 from bot.cli.common import Problem
 from storage.db import StoreFromNewerCode
 from storage.urls import redacted_url
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     callouts.add_commands(commands)
     plans.add_commands(commands)
     retention.add_commands(commands)
+    media.add_commands(commands)
     city.add_catalog_commands(commands)
     return parser
 

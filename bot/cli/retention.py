@@ -13,7 +13,7 @@ from bot.settings import Settings
 from storage import retention
 from storage.clock import SystemClock
 from storage.db import Store, upgrade_schema
-from storage.photos import remove_photo_files
+from storage.media_store import delete_photos
 from storage.retention import Forgotten
 
 
@@ -22,11 +22,12 @@ def retention_run(settings: Settings, args: argparse.Namespace) -> None:
     upgrade_schema(settings.database_url)
 
     async def run() -> retention.RetentionReport:
-        store = Store(settings.database_url)
+        store, media = Store(settings.database_url), settings.open_media()
         try:
-            return await remove_due(store, settings, now, dry_run=args.dry_run)
+            return await remove_due(store, media, settings, now, dry_run=args.dry_run)
         finally:
             await store.close()
+            await media.close()
 
     report = asyncio.run(run())
     if settings.retention_days == 0:
@@ -62,7 +63,15 @@ def people_forget(settings: Settings, args: argparse.Namespace) -> None:
             raise Problem(f"Telegram id {args.tg_id} has roles: take them away first (gridline people remove)") from None
 
     done = in_store(settings, work)
-    remove_photo_files(settings.data_dir, done.photo_files)
+
+    async def delete_files() -> None:
+        media = settings.open_media()
+        try:
+            await delete_photos(media, done.photo_files)
+        finally:
+            await media.close()
+
+    asyncio.run(delete_files())
     print(f"Telegram id {args.tg_id} is forgotten: name and chat id removed.")
     for line in describe(done):
         print(line)

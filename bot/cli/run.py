@@ -44,7 +44,9 @@ def command_run(args: argparse.Namespace) -> None:
     store = Store(settings.database_url)
     if settings.upstream_url:
         log.info("upstream: %s (new cases are sent there)", redacted_url(settings.upstream_url))
-    runtime = Runtime(settings=settings, store=store, clock=SystemClock(), catalog=catalog, role=args.role)
+    runtime = Runtime(settings=settings, store=store, clock=SystemClock(), catalog=catalog, role=args.role,
+                      media_store=settings.open_media())
+    log.info("photos: %s", runtime.media.where)
     webhook: tuple[str, str] | None = None  # (URL, secret) when Telegram posts updates to us
     if settings.webhook_url and args.role != "worker":
         if settings.webhook_secret is None:
