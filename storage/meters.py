@@ -73,8 +73,10 @@ class Meters:
                                        registry=registry)
         self.reminders_due = Gauge("gridline_reminders_due", "Cases whose timers are due and not yet looked at.",
                                    registry=registry)
-        for kind in UPDATE_KINDS:
-            self.updates.labels(kind)
+        # Children looked up once: `labels()` costs more than the increment itself.
+        self._by_kind = {kind: self.updates.labels(kind) for kind in UPDATE_KINDS}
+        self._api_seconds: dict[str, Any] = {}
+        self._api_429: dict[str, Any] = {}
         for kind in REMINDER_KINDS:
             self.reminders_sent.labels(kind)
 
@@ -97,7 +99,7 @@ class Meters:
 
     def update_seen(self, kind: str) -> None:
         self.updates_total.inc()
-        self.updates.labels(kind if kind in UPDATE_KINDS else "other").inc()
+        self._by_kind.get(kind, self._by_kind["other"]).inc()
 
     def sync_failed(self) -> None:
         self.sync_failures_total.inc()
@@ -112,9 +114,15 @@ class Meters:
         self.handler_errors_total.inc()
 
     def bot_api_called(self, method: str, seconds: float, status: int | None) -> None:
-        self.bot_api_seconds.labels(method).observe(seconds)
+        timed = self._api_seconds.get(method)
+        if timed is None:
+            timed = self._api_seconds[method] = self.bot_api_seconds.labels(method)
+        timed.observe(seconds)
         if status == 429:
-            self.bot_api_429.labels(method).inc()
+            flooded = self._api_429.get(method)
+            if flooded is None:
+                flooded = self._api_429[method] = self.bot_api_429.labels(method)
+            flooded.inc()
 
     def text(self) -> bytes:
         """The Prometheus text exposition of every meter."""

@@ -36,7 +36,8 @@ def command_run(args: argparse.Namespace) -> None:
     if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
         raise Problem(NO_TOKEN)
     configure_logging([settings.bot_token.get_secret_value(),
-                       *([settings.webhook_secret.get_secret_value()] if settings.webhook_secret else [])],
+                       *([settings.webhook_secret.get_secret_value()] if settings.webhook_secret else []),
+                       *([settings.s3_secret_access_key.get_secret_value()] if settings.s3_secret_access_key else [])],
                       json_lines=settings.log_format == "json", role=args.role, instance=settings.instance)
     catalog = catalog_of(settings)
     log.info("store: %s; bringing it up to date", redacted_url(settings.database_url))
