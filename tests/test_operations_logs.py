@@ -47,3 +47,14 @@ def test_plain_text_stays_the_default():
     assert Settings(_env_file=None).log_format == "text"
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "hello %s", ("there",), None)
     assert RedactingFormatter([]).format(record).endswith("INFO x: hello there")
+
+
+async def test_a_failed_statement_does_not_quote_what_a_person_wrote(world):
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    with pytest.raises(DBAPIError) as failed:
+        async with world.store.transaction() as session:
+            await session.execute(text("INSERT INTO no_such_table VALUES (:words)"), {"words": WORDS})
+    assert WORDS not in str(failed.value) and "hidden due to hide_parameters" in str(failed.value)
