@@ -39,6 +39,7 @@ from handlers import (
 from handlers.buttons import Button, parse_button
 from handlers.common import on_error
 from handlers.turn import App, GridContext, PressHandler, Turn, answer_button, message_step, run_turn
+from storage import log_context
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +80,9 @@ UNSUPPORTED = (
 
 
 async def count_update(update: object, context: GridContext) -> None:
-    """Every update, before anything else handles it: counted for /metrics."""
+    """Every update, before anything else handles it: counted for /metrics, named in the log lines."""
     kind = "other"
+    log_context.about_update(update.update_id if isinstance(update, Update) else None)  # its log lines say which
     if isinstance(update, Update):
         kind = "callback_query" if update.callback_query else "message" if update.message else \
             "edited_message" if update.edited_message else "my_chat_member" if update.my_chat_member else "other"

@@ -124,7 +124,6 @@ async def run_turn(update: Update, context: GridContext, step: Callable[[Turn], 
     async with rt.store.transaction() as session:
         now = rt.clock.now()
         person = await people.touch_person(session, user.id, user.full_name, _language(update, rt), now)
-        log_context.about_update(update.update_id)
         log_context.about_person(person.id)
         return await step(Turn(session, person, rt, update.update_id, now, bot_username=context.bot.username))
 

@@ -24,7 +24,8 @@ async def test_json_lines_name_the_update_person_and_case_and_nothing_personal(w
     try:
         citizen = world.person(NAME, language_code="en")
         case = await submit_manhole(citizen, description=WORDS)
-        await citizen.press_data("no:such:button")  # a warning logged while the update is handled
+        await citizen.press_data("no:such:button")  # a warning logged before the person is known
+        await citizen.press_data("r:skip:99999")  # and one inside the step: another person's draft
         logging.getLogger("gridline.test").error("the token %s leaked", api.token)
     finally:
         root.removeHandler(handler)
@@ -33,7 +34,11 @@ async def test_json_lines_name_the_update_person_and_case_and_nothing_personal(w
     assert lines and all({"time", "level", "logger", "message", "role", "instance"} <= line.keys() for line in lines)
     assert all(line["role"] == "web" and line["instance"] == "gridline-a" for line in lines)
     about_update = [line for line in lines if "update_id" in line]
-    assert about_update and all(isinstance(line["person_id"], int) for line in about_update)
+    assert about_update and all(isinstance(line["update_id"], int) for line in about_update)
+    not_theirs = [line for line in about_update if "not theirs" in line["message"]]
+    assert not_theirs and isinstance(not_theirs[0]["person_id"], int)
+    refused = [line for line in lines if "unparseable callback data" in line["message"]]
+    assert refused and "update_id" in refused[0]  # known from the update's first handler on
     assert any(line.get("case") == case.number for line in lines)
     text = stream.getvalue()
     for secret in (NAME, "Wang", "13812345678", "lid is gone", api.token, str(citizen.tg_id)):
