@@ -68,4 +68,6 @@ def configure_logging(secrets: list[str], level: int = logging.INFO, *, json_lin
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # python-telegram-bot's debug lines quote every request, message text included.
+    logging.getLogger("telegram").setLevel(max(level, logging.INFO))
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
