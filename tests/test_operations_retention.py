@@ -129,3 +129,13 @@ async def test_an_administrator_forgets_a_citizen_and_not_a_worker(world):
     assert "is forgotten" in done.stdout and "open cases keeping a pseudonym until they close: " in done.stdout
     missing = gridline("people", "forget", "--tg-id", str(citizen.tg_id), env=world.command_env())
     assert missing.returncode == 2 and "nobody with Telegram id" in missing.stderr
+
+
+async def test_staff_are_sent_to_their_administrator(world):
+    from tests.stories import staff_in_chat
+
+    await demo_city(world)
+    worker, _ = await staff_in_chat(world, "Wang", "worker", "HS-01-01-G1")
+    await worker.say("/forget")
+    assert "only your administrator can remove you" in worker.last().plain
+    assert not worker.last().buttons()
