@@ -45,7 +45,7 @@ class FeedPoller:
         self.taken = 0
 
     def _failed(self, what: str, url: str, error: BaseException | str) -> None:
-        self.runtime.counters.cap_feed_failures += 1
+        self.runtime.counters.cap_feed_failed()
         log.warning("cap feeds: %s %s: %s", what, url, error)
 
     async def poll(self, http: aiohttp.ClientSession) -> None:

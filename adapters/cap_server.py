@@ -50,7 +50,7 @@ async def take_alert(runtime: Runtime, raw: bytes, via: str) -> Received:
             if attempt == 2:
                 raise
     if received.outcome != "repeat":
-        runtime.counters.cap_alerts += 1
+        runtime.counters.cap_alert_taken()
     log.info("cap: alert %s from %s (%s) via %s: %s, call-out %s", alert.identifier, alert.sender, alert.msg_type, via,
              received.outcome, received.mobilization_id)
     return received

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import io
 import struct
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -97,7 +98,7 @@ def _as_rgb_or_rgba(image: Image.Image) -> Image.Image:
     return image.convert("RGBA" if image.has_transparency_data else "RGB")
 
 
-def without_metadata(path: Path) -> tuple[bytes, str]:
+def without_metadata(path: Path | io.BytesIO) -> tuple[bytes, str]:
     """The image re-encoded upright with no EXIF or other metadata (blocking: run it in a thread): a
     JPEG stays a JPEG; PNG, GIF (its first frame) and WEBP are served as PNG, which keeps transparency."""
     with Image.open(path) as image:

@@ -215,7 +215,7 @@ class Syncer:
         except (Temporary, Permanent) as error:
             permanent = isinstance(error, Permanent)
             reached = getattr(error, "reached", False)
-            rt.counters.sync_failures += 1
+            rt.counters.sync_failed()
             log.warning("sync: case %s not posted (%s): %s", number, "refused" if permanent else "will retry", error)
             async with rt.store.transaction() as session:
                 await sync.failed(session, case_id, str(error), rt.clock.now(), permanent=permanent, reached=reached,
@@ -242,7 +242,7 @@ class Syncer:
                     await client.post_update(fields)
                 except (Temporary, Permanent) as error:
                     permanent = isinstance(error, Permanent)
-                    rt.counters.sync_failures += 1
+                    rt.counters.sync_failed()
                     log.warning("sync: step %s of case %s not sent (%s): %s", step.update_id, step.case_number,
                                 "refused" if permanent else "will retry", error)
                     async with rt.store.transaction() as session:
@@ -264,7 +264,7 @@ class Syncer:
         try:
             seen = await client.statuses(list(ids))
         except (Temporary, Permanent) as error:
-            rt.counters.sync_failures += 1
+            rt.counters.sync_failed()
             log.warning("sync: statuses not pulled: %s", error)
             return
         async with rt.store.transaction() as session:

@@ -16,6 +16,7 @@ from storage.catalog import Catalog
 from storage.clock import Clock
 from storage.db import Store
 from storage.map_index import MapCache
+from storage.media_store import MediaStore
 
 
 class AdapterSettings(Protocol):
@@ -50,9 +51,9 @@ class AdapterSettings(Protocol):
 
 
 class SyncCounters(Protocol):
-    sync_failures: int
-    cap_alerts: int
-    cap_feed_failures: int
+    def sync_failed(self) -> None: ...
+    def cap_alert_taken(self) -> None: ...
+    def cap_feed_failed(self) -> None: ...
 
 
 class AdapterRuntime(Protocol):
@@ -68,3 +69,5 @@ class AdapterRuntime(Protocol):
     def map(self) -> MapCache: ...
     @property
     def counters(self) -> SyncCounters: ...
+    @property
+    def media(self) -> MediaStore: ...

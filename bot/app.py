@@ -13,7 +13,7 @@ from telegram.ext import ApplicationBuilder, ContextTypes, Defaults, ExtBot
 
 from adapters.cap_feeds import FeedPoller
 from adapters.open311_client import SYNC_SECONDS, Syncer
-from bot import timers
+from bot import retention, timers
 from bot.bot_api_http import bot_api_request
 from bot.polling import GridlineBot, UpdatePoller
 from bot.settings import BotRuntime
@@ -46,8 +46,8 @@ def build_application(runtime: BotRuntime, max_concurrent_updates: int = 64) -> 
         settings.bot_token.get_secret_value(),
         base_url=f"{api}/bot",
         base_file_url=f"{api}/file/bot",
-        request=bot_api_request(256),
-        get_updates_request=bot_api_request(1),
+        request=bot_api_request(256, runtime.counters),
+        get_updates_request=bot_api_request(1),  # long polls are not sends: not timed
         defaults=Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)),
         # A 429 on a direct reply is waited out here, for every call site (the late binding lets
         # tests replace the runtime's sleep).
@@ -57,13 +57,14 @@ def build_application(runtime: BotRuntime, max_concurrent_updates: int = 64) -> 
         ApplicationBuilder()
         .bot(bot)
         .context_types(ContextTypes(context=GridContext))
-        .concurrent_updates(PerChatUpdateProcessor(max_concurrent_updates))
+        .concurrent_updates(PerChatUpdateProcessor(max_concurrent_updates, runtime.counters.update_seconds))
         .post_init(start_background)
         .post_stop(stop_background)
         .post_shutdown(close_store)
         .build()
     )
     application.bot_data["runtime"] = runtime
+    runtime.counters.time_queries(runtime.store.engine)
     runtime.sender = OutboundSender(runtime, application.bot)
     register_handlers(application)
     return application
@@ -177,6 +178,8 @@ def _start_work(application: App, runtime: BotRuntime) -> None:
     digest_at = runtime.settings.digest_time
     scheduler.add_job(timers.digest, "cron", args=[runtime], hour=digest_at.hour, minute=digest_at.minute,
                       id="digest", max_instances=1, coalesce=True, misfire_grace_time=3600)
+    scheduler.add_job(retention.daily, "cron", args=[runtime], hour=retention.RUN_AT.hour, minute=retention.RUN_AT.minute,
+                      id="retention", max_instances=1, coalesce=True, misfire_grace_time=6 * 3600)
     scheduler.start()
     application.bot_data["scheduler"] = scheduler
 
@@ -186,7 +189,9 @@ def webhook_path(url: str) -> str:
 
 
 async def close_store(application: App) -> None:
-    await runtime_of(application).store.close()
+    runtime = runtime_of(application)
+    await runtime.store.close()
+    await runtime.media.close()
 
 
 async def stop_background(application: App) -> None:

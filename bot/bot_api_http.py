@@ -19,6 +19,7 @@ ended by the operating system's TCP timeouts instead.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,6 +28,8 @@ from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+from storage.meters import Meters
 
 _FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 # python-telegram-bot's defaults for HTTPXRequest.
@@ -43,8 +46,10 @@ class AiohttpRequest(BaseRequest):
     """A `BaseRequest` on one aiohttp session with at most `pool_size` connections at once."""
 
     def __init__(self, pool_size: int, *, connect_timeout: float | None = CONNECT_SECONDS,
-                 read_timeout: float | None = READ_SECONDS, pool_timeout: float | None = POOL_SECONDS) -> None:
+                 read_timeout: float | None = READ_SECONDS, pool_timeout: float | None = POOL_SECONDS,
+                 meters: Meters | None = None) -> None:
         self.pool_size = pool_size
+        self._meters = meters
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
         self._pool_timeout = pool_timeout
@@ -100,16 +105,31 @@ class AiohttpRequest(BaseRequest):
             sock_connect=connect,
             sock_read=_seconds(read_timeout, self._read_timeout),
         )
+        started, status = time.perf_counter(), None
         try:
             async with session.request(method, url, data=body, headers=headers, timeout=timeout) as response:
-                return response.status, await response.read()
+                status = response.status
+                return status, await response.read()
         except TimeoutError as error:  # aiohttp's own timeouts are TimeoutErrors too
             raise TimedOut from error
         except aiohttp.ClientError as error:
             # Some of aiohttp's messages quote the URL, which holds the token.
             raise NetworkError(f"aiohttp.{error.__class__.__name__}: {str(error).replace(url, '<Bot API URL>')}") from error
+        finally:
+            if self._meters is not None:
+                self._meters.bot_api_called(api_method(url), time.perf_counter() - started, status)
 
 
-def bot_api_request(pool_size: int) -> AiohttpRequest:
-    """The request the Application's bot sends with: at most `pool_size` connections at once."""
-    return AiohttpRequest(pool_size)
+def api_method(url: str) -> str:
+    """The Bot API method a URL calls (`sendMessage`), for a metric's label: never the token; a
+    file download is `file`, anything unexpected `other`."""
+    if "/file/bot" in url:
+        return "file"
+    name = url.rsplit("/", 1)[-1]
+    return name if name.isalpha() and len(name) <= 40 else "other"
+
+
+def bot_api_request(pool_size: int, meters: Meters | None = None) -> AiohttpRequest:
+    """The request the Application's bot sends with: at most `pool_size` connections at once;
+    each call's time (and each 429) observed on `meters` when given."""
+    return AiohttpRequest(pool_size, meters=meters)

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from handlers.runtime import Runtime
 from storage.db import async_driver_url
+from storage.media_store import MediaStore, S3Access, open_media_store, s3_location
 from storage.vocab import Verifier, VerifyMode
 
 
@@ -94,6 +95,35 @@ class Settings(BaseSettings):
     cap_feeds: Annotated[list[str], NoDecode] = Field(default_factory=list)
     cap_poll_seconds: float = Field(default=60, ge=5, le=24 * 3600)
     cap_sender: str = Field(default="gridline", min_length=1, max_length=80, pattern=r"^[^\s,<&]+$")
+    # Operations (issue 20). Logs: plain text lines, or one JSON object a line for a log store.
+    log_format: Literal["text", "json"] = "text"
+    # Personal data: days after a case closed when its reporter's identity, exact point and photos
+    # go (0: never), and how the point is kept: the grid's centre, or rounded to about 1 km.
+    retention_days: int = Field(default=365, ge=0, le=36500)
+    retention_point: Literal["grid", "1km"] = "grid"
+    # Where photo files live: empty for the data folder, or s3://bucket/prefix in an S3-compatible
+    # store reached at s3_endpoint_url (empty: AWS) with these keys (empty: the usual AWS chain).
+    media_store: str = ""
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: SecretStr | None = None
+    s3_secret_access_key: SecretStr | None = None
+
+    @field_validator("media_store")
+    @classmethod
+    def _media_store(cls, value: str) -> str:
+        if value.strip() and s3_location(value.strip()) is None:
+            raise ValueError(f"the media store must be empty (the data folder) or s3://bucket/prefix, not {value!r}")
+        return value.strip()
+
+    def s3_access(self) -> S3Access:
+        return S3Access(self.s3_endpoint_url or None, self.s3_region,
+                        self.s3_access_key_id.get_secret_value() if self.s3_access_key_id else None,
+                        self.s3_secret_access_key.get_secret_value() if self.s3_secret_access_key else None)
+
+    def open_media(self) -> MediaStore:
+        """The store GRIDLINE_MEDIA_STORE names (the data folder by default)."""
+        return open_media_store(self.media_store, self.data_dir, self.s3_access())
 
     @field_validator("cap_feeds", mode="before")
     @classmethod

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from bot.settings import BotRuntime, Settings
 from storage import timers, updates
+from storage.meters import REMINDER_KINDS
 from storage.timers import SweepResult, Timing
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,9 @@ async def sweep(runtime: BotRuntime) -> SweepResult:
             setattr(total, name, getattr(total, name) + getattr(result, name))
         if not result.more:
             break
+    for kind in REMINDER_KINDS:
+        if getattr(total, kind):
+            runtime.counters.reminders_sent.labels(kind).inc(getattr(total, kind))
     if total.looked_at:
         log.info("timers: %s", {k: v for k, v in vars(total).items() if not k.startswith("_") and v})
     return total

@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import collections
 import hmac
+import io
 import json
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
 from telegram.ext import ExtBot
 
 from adapters import media_links as media
@@ -172,9 +173,10 @@ class HttpFace:
             photo = await photos.photo_by_id(session, photo_id)
         if photo is None:
             return web.Response(status=404, text="no such photo")
-        path = Path(settings.data_dir) / photo.path
+        local = self.runtime.media.local_file(photo.path)
         try:
-            content, mime = await asyncio.to_thread(media.without_metadata, path)
+            kept = local if local is not None else io.BytesIO(await self.runtime.media.read(photo.path))
+            content, mime = await asyncio.to_thread(media.without_metadata, kept)
         except Exception as error:  # noqa: BLE001 - decoders raise anything (OSError, SyntaxError, DecompressionBombError)
             # A file gone or damaged on disk is the photo missing to the client, never a server error.
             if photo.id not in self.unservable_photos:
@@ -201,34 +203,25 @@ class HttpFace:
         return web.json_response(body, status=200 if store and bot else 503)
 
     async def metrics(self, request: web.Request) -> web.Response:
-        counters = self.runtime.counters
-        lines = [
-            "# HELP gridline_updates_total Telegram updates handled.",
-            "# TYPE gridline_updates_total counter",
-            f"gridline_updates_total {counters.updates}",
-            "# HELP gridline_handler_errors_total Updates whose handling failed.",
-            "# TYPE gridline_handler_errors_total counter",
-            f"gridline_handler_errors_total {counters.handler_errors}",
-            "# HELP gridline_sync_failures_total Failed attempts to sync with the upstream platform.",
-            "# TYPE gridline_sync_failures_total counter",
-            f"gridline_sync_failures_total {counters.sync_failures}",
-            "# HELP gridline_cap_alerts_total Official warnings (CAP) taken, posted or polled.",
-            "# TYPE gridline_cap_alerts_total counter",
-            f"gridline_cap_alerts_total {counters.cap_alerts}",
-            "# HELP gridline_cap_feed_failures_total CAP feed polls or feed alerts that failed.",
-            "# TYPE gridline_cap_feed_failures_total counter",
-            f"gridline_cap_feed_failures_total {counters.cap_feed_failures}",
-        ]
+        """Prometheus text: this process's counters and histograms, and the store's gauges read now."""
+        meters = self.runtime.counters
         async with self.runtime.store.transaction() as session:
-            gauges = await metrics.gauges(session)
-        lines += ["# HELP gridline_cases Cases in the store by state.", "# TYPE gridline_cases gauge"]
-        lines += [f'gridline_cases{{state="{state}"}} {count}' for state, count in sorted(gauges.cases_by_state.items())]
-        lines += ["# HELP gridline_outbox_messages Outbound messages waiting (pending) or given up (dead).",
-                  "# TYPE gridline_outbox_messages gauge",
-                  f'gridline_outbox_messages{{status="pending"}} {gauges.queued}',
-                  f'gridline_outbox_messages{{status="dead"}} {gauges.given_up}',
-                  "# HELP gridline_sync_lag_seconds Age of the oldest case change not yet synced upstream.",
-                  "# TYPE gridline_sync_lag_seconds gauge",
-                  f"gridline_sync_lag_seconds {await self._sync_lag() or 0}"]
-        return web.Response(text="\n".join(lines) + "\n", content_type="text/plain", charset="utf-8",
-                            headers={"X-Content-Type-Options": "nosniff"})
+            gauges = await metrics.gauges(session, self.runtime.clock.now())
+        meters.cases.clear()
+        for state, count in gauges.cases_by_state.items():
+            meters.cases.labels(state).set(count)
+        meters.outbox.labels("pending").set(gauges.queued)
+        meters.outbox.labels("dead").set(gauges.given_up)
+        meters.queued.clear()
+        for priority, count in gauges.queued_by_priority.items():
+            meters.queued.labels(str(priority)).set(count)
+        meters.oldest_age.set(gauges.oldest_due_seconds)
+        meters.callouts_active.set(gauges.callouts_active)
+        meters.callout_responders.clear()
+        for answer, count in gauges.callout_answers.items():
+            meters.callout_responders.labels(answer).set(count)
+        meters.callout_delivered.set(gauges.callout_delivered)
+        meters.reminders_due.set(gauges.reminders_due)
+        meters.sync_lag.set(await self._sync_lag() or 0)
+        return web.Response(body=meters.text(), headers={"Content-Type": CONTENT_TYPE_LATEST,
+                                                         "X-Content-Type-Options": "nosniff"})

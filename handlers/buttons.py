@@ -478,3 +478,13 @@ class PartCannot(Button, prefix="j:no"):
 
 class ResolveAnyway(Button, prefix="j:any"):
     case: int
+
+
+# --- forgetting a citizen (handlers/forget.py) -------------------------------------------------
+
+class ForgetMe(Button, prefix="f:yes"):
+    pass
+
+
+class KeepMe(Button, prefix="f:no"):
+    pass

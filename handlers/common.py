@@ -41,7 +41,7 @@ async def on_error(update: object, context: GridContext) -> None:
     error = context.error
     update_id = update.update_id if isinstance(update, Update) else None
     rt = context.rt
-    rt.counters.handler_errors += 1
+    rt.counters.handler_failed()
     if isinstance(error, Forbidden) and isinstance(update, Update) and update.effective_user:
         async with rt.store.transaction() as session:
             person = await people.person_by_tg_id(session, update.effective_user.id)

@@ -593,3 +593,11 @@ def part_card(_: Translate, part: int) -> InlineKeyboardMarkup:
 
 def resolve_anyway(_: Translate, case: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[_press(_("✅ Resolve anyway (give a reason)"), buttons.ResolveAnyway(case=case))]])
+
+
+# --- forgetting a citizen (handlers/forget.py) -----------------------------------------------------
+
+def forget_confirm(_: Translate) -> InlineKeyboardMarkup:
+    """/forget's question: forget me, or keep me."""
+    return InlineKeyboardMarkup([[_press(_("🗑 Yes, forget me"), buttons.ForgetMe()),
+                                  _press(_("✖️ Cancel"), buttons.KeepMe())]])

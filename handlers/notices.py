@@ -280,7 +280,10 @@ async def _upload(rt: Runtime, photo: Photo) -> str | Upload | None:
     if photo.channel_file_id:
         return photo.channel_file_id
     try:
-        return await asyncio.to_thread(upload_for, Path(rt.settings.data_dir), photo.path)
+        if rt.media.local_file(photo.path) is not None:
+            return await asyncio.to_thread(upload_for, Path(rt.settings.data_dir), photo.path)
+        content = await rt.media.read(photo.path)  # object storage: the bytes, then the same rules
+        return await asyncio.to_thread(upload_for, Path(rt.settings.data_dir), photo.path, content)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
         log.error("photo %s (%s) cannot be sent: %s", photo.id, photo.path, error)
         return None

@@ -10,6 +10,7 @@ way its EXIF (camera, where it was taken) is left out. The work is blocking: run
 
 from __future__ import annotations
 
+import io
 import os
 import uuid
 from collections.abc import Callable
@@ -62,7 +63,7 @@ def _jpeg(image: Image.Image) -> bytes:
     return clean_copy(image, "JPEG", ("RGB", "L"), _on_white)
 
 
-def _scaled_photo(path: Path) -> bytes:
+def _scaled_photo(path: Path | io.BytesIO) -> bytes:
     with Image.open(path) as image:
         # Scaled first, on the file as it is decoded (a JPEG decodes straight at a fraction of its
         # size), so the copying that strips the metadata handles 5 MP, not 80.
@@ -70,28 +71,34 @@ def _scaled_photo(path: Path) -> bytes:
         return _jpeg(image)
 
 
-def _document(path: Path) -> bytes:
+def _document(path: Path | io.BytesIO, suffix: str) -> bytes:
     with Image.open(path) as image:
-        if path.suffix.lower() != ".png":
+        if suffix.lower() != ".png":
             return _jpeg(image)
         return clean_copy(image, "PNG", ("RGB", "L", "RGBA", "LA"), _rgba)
 
 
-def upload_for(data_dir: Path, relative_path: str) -> Upload:
-    """What to upload for a kept picture so Telegram takes it (blocking: run it in a thread).
+def upload_for(data_dir: Path, relative_path: str, content: bytes | None = None) -> Upload:
+    """What to upload for a kept picture so Telegram takes it (blocking: run it in a thread): its
+    file under the data dir, or its `content` when it lives in object storage.
 
     A JPEG or PNG that already meets the rules goes as it is (Telegram re-encodes a photo and drops its
     EXIF itself). A scaled or document copy is kept beside the photos, so it is made once."""
     path = data_dir / relative_path
-    with Image.open(path) as image:
+
+    def source() -> Path | io.BytesIO:
+        return path if content is None else io.BytesIO(content)
+
+    with Image.open(source()) as image:
         width, height = image.size
-    if photo_allowed(path.stat().st_size, width, height) and path.suffix.lower() in PHOTO_SUFFIXES:
-        return Upload(path.read_bytes(), True, path.name)
+    size = path.stat().st_size if content is None else len(content)
+    if photo_allowed(size, width, height) and path.suffix.lower() in PHOTO_SUFFIXES:
+        return Upload(path.read_bytes() if content is None else content, True, path.name)
     if max(width, height) <= MAX_RATIO * min(width, height):
         name = f"{path.stem}.jpg"
-        return Upload(_cached(data_dir, "photo-" + name, lambda: _scaled_photo(path)), True, name)
+        return Upload(_cached(data_dir, "photo-" + name, lambda: _scaled_photo(source())), True, name)
     name = f"{path.stem}.{'png' if path.suffix.lower() == '.png' else 'jpg'}"
-    return Upload(_cached(data_dir, "document-" + name, lambda: _document(path)), False, name)
+    return Upload(_cached(data_dir, "document-" + name, lambda: _document(source(), path.suffix)), False, name)
 
 
 def _cached(data_dir: Path, filename: str, make: Callable[[], bytes]) -> bytes:

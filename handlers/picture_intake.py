@@ -9,7 +9,6 @@ that is not taken gets one sentence on why, and what the open report still waits
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from telegram import Message, Update
@@ -72,7 +71,7 @@ async def _take_picture(update: Update, context: GridContext, message: Message, 
         log.info("update %s: picture refused: %s", update.update_id, error)
         await _refuse(update, context, error)
         return
-    await asyncio.to_thread(photos.write_photo_file, context.rt.settings.data_dir, content, facts)
+    await context.rt.media.write(photos.photo_path(facts).as_posix(), content)
     await reply(update, context, lambda turn: _kept(turn, message, facts, len(content), file_id, from_file))
 
 

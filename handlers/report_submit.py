@@ -38,6 +38,7 @@ async def submit(turn: Turn, draft: ReportDraft, _pressed: SubmitReport | Report
     )
     drafts.finish(draft, DraftStatus.SUBMITTED, case.id, now)
     await routing.route_case(turn.session, case, await turn.index(), now)
+    log.info("case reported: %s, routed to %s", case.category_code, case.area_code or "nobody yet")
     text = _(
         "✅ Thank you! Your report is case <b>{number}</b>.\n"
         "It should be handled within {limit}, by {deadline}.\n"

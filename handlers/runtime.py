@@ -25,6 +25,9 @@ from storage.catalog import Catalog
 from storage.clock import Clock
 from storage.db import Store
 from storage.map_index import MapCache
+from storage.media_store import FolderStore, MediaStore
+from storage.meters import Meters
+from storage.retention import PointMode
 from storage.vocab import Verifier, VerifyMode
 
 
@@ -61,6 +64,8 @@ class HandlerSettings(Protocol):
     def verify(self) -> VerifyMode: ...
     @property
     def verifier(self) -> Verifier: ...
+    @property
+    def retention_point(self) -> PointMode: ...
 
 
 class QueueSender(Protocol):
@@ -71,22 +76,6 @@ class QueueSender(Protocol):
     async def stop(self) -> None: ...
     async def drain(self) -> int: ...
     async def wait_idle(self) -> None: ...
-
-
-@dataclass
-class Counters:
-    """Counters a running bot keeps for /metrics (Prometheus text format)."""
-
-    updates: int = 0
-    handler_errors: int = 0
-    sync_failures: int = 0
-    cap_alerts: int = 0  # official warnings (CAP) taken, posted or polled
-    cap_feed_failures: int = 0  # feed polls or alerts of a feed that failed
-    by_kind: dict[str, int] = field(default_factory=dict)
-
-    def update_seen(self, kind: str) -> None:
-        self.updates += 1
-        self.by_kind[kind] = self.by_kind.get(kind, 0) + 1
 
 
 @dataclass
@@ -117,7 +106,8 @@ class Runtime(Generic[SettingsT]):
     catalog: Catalog
     sender: QueueSender | None = field(default=None)
     map: MapCache = field(default_factory=MapCache)
-    counters: Counters = field(default_factory=Counters)
+    # Prometheus meters of this process (/metrics); one registry per runtime.
+    counters: Meters = field(default_factory=Meters)
     # web: takes updates; worker: sends the queue, runs the timers and the sync; all: both
     role: str = "all"
     bot_api: BotApiStatus = field(default_factory=BotApiStatus)
@@ -125,3 +115,11 @@ class Runtime(Generic[SettingsT]):
     # replace both to drive time without sleeping.
     monotonic: Callable[[], float] = time.monotonic
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    # Where photo files live (GRIDLINE_MEDIA_STORE); None: the data folder.
+    media_store: MediaStore | None = None
+
+    @property
+    def media(self) -> MediaStore:
+        if self.media_store is None:
+            self.media_store = FolderStore(self.settings.data_dir)
+        return self.media_store

@@ -26,6 +26,7 @@ from handlers import (
     citizen_cases,
     citizen_report,
     dispatcher,
+    forget,
     full_text,
     invites,
     joint,
@@ -40,6 +41,7 @@ from handlers import (
 from handlers.buttons import Button, parse_button
 from handlers.common import on_error
 from handlers.turn import App, GridContext, PressHandler, Turn, answer_button, message_step, run_turn
+from storage import log_context
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +50,7 @@ PRESS_ROUTES: dict[type[Button], PressHandler] = {}
 for _table in (report_buttons.PRESSES, citizen.PRESSES, citizen_cases.PRESSES, invites.PRESSES, full_text.PRESSES,
                dispatcher.PRESSES, worker.PRESSES, callout_compose.PRESSES, callout_command.PRESSES,
                callout_answers.PRESSES, cap_drafts.PRESSES, callout_plans.PRESSES, case_callout.PRESSES,
-               away.PRESSES, verify.PRESSES, joint.PRESSES):
+               away.PRESSES, verify.PRESSES, joint.PRESSES, forget.PRESSES):
     for _family, _handler in _table.items():
         if _family in PRESS_ROUTES:
             raise ValueError(f"two conversations handle {_family.__name__}")
@@ -80,8 +82,9 @@ UNSUPPORTED = (
 
 
 async def count_update(update: object, context: GridContext) -> None:
-    """Every update, before anything else handles it: counted for /metrics."""
+    """Every update, before anything else handles it: counted for /metrics, named in the log lines."""
     kind = "other"
+    log_context.about_update(update.update_id if isinstance(update, Update) else None)  # its log lines say which
     if isinstance(update, Update):
         kind = "callback_query" if update.callback_query else "message" if update.message else \
             "edited_message" if update.edited_message else "my_chat_member" if update.my_chat_member else "other"
@@ -110,6 +113,7 @@ def register_handlers(application: App) -> None:
     application.add_handler(CommandHandler("mobilizations", message_step(callout_command.show_recent), filters=private))
     application.add_handler(CommandHandler("away", message_step(away.away_command), filters=private))
     application.add_handler(CommandHandler("cohold", message_step(joint.cohold), filters=private))
+    application.add_handler(CommandHandler("forget", message_step(forget.forget_command), filters=private))
     application.add_handler(MessageHandler(new & filters.COMMAND, message_step(citizen.unknown_command)))
     application.add_handler(MessageHandler(new & filters.PHOTO, picture_intake.on_photo))
     application.add_handler(MessageHandler(new & filters.Document.ALL, picture_intake.on_document))

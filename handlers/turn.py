@@ -33,7 +33,7 @@ from handlers.buttons import Button
 from handlers.fit import BUTTON_ANSWER_LIMIT, TEXT_LIMIT, fit, shorten
 from handlers.i18n import Translate, language_from_telegram, translator
 from handlers.runtime import Runtime
-from storage import people
+from storage import log_context, people
 from storage.callout_scope import command_of
 from storage.map_index import AreaIndex
 from storage.models import Person
@@ -124,6 +124,7 @@ async def run_turn(update: Update, context: GridContext, step: Callable[[Turn], 
     async with rt.store.transaction() as session:
         now = rt.clock.now()
         person = await people.touch_person(session, user.id, user.full_name, _language(update, rt), now)
+        log_context.about_person(person.id)
         return await step(Turn(session, person, rt, update.update_id, now, bot_username=context.bot.username))
 
 

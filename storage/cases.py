@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import outbox, platform_updates
+from storage import log_context, outbox, platform_updates
 from storage.db import insert_for
 from storage.map_index import distance_m as distance_m  # read through this module by report drafts
 from storage.models import (
@@ -145,6 +145,7 @@ async def _record_event(
     to_state: CaseState | None = None,
     note: str | None = None,
 ) -> CaseEvent:
+    log_context.about_case(case.number)  # the lines logged from here on name the case
     event = CaseEvent(
         case_id=case.id,
         at=now,

@@ -81,10 +81,12 @@ def ensure_sqlite_folder(url: str) -> None:
 def create_engine(url: str) -> AsyncEngine:
     if is_sqlite(url):
         ensure_sqlite_folder(url)
-        engine = create_async_engine(url, pool_size=5, max_overflow=10, module=sqlite_driver.dbapi())
+        # hide_parameters: a failed statement's error (and so a logged traceback) never quotes the
+        # values, which may be a person's name or what they wrote.
+        engine = create_async_engine(url, pool_size=5, max_overflow=10, module=sqlite_driver.dbapi(), hide_parameters=True)
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True)
 
 
 class Store:

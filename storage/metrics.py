@@ -1,13 +1,17 @@
-"""What /metrics reads from the store: cases by state, and the outbound queue's depth."""
+"""What /metrics reads from the store at scrape time: cases by state, the outbound queue (by
+priority, and how long its oldest due message has waited), call-outs under way and their answers,
+and the cases whose timers are due. Each is one grouped query on an indexed column."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Case, OutboundMessage
+from storage.models import Case, Mobilization, OutboundMessage, Responder
+from storage.vocab import CallOutState, OutboxStatus
 
 
 @dataclass(frozen=True)
@@ -15,12 +19,39 @@ class Gauges:
     cases_by_state: dict[str, int]  # every state some case is in
     queued: int  # outbound messages waiting to be sent (pending)
     given_up: int  # outbound messages given up on (dead)
+    queued_by_priority: dict[int, int] = field(default_factory=dict)
+    oldest_due_seconds: float = 0.0  # how long the oldest pending message that is due has waited
+    callouts_active: int = 0
+    callout_answers: dict[str, int] = field(default_factory=dict)  # answer ("none": not yet) -> people
+    callout_delivered: int = 0
+    reminders_due: int = 0  # cases whose alarm has come
 
 
-async def gauges(session: AsyncSession) -> Gauges:
+async def gauges(session: AsyncSession, now: datetime | None = None) -> Gauges:
     states = (await session.execute(select(Case.state, func.count()).group_by(Case.state))).tuples().all()
     queue = (await session.execute(
         select(OutboundMessage.status, func.count()).where(OutboundMessage.status.in_(("pending", "dead")))
         .group_by(OutboundMessage.status))).tuples().all()
     depth: dict[str, int] = dict(queue)
-    return Gauges(dict(states), depth.get("pending", 0), depth.get("dead", 0))
+    if now is None:
+        return Gauges(dict(states), depth.get("pending", 0), depth.get("dead", 0))
+    pending = OutboundMessage.status == OutboxStatus.PENDING
+    by_priority = (await session.execute(
+        select(OutboundMessage.priority, func.count()).where(pending).group_by(OutboundMessage.priority))).tuples().all()
+    oldest = await session.scalar(select(func.min(OutboundMessage.not_before)).where(pending, OutboundMessage.not_before <= now))
+    active = Mobilization.state == CallOutState.ACTIVE
+    callouts = await session.scalar(select(func.count()).select_from(Mobilization).where(active)) or 0
+    answers = (await session.execute(
+        select(Responder.answer, func.count(), func.count(Responder.delivered_at))
+        .join(Mobilization, Mobilization.id == Responder.mobilization_id).where(active)
+        .group_by(Responder.answer))).tuples().all()
+    due = await session.scalar(select(func.count()).select_from(Case).where(Case.alarm_at <= now)) or 0
+    return Gauges(
+        dict(states), depth.get("pending", 0), depth.get("dead", 0),
+        queued_by_priority=dict(by_priority),
+        oldest_due_seconds=max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0,
+        callouts_active=callouts,
+        callout_answers={str(answer) if answer is not None else "none": count for answer, count, _ in answers},
+        callout_delivered=sum(delivered for _, _, delivered in answers),
+        reminders_due=due,
+    )

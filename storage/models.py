@@ -134,6 +134,8 @@ class Person(Base):
     # A responder away (/away) until this moment (the start of the local day after the date they
     # gave): call-outs, plans and waves skip them meanwhile. None: not away.
     away_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the person asked to be forgotten (/forget): their name is a pseudonym, their chat id gone.
+    forgotten_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Category(Base):
@@ -281,6 +283,9 @@ class Case(Base):
     step_alerts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Who verifies the fix while the case is "verifying" (核查): a grid leader or a dispatcher.
     verifier_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    # When the reporter's identity, the exact point and the citizens' photos were removed
+    # (storage/retention.py); None while they are kept.
+    identity_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class CasePhoto(Base):

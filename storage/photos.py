@@ -239,3 +239,11 @@ def clean_copy(image: Image.Image, kind: Literal["JPEG", "PNG"], keeps: Collecti
 
 async def photo_by_id(session: AsyncSession, photo_id: int) -> Photo | None:
     return await session.get(Photo, photo_id)
+
+
+
+async def photos_after(session: AsyncSession, after_id: int, limit: int) -> list[tuple[int, str, str]]:
+    """(id, path, sha256) of the photos after `after_id`, in id order: a walk over every photo kept."""
+    rows = await session.execute(select(Photo.id, Photo.path, Photo.sha256).where(Photo.id > after_id)
+                                 .order_by(Photo.id).limit(limit))
+    return [(photo_id, path, sha256) for photo_id, path, sha256 in rows.tuples()]

@@ -12,6 +12,9 @@ One module per command group, each adding its commands to the parser (`add_comma
                 gridline sync status                  sync.py
     call-outs   gridline mobilization export          callouts.py
     plans       gridline plans import | export        plans.py
+    personal    gridline retention run,               retention.py
+      data      gridline people forget
+    photos      gridline media move --to s3://...      media.py
 
 A command says what is wrong by raising `common.Problem` (each line printed, exit code 2); the
 store being unreachable is exit code 1. Heavy imports (the Telegram Application, the map) happen
@@ -23,7 +26,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bot.cli import apikey, callouts, cases, city, db, people, plans, run, sync
+from bot.cli import apikey, callouts, cases, city, db, media, people, plans, retention, run, sync
 from bot.cli.common import Problem
 from storage.db import StoreFromNewerCode
 from storage.urls import redacted_url
@@ -42,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_commands(commands)
     callouts.add_commands(commands)
     plans.add_commands(commands)
+    retention.add_commands(commands)
+    media.add_commands(commands)
     city.add_catalog_commands(commands)
     return parser
 

@@ -1,13 +1,14 @@
-"""`gridline db upgrade` and `gridline db copy`: the case store itself."""
+"""`gridline db upgrade`, `db copy`, `db backup` and `db restore`: the case store itself."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
+from pathlib import Path
 
 from bot.cli.common import Commands, Problem, load_settings
-from storage.db import upgrade_schema
+from storage.db import is_sqlite, upgrade_schema
 
 
 def command_db_upgrade(args: argparse.Namespace) -> None:
@@ -44,6 +45,39 @@ def command_db_copy(args: argparse.Namespace) -> None:
           "Point GRIDLINE_DB_URL at the new store and start the bot.")
 
 
+def command_db_backup(args: argparse.Namespace) -> None:
+    from storage.backup import BackupFailed, backup, counts_file
+
+    settings = load_settings()
+    file = Path(args.file)
+    if file.exists() and not args.overwrite:
+        raise Problem(f"{file} exists already: give a new name, or --overwrite")
+    try:
+        report = asyncio.run(backup(settings.database_url, file))
+    except BackupFailed as failed:
+        raise Problem(*failed.lines) from None
+    beside = "" if is_sqlite(settings.database_url) else f" (counts in {counts_file(file)}, which restore checks)"
+    print(f"Backed up {report.rows} rows in {len(report.counts)} tables to {file}{beside}.")
+
+
+def command_db_restore(args: argparse.Namespace) -> None:
+    from storage.backup import BackupFailed, restore
+
+    settings = load_settings()
+    try:
+        report = asyncio.run(restore(settings.database_url, Path(args.file)))
+    except BackupFailed as failed:
+        raise Problem(*failed.lines) from None
+    width = max(map(len, report.expected), default=0)
+    for name, count in report.expected.items():
+        print(f"{name:<{width}}  {count:>10}  = {report.found.get(name, 0)}")
+    if report.mismatches:
+        raise Problem(*(f"table {name}: the backup holds {report.expected[name]} rows, the store {report.found.get(name, 0)}"
+                        for name in report.mismatches))
+    print(f"Restored {sum(report.found.values())} rows; every table's count matches. `gridline run` brings the schema "
+          "up to date if the backup came from an older Gridline.")
+
+
 def add_commands(commands: Commands) -> None:
     db = commands.add_parser("db", help="the case store", description="Manage the case store.")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -62,3 +96,19 @@ def add_commands(commands: Commands) -> None:
                          help="the new store, e.g. postgresql://gridline@db/gridline (default: GRIDLINE_DB_URL, "
                               "which keeps a password out of the shell's history)")
     copying.set_defaults(handler=command_db_copy)
+
+    backing_up = db_commands.add_parser(
+        "backup", help="a consistent copy of the store in FILE, made while the bot runs",
+        description="Back up GRIDLINE_DB_URL while the bot runs: on SQLite with its online backup (FILE is a SQLite "
+                    "database), on PostgreSQL with pg_dump's custom format (FILE, and FILE.counts.json with each "
+                    "table's rows in the dump's snapshot). Photos are files in the data folder: back that up too.")
+    backing_up.add_argument("file", metavar="FILE")
+    backing_up.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
+    backing_up.set_defaults(handler=command_db_backup)
+
+    restoring = db_commands.add_parser(
+        "restore", help="bring a backup back into an empty store, checked by counts",
+        description="Restore FILE (from `gridline db backup`) into GRIDLINE_DB_URL, which must be empty (a new SQLite "
+                    "file or a new PostgreSQL database), then compare each table's row count with the backup's.")
+    restoring.add_argument("file", metavar="FILE")
+    restoring.set_defaults(handler=command_db_restore)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.cli import retention
 from bot.cli.common import Commands, Problem, in_store, with_settings
 from bot.settings import Settings
 from storage import areas, people, roles, routing
@@ -166,6 +167,7 @@ def add_commands(commands: Commands) -> None:
     remove.add_argument("--role", choices=roles.ROLES)
     remove.add_argument("--area")
     remove.set_defaults(handler=with_settings(people_remove))
+    retention.add_people_commands(actions)
 
     link = commands.add_parser("invite", help="print a one-time invite link for a role",
                                description="Print a one-time https://t.me/<bot>?start=<token> link that gives its "

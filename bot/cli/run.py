@@ -36,14 +36,18 @@ def command_run(args: argparse.Namespace) -> None:
     if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
         raise Problem(NO_TOKEN)
     configure_logging([settings.bot_token.get_secret_value(),
-                       *([settings.webhook_secret.get_secret_value()] if settings.webhook_secret else [])])
+                       *([settings.webhook_secret.get_secret_value()] if settings.webhook_secret else []),
+                       *([settings.s3_secret_access_key.get_secret_value()] if settings.s3_secret_access_key else [])],
+                      json_lines=settings.log_format == "json", role=args.role, instance=settings.instance)
     catalog = catalog_of(settings)
     log.info("store: %s; bringing it up to date", redacted_url(settings.database_url))
     upgrade_schema(settings.database_url)
     store = Store(settings.database_url)
     if settings.upstream_url:
         log.info("upstream: %s (new cases are sent there)", redacted_url(settings.upstream_url))
-    runtime = Runtime(settings=settings, store=store, clock=SystemClock(), catalog=catalog, role=args.role)
+    runtime = Runtime(settings=settings, store=store, clock=SystemClock(), catalog=catalog, role=args.role,
+                      media_store=settings.open_media())
+    log.info("photos: %s", runtime.media.where)
     webhook: tuple[str, str] | None = None  # (URL, secret) when Telegram posts updates to us
     if settings.webhook_url and args.role != "worker":
         if settings.webhook_secret is None:

@@ -7,8 +7,8 @@ Create Date: 2026-12-02
 """
 from collections.abc import Sequence
 
-import sqlalchemy as sa  # noqa: F401 - used once the tables are written
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 revision: str = '0022'
 down_revision: str | Sequence[str] | None = '0021'
@@ -17,8 +17,14 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table('people', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('forgotten_at', sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('identity_removed_at', sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_column('identity_removed_at')
+    with op.batch_alter_table('people', schema=None) as batch_op:
+        batch_op.drop_column('forgotten_at')
