@@ -3,6 +3,7 @@
 One module per command group, each adding its commands to the parser (`add_commands`):
 
     run         gridline run                          run.py
+    playground  gridline play                         play.py
     the store   gridline db upgrade | copy            db.py
     the city    gridline grids import, demo,          city.py
                 gridline categories check
@@ -23,7 +24,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bot.cli import apikey, callouts, cases, city, db, people, plans, run, sync
+from bot.cli import apikey, callouts, cases, city, db, people, plans, play, run, sync
 from bot.cli.common import Problem
 from storage.db import StoreFromNewerCode
 from storage.urls import redacted_url
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     # In the order `gridline --help` lists them.
     run.add_commands(commands)
+    play.add_commands(commands)
     db.add_commands(commands)
     city.add_map_commands(commands)
     people.add_commands(commands)

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import signal
+import sys
 from typing import TYPE_CHECKING, Literal
 
 from telegram.error import InvalidToken, NetworkError
@@ -24,6 +25,11 @@ NO_TOKEN = (
     "GRIDLINE_BOT_TOKEN is not set: get a token from @BotFather in Telegram (/newbot), "
     "then put GRIDLINE_BOT_TOKEN=<token> in a .env file here or in the environment."
 )
+NO_PLAYGROUND_TOKEN = (
+    "gridline: GRIDLINE_BOT_TOKEN is not set, so the playground starts instead (Gridline without Telegram, "
+    "in your browser). To run the bot for real, get a token from @BotFather in Telegram (/newbot) and put "
+    "GRIDLINE_BOT_TOKEN=<token> in a .env file here."
+)
 
 
 def command_run(args: argparse.Namespace) -> None:
@@ -34,7 +40,14 @@ def command_run(args: argparse.Namespace) -> None:
 
     settings = load_settings()
     if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
-        raise Problem(NO_TOKEN)
+        if args.role != "all":
+            raise Problem(NO_TOKEN)
+        # No token: the playground instead (the real bot against a Bot API stand-in on this machine).
+        from bot.cli.play import command_play
+
+        print(NO_PLAYGROUND_TOKEN, file=sys.stderr, flush=True)
+        command_play(argparse.Namespace(reset=False, port=settings.http_port or 8080, no_browser=False))
+        return
     configure_logging([settings.bot_token.get_secret_value(),
                        *([settings.webhook_secret.get_secret_value()] if settings.webhook_secret else [])])
     catalog = catalog_of(settings)
