@@ -159,6 +159,7 @@ class Person:
 class Notice:
     """A button press's answer (a toast, or an alert the person must close)."""
 
+    notice_id: int
     chat_id: int
     text: str
     alert: bool
@@ -602,15 +603,16 @@ class BotApiStandIn:
 
     async def _api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
         query_id = str(params.get("callback_query_id") or "")
-        chat_id = self._callbacks.pop(query_id, None)
+        chat_id = self._callbacks.get(query_id)
         if chat_id is None:
             raise ApiError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
         text = str(params.get("text") or "")
         if utf16_length(text) > CALLBACK_ANSWER_LIMIT:
             raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+        del self._callbacks[query_id]  # a query is answered once
         if text:
             alert = str(params.get("show_alert")).lower() in ("true", "1")
-            self.notices.append(Notice(chat_id, text, alert, self.version + 1))
+            self.notices.append(Notice(len(self.notices) + 1, chat_id, text, alert, self.version + 1))
         return True
 
     async def _api_getFile(self, params: dict[str, Any]) -> dict[str, Any]:

@@ -6,14 +6,14 @@
 const WORDS = {
   zh: {
     banner_title: "试玩场", banner_text: "未连接 Telegram：这里的一切都只在本机运行，你可以扮演示范城区的任何人。",
-    be_who: "扮演", send: "发送", ok: "好", type: "输入消息…", send_photo: "发送照片", send_location: "发送位置",
+    be_who: "扮演谁", send: "发送", ok: "好", type: "输入消息…", send_photo: "发送照片", send_location: "发送位置",
     pick_photo: "选一张示例照片，或上传自己的", upload: "上传照片", pick_place: "点击地图发送位置",
     edited: "已编辑", location: "位置", empty: "还没有消息。发送 /start 开始。", refused: "Telegram 会拒绝：",
     citizen: "居民", worker: "网格员", leader: "网格长", dispatcher: "调度员", responder: "应急队员",
   },
   en: {
     banner_title: "Playground", banner_text: "Not connected to Telegram: everything here runs on this machine only; be anyone in the demo city.",
-    be_who: "Be", send: "Send", ok: "OK", type: "Message…", send_photo: "Send a photo", send_location: "Send a location",
+    be_who: "Be someone", send: "Send", ok: "OK", type: "Message…", send_photo: "Send a photo", send_location: "Send a location",
     pick_photo: "Pick a sample photo, or upload your own", upload: "Upload a photo", pick_place: "Click the map to send a location",
     edited: "edited", location: "Location", empty: "No messages yet. Send /start to begin.", refused: "Telegram would refuse: ",
     citizen: "citizen", worker: "grid worker", leader: "grid leader", dispatcher: "dispatcher", responder: "responder",
@@ -23,7 +23,7 @@ const WORDS = {
 const saved = localStorage.getItem("play-lang");
 const state = {
   lang: saved === "zh" || saved === "en" ? saved : ((navigator.language || "zh").startsWith("en") ? "en" : "zh"),
-  people: [], person: null, version: -1, poll: null, map: null, messages: [], noticeVersion: -1,
+  people: [], person: null, version: -1, poll: null, map: null, messages: [], shownNotices: new Set(),
 };
 
 const $ = (selector) => document.querySelector(selector);
@@ -129,8 +129,10 @@ function mapSvg(map, pin, onClick) {
   }
   if (onClick) {
     svg.addEventListener("click", (event) => {
-      const box = svg.getBoundingClientRect();
-      const x = (event.clientX - box.left) / box.width * width, y = (event.clientY - box.top) / box.height * height;
+      // Through the SVG's own transform, so a letterboxed viewBox still maps the click exactly.
+      const point = svg.createSVGPoint();
+      point.x = event.clientX; point.y = event.clientY;
+      const { x, y } = point.matrixTransform(svg.getScreenCTM().inverse());
       onClick(north - y / height * (north - south), west + x / width * (east - west));
     });
   }
@@ -166,6 +168,7 @@ function choose(person) {
   state.keyboard = [];
   location.hash = `#${person.tg_id}`;
   closePicker();
+  $("#toasts").replaceChildren();
   drawPeople();
   drawChat();
   if (state.poll) state.poll.abort();
@@ -180,10 +183,14 @@ async function follow(person) {
       const chat = await api(`/chat/${person.tg_id}?since=${state.version}`, { signal: controller.signal });
       if (state.person !== person) return;
       const first = state.version < 0;
+      if (chat.messages.length !== state.messages.length) state.scrollDown = true;
       state.version = chat.version;
       state.messages = chat.messages;
       state.keyboard = chat.reply_keyboard;
-      if (!first) for (const notice of chat.notices) showNotice(notice);
+      for (const notice of chat.notices) {
+        if (!first && !state.shownNotices.has(notice.id)) showNotice(notice);
+        state.shownNotices.add(notice.id);
+      }
       drawChat();
     } catch (error) {
       if (controller.signal.aborted) return;
@@ -227,7 +234,11 @@ function photo(message) {
   const image = document.createElement("img");
   image.src = `/play/api/file/${encodeURIComponent(message.photo)}`;
   image.alt = "photo";
-  image.loading = "lazy";
+  image.addEventListener("load", () => {
+    // A picture that arrives late keeps the newest message in view, as long as the reader was near it.
+    const box = $("#messages");
+    if (box.scrollHeight - box.scrollTop - box.clientHeight < image.height + 120) box.scrollTop = box.scrollHeight;
+  });
   return image;
 }
 

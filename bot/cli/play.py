@@ -103,7 +103,8 @@ async def _play(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def command_play(args: argparse.Namespace) -> None:
-    settings = playground_settings(load_settings(), args.port)
+    base = load_settings()
+    settings = playground_settings(base, args.port if args.port is not None else base.http_port or 8080)
     configure_logging([])
     if args.reset and settings.data_dir.exists():
         shutil.rmtree(settings.data_dir)
@@ -113,7 +114,7 @@ def command_play(args: argparse.Namespace) -> None:
     try:
         asyncio.run(_play(settings, args))
     except OSError as error:
-        raise Problem(f"the playground cannot start: {error} (another program on port {args.port}? try --port)") from None
+        raise Problem(f"the playground cannot start: {error} (another program on port {settings.http_port}? try --port)") from None
     log.info("the playground stopped")
 
 
@@ -124,6 +125,7 @@ def add_commands(commands: Commands) -> None:
                     "http://127.0.0.1:PORT/play, where you can be any of the demo city's people. Contacts nothing "
                     "outside the machine; its store lives under <data dir>/playground.")
     play.add_argument("--reset", action="store_true", help="start over: remove the playground's store first")
-    play.add_argument("--port", type=int, default=8080, help="the HTTP port of the page (default 8080)")
+    play.add_argument("--port", type=int, default=None,
+                      help="the HTTP port of the page (default: GRIDLINE_HTTP_PORT, else 8080)")
     play.add_argument("--no-browser", action="store_true", help="do not open a browser")
     play.set_defaults(handler=command_play)

@@ -46,7 +46,7 @@ def command_run(args: argparse.Namespace) -> None:
         from bot.cli.play import command_play
 
         print(NO_PLAYGROUND_TOKEN, file=sys.stderr, flush=True)
-        command_play(argparse.Namespace(reset=False, port=settings.http_port or 8080, no_browser=False))
+        command_play(argparse.Namespace(reset=False, port=None, no_browser=False))
         return
     configure_logging([settings.bot_token.get_secret_value(),
                        *([settings.webhook_secret.get_secret_value()] if settings.webhook_secret else [])])
