@@ -12,6 +12,7 @@ photo or a location, and the stand-in turns that into the update Telegram would 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import io
 import itertools
@@ -223,10 +224,8 @@ class BotApiStandIn:
     async def wait_past(self, version: int, timeout: float) -> int:  # noqa: ASYNC109 - a long poll's own bound
         """Wait until something changed after `version` (or `timeout` seconds pass); the version now."""
         async with self._changed:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait_for(lambda: self.version > version or self._closing), timeout)
-            except TimeoutError:
-                pass
             return self.version
 
     # --- what a person does (the playground page) ----------------------------------------------
@@ -396,7 +395,8 @@ class BotApiStandIn:
         if html_mode:
             check_html(text)
         if utf16_length(plain(text) if html_mode else text) > limit:
-            raise ApiError(400, "Bad Request: message is too long" if key == "text" else "Bad Request: message caption is too long")
+            raise ApiError(400, "Bad Request: message is too long" if key == "text"
+                           else "Bad Request: message caption is too long")
         return text if html_mode else html.escape(text, quote=False)
 
     def _message_json(self, sent: ChatMessage) -> dict[str, Any]:

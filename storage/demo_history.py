@@ -22,8 +22,8 @@ DEMO_GRIDS: dict[str, tuple[float, float]] = {
 }
 GRID_SPAN = (0.008, 0.0066)  # degrees of latitude, longitude
 DESCRIPTIONS = ("垃圾桶满了 The bin is overflowing", "路灯不亮 A street light is out", "井盖松动 A loose manhole cover",
-                "乱停车 Cars parked on the pavement", "绿化带被踩坏 Trampled flower beds", "楼道堆物 Things piled in the stairwell",
-                "噪音扰民 Noise late at night", "路面坑洼 A pothole in the lane")
+                "乱停车 Cars parked on the pavement", "绿化带被踩坏 Trampled flower beds",
+                "楼道堆物 Things piled in the stairwell", "噪音扰民 Noise late at night", "路面坑洼 A pothole in the lane")
 
 
 async def has_cases(session: AsyncSession) -> bool:

@@ -104,7 +104,7 @@ async def test_what_a_person_does_reaches_the_bot_as_telegram_updates(standin):
 async def start_playground(tmp_path: Path, *command: str) -> tuple[asyncio.subprocess.Process, int, Path]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDLINE_")}
-    env.update({"GRIDLINE_DATA_DIR": str(tmp_path), "GRIDLINE_HTTP_PORT": str(port), "PYTHONPATH": os.getcwd()})
+    env.update({"GRIDLINE_DATA_DIR": str(tmp_path), "GRIDLINE_HTTP_PORT": str(port), "PYTHONPATH": str(Path.cwd())})
     env.pop("DISPLAY", None)
     env.pop("WAYLAND_DISPLAY", None)
     log = tmp_path / "playground.log"
@@ -120,7 +120,7 @@ async def stop_playground(process: asyncio.subprocess.Process, log: Path) -> str
     if process.returncode is None:
         process.send_signal(signal.SIGTERM)
     await asyncio.wait_for(process.wait(), timeout=60)
-    text = log.read_text()
+    text = await asyncio.to_thread(log.read_text)
     assert process.returncode == 0, text
     assert "Traceback" not in text and "refused" not in text, text  # the bot never sent what Telegram refuses
     return text

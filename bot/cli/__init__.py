@@ -25,7 +25,7 @@ import argparse
 import sys
 
 from bot.cli import apikey, callouts, cases, city, db, people, plans, play, run, sync
-from bot.cli.common import Problem
+from bot.cli.common import PlaygroundInstead, Problem
 from storage.db import StoreFromNewerCode
 from storage.urls import redacted_url
 
@@ -53,7 +53,10 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     try:
-        args.handler(args)
+        try:
+            args.handler(args)
+        except PlaygroundInstead:
+            play.command_play(argparse.Namespace(reset=False, port=None, no_browser=False))
     except (OperationalError, DBAPIError) as error:
         print(f"gridline: cannot use the store: {redacted_url(str(error.orig))}", file=sys.stderr)
         return 1

@@ -114,7 +114,8 @@ def command_play(args: argparse.Namespace) -> None:
     try:
         asyncio.run(_play(settings, args))
     except OSError as error:
-        raise Problem(f"the playground cannot start: {error} (another program on port {settings.http_port}? try --port)") from None
+        raise Problem(f"the playground cannot start: {error} "
+                      f"(another program on port {settings.http_port}? try --port)") from None
     log.info("the playground stopped")
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal
 
 from telegram.error import InvalidToken, NetworkError
 
-from bot.cli.common import Commands, Problem, catalog_of, load_settings
+from bot.cli.common import Commands, PlaygroundInstead, Problem, catalog_of, load_settings
 from bot.logs import configure_logging
 from storage.db import upgrade_schema
 from storage.urls import redacted_url
@@ -43,11 +43,8 @@ def command_run(args: argparse.Namespace) -> None:
         if args.role != "all":
             raise Problem(NO_TOKEN)
         # No token: the playground instead (the real bot against a Bot API stand-in on this machine).
-        from bot.cli.play import command_play
-
         print(NO_PLAYGROUND_TOKEN, file=sys.stderr, flush=True)
-        command_play(argparse.Namespace(reset=False, port=None, no_browser=False))
-        return
+        raise PlaygroundInstead
     configure_logging([settings.bot_token.get_secret_value(),
                        *([settings.webhook_secret.get_secret_value()] if settings.webhook_secret else [])])
     catalog = catalog_of(settings)
