@@ -269,7 +269,7 @@ class BotApiStandIn:
         if text.startswith("/"):
             content["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_length(text.split()[0])}]
         message, body = self._person_message(person, **content)
-        message.text = text
+        message.text = html.escape(text, quote=False)  # the chat keeps HTML; what a person typed is plain text
         await self._from_person(message, body)
 
     async def person_sends_photo(self, tg_id: int, content: bytes, caption: str = "") -> None:
@@ -283,7 +283,7 @@ class BotApiStandIn:
         sizes = [{"file_id": stored.file_id, "file_unique_id": stored.file_id, "width": width, "height": height,
                   "file_size": len(content)}]
         message, body = self._person_message(self.people[tg_id], photo=sizes, **extra)
-        message.photo, message.text = stored.file_id, caption
+        message.photo, message.text = stored.file_id, html.escape(caption, quote=False)
         await self._from_person(message, body)
 
     async def person_sends_location(self, tg_id: int, lat: float, lon: float) -> None:

@@ -196,11 +196,11 @@ async def test_a_citizen_reports_by_clicking_and_the_worker_accepting_reaches_th
         await stop_playground(process, log)
 
 
-async def test_run_without_a_token_is_the_playground_and_a_call_out_reaches_the_responders(browser_page, tmp_path):
+async def test_run_bot_without_a_token_is_the_playground_and_a_call_out_reaches_the_responders(browser_page, tmp_path):
     from playwright.async_api import expect
 
     page = browser_page
-    process, port, log = await start_playground(tmp_path, "run")
+    process, port, log = await start_playground(tmp_path, "run", "--play-without-token")
     try:
         await page.goto(f"http://127.0.0.1:{port}/play#2301")  # commander Zhao
         await say(page, "/mobilize")

@@ -1,4 +1,4 @@
-"""`gridline play` (and `gridline run` without a token): the real Gridline against the Bot API
+"""`gridline play` (and `./run bot` without a token): the real Gridline against the Bot API
 stand-in on loopback, with a browser chat at http://127.0.0.1:8080/play.
 
 Everything is the real thing (the Application, the handlers, the store, the timers, the queue's

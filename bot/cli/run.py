@@ -40,7 +40,7 @@ def command_run(args: argparse.Namespace) -> None:
 
     settings = load_settings()
     if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
-        if args.role != "all":
+        if args.role != "all" or not args.play_without_token:
             raise Problem(NO_TOKEN)
         # No token: the playground instead (the real bot against a Bot API stand-in on this machine).
         print(NO_PLAYGROUND_TOKEN, file=sys.stderr, flush=True)
@@ -136,4 +136,6 @@ def add_commands(commands: Commands) -> None:
     run.add_argument("--role", choices=("all", "web", "worker"), default="all",
                      help="web: take updates (polling, or webhook for several processes); worker: send the queue, "
                           "run the timers and the sync; all (default): both")
+    run.add_argument("--play-without-token", action="store_true",
+                     help="without GRIDLINE_BOT_TOKEN, start the playground instead of stopping (what ./run bot does)")
     run.set_defaults(handler=command_run)
