@@ -194,6 +194,7 @@ class BotApiStandIn:
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self._closing = False
+        self._pages_gone = False  # the page's server is stopping: its long polls end now
 
     # --- life -----------------------------------------------------------------------------------
 
@@ -225,8 +226,15 @@ class BotApiStandIn:
         """Wait until something changed after `version` (or `timeout` seconds pass); the version now."""
         async with self._changed:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait_for(lambda: self.version > version or self._closing), timeout)
+                await asyncio.wait_for(self._changed.wait_for(
+                    lambda: self.version > version or self._closing or self._pages_gone), timeout)
             return self.version
+
+    async def release_pages(self) -> None:
+        """End the pages' long polls now (their server is stopping, and would wait for them)."""
+        self._pages_gone = True
+        async with self._changed:
+            self._changed.notify_all()
 
     # --- what a person does (the playground page) ----------------------------------------------
 

@@ -130,10 +130,11 @@ class PlaygroundWeb:
         self.standin = standin
         self.people = {p.tg_id: p for p in (people if people is not None else play_people())}
         for person in self.people.values():
-            # The staff opened the bot when they joined; the citizen meets it in the playground.
-            standin.add_person(person.tg_id, person.name, person.language, started=person.role != "citizen")
+            # Everyone has opened the bot before (the staff when they joined; the citizen may be back after a restart).
+            standin.add_person(person.tg_id, person.name, person.language, started=True)
 
     def routes(self, app: web.Application) -> None:
+        app.on_shutdown.append(self._shutdown)
         app.router.add_get("/play", self.page)
         app.router.add_get("/play/", self.page)
         app.router.add_get("/play/static/{name}", self.static)
@@ -148,6 +149,9 @@ class PlaygroundWeb:
         app.router.add_get("/play/api/map", self.map)
         app.router.add_get("/play/api/samples", self.samples)
         app.router.add_get("/play/api/sample/{name}", self.sample)
+
+    async def _shutdown(self, app: web.Application) -> None:
+        await self.standin.release_pages()
 
     async def page(self, request: web.Request) -> web.Response:
         return web.Response(body=(PAGE / "index.html").read_bytes(), content_type="text/html", charset="utf-8",

@@ -249,5 +249,58 @@ async def test_the_page_api_refuses_what_it_cannot_do(tmp_path):
                 assert any(f["code"] == "HS-01-01-G1" for f in json.loads(await response.text())["features"])
             async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
                 assert (await response.json())["bot_api"] is True
+            # The demo came staffed with past cases: the commander's /stats counts them, per grid.
+            async with http.post(f"{base}/chat/2301/text", json={"text": "/stats"}) as response:
+                assert response.status == 200
+            version, texts = -1, ""
+            while "按网格" not in texts:
+                async with http.get(f"{base}/chat/2301", params={"since": version}) as response:
+                    answer = await response.json()
+                version, texts = answer["version"], " ".join(m["text"] for m in answer["messages"])
+            assert "36 件" in texts and "HS-01-01-G1 网格" in texts and "HS-01-01-G2 网格" in texts
     finally:
         await stop_playground(process, log)
+
+
+async def test_the_page_draws_telegrams_html_and_nothing_else(browser_page, standin, unused_tcp_port):
+    """Only Telegram's tags are drawn; a link to javascript: is no link; albums, pins, edits and
+    button answers look as in Telegram."""
+    from aiohttp import web
+    from playwright.async_api import expect
+
+    from adapters.playground_web import PlaygroundWeb, PlayPerson
+    from tests.harness import jpeg
+
+    PlaygroundWeb(standin, [PlayPerson(2001, "Chen", "citizen", None, (), "en")]).routes(app := web.Application())
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", unused_tcp_port).start()
+    page = browser_page
+    try:
+        await page.goto(f"http://127.0.0.1:{unused_tcp_port}/play#2001")
+        await call(standin, "sendMessage", chat_id=2001, parse_mode="HTML",
+                   text='<b>Bold</b> <a href="javascript:window.hacked=1">click</a> <tg-spoiler>secret</tg-spoiler> '
+                        '&lt;script&gt;window.hacked=2&lt;/script&gt;')
+        await expect(page.locator(".msg.bot b")).to_have_text("Bold")
+        await expect(page.locator(".msg.bot .spoiler")).to_have_text("secret")
+        assert await page.locator(".msg.bot a").get_attribute("href") is None
+        await page.locator(".msg.bot a").click()
+        await expect(page.locator(".msg.bot")).to_contain_text("<script>window.hacked=2</script>")
+        assert await page.evaluate("window.hacked") is None
+        first, second = standin.add_file(jpeg()), standin.add_file(jpeg())
+        for stored in (first, second):
+            stored.width, stored.height = 64, 48
+        await call(standin, "sendMediaGroup", chat_id=2001, media=[
+            {"type": "photo", "media": first.file_id, "caption": "two photos"}, {"type": "photo", "media": second.file_id}])
+        await expect(page.locator(".msg.bot .album img")).to_have_count(2)
+        _, sent = await call(standin, "sendLocation", chat_id=2001, latitude=29.8505, longitude=121.5005)
+        await expect(page.locator(".msg.bot .location svg .pin")).to_have_count(1)
+        markup = {"inline_keyboard": [[{"text": "Accept", "callback_data": "t:acc:1"}]]}
+        _, sent = await call(standin, "sendMessage", chat_id=2001, text="Task 1", reply_markup=markup)
+        await call(standin, "editMessageText", chat_id=2001, message_id=sent["result"]["message_id"], text="Task 1 · taken")
+        await expect(page.locator(".msg.bot").last).to_contain_text("edited")
+        await call(standin, "sendMessage", chat_id=2001, text="Pick one",
+                   reply_markup={"keyboard": [[{"text": "📷 Report a problem"}]], "resize_keyboard": True})
+        await expect(page.locator(".reply-btn")).to_have_text(["📷 Report a problem"])
+    finally:
+        await runner.cleanup()
