@@ -12,15 +12,19 @@ photo or a location, and the stand-in turns that into the update Telegram would 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import dataclasses
 import html
 import io
 import itertools
 import json
 import logging
 import re
+import secrets
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -189,6 +193,7 @@ class BotApiStandIn:
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
+        self._run = secrets.token_hex(3)  # file ids of this run never repeat one of an earlier run
         self._callback_ids = itertools.count(1)
         self._callbacks: dict[str, int] = {}  # callback query id -> the chat it came from
         self._changed = asyncio.Condition()
@@ -236,6 +241,41 @@ class BotApiStandIn:
         async with self._changed:
             self._changed.notify_all()
 
+    # --- kept between runs ------------------------------------------------------------------------
+
+    def save(self, path: Path) -> None:
+        """Write the chats and their photos to `path` (JSON), so a restart shows them again."""
+        chats = {str(chat_id): {"reply_keyboard": chat.reply_keyboard,
+                                "messages": [dataclasses.asdict(m) for m in chat.messages]}
+                 for chat_id, chat in self.chats.items()}
+        files = {f.file_id: {"content": base64.b64encode(f.content).decode(), "path": f.path, "width": f.width,
+                             "height": f.height} for f in self.files.values()}
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps({"chats": chats, "files": files}, ensure_ascii=False), encoding="utf-8")
+        temporary.replace(path)
+
+    def load(self, path: Path) -> None:
+        """Read what `save` wrote (nothing when there is no such file, or it cannot be read)."""
+        try:
+            kept = json.loads(path.read_text(encoding="utf-8"))
+            files = {file_id: StoredFile(file_id, base64.b64decode(f["content"]), f["path"], f["width"], f["height"])
+                     for file_id, f in kept["files"].items()}
+            chats = {}
+            for chat_id, chat in kept["chats"].items():
+                messages = []
+                for m in chat["messages"]:
+                    m["location"] = tuple(m["location"]) if m["location"] else None
+                    messages.append(ChatMessage(**m))
+                chats[int(chat_id)] = Chat(messages, chat["reply_keyboard"])
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            log.warning("stand-in: the chats kept in %s cannot be read (%s); they start empty", path, error)
+            return
+        self.files, self.chats = files, chats
+        last = max((m.message_id for chat in chats.values() for m in chat.messages), default=0)
+        self._message_ids = itertools.count(last + 1)
+
     # --- what a person does (the playground page) ----------------------------------------------
 
     def add_person(self, tg_id: int, first_name: str, language_code: str | None, started: bool = False) -> Person:
@@ -250,7 +290,7 @@ class BotApiStandIn:
 
     def add_file(self, content: bytes, suffix: str = "jpg") -> StoredFile:
         number = next(self._file_ids)
-        stored = StoredFile(f"pg-file-{number}", content, f"photos/file_{number}.{suffix}")
+        stored = StoredFile(f"pg-{self._run}-{number}", content, f"photos/{self._run}_{number}.{suffix}")
         self.files[stored.file_id] = stored
         return stored
 

@@ -260,6 +260,16 @@ async def test_the_page_api_refuses_what_it_cannot_do(tmp_path):
             assert "36 件" in texts and "HS-01-01-G1 网格" in texts and "HS-01-01-G2 网格" in texts
     finally:
         await stop_playground(process, log)
+    # A restart keeps the store and the chats; --reset starts over.
+    for command, kept in ((("play", "--no-browser"), True), (("play", "--reset", "--no-browser"), False)):
+        process, port, log = await start_playground(tmp_path, *command)
+        try:
+            async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/play/api/chat/2301") as response:
+                texts = " ".join(m["text"] for m in (await response.json())["messages"])
+            assert ("36 件" in texts) is kept
+        finally:
+            text = await stop_playground(process, log)
+        assert ("kept from last time" in text) is kept
 
 
 async def test_the_page_draws_telegrams_html_and_nothing_else(browser_page, standin, unused_tcp_port):

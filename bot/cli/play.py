@@ -84,6 +84,8 @@ async def _play(settings: Settings, args: argparse.Namespace) -> None:
     from storage.db import Store
 
     standin = BotApiStandIn()
+    kept = settings.data_dir / "chats.json"
+    standin.load(kept)
     await standin.start()
     try:
         settings = settings.model_copy(update={"api_url": standin.url, "bot_token": SecretStr(TOKEN)})
@@ -100,6 +102,7 @@ async def _play(settings: Settings, args: argparse.Namespace) -> None:
         await _serve(application, "polling")
     finally:
         await standin.stop()
+        standin.save(kept)
 
 
 def command_play(args: argparse.Namespace) -> None:
