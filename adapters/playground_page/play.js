@@ -10,6 +10,7 @@ const WORDS = {
     pick_photo: "选一张示例照片，或上传自己的", upload: "上传照片", pick_place: "点击地图发送位置",
     edited: "已编辑", location: "位置", empty: "还没有消息。发送 /start 开始。", refused: "Telegram 会拒绝：",
     citizen: "居民", worker: "网格员", leader: "网格长", dispatcher: "调度员", responder: "应急队员",
+    commander: "指挥员（区级调度）",
   },
   en: {
     banner_title: "Playground", banner_text: "Not connected to Telegram: everything here runs on this machine only; be anyone in the demo city.",
@@ -17,6 +18,7 @@ const WORDS = {
     pick_photo: "Pick a sample photo, or upload your own", upload: "Upload a photo", pick_place: "Click the map to send a location",
     edited: "edited", location: "Location", empty: "No messages yet. Send /start to begin.", refused: "Telegram would refuse: ",
     citizen: "citizen", worker: "grid worker", leader: "grid leader", dispatcher: "dispatcher", responder: "responder",
+    commander: "commander (district dispatcher)",
   },
 };
 
@@ -28,6 +30,8 @@ const state = {
 
 const $ = (selector) => document.querySelector(selector);
 const t = (key) => WORDS[state.lang][key] || key;
+// A district's dispatcher is the demo's commander (the one who calls people out city-wide).
+const roleLabel = (person) => (person.role === "dispatcher" && person.area && !person.area.includes("-") ? t("commander") : t(person.role));
 
 function applyWords() {
   document.documentElement.lang = state.lang;
@@ -120,6 +124,19 @@ function mapSvg(map, pin, onClick) {
       svg.appendChild(path);
     }
   }
+  if (onClick) {
+    // The picker names the grids, so a place in a given grid (say Wang's, G1) is easy to find.
+    for (const f of map.features.filter((feature) => feature.level === "grid")) {
+      const ring = f.rings[0];
+      const label = document.createElementNS(ns, "text");
+      const xs = ring.map(([x]) => px(x)), ys = ring.map(([, y]) => py(y));
+      label.setAttribute("x", ((Math.min(...xs) + Math.max(...xs)) / 2).toFixed(1));
+      label.setAttribute("y", ((Math.min(...ys) + Math.max(...ys)) / 2).toFixed(1));
+      label.setAttribute("class", "label");
+      label.textContent = f.code.split("-").slice(-2).join("-");
+      svg.appendChild(label);
+    }
+  }
   if (pin) {
     const [lat, lon] = pin;
     const marker = document.createElementNS(ns, "circle");
@@ -153,7 +170,7 @@ function drawPeople() {
     const name = document.createElement("b");
     name.textContent = person.name;
     const role = document.createElement("small");
-    role.textContent = [t(person.role), person.area || ""].join(" ").trim();
+    role.textContent = [roleLabel(person), person.area || ""].join(" ").trim();
     button.append(name, role);
     button.addEventListener("click", () => choose(person));
     item.appendChild(button);
@@ -204,7 +221,7 @@ async function follow(person) {
 function drawChat() {
   const person = state.person;
   $("#chat-name").textContent = person ? person.name : "";
-  $("#chat-role").textContent = person ? `${t(person.role)} ${person.area || ""}` : "";
+  $("#chat-role").textContent = person ? `${roleLabel(person)} ${person.area || ""}` : "";
   const box = $("#messages");
   const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
   box.replaceChildren();
