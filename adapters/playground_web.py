@@ -31,7 +31,8 @@ from typing import Any
 
 from aiohttp import web
 
-from adapters.bot_api_standin import ApiError, BotApiStandIn
+from adapters.bot_api_standin import BotApiStandIn
+from adapters.telegram_rules import ApiError
 from storage.map_import import DEMO_CITY
 
 PAGE = Path(__file__).parent / "playground_page"
