@@ -314,3 +314,27 @@ async def test_the_page_draws_telegrams_html_and_nothing_else(browser_page, stan
         await expect(page.locator(".reply-btn")).to_have_text(["📷 Report a problem"])
     finally:
         await runner.cleanup()
+
+
+def test_the_playground_contacts_nothing_outside_the_machine(tmp_path):
+    from pydantic import SecretStr
+
+    from bot.cli.play import playground_settings
+    from bot.settings import Settings
+
+    wide = Settings(_env_file=None, data_dir=tmp_path, upstream_url="https://city.example/open311",
+                    upstream_api_key=SecretStr("k"), cap_feeds=["https://alerts.example/feed"],
+                    webhook_url="https://bot.example/hook", webhook_secret=SecretStr("s"), http_host="0.0.0.0",
+                    public_url="https://bot.example", db_url="postgresql://city/db")
+    settings = playground_settings(wide, 8080)
+    assert (settings.upstream_url, settings.cap_feeds, settings.webhook_url, settings.public_url) == (None, [], None, None)
+    assert settings.http_host == "127.0.0.1" and settings.http_port == 8080
+    assert settings.database_url.endswith(f"{tmp_path / 'playground' / 'gridline.sqlite3'}")
+
+
+def test_gridline_play_has_help():
+    import subprocess
+
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "play", "--help"], capture_output=True, text=True,
+                            env=os.environ | {"PYTHONPATH": str(Path.cwd())}, timeout=60)
+    assert result.returncode == 0 and "--reset" in result.stdout and "/play" in result.stdout
