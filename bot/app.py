@@ -141,6 +141,9 @@ async def start_background(application: App) -> None:
             webhook = Webhook(webhook_path(runtime.settings.webhook_url), runtime.settings.webhook_secret.get_secret_value(),
                               application.update_queue)
         face = HttpFace(runtime, application.bot, webhook)
+        extra_routes = application.bot_data.get("extra_routes")  # the playground's page (bot/cli/play.py)
+        if extra_routes is not None:
+            extra_routes(face.app)
         await face.start(runtime.settings.http_host, runtime.settings.http_port)
         application.bot_data["http"] = face
     if works and runtime.sender is not None:

@@ -3,6 +3,7 @@
 One module per command group, each adding its commands to the parser (`add_commands`):
 
     run         gridline run                          run.py
+    playground  gridline play                         play.py
     the store   gridline db upgrade | copy            db.py
     the city    gridline grids import, demo,          city.py
                 gridline categories check
@@ -26,8 +27,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bot.cli import apikey, callouts, cases, city, db, media, people, plans, retention, run, sync
-from bot.cli.common import Problem
+from bot.cli import apikey, callouts, cases, city, db, media, people, plans, play, retention, run, sync
+from bot.cli.common import PlaygroundInstead, Problem
 from storage.db import StoreFromNewerCode
 from storage.urls import redacted_url
 
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     # In the order `gridline --help` lists them.
     run.add_commands(commands)
+    play.add_commands(commands)
     db.add_commands(commands)
     city.add_map_commands(commands)
     people.add_commands(commands)
@@ -56,7 +58,10 @@ def main(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     try:
-        args.handler(args)
+        try:
+            args.handler(args)
+        except PlaygroundInstead:
+            play.command_play(argparse.Namespace(reset=False, port=None, no_browser=False))
     except (OperationalError, DBAPIError) as error:
         print(f"gridline: cannot use the store: {redacted_url(str(error.orig))}", file=sys.stderr)
         return 1

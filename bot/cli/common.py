@@ -29,6 +29,10 @@ class Problem(Exception):
         self.lines = lines
 
 
+class PlaygroundInstead(Exception):
+    """`gridline run` has no token: the command line starts the playground (`gridline play`) instead."""
+
+
 def load_settings() -> Settings:
     try:
         return Settings()

@@ -6,11 +6,12 @@ import argparse
 import asyncio
 import logging
 import signal
+import sys
 from typing import TYPE_CHECKING, Literal
 
 from telegram.error import InvalidToken, NetworkError
 
-from bot.cli.common import Commands, Problem, catalog_of, load_settings
+from bot.cli.common import Commands, PlaygroundInstead, Problem, catalog_of, load_settings
 from bot.logs import configure_logging
 from storage.db import upgrade_schema
 from storage.urls import redacted_url
@@ -24,6 +25,11 @@ NO_TOKEN = (
     "GRIDLINE_BOT_TOKEN is not set: get a token from @BotFather in Telegram (/newbot), "
     "then put GRIDLINE_BOT_TOKEN=<token> in a .env file here or in the environment."
 )
+NO_PLAYGROUND_TOKEN = (
+    "gridline: GRIDLINE_BOT_TOKEN is not set, so the playground starts instead (Gridline without Telegram, "
+    "in your browser). To run the bot for real, get a token from @BotFather in Telegram (/newbot) and put "
+    "GRIDLINE_BOT_TOKEN=<token> in a .env file here."
+)
 
 
 def command_run(args: argparse.Namespace) -> None:
@@ -34,7 +40,11 @@ def command_run(args: argparse.Namespace) -> None:
 
     settings = load_settings()
     if settings.bot_token is None or not settings.bot_token.get_secret_value().strip():
-        raise Problem(NO_TOKEN)
+        if args.role != "all" or not args.play_without_token:
+            raise Problem(NO_TOKEN)
+        # No token: the playground instead (the real bot against a Bot API stand-in on this machine).
+        print(NO_PLAYGROUND_TOKEN, file=sys.stderr, flush=True)
+        raise PlaygroundInstead
     configure_logging([settings.bot_token.get_secret_value(),
                        *([settings.webhook_secret.get_secret_value()] if settings.webhook_secret else []),
                        *([settings.s3_secret_access_key.get_secret_value()] if settings.s3_secret_access_key else [])],
@@ -130,4 +140,6 @@ def add_commands(commands: Commands) -> None:
     run.add_argument("--role", choices=("all", "web", "worker"), default="all",
                      help="web: take updates (polling, or webhook for several processes); worker: send the queue, "
                           "run the timers and the sync; all (default): both")
+    run.add_argument("--play-without-token", action="store_true",
+                     help="without GRIDLINE_BOT_TOKEN, start the playground instead of stopping (what ./run bot does)")
     run.set_defaults(handler=command_run)
