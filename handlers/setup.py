@@ -16,6 +16,7 @@ from telegram.ext import (
 
 from handlers import (
     away,
+    board,
     callout_answers,
     callout_command,
     callout_compose,
@@ -107,6 +108,8 @@ def register_handlers(application: App) -> None:
     application.add_handler(CommandHandler("plans", message_step(callout_plans.list_plans), filters=private))
     application.add_handler(CommandHandler("mobilizations", message_step(callout_command.show_recent), filters=private))
     application.add_handler(CommandHandler("away", message_step(away.away_command), filters=private))
+    application.add_handler(CommandHandler("board", board.on_board_command, filters=private))
+    application.add_handler(MessageHandler(new & filters.StatusUpdate.WEB_APP_DATA, message_step(board.on_web_app_data)))
     application.add_handler(MessageHandler(new & filters.COMMAND, message_step(citizen.unknown_command)))
     application.add_handler(MessageHandler(new & filters.PHOTO, picture_intake.on_photo))
     application.add_handler(MessageHandler(new & filters.Document.ALL, picture_intake.on_document))

@@ -602,3 +602,18 @@ class Plan(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class BoardPass(Base):
+    """The command-centre board's way in (issue 17): a one-time link (`link`, opened once within
+    minutes) or the session it started (`session`, hours). Only the SHA-256 of the token is kept."""
+
+    __tablename__ = "board_passes"
+    __table_args__ = (Index("ix_board_passes_person", "person_id"),)
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(8))  # link | session
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
