@@ -12,6 +12,7 @@ One module per command group, each adding its commands to the parser (`add_comma
                 gridline sync status                  sync.py
     call-outs   gridline mobilization export          callouts.py
     plans       gridline plans import | export        plans.py
+    the board   gridline board link | revoke          board.py
 
 A command says what is wrong by raising `common.Problem` (each line printed, exit code 2); the
 store being unreachable is exit code 1. Heavy imports (the Telegram Application, the map) happen
@@ -23,7 +24,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bot.cli import apikey, callouts, cases, city, db, people, plans, run, sync
+from bot.cli import apikey, board, callouts, cases, city, db, people, plans, run, sync
 from bot.cli.common import Problem
 from storage.db import StoreFromNewerCode
 from storage.urls import redacted_url
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_commands(commands)
     callouts.add_commands(commands)
     plans.add_commands(commands)
+    board.add_commands(commands)
     city.add_catalog_commands(commands)
     return parser
 
