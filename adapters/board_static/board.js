@@ -81,7 +81,7 @@
   }
 
   function startMap() {
-    map = L.map("map", {zoomControl: true, preferCanvas: false, attributionControl: true});
+    map = L.map("map", {zoomControl: true, attributionControl: true, maxZoom: 19, minZoom: 3});
     if (me.tiles) {
       var tiles = L.tileLayer(me.tiles, {maxZoom: 19, attribution: me.tiles.indexOf("openstreetmap") >= 0 ? "© OpenStreetMap" : ""});
       tiles.on("tileerror", function () {

@@ -9,7 +9,7 @@
       el.textContent = setup.texts[el.getAttribute("data-t")] || el.textContent;
     });
     var coords = window.GridlineCoords(setup.coordinates);
-    var map = L.map("map");
+    var map = L.map("map", {maxZoom: 19});
     if (setup.tiles) L.tileLayer(setup.tiles, {maxZoom: 19}).addTo(map);
     var box = setup.bbox;
     if (box) {
