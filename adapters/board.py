@@ -73,17 +73,14 @@ Translations = Callable[[str], Callable[[str], str]]
 
 # What the page says, in English (the msgids); translated from the bot's catalogs by /board/api/i18n.
 PAGE_STRINGS: tuple[str, ...] = (
-    N_("Command centre"), N_("Waiting for a dispatcher"), N_("Overdue"), N_("Live call-outs"), N_("Figures"),
+    N_("Command centre"), N_("Waiting for a dispatcher"), N_("Overdue"), N_("Live call-outs"),
     N_("Area"), N_("Category"), N_("State"), N_("Period"), N_("All"), N_("Open cases"), N_("Overdue only"),
-    N_("Waiting for a dispatcher"), N_("Last 24 hours"), N_("Last 7 days"), N_("Last 30 days"), N_("Any time"),
-    N_("On time"), N_("Closed"), N_("Satisfied"), N_("Cases"), N_("Holder"), N_("Deadline"), N_("History"),
+    N_("Last 24 hours"), N_("Last 7 days"), N_("Last 30 days"), N_("Any time"),
+    N_("On time"), N_("Closed"), N_("Satisfied"), N_("Holder"), N_("Deadline"), N_("History"),
     N_("Photos"), N_("Reported"), N_("Nobody yet"), N_("Nothing here."), N_("Live"), N_("Reconnecting…"),
-    N_("Heat: last 30 days"), N_("Check-ins today"), N_("Boundaries"), N_("Close"), N_("needed"), N_("drill"),
-    N_("overdue"), N_("cases here"),
+    N_("Heat: last 30 days"), N_("Check-ins today"), N_("needed"), N_("drill"), N_("overdue"), N_("cases here"),
     N_("Signed out or not allowed. Open the board again from the bot (/board)."), N_("Per grid, last 30 days"),
-    N_("Pick the place on the map"), N_("Tap the map where the problem is, then send."), N_("Send this place"),
-    N_("Open the board"), N_("This link was used already or has expired. Send /board to the bot for a new one."),
-    N_("Map tiles unavailable: boundaries only"), N_("Legend"), N_("updated"),
+    N_("Map tiles unavailable: boundaries only"), N_("updated"), N_("Cases grouped"), N_("Group with overdue"),
 )
 PICKER_STRINGS = (N_("Pick the place on the map"), N_("Tap the map where the problem is, then send."), N_("Send this place"))
 
@@ -287,7 +284,8 @@ class Board:
             categories = await board.categories(session)
         return self._json({"name": viewer.name, "language": viewer.language, "roots": list(viewer.scope.roots),
                            "everything": viewer.scope.codes is None, "tiles": settings.map_tiles,
-                           "coordinates": settings.map_coordinates, "categories": categories})
+                           "coordinates": settings.map_coordinates, "categories": categories,
+                           "now": self.runtime.clock.now().isoformat()})
 
     async def areas(self, request: web.Request) -> web.Response:
         viewer = await self._viewer(request)
@@ -321,7 +319,7 @@ class Board:
         viewer = await self._viewer(request)
         async with self.runtime.store.transaction() as session:
             found = await board.lists(session, viewer.scope, self.runtime.clock.now())
-        return self._json({**found, "version": self.hub.version})
+        return self._json({**found, "version": self.hub.version, "now": self.runtime.clock.now().isoformat()})
 
     async def callouts(self, request: web.Request) -> web.Response:
         viewer = await self._viewer(request)

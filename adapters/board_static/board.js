@@ -9,6 +9,8 @@
   var words = {texts: {}, states: {}, answers: {}}, me = null, coords = null, map = null;
   var layers = {}, shown = {numbers: [], cells: 0}, areasByCode = {}, refreshing = null, again = false;
   var lastVersion = -1, tileFailures = 0, chart = null;
+  var clockOffset = 0;  // the server's clock minus this screen's: ages are the server's
+  function serverTime(iso) { if (iso) clockOffset = new Date(iso).getTime() - Date.now(); }
 
   function t(text) { return words.texts[text] || text; }
   function stateName(state) { return words.states[state] || state; }
@@ -30,7 +32,7 @@
     return d.toLocaleString(me && me.language === "zh" ? "zh-CN" : "en-GB", {month: "short", day: "numeric", hour: "2-digit", minute: "2-digit"});
   }
   function ago(iso) {
-    var minutes = Math.round((Date.now() - new Date(iso).getTime()) / 60000), zh = me && me.language === "zh";
+    var minutes = Math.round((Date.now() + clockOffset - new Date(iso).getTime()) / 60000), zh = me && me.language === "zh";
     if (Math.abs(minutes) < 60) return minutes + (zh ? " 分钟" : " min");
     var hours = Math.round(minutes / 60);
     if (Math.abs(hours) < 48) return hours + (zh ? " 小时" : " h");
@@ -76,12 +78,15 @@
   function legend() {
     var rows = OPEN.map(function (s) { return '<span><i style="background:' + STATE_COLOURS[s] + '"></i>' + esc(stateName(s)) + "</span>"; });
     rows.push('<span><i class="lateicon" style="background:#fff"></i>' + esc(t("Overdue")) + "</span>");
+    rows.push('<span><i class="bubble"></i>' + esc(t("Cases grouped")) + "</span>");
+    rows.push('<span><i class="bubble late"></i>' + esc(t("Group with overdue")) + "</span>");
     rows.push("<span>🚨 " + esc(t("Live call-outs")) + "</span>");
+    rows.push('<span><i style="background:#0ea5e9;border-radius:0;transform:rotate(45deg)"></i>' + esc(t("Check-ins today")) + "</span>");
     document.getElementById("legend").innerHTML = rows.join("");
   }
 
   function startMap() {
-    map = L.map("map", {zoomControl: true, attributionControl: true, maxZoom: 19, minZoom: 3});
+    map = L.map("map", {zoomControl: true, attributionControl: true, maxZoom: 19, minZoom: 3, zoomSnap: 0.25});
     if (me.tiles) {
       var tiles = L.tileLayer(me.tiles, {maxZoom: 19, attribution: me.tiles.indexOf("openstreetmap") >= 0 ? "© OpenStreetMap" : ""});
       tiles.on("tileerror", function () {
@@ -117,7 +122,10 @@
         style: {color: top ? "#1e3a8a" : "#475569", weight: top ? 2.5 : 1, opacity: top ? 0.8 : 0.6, fill: !top,
                 fillColor: "#93c5fd", fillOpacity: top ? 0.04 : 0, dashArray: top ? null : "3 3"}
       });
-      layer.bindTooltip(esc(area.name), {sticky: true});
+      // Named on the map: the areas just inside the viewer's own (a leader's grids themselves).
+      var labelled = me.roots.indexOf(area.parent) >= 0 || (me.roots.indexOf(area.code) >= 0 && area.level === "grid");
+      if (labelled) layer.bindTooltip(esc(area.name), {permanent: true, direction: "center", className: "area-label"});
+      else layer.bindTooltip(esc(area.name), {sticky: true});
       layer.addTo(layers.areas);
       if (me.roots.indexOf(area.code) >= 0 || (me.everything && !area.parent)) {
         bounds = bounds ? bounds.extend(layer.getBounds()) : layer.getBounds();
@@ -229,7 +237,7 @@
       li.setAttribute("data-case", c.number);
       li.innerHTML = '<span class="num"><span class="pill" style="background:' + (STATE_COLOURS[c.state] || "#64748b") + '">&nbsp;</span> ' + esc(c.number) + "</span>" +
         '<span class="what">' + esc(c.area || "") + " · " + esc(categoryName(c.category)) + "</span>" +
-        '<span class="when' + (late ? " late" : "") + '">' + (late ? "⏰ " + esc(ago(c.deadline_at)) : esc(ago(c.created_at))) + "</span>";
+        '<span class="when' + (late ? " late" : "") + '">' + (late ? "⏰ " + esc(t("overdue")) + " " + esc(ago(c.deadline_at)) : "⏳ " + esc(ago(c.created_at))) + "</span>";
       li.addEventListener("click", function () {
         if (c.lat != null) map.setView(show(c.lat, c.lon), Math.max(map.getZoom(), 16));
         openCase(c.id);
@@ -265,7 +273,7 @@
   /* --- a case ------------------------------------------------------------------------------ */
   function openCase(id) {
     api("case/" + id).then(function (c) {
-      var late = OPEN.indexOf(c.state) >= 0 && new Date(c.deadline_at) < new Date();
+      var late = OPEN.indexOf(c.state) >= 0 && new Date(c.deadline_at).getTime() < Date.now() + clockOffset;
       var html = "<h3>" + esc(c.number) + ' <span class="pill" style="background:' + (STATE_COLOURS[c.state] || "#64748b") + '">' + esc(stateName(c.state)) + "</span>" +
         (late ? ' <span class="pill" style="background:#dc2626">⏰ ' + esc(t("Overdue")) + "</span>" : "") + "</h3>" +
         "<div>" + esc(categoryName(c.category)) + " · " + esc(c.area || "") + "</div>" +
@@ -298,7 +306,7 @@
     var q = filterQuery();
     refreshing = Promise.all([
       api("cases?" + q).then(function (found) { drawCases(found); lastVersion = Math.max(lastVersion, found.version); }),
-      api("lists").then(function (found) { drawList("p-waiting", found.waiting, false); drawList("p-overdue", found.overdue, true); drawTotals(found.totals); }),
+      api("lists").then(function (found) { serverTime(found.now); drawList("p-waiting", found.waiting, false); drawList("p-overdue", found.overdue, true); drawTotals(found.totals); }),
       api("callouts").then(function (found) { drawCallouts(found.callouts); }),
       api("checkins").then(function (found) { drawCheckins(found.checkins); }),
       document.getElementById("f-heat").checked ? api("heat?bbox=" + bbox()).then(function (found) { drawHeat(found.heat); }) : Promise.resolve(drawHeat([]))
@@ -326,12 +334,13 @@
   window.gridlineBoard = {
     numbers: function () { return shown.numbers.slice(); },
     cells: function () { return shown.cells; },
-    refresh: refresh, openCase: openCase,
+    refresh: refresh, openCase: openCase, map: function () { return map; },
     ready: false
   };
 
   api("me").then(function (found) {
     me = found;
+    serverTime(me.now);
     coords = window.GridlineCoords(me.coordinates);
     document.getElementById("who").textContent = me.name;
     return fetch("/board/api/i18n?lang=" + encodeURIComponent(me.language)).then(function (r) { return r.json(); });
