@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
+from time import monotonic as time_monotonic
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "board_static"
 COOKIE = "gridline_board"
 FIGURES_DAYS = 30  # as /stats
+FIGURES_FRESH_SECONDS = 60.0
 KEEPALIVE_SECONDS = 15.0
 MAX_BOX_DEGREES = 20.0
 
@@ -144,6 +146,8 @@ class Board:
         self.translations = translations
         self.hub = BoardHub()
         self._listener: QueueListener | None = None
+        # The month's figures per scope, for FIGURES_FRESH_SECONDS: they read every case of 30 days.
+        self._figures: dict[tuple[object, ...], tuple[float, dict[str, Any]]] = {}
 
     def routes(self, app: web.Application) -> None:
         app.router.add_get("/board", self.to_board)
@@ -338,9 +342,16 @@ class Board:
         zone = self.runtime.settings.zone
         now = self.runtime.clock.now()
         end = datetime.combine(now.astimezone(zone).date() + timedelta(days=1), time(0), tzinfo=zone)
+        key = (viewer.scope.roots, viewer.scope.codes is None, end)
+        kept = self._figures.get(key)
+        if kept is not None and time_monotonic() - kept[0] < FIGURES_FRESH_SECONDS:
+            return self._json(kept[1])
         async with self.runtime.store.transaction() as session:
             found = await board.figures(session, await self.runtime.map.index(session), viewer.scope,
                                         end - timedelta(days=FIGURES_DAYS), end)
+        if len(self._figures) > 1000:
+            self._figures.clear()
+        self._figures[key] = (time_monotonic(), found)
         return self._json(found)
 
     async def case(self, request: web.Request) -> web.Response:

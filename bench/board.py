@@ -75,8 +75,9 @@ async def seed(store: Store, count: int, scene: bool) -> None:
         leaf = [c for c in load_catalog().all() if c.parent_code]
     micro = [c for c in index.codes if index.level_of(c) == "microgrid"]
     shapes = {c: index.boundaries[index.position[c]] for c in micro}
-    open_states = [CaseState.REPORTED, CaseState.ASSIGNED, CaseState.ASSIGNED, CaseState.IN_PROGRESS,
-                   CaseState.IN_PROGRESS, CaseState.ESCALATED, CaseState.ACCEPTED]
+    # Most open cases are with a worker; a few wait for a dispatcher (reported, accepted, escalated).
+    open_states = [CaseState.ASSIGNED] * 18 + [CaseState.IN_PROGRESS] * 18 + [CaseState.REPORTED] * 2 + \
+        [CaseState.ACCEPTED, CaseState.ESCALATED]
     hot = rng.sample(micro, 12)  # where problems cluster, as they do
     rows: list[dict[str, Any]] = []
     for i in range(count):
@@ -190,7 +191,7 @@ async def measure_browser(base: str, token: str, submit_store: Store, runtime: R
                 await phone.wait_for_timeout(800)
                 await phone.screenshot(path=str(shots / "board-phone.png"))
                 print(f"screenshots: {shots / 'board-desktop.png'}, {shots / 'board-phone.png'}")
-            await page.evaluate("window.gridlineBoard.map().setView([29.8560, 121.5075], 17)")
+            await page.evaluate("window.gridlineBoard.map().setView([29.8560, 121.5075], 18)")
             await page.wait_for_timeout(500)
             waits: list[float] = []
             rng = random.Random(3)

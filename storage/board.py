@@ -56,6 +56,7 @@ class BoardScope:
 
     codes: frozenset[str] | None
     roots: tuple[str, ...]
+    whole_map: bool = False  # `codes` holds every area (a dispatcher of the city): "on the map" says it cheaper
 
     def covers(self, area_code: str | None) -> bool:
         if self.codes is None:
@@ -63,7 +64,9 @@ class BoardScope:
         return area_code is not None and area_code in self.codes
 
     def case_filter(self) -> ColumnElement[bool] | None:
-        return None if self.codes is None else Case.area_code.in_(sorted(self.codes))
+        if self.codes is None:
+            return None
+        return Case.area_code.is_not(None) if self.whole_map else Case.area_code.in_(sorted(self.codes))
 
 
 async def board_scope(session: AsyncSession, index: AreaIndex, person_id: int) -> BoardScope | None:
@@ -74,7 +77,8 @@ async def board_scope(session: AsyncSession, index: AreaIndex, person_id: int) -
     if not areas:
         return BoardScope(None, tuple(index.children_of(None)))
     known = [code for code in areas if code in index.position]
-    return BoardScope(frozenset(index.under(known)), tuple(known))
+    codes = frozenset(index.under(known))
+    return BoardScope(codes, tuple(known), whole_map=len(codes) == len(index.position))
 
 
 @dataclass(frozen=True)

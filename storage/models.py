@@ -214,6 +214,8 @@ class Case(Base):
         Index("ix_cases_area_state", "area_code", "state"),
         Index("ix_cases_created", "created_at"),
         Index("ix_cases_category_created", "category_code", "created_at"),
+        # The command-centre board (issue 17): the open cases in a box of the map, read from the index alone.
+        Index("ix_cases_board", "state", "lat", "lon", "deadline_at", "area_code", "assignee_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -351,7 +351,8 @@
     return api("areas");
   }).then(function (found) {
     drawAreas(found.areas);
-    return Promise.all([refresh(), figures()]);
+    figures();  // the month's figures come when they come: the map does not wait for them
+    return refresh();
   }).then(function () {
     listen();
     setInterval(figures, 60000);

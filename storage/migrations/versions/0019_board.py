@@ -29,9 +29,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('board_passes', schema=None) as batch_op:
         batch_op.create_index('ix_board_passes_person', ['person_id'], unique=False)
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.create_index('ix_cases_board', ['state', 'lat', 'lon', 'deadline_at', 'area_code', 'assignee_id', 'created_at'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_index('ix_cases_board')
     with op.batch_alter_table('board_passes', schema=None) as batch_op:
         batch_op.drop_index('ix_board_passes_person')
     op.drop_table('board_passes')
