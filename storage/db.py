@@ -132,8 +132,10 @@ class Store:
                     yield session
                     if self._announces_queued and session.info.get("outbox_queued"):
                         await announce_queued(session)
-                    if self._announces_queued and board_changes.changed(session):
-                        await announce_board_change(session)
+                    if self._announces_queued:
+                        await session.flush()  # what is left to write shows now whether a board must hear of it
+                        if board_changes.changed(session):
+                            await announce_board_change(session)
                 queued = session.info.pop("outbox_queued", False)
                 board_changed = board_changes.changed(session, forget=True)
             finally:

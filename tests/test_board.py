@@ -188,3 +188,39 @@ async def test_without_https_there_is_no_picker_button(world):
     await citizen.send_photo()
     keyboard = citizen.last().reply_markup["keyboard"]
     assert not [b for row in keyboard for b in row if isinstance(b, dict) and "web_app" in b]
+
+
+async def test_a_change_made_by_another_process_reaches_the_event_stream(world):
+    """On PostgreSQL through another store (its own engine, as another process has): NOTIFY; on
+    SQLite (one process) through the store's own commit hook."""
+    import asyncio
+
+    from storage.db import Store
+    from storage.models import Case
+
+    leader_tg, cases = await a_leader_and_cases(world)
+    other = Store(world.store.url) if world.settings.db_url else world.store
+    face = HttpFace(world.runtime, world.app.bot)
+    await face.start("127.0.0.1", 0)
+    try:
+        if world.settings.db_url:
+            await asyncio.wait_for(face.board._listener.listening.wait(), 5)
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{face.port}") as http:
+            auth = {"Authorization": "tma " + init_data(world, leader_tg)}
+            async with http.get("/board/api/events", headers=auth) as stream:
+                assert stream.status == 200 and stream.content_type == "text/event-stream"
+
+                async def next_change() -> str:
+                    while True:
+                        line = (await stream.content.readline()).decode()
+                        if line.startswith("data: "):
+                            return line[6:].strip()
+
+                first = await asyncio.wait_for(next_change(), 5)
+                async with other.transaction() as session:
+                    (await session.get(Case, cases["mine"].id)).description = "changed elsewhere"
+                assert await asyncio.wait_for(next_change(), 2) != first
+    finally:
+        await face.stop()
+        if other is not world.store:
+            await other.close()
