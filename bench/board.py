@@ -105,6 +105,15 @@ async def seed(store: Store, count: int, scene: bool) -> None:
     if rows:
         async with store.transaction() as session:
             await session.execute(insert(Case), rows)
+    # A store that has settled: its statistics gathered (PostgreSQL: and its visibility map, for
+    # index-only scans), as autovacuum or SQLite's ANALYZE would have by now.
+    async with store.engine.connect() as connection:
+        if store.engine.dialect.name == "postgresql":
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.exec_driver_sql("VACUUM ANALYZE cases")
+        else:
+            await connection.exec_driver_sql("ANALYZE")
+            await connection.commit()
     if not scene:
         return
     async with store.transaction() as session:

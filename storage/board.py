@@ -142,12 +142,12 @@ async def cases_in_box(session: AsyncSession, index: AreaIndex, scope: BoardScop
     how many overdue, and their mean position per cell of a grid laid over the box)."""
     where = [box.condition(), *_conditions(scope, index, filters, now, await category_codes(session, filters.category))]
     overdue = case((and_(Case.state.in_(OPEN_STATES), Case.deadline_at < now), 1), else_=0)
-    rows = (await session.execute(
-        select(Case.id, Case.number, Case.lat, Case.lon, Case.state, overdue).where(*where).limit(MAX_POINTS + 1)
-    )).all()
-    if len(rows) <= MAX_POINTS:
+    # How many, counted no further than needed (from the index alone), before any row is read.
+    many = await session.scalar(select(func.count()).select_from(select(Case.id).where(*where).limit(MAX_POINTS + 1).subquery()))
+    if (many or 0) <= MAX_POINTS:
+        rows = (await session.execute(select(Case.id, Case.number, Case.lat, Case.lon, Case.state, overdue).where(*where))).all()
         return {"points": [{"id": r[0], "number": r[1], "lat": r[2], "lon": r[3], "state": r[4].value,
-                            "overdue": bool(r[5])} for r in rows], "cells": []}
+                            "overdue": bool(r[5])} for r in rows[:MAX_POINTS]], "cells": []}
     size = max(box.north - box.south, box.east - box.west, 1e-6) / CELLS_ACROSS
     cy = cast((Case.lat - box.south) / size, Integer)
     cx = cast((Case.lon - box.west) / size, Integer)
@@ -245,15 +245,15 @@ async def checkins_today(session: AsyncSession, scope: BoardScope, now: datetime
 
 async def figures(session: AsyncSession, index: AreaIndex, scope: BoardScope, start: datetime, end: datetime) -> dict[str, Any]:
     """On-time, closure and satisfaction rates overall and per grid: the numbers /stats gives."""
-    report = await stats.gather(session, index, start, end, list(scope.roots) if scope.codes is not None else None)
-    names = await _area_names(session, set(report.per_area))
+    overall, per_area = await stats.rates(session, index, start, end, list(scope.roots) if scope.codes is not None else None)
+    names = await _area_names(session, set(per_area))
 
     def plain(figures: stats.Figures) -> dict[str, Any]:
         return {"total": figures.total, "on_time": figures.on_time_rate, "closure": figures.closure_rate,
                 "satisfaction": figures.satisfaction_rate, "by_state": figures.by_state}
 
-    return {"start": start.isoformat(), "end": end.isoformat(), "overall": plain(report.overall),
-            "per_grid": [{"code": code, "name": names.get(code, code), **plain(f)} for code, f in report.per_area.items()]}
+    return {"start": start.isoformat(), "end": end.isoformat(), "overall": plain(overall),
+            "per_grid": [{"code": code, "name": names.get(code, code), **plain(f)} for code, f in per_area.items()]}
 
 
 async def areas(session: AsyncSession, scope: BoardScope) -> list[dict[str, Any]]:

@@ -224,3 +224,29 @@ async def test_a_change_made_by_another_process_reaches_the_event_stream(world):
         await face.stop()
         if other is not world.store:
             await other.close()
+
+
+async def test_the_boards_figures_are_the_numbers_of_stats(world):
+    from datetime import timedelta
+
+    from storage import stats
+    from storage.models import Case
+    from storage.vocab import CaseState
+
+    _leader, cases = await a_leader_and_cases(world)
+    now = world.clock.now()
+    async with world.store.transaction() as session:
+        mine, beside, far = [await session.get(Case, cases[n].id) for n in ("mine", "beside", "far")]
+        mine.state, mine.resolved_at, mine.rating = CaseState.CLOSED, now + timedelta(hours=1), 1
+        beside.state, beside.resolved_at, beside.rating = CaseState.CLOSED, now + timedelta(days=9), 0
+        far.state = CaseState.REJECTED
+    async with world.store.transaction() as session:
+        index = await world.runtime.map.index(session)
+        start, end = now - timedelta(days=30), now + timedelta(days=1)
+        for areas in (None, ["HS-01"], ["HS-01-01-G1"]):
+            report = await stats.gather(session, index, start, end, areas)
+            overall, per_area = await stats.rates(session, index, start, end, areas)
+            def rates_of(f: stats.Figures) -> tuple[object, ...]:
+                return (f.total, f.by_state, f.on_time_rate, f.closure_rate, f.satisfaction_rate)
+            assert rates_of(overall) == rates_of(report.overall)
+            assert {k: rates_of(v) for k, v in per_area.items()} == {k: rates_of(v) for k, v in report.per_area.items()}

@@ -351,9 +351,9 @@
     return api("areas");
   }).then(function (found) {
     drawAreas(found.areas);
-    figures();  // the month's figures come when they come: the map does not wait for them
     return refresh();
   }).then(function () {
+    figures();  // the month's figures come after the map: it does not wait for them
     listen();
     setInterval(figures, 60000);
     setInterval(refresh, 60000);  // deadlines pass without any change in the store
