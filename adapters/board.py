@@ -25,6 +25,7 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 from time import monotonic as time_monotonic
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from pydantic import SecretStr
@@ -49,7 +50,7 @@ MAX_BOX_DEGREES = 20.0
 
 class BoardSettings(Protocol):
     @property
-    def zone(self) -> Any: ...
+    def zone(self) -> ZoneInfo: ...
     @property
     def bot_token(self) -> SecretStr | None: ...
     @property

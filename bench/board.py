@@ -28,7 +28,7 @@ from urllib.parse import quote
 
 import aiohttp
 import shapely
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -107,13 +107,13 @@ async def seed(store: Store, count: int, scene: bool) -> None:
             await session.execute(insert(Case), rows)
     # A store that has settled: its statistics gathered (PostgreSQL: and its visibility map, for
     # index-only scans), as autovacuum or SQLite's ANALYZE would have by now.
-    async with store.engine.connect() as connection:
-        if store.engine.dialect.name == "postgresql":
+    if store.engine.dialect.name == "postgresql":
+        async with store.engine.connect() as connection:
             await connection.execution_options(isolation_level="AUTOCOMMIT")
             await connection.exec_driver_sql("VACUUM ANALYZE cases")
-        else:
-            await connection.exec_driver_sql("ANALYZE")
-            await connection.commit()
+    else:
+        async with store.transaction() as session:
+            await session.execute(text("ANALYZE"))
     if not scene:
         return
     async with store.transaction() as session:
