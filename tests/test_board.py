@@ -250,3 +250,29 @@ async def test_the_boards_figures_are_the_numbers_of_stats(world):
                 return (f.total, f.by_state, f.on_time_rate, f.closure_rate, f.satisfaction_rate)
             assert rates_of(overall) == rates_of(report.overall)
             assert {k: rates_of(v) for k, v in per_area.items()} == {k: rates_of(v) for k, v in report.per_area.items()}
+
+
+async def test_gridline_board_link_prints_a_link_and_revoke_ends_the_session(world):
+    import asyncio
+
+    from tests.test_cli import gridline
+
+    leader_tg, _cases = await a_leader_and_cases(world)
+    env = {**world.command_env(), "GRIDLINE_PUBLIC_URL": "https://grid.example.org"}
+    printed = await asyncio.to_thread(gridline, "board", "link", "--tg-id", str(leader_tg), env=env)
+    assert printed.returncode == 0, printed.stderr
+    link = printed.stdout.split()[0]
+    assert link.startswith("https://grid.example.org/board/login/")
+    async with board_server(world) as url, aiohttp.ClientSession(url, cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        async with http.post(link.replace("https://grid.example.org", ""), allow_redirects=False) as response:
+            assert response.status == 303
+        async with http.get("/board/api/me") as response:
+            assert response.status == 200
+        ended = await asyncio.to_thread(gridline, "board", "revoke", "--tg-id", str(leader_tg), env=env)
+        assert ended.returncode == 0, ended.stderr
+        async with http.get("/board/api/me") as response:
+            assert response.status == 401
+    citizen = world.person("Citizen", language_code="en")
+    await citizen.say("/start")
+    refused = await asyncio.to_thread(gridline, "board", "link", "--tg-id", str(citizen.tg_id), env=env)
+    assert refused.returncode == 2 and "no board" in refused.stderr
