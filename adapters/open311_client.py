@@ -17,7 +17,7 @@ import aiohttp
 from adapters import media_links as media
 from adapters.runtime import AdapterRuntime as Runtime
 from storage import cases as case_store
-from storage import outbox, sync
+from storage import outbox, platform_updates, sync
 from storage.models import Case
 from storage.urls import redacted_url
 from storage.vocab import N_
@@ -95,6 +95,11 @@ class UpstreamClient:
                 return _text(request.get("service_request_id"))
         return None
 
+    async def post_update(self, fields: dict[str, str]) -> None:
+        """One step of a case (the Open311 service request updates extension). The platform takes
+        `update_id` as the update's identity, so the same update sent again is not a second one."""
+        await self._call("POST", "servicerequestupdates.json", data={**fields, **self._key()})
+
     async def by_token(self, token: str) -> str | None:
         data = await self._call("GET", f"tokens/{token}.json")
         first = data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else {}
@@ -157,8 +162,9 @@ class Syncer:
                                 aiohttp.ClientTimeout(total=settings.upstream_timeout_seconds,
                                                       connect=min(5.0, settings.upstream_timeout_seconds)))
         async with self._lock:
-            done = {"posted": 0, "failed": 0, "updated": 0}
+            done = {"posted": 0, "failed": 0, "updated": 0, "steps_sent": 0, "steps_failed": 0}
             await self._push(client, done)
+            await self._push_steps(client, done)
             await self._pull(client, done)
             await self._warn_of_lag()
             return done
@@ -215,6 +221,38 @@ class Syncer:
                 await sync.failed(session, case_id, str(error), rt.clock.now(), permanent=permanent, reached=reached,
                                   rng=self.rng)
             done["failed"] += 1
+
+    async def _push_steps(self, client: UpstreamClient, done: dict[str, int]) -> None:
+        """Every step of the cases the platform has numbered, in order, each once (a stable update_id)."""
+        rt = self.runtime
+        settings = rt.settings
+        while True:
+            async with rt.store.transaction() as session:
+                due = await platform_updates.claim_due(session, rt.clock.now())
+            if not due:
+                return
+            # One step per case at a time (claim_due): a case's next step is claimed once this one is sent.
+            for step in due:
+                fields = {"update_id": step.update_id, "service_request_id": step.service_request_id,
+                          "status": step.status, "updated_datetime": step.updated_at.astimezone(settings.zone).isoformat(),
+                          "description": step.description}
+                if step.photo_id is not None and settings.bot_token is not None:
+                    fields["media_url"] = media.photo_url(settings, step.photo_id, rt.clock.now())
+                try:
+                    await client.post_update(fields)
+                except (Temporary, Permanent) as error:
+                    permanent = isinstance(error, Permanent)
+                    rt.counters.sync_failures += 1
+                    log.warning("sync: step %s of case %s not sent (%s): %s", step.update_id, step.case_number,
+                                "refused" if permanent else "will retry", error)
+                    async with rt.store.transaction() as session:
+                        await platform_updates.failed(session, step.row_id, str(error), rt.clock.now(),
+                                                      permanent=permanent, rng=self.rng)
+                    done["steps_failed"] += 1
+                    continue
+                async with rt.store.transaction() as session:
+                    await platform_updates.sent(session, step.row_id, rt.clock.now())
+                done["steps_sent"] += 1
 
     async def _pull(self, client: UpstreamClient, done: dict[str, int]) -> None:
         rt = self.runtime

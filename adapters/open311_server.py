@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters import media_links as media
 from adapters.runtime import AdapterRuntime as Runtime
-from storage import open311, routing
+from storage import open311, platform_updates, routing
 from storage.models import Case
 from storage.open311 import NewRequest, Query
 
@@ -34,6 +34,9 @@ LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 # Characters XML 1.0 does not allow anywhere in a document (controls, lone surrogates, U+FFFE/FFFF).
 XML_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 UNENCODED_OFFSET = re.compile(r"(\d\d:\d\d(?::\d\d(?:\.\d+)?)?) (\d\d(?::?\d\d)?)$")
+# A posted answer to a service's question: attribute[code] (a list's attribute[code][] is not needed:
+# no question takes several values).
+ATTRIBUTE = re.compile(r"^attribute\[([^\[\]]{1,64})\]$")
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 
@@ -126,6 +129,7 @@ class Open311:
         app.router.add_post("/open311/v2/requests.{format}", guarded(self.post_request))
         app.router.add_get(r"/open311/v2/requests/{id}.{format}", guarded(self.one_request))
         app.router.add_get(r"/open311/v2/tokens/{token}.{format}", guarded(self.token))
+        app.router.add_get("/open311/v2/servicerequestupdates.{format}", guarded(self.updates))
         # Last, so it only takes what nothing above matched: unknown paths and methods.
         app.router.add_route("*", "/open311/{tail:.*}", guarded(self.unknown))
 
@@ -192,8 +196,9 @@ class Open311:
         found = open311.find_service(self.runtime.catalog, request.match_info["code"])
         if found is None:
             return _errors(fmt, Problem(404, [(404, f"service_code {request.match_info['code']} is not a known service")]))
-        # No service asks for extra attributes: the list is empty, as the spec allows.
-        return _reply(fmt, "service_definition", None, {"service_code": found[0].code, "attributes": []})
+        # A service without questions has an empty list, as the spec allows.
+        body = {"service_code": found[0].code, "attributes": open311.attributes(found[0], self._language(request))}
+        return _reply(fmt, "service_definition", None, body)
 
     def _media_url(self, case_photo_id: int | None) -> str | None:
         if case_photo_id is None:
@@ -279,6 +284,40 @@ class Open311:
         return Query(listed("service_request_id"), listed("service_code"),
                      tuple(sorted(set(status))) if len(set(status)) == 1 else (), start, end, page, size)
 
+    async def updates(self, request: web.Request) -> web.Response:
+        """The steps of every case since a time (`updated_after`, or `start_date`; up to `end_date`),
+        oldest first, paged (`page` from 1, `page_size` up to the requests' limit): the Open311 service
+        request updates extension, read with the same API key rules as requests. The public feed
+        (GRIDLINE_OPEN311_PUBLIC_READ, no key) leaves out notes and photos."""
+        fmt = _format(request)
+        after = self._date(request, "updated_after") or self._date(request, "start_date")
+        until = self._date(request, "end_date")
+        page, size = self._whole(request, "page", 1), self._whole(request, "page_size", open311.MAX_RESULTS)
+        if page < 1 or page > open311.MAX_PAGE:
+            raise Problem(400, [(400, f"page must be from 1 to {open311.MAX_PAGE}")])
+        if size < 1 or size > open311.MAX_RESULTS:
+            raise Problem(400, [(400, f"page_size must be from 1 to {open311.MAX_RESULTS}")])
+        zone = self.runtime.settings.zone
+        async with self.runtime.store.transaction() as session:
+            reader = await self._reader(session, request)
+            steps = await platform_updates.steps_since(session, after, until, page, size)
+        body = [{"update_id": step.update_id, "service_request_id": step.service_request_id, "status": step.status,
+                 "updated_datetime": step.updated_at.astimezone(zone).isoformat(timespec="seconds"),
+                 "description": step.description.split(":", 1)[0] if reader == "public" else step.description,
+                 "media_url": self._media_url(step.photo_id) if reader == "key" else None}
+                for step in steps]
+        return _reply(fmt, "service_request_updates", "request_update", body)
+
+    @staticmethod
+    def _whole(request: web.Request, name: str, default: int) -> int:
+        given = request.query.get(name, "").strip()
+        if not given:
+            return default
+        try:
+            return int(given)
+        except ValueError:
+            raise Problem(400, [(400, f"{name} must be a whole number")]) from None
+
     async def one_request(self, request: web.Request) -> web.Response:
         fmt = _format(request)
         async with self.runtime.store.transaction() as session:
@@ -320,7 +359,9 @@ class Open311:
             await routing.route_case(session, case, index, rt.clock.now())
             number = case.number
         log.info("open311: request %s created through key %s", number, channel)
-        body = [{"service_request_id": number, "service_notice": None, "account_id": None}]
+        found = open311.find_service(rt.catalog, case.category_code)
+        notice = open311.stop_notice(found[0], new.answers, self._language(request)) if found else None
+        body = [{"service_request_id": number, "service_notice": notice, "account_id": None}]
         return _reply(fmt, "service_requests", "request", body, 201)
 
     async def _fields(self, request: web.Request) -> dict[str, str]:
@@ -330,6 +371,11 @@ class Open311:
                 if not isinstance(data, dict):
                     raise ValueError("not an object")
                 fields = {str(k): v for k, v in data.items()}
+                nested = fields.pop("attribute", None)  # {"attribute": {"code": value}}, as JSON clients send it
+                if isinstance(nested, dict):
+                    fields.update({f"attribute[{k}]": v for k, v in nested.items()})
+                elif nested is not None:
+                    fields["attribute"] = nested
                 # A field is a string or a number; the text of an object or a list is nobody's words.
                 plain: tuple[type, ...] = (str, int, float, type(None))
             else:
@@ -358,6 +404,7 @@ class Open311:
         # Checked whole (open311.request_problems), never cut: a cut e-mail address or link is a wrong one.
         contact = {k: fields.get(k, "").strip() for k in
                    ("email", "phone", "first_name", "last_name", "device_id", "account_id", "media_url")}
+        attributes = {match.group(1): value for name, value in fields.items() if (match := ATTRIBUTE.match(name))}
         return NewRequest(fields.get("service_code", "").strip() or None, number("lat"), number("long"),
                           fields.get("address_string", "").strip() or None, fields.get("description", "").strip() or None,
-                          contact, fields.get("address_id", "").strip() or None)
+                          contact, fields.get("address_id", "").strip() or None, attributes)

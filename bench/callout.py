@@ -40,7 +40,7 @@ from handlers.runtime import Runtime
 from storage import callout_drafts, people, roles
 from storage.catalog import load_catalog
 from storage.clock import SystemClock
-from storage.db import Store, upgrade_schema_async
+from storage.db import Store, async_driver_url, upgrade_schema_async
 from storage.map_import import DEMO_CITY, read_map, write_map
 from storage.map_index import AreaIndex
 from tests.fake_telegram import FakeBotApi
@@ -247,7 +247,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         postgres = args.postgres or ("start" if args.workers > 1 else None)
-        admin = start_postgres(folder) if postgres == "start" else postgres
+        admin = start_postgres(folder) if postgres == "start" else async_driver_url(postgres) if postgres else None
         setup = Setup(args.recipients, args.jitter, args.paid, args.workers, admin)
         try:
             if "clean" in args.runs:

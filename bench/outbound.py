@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from handlers.i18n import N_  # noqa: E402
 from storage import outbox, people  # noqa: E402
 from storage.catalog import load_catalog, sync_categories  # noqa: E402
-from storage.db import Store, upgrade_schema_async  # noqa: E402
+from storage.db import Store, async_driver_url, upgrade_schema_async  # noqa: E402
 from tests.fake_telegram import FakeBotApi  # noqa: E402
 
 NOTICE = N_("Nothing is waiting for you. 👍")
@@ -132,7 +132,7 @@ def main() -> None:
                         help="workers x GRIDLINE_SEND_PER_SECOND, the limit they share (default: 1x1000,2x1000)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        admin = start_postgres(folder) if args.postgres == "start" else args.postgres
+        admin = start_postgres(folder) if args.postgres == "start" else async_driver_url(args.postgres)
         try:
             for setup in args.setups.split(","):
                 workers, per_second = map(int, setup.split("x"))

@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from handlers.runtime import Runtime
 from storage.db import async_driver_url
+from storage.vocab import Verifier, VerifyMode
 
 
 def _clock_time(text: str) -> time | None:
@@ -85,6 +86,10 @@ class Settings(BaseSettings):
     quiet_hours: str = "22:00-07:00"
     digest_at: str = "08:30"
     auto_close_days: float = Field(default=3, gt=0, le=90)
+    # Verification before closing (核查, issue 18): which resolved cases go to a verifier first
+    # (none, all, or catalog: the categories with verify = true), and who verifies (leader or dispatcher).
+    verify: VerifyMode = VerifyMode.CATALOG
+    verifier: Verifier = Verifier.LEADER
     # Official warnings (CAP 1.2): Atom or RSS feeds of alerts to poll (a JSON list, or URLs separated
     # by commas), how often, and the sender id of the alerts Gridline exports.
     cap_feeds: Annotated[list[str], NoDecode] = Field(default_factory=list)

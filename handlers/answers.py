@@ -15,7 +15,9 @@ from handlers import (
     citizen_cases,
     citizen_report,
     dispatcher,
+    joint,
     patrol,
+    verify,
     worker,
 )
 from handlers.questions import Accepts, PhotoIn, Place, merged
@@ -31,6 +33,8 @@ TABLE = merged(
     callout_command.ANSWERS,
     callout_answers.ANSWERS,
     callout_plans.ANSWERS,
+    verify.ANSWERS,
+    joint.ANSWERS,
 )
 
 

@@ -437,3 +437,44 @@ class AwayFor(Button, prefix="w:away"):
 
 class BackFromAway(Button, prefix="w:back"):
     pass
+
+
+# --- a category's questions in a report (handlers/report_questions.py) ---------------------------
+
+class AnswerQuestion(Button, prefix="r:ans"):
+    """An answer on a button: "yes"/"no" or a choice's option code, to the question named."""
+    draft: int
+    question: str
+    value: str
+
+
+class SkipQuestion(Button, prefix="r:qskip"):
+    """Skip an optional question."""
+    draft: int
+    question: str
+
+
+# --- verification and joint handling (handlers/verify.py, handlers/joint.py) ----------------------
+
+class VerifyCase(Button, prefix="v:ok"):
+    case: int
+
+
+class VerifyWithPhoto(Button, prefix="v:ph"):
+    case: int
+
+
+class SendBackCase(Button, prefix="v:back"):
+    case: int
+
+
+class PartDone(Button, prefix="j:done"):
+    part: int
+
+
+class PartCannot(Button, prefix="j:no"):
+    part: int
+
+
+class ResolveAnyway(Button, prefix="j:any"):
+    case: int

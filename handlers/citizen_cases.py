@@ -22,6 +22,7 @@ from handlers.buttons import Button, ListMyCases, OpenMyCase, RateCase
 from handlers.fit import escape, shorten, user
 from handlers.full_text import fitted_card
 from handlers.i18n import Translate, local_time
+from handlers.question_texts import answer_lines
 from handlers.questions import Accepts
 from handlers.texts import STATE_ICONS, category_label, state_name
 from handlers.turn import ButtonOutcome, Outgoing, PressHandler, Replies, Turn, press_step
@@ -91,6 +92,7 @@ def timeline_text(turn: Turn, case: Case, events: list[CaseEvent]) -> str:
     ]
     if case.description:
         lines.append(_("📝 {text}").format(text=user(case.description)))
+    lines += answer_lines(_, rt, language, case.category_code, case.answers)
     if case.state not in FINAL_STATES:
         lines.append(_("⏰ Due by {deadline}").format(deadline=local_time(case.deadline_at, rt.settings.zone, language)))
     lines.append("")

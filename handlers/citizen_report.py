@@ -13,6 +13,9 @@ stateDiagram-v2
     photos --> location: a photo
     location --> category: a place, a typed address, 📍 Use where the photo was taken
     category --> description: a category, 🤷 Not sure
+    category --> questions: a category that asks questions (handlers/report_questions.py)
+    questions --> description: the last answer
+    questions --> stopped: a stop answer
     description --> confirm: a few words, Skip
     confirm --> photos: Change › Photos
     confirm --> location: Change › Location
@@ -24,11 +27,12 @@ stateDiagram-v2
     submitted --> [*]
     merged --> [*]
     cancelled --> [*]
+    stopped --> [*]
 ```
 
 At every step a photo is added (up to five) and a place replaces the location; the step then
 moves to whatever the report still lacks. Typed text is the answer only where `TEXT_AT` says so
-(the address, the description); elsewhere it gets a hint, at most once in a while.
+(the address, an answer, the description); elsewhere it gets a hint, at most once in a while.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from collections.abc import Awaitable, Callable
 
 from telegram import Message
 
-from handlers import keyboards
+from handlers import keyboards, report_questions
 from handlers.questions import PhotoIn, Place
 from handlers.report_prompts import step_prompt
 from handlers.turn import Outgoing, Replies, Turn
@@ -127,6 +131,7 @@ TEXT_AT: dict[DraftStep, DraftText] = {
     DraftStep.PHOTOS: _photo_first,
     DraftStep.LOCATION: take_typed_address,
     DraftStep.CATEGORY: _category_again,
+    DraftStep.QUESTIONS: report_questions.take_typed_answer,
     DraftStep.DESCRIPTION: take_description,
     DraftStep.CONFIRM: _ready,
 }

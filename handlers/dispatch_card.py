@@ -8,6 +8,7 @@ from telegram import InlineKeyboardMarkup
 from handlers import keyboards
 from handlers.fit import escape, user
 from handlers.i18n import Translate, local_time, translator
+from handlers.question_texts import answer_lines
 from handlers.runtime import Runtime
 from handlers.texts import category_label, state_name
 from storage import areas, case_callouts, cases, dispatch, people, policy
@@ -65,6 +66,7 @@ async def card_text(session: AsyncSession, rt: Runtime, index: AreaIndex, person
     ]
     if case.description:
         lines.append(_("📝 {text}").format(text=user(case.description)))
+    lines += answer_lines(_, rt, language, case.category_code, case.answers)
     lines.append(_("🕑 Reported {reported} · due by {deadline}").format(
         reported=local_time(case.created_at, rt.settings.zone, language),
         deadline=local_time(case.deadline_at, rt.settings.zone, language)))

@@ -17,6 +17,7 @@ from telegram import (
 from handlers import buttons
 from handlers.buttons import (
     AddToCase,
+    AnswerQuestion,
     AreaCode,
     BackToSummary,
     BackToTopCategories,
@@ -36,6 +37,7 @@ from handlers.buttons import (
     ShowChanges,
     ShowFullText,
     SkipDescription,
+    SkipQuestion,
     SubmitReport,
     UnsureOfCategory,
     UsePhotoPosition,
@@ -43,6 +45,7 @@ from handlers.buttons import (
 from handlers.fit import shorten
 from handlers.i18n import Translate, translator
 from storage.catalog import CategoryDef
+from storage.category_questions import NO, YES, QuestionDef, QuestionKind
 from storage.drafts import DraftStep
 from storage.policy import DispatchAction, TaskAction
 from storage.vocab import N_, SUPPORTED_LANGUAGES, CallOutAnswer, Language
@@ -543,6 +546,54 @@ def away_choices(_: Translate, callout: int, away: bool) -> InlineKeyboardMarkup
     if away:
         rows.append([_press(_("🔙 I'm back"), buttons.BackFromAway())])
     return InlineKeyboardMarkup(rows)
+
+
+# --- a category's questions in a report ----------------------------------------------------------
+
+def question_buttons(_: Translate, language: str, draft_id: int, question: QuestionDef) -> InlineKeyboardMarkup | None:
+    """Yes/No or the options, one tap each; "Skip" under an optional question; None when the answer
+    is typed and the question is required."""
+    rows: list[list[InlineKeyboardButton]] = []
+    if question.kind == QuestionKind.YES_NO:
+        rows.append([InlineKeyboardButton(_("Yes"), callback_data=AnswerQuestion(draft_id, question.code, YES).pack()),
+                     InlineKeyboardButton(_("No"), callback_data=AnswerQuestion(draft_id, question.code, NO).pack())])
+    elif question.kind == QuestionKind.CHOICE:
+        rows += [[InlineKeyboardButton(option.label(language),
+                                       callback_data=AnswerQuestion(draft_id, question.code, option.code).pack())]
+                 for option in question.options]
+    if not question.required:
+        rows.append([InlineKeyboardButton(_("Skip ➡️"), callback_data=SkipQuestion(draft_id, question.code).pack())])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def with_answers_change(_: Translate, markup: InlineKeyboardMarkup, draft_id: int) -> InlineKeyboardMarkup:
+    """The summary's Change choices with "❓ Answers" (for a category that asks questions) above « Back."""
+    rows = [list(row) for row in markup.inline_keyboard]
+    rows.insert(len(rows) - 1, [InlineKeyboardButton(_("❓ Answers"),
+                                                     callback_data=RedoPart(draft_id, DraftStep.QUESTIONS).pack())])
+    return InlineKeyboardMarkup(rows)
+
+
+# --- verification and joint handling ------------------------------------------------------------
+
+
+def verify_card(_: Translate, case: int) -> InlineKeyboardMarkup:
+    """A verifier's buttons: verified as it is, verified with a photo of their own, or sent back."""
+    return InlineKeyboardMarkup([
+        [_press(_("✅ Verified"), buttons.VerifyCase(case=case)),
+         _press(_("📷 Verified, with my photo"), buttons.VerifyWithPhoto(case=case))],
+        [_press(_("↩️ Send back"), buttons.SendBackCase(case=case))],
+    ])
+
+
+def part_card(_: Translate, part: int) -> InlineKeyboardMarkup:
+    """A co-holder's buttons on their part: done, or cannot (with a reason)."""
+    return InlineKeyboardMarkup([[_press(_("✅ My part is done"), buttons.PartDone(part=part)),
+                                  _press(_("🙅 Cannot do it"), buttons.PartCannot(part=part))]])
+
+
+def resolve_anyway(_: Translate, case: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[_press(_("✅ Resolve anyway (give a reason)"), buttons.ResolveAnyway(case=case))]])
 
 
 # --- the command-centre board and the citizens' map picker (issue 17) ------------------------------

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, InputFile, InputMediaPhoto
 from telegram.ext import ExtBot
 
-from handlers import callout_answers, callout_command, cap_drafts, dispatch_card, keyboards, task_card
+from handlers import callout_answers, callout_command, cap_drafts, dispatch_card, joint, keyboards, task_card, verify
 from handlers.fit import CAPTION_LIMIT, TEXT_LIMIT, fit, telegram_length, user
 from handlers.full_text import fitted_card
 from handlers.i18n import translator
@@ -22,6 +22,7 @@ from handlers.photo_rules import Upload, upload_for
 from handlers.runtime import Runtime
 from handlers.texts import state_name
 from storage import cases, dispatch, outbox, tasks
+from storage import verify as storage_verify
 from storage.models import Case, CaseEvent, Person, Photo
 from storage.vocab import OutboxKind
 
@@ -50,6 +51,7 @@ def _case_update_text(person: Person, case: Case, event: CaseEvent, duplicate_of
         "rejected": _("⛔ Case {number} was not accepted."),
         "reopened": _("🔁 Case {number} was reopened."),
         "escalated": _("⏫ Case {number} was passed to a higher level to handle."),
+        "verifying": _("🔎 Case {number} was fixed and is being verified; you will be asked to rate it after that."),
     }
     if cases.closed_unrated(event):
         return _("🏁 Case {number} is closed, as it was not rated within a few days of being resolved. "
@@ -101,6 +103,9 @@ async def _case_update(session: AsyncSession, rt: Runtime, payload: outbox.CaseU
     if event.to_state == "resolved" and case.reporter_id == person.id and case.state == "resolved":
         markup = keyboards.rating(_, case.id)
     photos = await cases.event_photos(session, event.id) if event.to_state == "resolved" else []
+    if event.to_state == "resolved" and event.from_state == "verifying":
+        worker_step = await storage_verify.resolution(session, case.id)  # the fix's photos, not the check's
+        photos = await cases.event_photos(session, worker_step.id) if worker_step is not None else []
     text, markup = fitted_card(_, text, markup, case.id, event.id)
     return Notice(text, markup, photos)
 
@@ -161,7 +166,13 @@ async def _reminder(session: AsyncSession, rt: Runtime, payload: outbox.Reminder
     """A deadline reminder, unless the case has moved on since it was due (closed, or a later one fired)."""
     case = await cases.case_by_id(session, payload.case)
     stage = payload.stage
-    if case is None or case.state not in tasks.WORK_STATES or case.reminders != stage:
+    if case is None or case.state not in tasks.WORK_STATES:
+        return None
+    if stage in tasks.STEP_ALERT_BITS:  # a step's own limit: only while the case is still in that step
+        step = tasks.late_step(case)
+        if step is None or step[0] != stage:
+            return None
+    elif case.reminders != stage:
         return None
     index = await rt.map.index(session)
     who = await tasks.standing(session, index, person.id, case)
@@ -232,6 +243,27 @@ async def _callout_widen(session: AsyncSession, rt: Runtime, payload: outbox.Cal
 @renders(outbox.CapDraftPayload)
 async def _cap_draft(session: AsyncSession, rt: Runtime, payload: outbox.CapDraftPayload, person: Person) -> Notice | None:
     rendered = await cap_drafts.render_draft(session, rt, person, payload.alert)
+    return Notice(*rendered) if rendered is not None else None
+
+
+@renders(outbox.VerifyCardPayload)
+async def _verify_card(session: AsyncSession, rt: Runtime, payload: outbox.VerifyCardPayload,
+                       person: Person) -> Notice | None:
+    """The verifier's card (核查): the before- and after-photos as one album, then the text and buttons."""
+    rendered = await verify.render_card(session, rt, person, payload.case)
+    if rendered is None:
+        return None
+    text, markup, photos = rendered
+    _ = translator(person.language)
+    text, fitted = fitted_card(_, text, markup, payload.case)
+    return Notice(text, fitted, photos)
+
+
+@renders(outbox.PartCardPayload)
+async def _part_card(session: AsyncSession, rt: Runtime, payload: outbox.PartCardPayload,
+                     person: Person) -> Notice | None:
+    """A co-holder's part of a joint case, or its reminder, while the part is open and theirs."""
+    rendered = await joint.render_part(session, rt, person, payload.part, payload.stage)
     return Notice(*rendered) if rendered is not None else None
 
 

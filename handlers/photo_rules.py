@@ -11,6 +11,7 @@ way its EXIF (camera, where it was taken) is left out. The work is blocking: run
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,7 +101,8 @@ def _cached(data_dir: Path, filename: str, make: Callable[[], bytes]) -> bytes:
         return path.read_bytes()
     content = make()
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")
+    # Named for this call alone: two turns of one process may make the same copy at once.
+    temporary = path.with_suffix(path.suffix + f".{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     temporary.write_bytes(content)
     temporary.replace(path)
     return content

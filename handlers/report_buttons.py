@@ -12,9 +12,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
-from handlers import keyboards, report_submit
+from handlers import keyboards, report_questions, report_submit
 from handlers.buttons import (
     AddToCase,
+    AnswerQuestion,
     BackToSummary,
     BackToTopCategories,
     Button,
@@ -25,6 +26,7 @@ from handlers.buttons import (
     ReportAnyway,
     ShowChanges,
     SkipDescription,
+    SkipQuestion,
     SubmitReport,
     UnsureOfCategory,
     UsePhotoPosition,
@@ -113,7 +115,8 @@ async def _categorised(turn: Turn, draft: ReportDraft, code: str) -> ButtonOutco
     _ = turn._
     if turn.rt.catalog.get(code) is None:
         return ButtonOutcome(notice=_("This button is out of date."))
-    drafts.set_category(draft, code, turn.now)
+    category = turn.rt.catalog.get(code)
+    drafts.set_category(draft, code, turn.now, tuple(q.code for q in category.questions) if category else ())
     drafts.advance(draft, turn.now)
     return ButtonOutcome(
         edit_text=_("🏷 Category: {category}").format(category=escape(category_label(turn.rt, code, turn.person.language))),
@@ -130,7 +133,10 @@ async def skip_description(turn: Turn, draft: ReportDraft, _pressed: SkipDescrip
 
 
 async def show_changes(turn: Turn, draft: ReportDraft, _pressed: ShowChanges) -> ButtonOutcome:
-    return ButtonOutcome(markup=keyboards.change_choice(turn._, draft.id))
+    markup = keyboards.change_choice(turn._, draft.id)
+    if draft.questions:
+        markup = keyboards.with_answers_change(turn._, markup, draft.id)
+    return ButtonOutcome(markup=markup)
 
 
 async def back_to_summary(turn: Turn, draft: ReportDraft, _pressed: BackToSummary) -> ButtonOutcome:
@@ -139,7 +145,8 @@ async def back_to_summary(turn: Turn, draft: ReportDraft, _pressed: BackToSummar
 
 async def redo_part(turn: Turn, draft: ReportDraft, pressed: RedoPart) -> ButtonOutcome:
     _ = turn._
-    if pressed.part not in FIELDS:
+    answers_again = pressed.part == DraftStep.QUESTIONS and bool(draft.questions)
+    if pressed.part not in FIELDS and not answers_again:
         return ButtonOutcome(notice=_("This button is out of date."))
     part = DraftStep(pressed.part)
     drafts.reopen_field(draft, part, turn.now)
@@ -162,6 +169,8 @@ PRESSES: dict[type[Button], PressHandler] = {
     UnsureOfCategory: press_step(_on_draft(unsure_of_category, DraftStep.CATEGORY)),
     BackToTopCategories: press_step(_on_draft(back_to_top_categories, DraftStep.CATEGORY)),
     SkipDescription: press_step(_on_draft(skip_description, DraftStep.DESCRIPTION)),
+    AnswerQuestion: press_step(_on_draft(report_questions.answer_button, DraftStep.QUESTIONS)),
+    SkipQuestion: press_step(_on_draft(report_questions.skip_button, DraftStep.QUESTIONS)),
     SubmitReport: press_step(_on_draft(report_submit.submit, DraftStep.CONFIRM)),
     ReportAnyway: press_step(_on_draft(report_submit.submit, DraftStep.CONFIRM)),
     AddToCase: press_step(_on_draft(report_submit.add_to_case, DraftStep.CONFIRM)),

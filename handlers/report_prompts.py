@@ -5,6 +5,7 @@ from __future__ import annotations
 from handlers import keyboards
 from handlers.fit import escape, user
 from handlers.i18n import Translate
+from handlers.question_texts import answer_lines, question_text, questions_of
 from handlers.texts import area_path, category_label, time_limit
 from handlers.turn import Outgoing, Turn
 from storage import drafts
@@ -46,10 +47,28 @@ async def step_prompt(turn: Turn, draft: ReportDraft) -> list[Outgoing]:
     if step == DraftStep.CATEGORY:
         return [Outgoing(_("🏷 What kind of problem is it?"),
                          keyboards.top_categories(_, turn.person.language, draft.id, turn.rt.catalog.top))]
+    if step == DraftStep.QUESTIONS:
+        known = tuple(questions_of(turn.rt, draft.category_code))
+        if drafts.pending_question(draft) not in known:  # the catalog changed under the report
+            drafts.keep_only_questions(draft, known, turn.now)
+            drafts.advance(draft, turn.now)
+            return await step_prompt(turn, draft)
+        return [question_prompt(turn, draft)]
     if step == DraftStep.DESCRIPTION:
         return [Outgoing(_("📝 Add a few words about it (optional, up to {limit} characters), or tap Skip.")
                          .format(limit=drafts.MAX_DESCRIPTION), keyboards.skip_description(_, draft.id))]
     return [await summary(turn, draft)]
+
+
+def question_prompt(turn: Turn, draft: ReportDraft) -> Outgoing:
+    """The question the report waits for, with its buttons (Yes/No, the options, Skip)."""
+    _, language = turn._, turn.person.language
+    code = drafts.pending_question(draft)
+    questions = questions_of(turn.rt, draft.category_code)
+    asked = [c for c in draft.questions or () if c in questions]
+    question = questions[code or ""]  # step_prompt made sure the catalog has it
+    text = question_text(_, language, question, asked.index(question.code) + 1, len(asked))
+    return Outgoing(text, keyboards.question_buttons(_, language, draft.id, question))
 
 
 async def summary(turn: Turn, draft: ReportDraft) -> Outgoing:
@@ -65,6 +84,7 @@ async def summary(turn: Turn, draft: ReportDraft) -> Outgoing:
             category=escape(category_label(rt, draft.category_code, language)),
             limit=time_limit(rt, draft.category_code, language),
         ),
+        *answer_lines(_, rt, language, draft.category_code, draft.answers),
         _("📝 Description: {text}").format(text=user(draft.description) if draft.description else "—"),
     ]
     if draft.lat is not None and draft.lon is not None:

@@ -31,6 +31,7 @@ async def submit(turn: Turn, draft: ReportDraft, _pressed: SubmitReport | Report
             address=draft.address,
             location_source=draft.location_source or LocationSource.TYPED,
             photo_ids=drafts.photo_ids(draft),
+            answers=draft.answers,
         ),
         now,
         rt.settings.zone,

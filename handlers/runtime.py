@@ -25,6 +25,7 @@ from storage.catalog import Catalog
 from storage.clock import Clock
 from storage.db import Store
 from storage.map_index import MapCache
+from storage.vocab import Verifier, VerifyMode
 
 
 class HandlerSettings(Protocol):
@@ -60,6 +61,10 @@ class HandlerSettings(Protocol):
     def public_base_url(self) -> str: ...
     @property
     def web_app_base_url(self) -> str | None: ...
+    @property
+    def verify(self) -> VerifyMode: ...
+    @property
+    def verifier(self) -> Verifier: ...
 
 
 class QueueSender(Protocol):

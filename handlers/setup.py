@@ -29,11 +29,13 @@ from handlers import (
     dispatcher,
     full_text,
     invites,
+    joint,
     onboarding,
     patrol,
     picture_intake,
     report_buttons,
     stats_view,
+    verify,
     worker,
 )
 from handlers.buttons import Button, parse_button
@@ -47,7 +49,7 @@ PRESS_ROUTES: dict[type[Button], PressHandler] = {}
 for _table in (report_buttons.PRESSES, citizen.PRESSES, citizen_cases.PRESSES, invites.PRESSES, full_text.PRESSES,
                dispatcher.PRESSES, worker.PRESSES, callout_compose.PRESSES, callout_command.PRESSES,
                callout_answers.PRESSES, cap_drafts.PRESSES, callout_plans.PRESSES, case_callout.PRESSES,
-               away.PRESSES):
+               away.PRESSES, verify.PRESSES, joint.PRESSES):
     for _family, _handler in _table.items():
         if _family in PRESS_ROUTES:
             raise ValueError(f"two conversations handle {_family.__name__}")
@@ -110,6 +112,7 @@ def register_handlers(application: App) -> None:
     application.add_handler(CommandHandler("away", message_step(away.away_command), filters=private))
     application.add_handler(CommandHandler("board", board.on_board_command, filters=private))
     application.add_handler(MessageHandler(new & filters.StatusUpdate.WEB_APP_DATA, message_step(board.on_web_app_data)))
+    application.add_handler(CommandHandler("cohold", message_step(joint.cohold), filters=private))
     application.add_handler(MessageHandler(new & filters.COMMAND, message_step(citizen.unknown_command)))
     application.add_handler(MessageHandler(new & filters.PHOTO, picture_intake.on_photo))
     application.add_handler(MessageHandler(new & filters.Document.ALL, picture_intake.on_document))

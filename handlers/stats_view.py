@@ -43,6 +43,10 @@ def _line(_: Translate, language: str, label: str, figures: Figures) -> str:
 
 def _render(_: Translate, language: str, report: stats.Report, names: dict[str, str]) -> str:
     lines = [_("📊 <b>The last {days} days</b>").format(days=PERIOD_DAYS), _line(_, language, _("All"), report.overall)]
+    overall = report.overall
+    lines.append(_("⏱ On time per step: accept {accept} · on site {arrive} · resolve {resolve} · every step {every}").format(
+        accept=percent(overall.accept_on_time_rate), arrive=percent(overall.arrive_on_time_rate),
+        resolve=percent(overall.on_time_rate), every=percent(overall.all_steps_on_time_rate)))
     states = ", ".join(f"{state_name(_, state)} {count}" for state, count in report.overall.by_state.items())
     if states:
         lines.append(states)

@@ -8,10 +8,11 @@ from telegram import InlineKeyboardMarkup
 from handlers import keyboards
 from handlers.dispatch_card import callout_lines, where_text
 from handlers.fit import escape, user
-from handlers.i18n import Translate, translator
+from handlers.i18n import Translate, local_time, translator
+from handlers.question_texts import answer_lines
 from handlers.runtime import Runtime
-from handlers.texts import category_label, deadline_line, state_name
-from storage import case_callouts, cases, people, policy, tasks
+from handlers.texts import category_label, deadline_line, part_label, state_name
+from storage import case_callouts, cases, joint, people, policy, tasks
 from storage.map_index import AreaIndex
 from storage.models import Case, Person
 from storage.policy import Standing
@@ -31,8 +32,14 @@ async def card_text(session: AsyncSession, rt: Runtime, index: AreaIndex, person
     ]
     if case.description:
         lines.append(_("📝 {text}").format(text=user(case.description)))
+    lines += answer_lines(_, rt, language, case.category_code, case.answers)
     if case.state in OPEN_STATES:
         lines.append(deadline_line(rt, _, language, case, now))
+    step = tasks.late_step(case)
+    if step is not None:  # the step the case is in has a limit of its own
+        when = local_time(step[1], rt.settings.zone, language)
+        lines.append(_("📥 Accept by {when}").format(when=when) if step[0] == tasks.LATE_TO_ACCEPT
+                     else _("📍 On site by {when}").format(when=when))
     if case.state == CaseState.REOPENED:
         reason = await cases.reopen_reason(session, case)
         why = " " + _("Reason: {reason}").format(reason=user(reason)) if reason else ""
@@ -41,6 +48,8 @@ async def card_text(session: AsyncSession, rt: Runtime, index: AreaIndex, person
         holder = await people.person_by_id(session, case.assignee_id)
         if holder is not None:
             lines.append(_("👷 With {name}").format(name=user(holder.name)))
+    for part, name in await joint.parts_of(session, case.id):  # joint handling (主协办): each co-holder's part
+        lines.append(_("🤝 {name}: {state}").format(name=escape(name), state=part_label(_, part.state)))
     lines += await callout_lines(session, _, case)
     return "\n".join(lines)
 
@@ -60,6 +69,8 @@ def reminder_header(_: Translate, stage: int | None, nudge: bool) -> str | None:
         1: _("🔔 <b>Half of the time for this task has passed.</b>"),
         2: _("🔔 <b>80% of the time for this task has passed.</b>"),
         3: _("🚨 <b>This task has reached its deadline.</b>"),
+        tasks.LATE_TO_ACCEPT: _("⏰ <b>This task is past its time to be accepted.</b>"),
+        tasks.LATE_ON_SITE: _("⏰ <b>This task is past its time to be on site.</b> Tap 📍 On site when you are there."),
     }
     return headers.get(stage or 0)
 

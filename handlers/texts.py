@@ -13,6 +13,7 @@ from storage import areas
 from storage.catalog import CategoryDef
 from storage.map_index import AreaIndex
 from storage.models import Case
+from storage.vocab import PartState
 
 
 def state_name(_: Translate, state: str) -> str:
@@ -26,13 +27,22 @@ def state_name(_: Translate, state: str) -> str:
         "rejected": _("Not accepted"),
         "reopened": _("Reopened"),
         "escalated": _("Passed to a higher level"),
+        "verifying": _("Resolved, being verified"),
     }
     return names.get(state, state)
+
+
+def part_label(_: Translate, state: PartState) -> str:
+    """A co-holder's part of a joint case (主协办): open, done, cannot be done, waived."""
+    labels: dict[PartState, str] = {PartState.OPEN: _("open"), PartState.DONE: _("done"),
+                                    PartState.CANNOT: _("cannot be done"), PartState.WAIVED: _("waived")}
+    return labels[state]
 
 
 STATE_ICONS = {
     "reported": "🆕", "accepted": "📥", "assigned": "👷", "in_progress": "🚧", "resolved": "✅",
     "closed": "🏁", "rejected": "⛔", "reopened": "🔁", "escalated": "⏫",
+    "verifying": "🔎",
 }
 
 

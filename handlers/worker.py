@@ -61,11 +61,11 @@ from handlers.task_card import card_buttons, card_text
 from handlers.texts import category_label, state_name
 from handlers.turn import ButtonOutcome, Outgoing, PressHandler, Replies, Turn, press_step
 from handlers.typed_text import too_long
-from storage import cases, people, tasks
+from storage import cases, joint, people, tasks
 from storage.models import Case
 from storage.policy import Standing, TaskAction, TaskRefusal
 from storage.tasks import TaskError
-from storage.vocab import Question
+from storage.vocab import CaseState, Question
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,7 @@ def _problem(_: Translate, error: TaskError) -> str:
                                     "Please choose someone else, or ask them to open the bot and press Start."),
         TaskRefusal.NO_PHOTO: _("Please send at least one photo of the fixed problem first, then a short note."),
         TaskRefusal.NO_DRAFT: _("Tap ✅ Resolve on the task first."),
+        TaskRefusal.PARTS_OPEN: _("Co-holders' parts of task {number} are still open."),
     }
     return texts[error.reason].format(number=case.number if case else "", name=escape(error.other or ""),
                                       state=state_name(_, case.state) if case else "")
@@ -148,6 +149,14 @@ async def on_site(turn: Turn, case: Case, who: Standing, pressed: OnSite) -> But
 
 async def resolve(turn: Turn, case: Case, who: Standing, pressed: ResolveTask) -> ButtonOutcome:
     _ = turn._
+    tasks.check(TaskAction.RESOLVE, case, who)
+    still_open = await joint.open_parts(turn.session, case.id)
+    if still_open:
+        names = ", ".join(escape(name) for _part, name in still_open)
+        offer = Outgoing(_("🤝 Parts of task <b>{number}</b> are still open: {names}. It can be resolved when they are "
+                           "done, or anyway with a reason.").format(number=case.number, names=names),
+                         keyboards.resolve_anyway(_, case.id))
+        return ButtonOutcome(notice=_("Parts still open"), messages=[offer])
     await tasks.start_resolving(turn.session, await turn.index(), case.id, turn.person.id, turn.now)
     people.await_answer(turn.person, Question.RESOLVING, case.id)
     prompt = _("📷 Send one or more photos of the fixed problem (after), then type a short note for the citizen. "
@@ -249,7 +258,13 @@ async def take_note(turn: Turn, text: str) -> Replies:
     """The note that resolves the task, with the after-photos sent before it."""
 
     async def finish(case_id: int, note: str) -> str:
-        case = await tasks.finish_resolving(turn.session, await turn.index(), turn.person.id, note, turn.now)
+        settings = turn.rt.settings
+        case = await tasks.finish_resolving(turn.session, await turn.index(), turn.person.id, note, turn.now,
+                                            settings.verify, settings.verifier)
+        if case.state == CaseState.VERIFYING:
+            return turn._("✅ Task <b>{number}</b> is resolved and goes to {name} to verify; the citizen is asked to "
+                          "rate it once it is verified.").format(
+                number=case.number, name=escape(await cases.person_name(turn.session, case.verifier_id)))
         return turn._("✅ Task <b>{number}</b> is resolved. The citizen has been told and asked to rate it.").format(
             number=case.number)
 
@@ -317,10 +332,11 @@ ANSWERS = {
 async def show_tasks(turn: Turn, message: Message) -> Replies:
     """/tasks: a worker's open tasks (a leader's: also their grids'), the soonest deadline first."""
     _ = turn._
-    if not await tasks.works_in_a_grid(turn.session, turn.person.id):
+    held_parts = await joint.held_parts(turn.session, turn.person.id)
+    if not held_parts and not await tasks.works_in_a_grid(turn.session, turn.person.id):
         return [Outgoing(_("Only grid workers and leaders have tasks. /whoami shows your roles."))]
     shown, total = await tasks.open_tasks(turn.session, await turn.index(), turn.person.id)
-    if not shown:
+    if not shown and not held_parts:
         return [Outgoing(_("No open tasks. 👍"))]
     now, language = turn.now, turn.person.language
     lines = [_("📋 <b>Open tasks: {count}</b>").format(count=total)]
@@ -332,6 +348,16 @@ async def show_tasks(turn: Turn, message: Message) -> Replies:
         if case.assignee_id not in (None, turn.person.id):
             line += " · " + _("not yours")
         lines.append(line)
+        parts = await joint.parts_of(turn.session, case.id)
+        if parts:
+            done = sum(1 for part, _name in parts if part.state != "open")
+            lines.append("   " + _("🤝 parts done: {done} of {count}").format(done=done, count=len(parts)))
+    if held_parts:
+        lines.append(_("🤝 <b>Your parts of joint cases: {count}</b>").format(count=len(held_parts)))
+        for part, case in held_parts:
+            lines.append(_("· <b>{number}</b> · {category} · due {when}").format(
+                number=case.number, category=escape(category_label(turn.rt, case.category_code, language)),
+                when=relative(part.deadline_at - now, language)))
     if total > len(shown):
         lines.append(_("… and {count} more.").format(count=total - len(shown)))
     listed = [(case.id, case.number, case.deadline_at <= now) for case in shown]

@@ -10,12 +10,13 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import outbox
+from storage import outbox, platform_updates
 from storage.db import insert_for
 from storage.map_index import distance_m as distance_m  # read through this module by report drafts
 from storage.models import (
@@ -25,6 +26,7 @@ from storage.models import (
     CaseFollower,
     CasePhoto,
     Category,
+    Person,
     Photo,
     UpstreamSync,
 )
@@ -50,10 +52,14 @@ CLOSED_UNRATED = "closed unrated"
 TRANSITIONS: Mapping[CaseState, frozenset[CaseState]] = {
     CaseState.REPORTED: frozenset({CaseState.ACCEPTED, CaseState.ASSIGNED, CaseState.REJECTED, CaseState.ESCALATED}),
     CaseState.ACCEPTED: frozenset({CaseState.ASSIGNED, CaseState.REJECTED, CaseState.ESCALATED}),
-    CaseState.ASSIGNED: frozenset({CaseState.IN_PROGRESS, CaseState.RESOLVED, CaseState.ACCEPTED, CaseState.ESCALATED}),
-    CaseState.IN_PROGRESS: frozenset({CaseState.RESOLVED, CaseState.ASSIGNED, CaseState.ESCALATED}),
+    CaseState.ASSIGNED: frozenset({CaseState.IN_PROGRESS, CaseState.RESOLVED, CaseState.VERIFYING, CaseState.ACCEPTED,
+                                   CaseState.ESCALATED}),
+    CaseState.IN_PROGRESS: frozenset({CaseState.RESOLVED, CaseState.VERIFYING, CaseState.ASSIGNED, CaseState.ESCALATED}),
+    # 核查: the verifier confirms (resolved, the citizen is asked to rate) or sends it back to the worker.
+    CaseState.VERIFYING: frozenset({CaseState.RESOLVED, CaseState.IN_PROGRESS}),
     CaseState.RESOLVED: frozenset({CaseState.CLOSED, CaseState.REOPENED}),
-    CaseState.REOPENED: frozenset({CaseState.ASSIGNED, CaseState.IN_PROGRESS, CaseState.RESOLVED, CaseState.ESCALATED}),
+    CaseState.REOPENED: frozenset({CaseState.ASSIGNED, CaseState.IN_PROGRESS, CaseState.RESOLVED, CaseState.VERIFYING,
+                                   CaseState.ESCALATED}),
     CaseState.ESCALATED: frozenset({CaseState.ACCEPTED, CaseState.ASSIGNED, CaseState.IN_PROGRESS, CaseState.REJECTED,
                                     CaseState.ESCALATED}),
     CaseState.CLOSED: frozenset(),
@@ -90,6 +96,7 @@ class NewCase:
     photo_ids: tuple[int, ...]
     channel: Channel = Channel.TELEGRAM
     reporter_contact: dict[str, str] | None = None
+    answers: dict[str, Any] | None = None  # to the category's questions
 
 
 async def next_case_number(session: AsyncSession, now: datetime, timezone: ZoneInfo) -> str:
@@ -118,6 +125,8 @@ def note_for_citizens(event: CaseEvent) -> str | None:
         return None
     if event.to_state == CaseState.ESCALATED or closed_unrated(event):
         return None
+    if event.from_state == CaseState.VERIFYING and event.to_state == CaseState.IN_PROGRESS:
+        return None  # why the verifier sent the fix back is for its worker
     return event.note
 
 
@@ -187,7 +196,9 @@ async def _attach_photos(
 
 async def submit_case(session: AsyncSession, new: NewCase, now: datetime, timezone: ZoneInfo) -> Case:
     """Create a case from a finished report; the reporter follows it from now on."""
-    hours = await time_limit_hours(session, new.category_code)
+    category = await session.get(Category, new.category_code)
+    hours = category.time_limit_hours if category else 72
+    accept, arrive = (category.accept_hours, category.arrive_hours) if category else (None, None)
     case = Case(
         number=await next_case_number(session, now, timezone),
         reporter_id=new.reporter_id,
@@ -204,6 +215,9 @@ async def submit_case(session: AsyncSession, new: NewCase, now: datetime, timezo
         created_at=now,
         deadline_at=now + timedelta(hours=hours),
         updated_at=now,
+        answers=new.answers or None,
+        accept_due_at=now + timedelta(hours=accept) if accept else None,
+        arrive_due_at=now + timedelta(hours=arrive) if arrive else None,
     )
     session.add(case)
     await session.flush()
@@ -276,25 +290,29 @@ async def change_state(
     now: datetime,
     note: str | None = None,
     after_photo_ids: tuple[int, ...] = (),
+    from_platform: bool = False,
 ) -> Case:
-    """Move a case along its life, record the event, and queue word to everyone following it."""
+    """Move a case along its life, record the event, and queue word to everyone following it and,
+    for a case Gridline posted, to the city platform (unless the change came from there)."""
     case = await case_for_update(session, case_id)
     if to_state not in TRANSITIONS[case.state]:
         raise CaseStateError(case, to_state)
     event = await _record_event(session, case, EventKind.STATE, actor_id, now, case.state, to_state, note)
     if after_photo_ids:
         await _attach_photos(session, case, after_photo_ids, PhotoRole.AFTER, event, actor_id)
+    verified = case.state == CaseState.VERIFYING and to_state == CaseState.RESOLVED
     case.state = to_state
     case.updated_at = now
     case.alarm_at = now  # the timers look again at every change
     if to_state in FINAL_STATES:
         case.closed_at = now
-    elif to_state == CaseState.RESOLVED:
-        case.resolved_at = now
+    elif to_state == CaseState.VERIFYING or (to_state == CaseState.RESOLVED and not verified):
+        case.resolved_at = now  # when its worker resolved it: the on-time rate is the worker's
     elif to_state == CaseState.ESCALATED:
         case.escalated_at = now
     # The person who made the change knows of it already; everybody else following hears.
     await _tell_followers(session, case, event, now, skip_person=actor_id)
+    await platform_updates.queue_step(session, case, event, from_platform)
     return case
 
 
@@ -355,6 +373,11 @@ async def rate_case(
     return await change_state(session, case_id, CaseState.REOPENED, person_id, now, note=reason)
 
 
+async def person_name(session: AsyncSession, person_id: int | None) -> str:
+    person = await session.get(Person, person_id) if person_id is not None else None
+    return person.name if person else "-"
+
+
 async def case_by_id(session: AsyncSession, case_id: int) -> Case | None:
     return await session.get(Case, case_id)
 
@@ -411,6 +434,15 @@ async def report_photos(session: AsyncSession, case_id: int) -> list[Photo]:
     photos = await session.scalars(
         select(Photo).join(CasePhoto, CasePhoto.photo_id == Photo.id)
         .where(CasePhoto.case_id == case_id, CasePhoto.role == PhotoRole.REPORT).order_by(CasePhoto.id)
+    )
+    return list(photos.all())
+
+
+async def after_photos(session: AsyncSession, case_id: int) -> list[Photo]:
+    """The worker's photos of the fix (every resolution's), first sent first."""
+    photos = await session.scalars(
+        select(Photo).join(CasePhoto, CasePhoto.photo_id == Photo.id)
+        .where(CasePhoto.case_id == case_id, CasePhoto.role == PhotoRole.AFTER).order_by(CasePhoto.id)
     )
     return list(photos.all())
 

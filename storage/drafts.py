@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from storage import cases
+from storage.category_questions import Answer
 from storage.models import Case, DraftPhoto, ReportDraft
 from storage.points import is_valid_point, require_valid_point
 from storage.vocab import CaseState, DraftStatus, LocationSource
@@ -31,6 +32,7 @@ class DraftStep(StrEnum):
     PHOTOS = "photos"
     LOCATION = "location"
     CATEGORY = "category"
+    QUESTIONS = "questions"  # the category's questions, one at a time
     DESCRIPTION = "description"
     CONFIRM = "confirm"
 
@@ -95,6 +97,8 @@ def next_step(draft: ReportDraft) -> DraftStep:
         return DraftStep.LOCATION
     if draft.category_code is None:
         return DraftStep.CATEGORY
+    if pending_question(draft) is not None:
+        return DraftStep.QUESTIONS
     if not draft.description_done:
         return DraftStep.DESCRIPTION
     return DraftStep.CONFIRM
@@ -155,9 +159,39 @@ def set_typed_address(draft: ReportDraft, address: str, now: datetime) -> None:
     draft.updated_at = now
 
 
-def set_category(draft: ReportDraft, code: str, now: datetime) -> None:
+def set_category(draft: ReportDraft, code: str, now: datetime, questions: tuple[str, ...] = ()) -> None:
+    """The category, and the codes of the questions it asks (answers to an earlier one are dropped)."""
     draft.category_code = code
+    draft.questions = list(questions) or None
+    draft.answers = None
     draft.updated_at = now
+
+
+def pending_question(draft: ReportDraft) -> str | None:
+    """The code of the first question of the category not answered (nor skipped) yet."""
+    answered = draft.answers or {}
+    return next((code for code in draft.questions or () if code not in answered), None)
+
+
+def answer_question(draft: ReportDraft, code: str, value: Answer, now: datetime) -> None:
+    """Keep an answer (None: skipped); only the question the draft waits for may be answered."""
+    if pending_question(draft) != code:
+        raise ValueError(f"draft {draft.id} does not wait for question {code}")
+    # A new dict, so the ORM sees the JSON column change.
+    draft.answers = {**(draft.answers or {}), code: value}
+    draft.updated_at = now
+
+
+def keep_only_questions(draft: ReportDraft, known: tuple[str, ...], now: datetime) -> None:
+    """Forget the questions the catalog no longer has (it was replaced while the report was open)."""
+    draft.questions = [code for code in draft.questions or () if code in known] or None
+    draft.updated_at = now
+
+
+def stop(draft: ReportDraft, now: datetime) -> None:
+    """A stop answer ends the report: the person must call for help instead, and nothing is sent,
+    so nobody waits on a report that will never come. The draft is kept (closed) as a record."""
+    finish(draft, DraftStatus.STOPPED, None, now)
 
 
 def set_description(draft: ReportDraft, text: str | None, now: datetime) -> None:
@@ -183,6 +217,9 @@ def reopen_field(draft: ReportDraft, field: DraftStep, now: datetime) -> None:
         draft.exif_lat = draft.exif_lon = None
     elif field == DraftStep.CATEGORY:
         draft.category_code = None
+        draft.questions = draft.answers = None
+    elif field == DraftStep.QUESTIONS:
+        draft.answers = None
     elif field == DraftStep.DESCRIPTION:
         draft.description = None
         draft.description_done = False

@@ -7,6 +7,7 @@ import io
 import json
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -16,7 +17,9 @@ from storage.map_index import AreaIndex
 from storage.models import Case
 
 COLUMNS = ["number", "state", "category", "created_at", "deadline_at", "resolved_at", "closed_at", "on_time",
-           "area", "lat", "lon", "address", "description", "rating"]
+           "area", "lat", "lon", "address", "description", "rating",
+           # issue 18: the answers to the category's questions, and the limits and times per step
+           "answers", "accept_due_at", "first_accepted_at", "arrive_due_at", "arrived_at"]
 RATINGS = {1: "satisfied", 0: "not satisfied"}
 
 
@@ -33,7 +36,15 @@ def _row(case: Case, zone: ZoneInfo) -> dict[str, object]:
         "area": case.area_code or "", "lat": case.lat if case.lat is not None else "",
         "lon": case.lon if case.lon is not None else "", "address": case.address or "",
         "description": case.description or "", "rating": RATINGS.get(case.rating, "") if case.rating is not None else "",
+        "answers": answers_text(case.answers), "accept_due_at": _local(case.accept_due_at, zone),
+        "first_accepted_at": _local(case.first_accepted_at, zone), "arrive_due_at": _local(case.arrive_due_at, zone),
+        "arrived_at": _local(case.arrived_at, zone),
     }
+
+
+def answers_text(answers: dict[str, Any] | None) -> str:
+    """The answers in one cell, "code=value" joined by "; " (an optional question skipped: "code=")."""
+    return "; ".join(f"{code}={'' if value is None else value}" for code, value in (answers or {}).items())
 
 
 async def cases_between(session: AsyncSession, index: AreaIndex, start: datetime, end: datetime,
@@ -62,6 +73,7 @@ def as_geojson(cases: list[Case], zone: ZoneInfo) -> Iterator[str]:
     features = []
     for case in cases:
         properties = {k: v for k, v in _row(case, zone).items() if k not in ("lat", "lon")}
+        properties["answers"] = dict(case.answers or {})  # a map keeps the values' own types
         geometry = {"type": "Point", "coordinates": [case.lon, case.lat]} if case.lat is not None else None
         features.append({"type": "Feature", "geometry": geometry, "properties": properties})
     yield json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False, indent=1)

@@ -46,9 +46,11 @@ from storage.vocab import (
     LocationSource,
     OutboxKind,
     OutboxStatus,
+    PartState,
     PhotoRole,
     Placement,
     SyncState,
+    UpdateState,
 )
 
 Word = TypeVar("Word", bound=StrEnum)
@@ -146,6 +148,11 @@ class Category(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
     # Codes that left the catalog stay for the cases that use them, but are no longer offered.
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Separate limits (hours from the report) to accept and to arrive on site; None: none set.
+    accept_hours: Mapped[int | None] = mapped_column(Integer)
+    arrive_hours: Mapped[int | None] = mapped_column(Integer)
+    # A resolved case of this category goes to a verifier (核查) before its citizen rates it (GRIDLINE_VERIFY=catalog).
+    verify: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Photo(Base):
@@ -188,6 +195,10 @@ class ReportDraft(Base):
     last_media_group: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The category's questions (their codes, in order, as the catalog had them when it was chosen)
+    # and the answers so far ({code: value}; None for an optional one skipped).
+    questions: Mapped[list[str] | None] = mapped_column(JSON)
+    answers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     photos: Mapped[list[DraftPhoto]] = relationship(
         order_by="DraftPhoto.position", cascade="all, delete-orphan", lazy="selectin"
@@ -258,6 +269,20 @@ class Case(Base):
     reminders: Mapped[int] = mapped_column(Integer, default=0)
     # When the timers must next look at this case (None: nothing pending). A change sets it to "now".
     alarm_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # The answers to the category's questions ({code: value}; None for an optional one skipped).
+    answers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The limits per step (工作时限), set from the category when the case is made (None: no such
+    # limit), and when the holder first said they were on site.
+    accept_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    arrive_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The first acceptance (accepted_at is the latest, and is cleared when the case changes hands).
+    first_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Reminders for the steps before resolving: 1 the holder was told they are late to accept or
+    # arrive, 2 the leader was told too (counted afresh for each step).
+    step_alerts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Who verifies the fix while the case is "verifying" (核查): a grid leader or a dispatcher.
+    verifier_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
 
 
 class CasePhoto(Base):
@@ -277,7 +302,8 @@ class CaseEvent(Base):
     """One thing that happened to a case: the single source of timelines, reminders and sync."""
 
     __tablename__ = "case_events"
-    __table_args__ = (Index("ix_case_events_case_at", "case_id", "at"),)
+    # ix_case_events_at: the steps since a time, for GET servicerequestupdates (storage/platform_updates.py).
+    __table_args__ = (Index("ix_case_events_case_at", "case_id", "at"), Index("ix_case_events_at", "at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
@@ -604,6 +630,54 @@ class Plan(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CasePart(Base):
+    """A co-holder's part of a case handled jointly (主协办): the main holder is the case's assignee;
+    each co-holder (another grid's worker or leader, or a department's person) marks their part done,
+    or says why not. A part has its own reminders and escalation (storage/timers.py)."""
+
+    __tablename__ = "case_parts"
+    __table_args__ = (UniqueConstraint("case_id", "holder_id", name="uq_case_parts_case_holder"),
+                      Index("ix_case_parts_holder_state", "holder_id", "state"),
+                      Index("ix_case_parts_state_alarm", "state", "alarm_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    holder_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    area_code: Mapped[str | None] = mapped_column(String(40))  # the area it was given for
+    state: Mapped[PartState] = mapped_column(Vocabulary(PartState, 8), default=PartState.OPEN)
+    note: Mapped[str | None] = mapped_column(Text)  # why it cannot be done, or why it was waived
+    given_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # 0 none, 1 at half the time, 2 at the deadline, 3 escalated to whoever gave it
+    reminders: Mapped[int] = mapped_column(Integer, default=0)
+    alarm_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UpstreamUpdate(Base):
+    """One step of a posted case on its way to the city platform (Open311 `POST servicerequestupdates`):
+    written with the step, sent once the case has its upstream id, in order, retried with backoff.
+    `update_id` is stable, so a send whose answer was lost carries the same id again."""
+
+    __tablename__ = "upstream_updates"
+    __table_args__ = (Index("ix_upstream_updates_state_next", "state", "next_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("case_events.id"), unique=True)
+    update_id: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(8))  # open | closed
+    description: Mapped[str] = mapped_column(Text)
+    photo_id: Mapped[int | None] = mapped_column(ForeignKey("photos.id"))  # its media link is made when sent
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[UpdateState] = mapped_column(Vocabulary(UpdateState, 8), default=UpdateState.NEW)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class BoardPass(Base):

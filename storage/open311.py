@@ -9,6 +9,7 @@ import json
 import re
 import secrets
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import cases, characters
 from storage.catalog import Catalog, CategoryDef
+from storage.category_questions import NO, YES, Answer, BadAnswer, QuestionDef, QuestionKind, check_value
 from storage.db import insert_for
 from storage.map_index import AreaIndex
 from storage.models import ApiKey, Case, CaseEvent, CasePhoto, JobRun
@@ -114,7 +116,7 @@ def service(category: CategoryDef, top: CategoryDef, language: str) -> dict[str,
         "service_code": category.code,
         "service_name": category.name(language),
         "description": f"{top.name(language)} · {category.name(language)}" if category is not top else top.name(language),
-        "metadata": False,
+        "metadata": bool(category.questions),
         "type": "realtime",
         "keywords": ",".join(sorted({category.names.get("zh", ""), category.names.get("en", "")} - {""})),
         "group": top.name(language),
@@ -123,7 +125,8 @@ def service(category: CategoryDef, top: CategoryDef, language: str) -> dict[str,
 
 def catalog_fingerprint(catalog: Catalog) -> str:
     """A digest of everything a client sees of the services, so any change to the catalog moves it."""
-    content = [[c.code, c.parent_code, c.names, c.time_limit_hours, c.handling_level, c.urgent] for c in catalog.all()]
+    content = [[c.code, c.parent_code, c.names, c.time_limit_hours, c.handling_level, c.urgent,
+                *([repr(c.questions)] if c.questions else [])] for c in catalog.all()]
     return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
@@ -143,6 +146,77 @@ async def catalog_changed_at(session: AsyncSession, catalog: Catalog, now: datet
                               .on_conflict_do_nothing())
         seen = await session.scalar(select(JobRun.last_day).where(JobRun.name == name))
     return datetime.fromtimestamp(int(seen), UTC)
+
+
+# How each kind of question is told to an Open311 client (GeoReport v2 has no yes/no datatype).
+DATATYPES = {QuestionKind.YES_NO: "singlevaluelist", QuestionKind.CHOICE: "singlevaluelist",
+             QuestionKind.NUMBER: "number", QuestionKind.TEXT: "string"}
+YES_NO_NAMES = {"zh": {YES: "是", NO: "否"}, "en": {YES: "Yes", NO: "No"}}
+
+
+def attributes(category: CategoryDef, language: str) -> list[dict[str, Any]]:
+    """The category's questions as GeoReport v2 attributes (`GET services/{code}`)."""
+    found = []
+    for order, question in enumerate(category.questions, start=1):
+        attribute: dict[str, Any] = {
+            "variable": True,
+            "code": question.code,
+            "datatype": DATATYPES[question.kind],
+            "required": question.required,
+            "datatype_description": _datatype_description(question),
+            "order": order,
+            "description": question.label(language),
+        }
+        if question.kind == QuestionKind.YES_NO:
+            names = YES_NO_NAMES.get(language, YES_NO_NAMES["en"])
+            attribute["values"] = [{"key": key, "name": names[key]} for key in (YES, NO)]
+        elif question.kind == QuestionKind.CHOICE:
+            attribute["values"] = [{"key": o.code, "name": o.label(language)} for o in question.options]
+        found.append(attribute)
+    return found
+
+
+def _datatype_description(question: QuestionDef) -> str | None:
+    if question.kind == QuestionKind.NUMBER:
+        low = "" if question.minimum is None else f"at least {question.minimum:g}"
+        high = "" if question.maximum is None else f"at most {question.maximum:g}"
+        return "a number " + " and ".join(part for part in (low, high) if part) if low or high else "a number"
+    if question.kind == QuestionKind.TEXT:
+        return f"at most {question.max_length} characters"
+    return None
+
+
+def answers_from(category: CategoryDef, given: dict[str, str]) -> tuple[dict[str, Answer], list[tuple[int, str]]]:
+    """A posted request's `attribute[code]` values checked against the category's questions: the
+    answers as the chat stores them, and every problem, each naming its attribute."""
+    questions = {q.code: q for q in category.questions}
+    answers: dict[str, Answer] = {}
+    problems: list[tuple[int, str]] = []
+    for code in sorted(set(given) - set(questions)):
+        problems.append((400, f"attribute[{code}] is not an attribute of service {category.code}"))
+    for question in category.questions:
+        value = given.get(question.code, "").strip()
+        if not value:
+            if question.required:
+                problems.append((400, f"attribute[{question.code}] is required"))
+            else:
+                answers[question.code] = None
+            continue
+        try:
+            answers[question.code] = check_value(question, value)
+        except BadAnswer as bad:
+            problems.append((400, f"attribute[{question.code}] {bad.why}"))
+    return answers, problems
+
+
+def stop_notice(category: CategoryDef, answers: dict[str, Answer], language: str) -> str | None:
+    """What the chat would have told the person when an answer is a stop answer (the request is
+    still taken: a client channel decides itself how to tell its caller)."""
+    for question in category.questions:
+        stop = question.stops_at(answers.get(question.code))
+        if stop is not None:
+            return f"{stop.message(language)} ☎ {stop.phone}"
+    return None
 
 
 def find_service(catalog: Catalog, code: str) -> tuple[CategoryDef, CategoryDef] | None:
@@ -217,7 +291,8 @@ def as_request(case: Case, catalog: Catalog, language: str, zone: ZoneInfo, medi
         "long": case.lon,
         "media_url": media_url if media_url and is_web_url(media_url) else None,
         # Gridline's own, richer state (an extension the spec allows, shown when a client asks for it).
-        "extended_attributes": {"gridline_state": case.state, "channel": case.channel},
+        "extended_attributes": {"gridline_state": case.state, "channel": case.channel,
+                                **({"answers": dict(case.answers)} if case.answers else {})},
     }
     if not extensions:
         del served["extended_attributes"]
@@ -230,6 +305,9 @@ def public_request(full: dict[str, Any], index: AreaIndex) -> dict[str, Any]:
     grid (a micro-grid is 50-80 households, finer than the rounded point). Whatever a field added
     later holds stays out."""
     shown = {key: (value if key in PUBLIC_FIELDS else None) for key, value in full.items()}
+    extended = shown.get("extended_attributes")
+    if isinstance(extended, dict):  # answers may hold a person's own words
+        shown["extended_attributes"] = {k: v for k, v in extended.items() if k != "answers"}
     responsible: str | None = shown.get("agency_responsible")
     if responsible:
         shown["agency_responsible"] = next(
@@ -285,15 +363,21 @@ class NewRequest:
     description: str | None
     contact: dict[str, str]
     address_id: str | None = None
+    attributes: dict[str, str] = dataclass_field(default_factory=dict)  # attribute[code] as posted
+    answers: dict[str, Answer] = dataclass_field(default_factory=dict)  # the same, checked (request_problems)
 
 
 def request_problems(new: NewRequest, catalog: Catalog, index: AreaIndex) -> list[tuple[int, str]]:
     """Everything wrong with a posted request, as the spec's (code, description) pairs."""
     problems: list[tuple[int, str]] = []
+    found = find_service(catalog, new.service_code) if new.service_code else None
     if not new.service_code:
         problems.append((400, "service_code is required"))
-    elif find_service(catalog, new.service_code) is None:
+    elif found is None:
         problems.append((404, f"service_code {new.service_code} is not a known service"))
+    else:
+        new.answers, wrong = answers_from(found[0], new.attributes)
+        problems += wrong
     if (new.lat is None) != (new.lon is None):
         problems.append((400, "lat and long must be given together"))
     if new.lat is None and not new.address and not new.address_id:
@@ -337,5 +421,5 @@ async def create_request(session: AsyncSession, new: NewRequest, channel_key: st
         reporter_id=None, category_code=new.service_code or "", description=new.description or None,
         lat=new.lat, lon=new.lon, address=address,
         location_source=LocationSource.OPEN311 if new.lat is not None else LocationSource.TYPED, photo_ids=(),
-        channel=Channel.OPEN311, reporter_contact=contact,
+        channel=Channel.OPEN311, reporter_contact=contact, answers=new.answers or None,
     ), now, zone)

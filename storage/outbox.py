@@ -168,14 +168,32 @@ class CapDraftPayload(_Payload):
     alert: int
 
 
+@dataclass(frozen=True)
+class VerifyCardPayload(_Payload):
+    """A resolved case for its verifier (核查): the before- and after-photos and the buttons."""
+
+    kind: ClassVar[OutboxKind] = OutboxKind.VERIFY_CARD
+    case: int
+
+
+@dataclass(frozen=True)
+class PartCardPayload(_Payload):
+    """A co-holder's part of a joint case (主协办); `stage` > 0 is a reminder of it (1 half-time, 2 due)."""
+
+    kind: ClassVar[OutboxKind] = OutboxKind.PART_CARD
+    part: int
+    stage: int = 0
+
+
 OutboxPayload = (CaseUpdatePayload | CitizenCommentPayload | DispatchCardPayload | TaskCardPayload | ReminderPayload
                  | DigestPayload | NoticePayload | CalloutPayload | CalloutWidenPayload | CalloutUpdatePayload
-                 | CalloutEndPayload | CapDraftPayload)
+                 | CalloutEndPayload | CapDraftPayload | VerifyCardPayload | PartCardPayload)
 
 # By the kind a row stores (a plain string: rows are read back as they were written).
 PAYLOADS: dict[str, type[OutboxPayload]] = {payload.kind.value: payload for payload in (
     CaseUpdatePayload, CitizenCommentPayload, DispatchCardPayload, TaskCardPayload, ReminderPayload, DigestPayload,
-    NoticePayload, CalloutPayload, CalloutWidenPayload, CalloutUpdatePayload, CalloutEndPayload, CapDraftPayload)}
+    NoticePayload, CalloutPayload, CalloutWidenPayload, CalloutUpdatePayload, CalloutEndPayload, CapDraftPayload,
+    VerifyCardPayload, PartCardPayload)}
 assert set(PAYLOADS) == set(OutboxKind), "every kind of queued message has its payload class"
 
 

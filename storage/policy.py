@@ -90,6 +90,7 @@ class TaskRefusal(StrEnum):
     NEVER_OPENED = "never_opened"
     NO_PHOTO = "no_photo"
     NO_DRAFT = "no_draft"
+    PARTS_OPEN = "parts_open"  # co-holders' parts are not all done (joint handling, storage/joint.py)
 
 
 def task_actions(state: str, accepted: bool, who: Standing) -> frozenset[TaskAction]:

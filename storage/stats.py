@@ -4,9 +4,13 @@ and per worker.
 
 Definitions (cases reported in [start, end)):
 - on-time rate: of the cases resolved at least once, the share resolved by their deadline;
-- closure rate: closed cases over all cases that were not rejected;
+- closure rate: closed cases over all cases that were not rejected (a case that needs verification
+  closes only after it was verified, then rated or left unrated: "verifying" is not closed);
 - satisfaction: "satisfied" over all rated cases;
-- time to accept / resolve: from the report to the (latest) acceptance / resolution.
+- time to accept / resolve: from the report to the (latest) acceptance / resolution;
+- on time per step (工作时限), for the cases whose category limits that step: accepted by the limit
+  to accept (the first acceptance), on site by the limit to arrive (the first "On site"), resolved by the deadline (the
+  on-time rate above); and overall, of the resolved cases, the share on time at every limited step.
 """
 
 from __future__ import annotations
@@ -35,6 +39,9 @@ class Figures:
     satisfaction_rate: float | None = None
     median_to_accept: timedelta | None = None
     median_to_resolve: timedelta | None = None
+    accept_on_time_rate: float | None = None
+    arrive_on_time_rate: float | None = None
+    all_steps_on_time_rate: float | None = None
 
 
 @dataclass
@@ -57,6 +64,28 @@ class _Row:
     accepted_at: datetime | None
     resolved_at: datetime | None
     rating: int | None
+    accept_due_at: datetime | None = None
+    arrive_due_at: datetime | None = None
+    arrived_at: datetime | None = None
+    first_accepted_at: datetime | None = None
+
+    def accepted_on_time(self) -> bool | None:
+        """None when the step has no limit or has not been taken yet."""
+        if self.accept_due_at is None or self.first_accepted_at is None:
+            return None
+        return self.first_accepted_at <= self.accept_due_at
+
+    def arrived_on_time(self) -> bool | None:
+        if self.arrive_due_at is None or self.arrived_at is None:
+            return None
+        return self.arrived_at <= self.arrive_due_at
+
+    def every_step_on_time(self) -> bool:
+        """Resolved by the deadline, and on time at each limited step (a step never taken is late)."""
+        assert self.resolved_at is not None
+        return (self.resolved_at <= self.deadline_at
+                and (self.accept_due_at is None or self.accepted_on_time() is True)
+                and (self.arrive_due_at is None or self.arrived_on_time() is True))
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -84,7 +113,15 @@ def figures_of(rows: Iterable[_Row]) -> Figures:
         satisfaction_rate=_share(sum(1 for r in rated if r.rating == 1), len(rated)),
         median_to_accept=_median([r.accepted_at - r.created_at for r in rows if r.accepted_at is not None]),
         median_to_resolve=_median([at - r.created_at for r, at in resolved]),
+        accept_on_time_rate=_rate([r.accepted_on_time() for r in rows]),
+        arrive_on_time_rate=_rate([r.arrived_on_time() for r in rows]),
+        all_steps_on_time_rate=_share(sum(1 for r, _at in resolved if r.every_step_on_time()), len(resolved)),
     )
+
+
+def _rate(verdicts: list[bool | None]) -> float | None:
+    judged = [v for v in verdicts if v is not None]
+    return _share(sum(judged), len(judged))
 
 
 async def gather(session: AsyncSession, index: AreaIndex, start: datetime, end: datetime,
@@ -92,7 +129,8 @@ async def gather(session: AsyncSession, index: AreaIndex, start: datetime, end: 
     """The figures for cases reported in [start, end), within `areas` (and everything inside them)."""
     result = await session.execute(
         select(Case.state, Case.area_code, Case.assignee_id, Case.created_at, Case.deadline_at, Case.accepted_at,
-               Case.resolved_at, Case.rating)
+               Case.resolved_at, Case.rating, Case.accept_due_at, Case.arrive_due_at, Case.arrived_at,
+               Case.first_accepted_at)
         .where(Case.created_at >= start, Case.created_at < end)
     )
     scope = set(areas) if areas else None

@@ -133,7 +133,7 @@ async def status_seen(session: AsyncSession, case_id: int, status: str | None, n
     note = f"{status}: {notes}" if notes else status
     await cases.record_step(session, case, EventKind.UPSTREAM, None, now, _shortened(note, MAX_UPSTREAM_NOTE))
     if status == "closed" and case.state == "resolved":
-        await cases.change_state(session, case.id, CaseState.CLOSED, None, now)
+        await cases.change_state(session, case.id, CaseState.CLOSED, None, now, from_platform=True)
     return True
 
 

@@ -12,18 +12,36 @@ from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy import case as sql_case
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import cases, outbox, policy, routing
+from storage import cases, joint, outbox, policy, routing, verify
 from storage.map_index import AreaIndex
 from storage.models import Case, CaseEvent, CheckIn, Person, ResolutionDraft, Role
 from storage.points import require_valid_point
 from storage.policy import Standing, TaskAction, TaskRefusal
-from storage.vocab import CaseState, EventKind
+from storage.vocab import CaseState, EventKind, Verifier, VerifyMode
 from storage.vocab import Role as RoleName
 
 WORK_STATES = policy.WORK_STATES
 WAITING_STATES = policy.WAITING_STATES
 # The last stage of a task's deadline reminders: escalated for being overdue (see storage/timers.py).
 ESCALATED_STAGE = 4
+# Reminders of the steps before resolving, when the category limits them (工作时限): late to accept,
+# late on site. With the bits of `Case.step_alerts` that say the reminder (then the escalation) went.
+LATE_TO_ACCEPT = 11
+LATE_ON_SITE = 12
+STEP_ALERT_BITS = {LATE_TO_ACCEPT: (1, 2), LATE_ON_SITE: (4, 8)}
+
+
+def late_step(case: Case) -> tuple[int, datetime] | None:
+    """The step with its own time limit the case is in now, and when that step is due: to accept
+    (a holder has it, it was never accepted) or to arrive (accepted, nobody was on site yet). The
+    limits count from the report, so a case reopened later is held to its deadline alone."""
+    if case.assignee_id is None:
+        return None
+    if case.accept_due_at is not None and case.state == CaseState.ASSIGNED and case.first_accepted_at is None:
+        return LATE_TO_ACCEPT, case.accept_due_at
+    if case.arrive_due_at is not None and case.state == CaseState.IN_PROGRESS and case.arrived_at is None:
+        return LATE_ON_SITE, case.arrive_due_at
+    return None
 MAX_AFTER_PHOTOS = 5
 # What a worker types, in characters: a longer text is refused (the caller asks again), never cut,
 # since the citizen or the next holder reads it and a cut one could say the wrong thing.
@@ -89,6 +107,8 @@ async def accept(session: AsyncSession, index: AreaIndex, case_id: int, person_i
         session.add(CaseEvent(case_id=case.id, at=now, actor_id=person_id, kind="routed", note=f"taken on by {name}"))
         case.assignee_id = person_id
     case.accepted_at = now
+    if case.first_accepted_at is None:  # the step's time limit counts the first acceptance
+        case.first_accepted_at = now
     return await cases.change_state(session, case.id, CaseState.IN_PROGRESS, person_id, now)
 
 
@@ -98,6 +118,9 @@ async def on_site(session: AsyncSession, index: AreaIndex, case_id: int, person_
     case, who = await _task(session, index, case_id, person_id)
     check(TaskAction.ON_SITE, case, who)
     note = f"{where[0]:.6f},{where[1]:.6f}" if where else None
+    if case.arrived_at is None:  # the first arrival is the one the step's time limit counts
+        case.arrived_at = now
+        case.alarm_at = now
     return await cases.record_step(session, case, EventKind.ON_SITE, person_id, now, note)
 
 
@@ -115,9 +138,16 @@ async def add_position_to_on_site(session: AsyncSession, index: AreaIndex, case_
     session.add(CheckIn(person_id=person_id, at=now, lat=lat, lon=lon))
 
 
+async def _no_open_parts(session: AsyncSession, case: Case) -> None:
+    """The main holder resolves only once every co-holder's part is done (or waived, with a reason)."""
+    if await joint.open_parts(session, case.id):
+        raise TaskError(TaskRefusal.PARTS_OPEN, case)
+
+
 async def start_resolving(session: AsyncSession, index: AreaIndex, case_id: int, person_id: int, now: datetime) -> Case:
     case, who = await _task(session, index, case_id, person_id)
     check(TaskAction.RESOLVE, case, who)
+    await _no_open_parts(session, case)
     await session.execute(delete(ResolutionDraft).where(ResolutionDraft.person_id == person_id))
     session.add(ResolutionDraft(person_id=person_id, case_id=case.id, photo_ids=[], started_at=now))
     await session.flush()
@@ -146,9 +176,11 @@ def first_of_album(person: Person, media_group: str | None) -> bool:
     return True
 
 
-async def finish_resolving(session: AsyncSession, index: AreaIndex, person_id: int, note: str, now: datetime) -> Case:
-    """Resolve with the after-photos and the note (at most MAX_NOTE characters); the citizen is
-    told and asked to rate."""
+async def finish_resolving(session: AsyncSession, index: AreaIndex, person_id: int, note: str, now: datetime,
+                           verify_mode: VerifyMode = VerifyMode.NONE, verifier: Verifier = Verifier.LEADER) -> Case:
+    """Resolve with the after-photos and the note (at most MAX_NOTE characters). Where verification
+    applies (storage/verify.py) the case goes to its verifier first ("verifying"); else the citizen
+    is told and asked to rate."""
     note = _within(note, MAX_NOTE)
     draft = await session.get(ResolutionDraft, person_id)
     if draft is None:
@@ -157,8 +189,12 @@ async def finish_resolving(session: AsyncSession, index: AreaIndex, person_id: i
         raise TaskError(TaskRefusal.NO_PHOTO, await cases.case_by_id(session, draft.case_id))
     case, who = await _task(session, index, draft.case_id, person_id)
     check(TaskAction.RESOLVE, case, who)
+    await _no_open_parts(session, case)
     photo_ids = tuple(draft.photo_ids)
     await session.delete(draft)
+    if await verify.to_verifier(session, index, case, verify_mode, verifier, person_id, now) is not None:
+        case.reminders = 0  # from here on, the verifier's reminder (storage/timers.py)
+        return await cases.change_state(session, case.id, CaseState.VERIFYING, person_id, now, note, photo_ids)
     return await cases.resolve_case(session, case.id, person_id, now, note, photo_ids)
 
 
@@ -268,8 +304,11 @@ async def back_after_reopen(session: AsyncSession, index: AreaIndex, case: Case,
 
     The deadline stays what it was, so the on-time rate stays honest; a case reopened after its
     deadline gets no new automatic reminders or escalation (its leader has just been told)."""
+    # The worker's resolution: straight to "resolved", or to "verifying" (the verifier's step is not theirs).
+    worker_resolved = (CaseEvent.to_state == CaseState.VERIFYING) | (
+        (CaseEvent.to_state == CaseState.RESOLVED) & (CaseEvent.from_state != CaseState.VERIFYING))
     resolver = await session.scalar(
-        select(CaseEvent.actor_id).where(CaseEvent.case_id == case.id, CaseEvent.to_state == CaseState.RESOLVED)
+        select(CaseEvent.actor_id).where(CaseEvent.case_id == case.id, worker_resolved)
         .order_by(CaseEvent.id.desc()).limit(1)
     )
     holder = resolver or case.assignee_id

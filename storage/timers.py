@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import distinct, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import cases, outbox, routing, tasks
+from storage import cases, joint, outbox, routing, tasks
 from storage.db import changed_rows, insert_for
 from storage.map_index import AreaIndex
 from storage.models import Case, Category, JobRun, Role
@@ -88,22 +88,40 @@ def _awaiting_acceptance(case: Case) -> tuple[int, datetime] | None:
     return None
 
 
+def _rating_since(case: Case) -> datetime:
+    """When the citizen was asked to rate: on resolving, or, for a verified case, on verification
+    (`resolved_at` stays the worker's time, for the on-time rate; the verification is the last change)."""
+    assert case.resolved_at is not None
+    return max(case.resolved_at, case.updated_at) if case.verifier_id is not None else case.resolved_at
+
+
 def next_alarm(case: Case, limit: timedelta, timing: Timing) -> datetime | None:
     """The next moment something could be due for this case, from its rows alone."""
     moments: list[datetime] = []
     awaiting = _awaiting_acceptance(case)
-    if awaiting is not None and case.nudges < 2:
+    # With a limit to accept of its own, the category's step reminders pass the case up, not the nudges.
+    if awaiting is not None and case.nudges < (1 if case.accept_due_at is not None else 2):
         moments.append(awaiting[1] + timing.accept_within * (case.nudges + 1))
+    step = tasks.late_step(case)
+    if step is not None:
+        remind_bit, escalate_bit = tasks.STEP_ALERT_BITS[step[0]]
+        if not case.step_alerts & remind_bit:
+            moments.append(step[1])
+        elif not case.step_alerts & escalate_bit:
+            moments.append(step[1] + timing.escalate_after)
     if case.state in tasks.WORK_STATES and case.assignee_id is not None and case.reminders < ESCALATED_STAGE:
         moments.append(_reminder_points(case, limit, timing)[case.reminders])
     if case.state == "escalated" and case.assignee_id is not None:
         moments.append(max(case.escalated_at or case.updated_at, case.deadline_at) + timing.escalate_after)
     if case.state == "resolved" and case.resolved_at is not None:
-        moments.append(case.resolved_at + timing.auto_close_after)
+        moments.append(_rating_since(case) + timing.auto_close_after)
+    if case.state == CaseState.VERIFYING and case.verifier_id is not None and case.reminders == 0:
+        moments.append(case.updated_at + timing.escalate_after)  # the verifier's one reminder
     return min(moments) if moments else None
 
 
-async def _queue_reminder(session: AsyncSession, person_id: int, payload: outbox.TaskCardPayload | outbox.ReminderPayload,
+async def _queue_reminder(session: AsyncSession, person_id: int,
+                          payload: outbox.TaskCardPayload | outbox.ReminderPayload | outbox.VerifyCardPayload,
                           now: datetime, timing: Timing, urgent: bool) -> None:
     message = await outbox.enqueue(session, person_id, payload, now, outbox.LATER)
     hold = None if urgent else timing.quiet_until(now)
@@ -119,7 +137,7 @@ async def _look_at(session: AsyncSession, index: AreaIndex, timing: Timing, case
     awaiting = _awaiting_acceptance(case)
     if awaiting is not None:
         assignee_id, assigned_at = awaiting
-        if now >= assigned_at + timing.accept_within * 2 and case.nudges < 2:
+        if now >= assigned_at + timing.accept_within * 2 and case.nudges < 2 and case.accept_due_at is None:
             case.nudges = 2
             above = await routing.holder_above(session, index, case, assignee_id)
             if above is not None:
@@ -132,6 +150,7 @@ async def _look_at(session: AsyncSession, index: AreaIndex, timing: Timing, case
             case.nudges = 1
             await _queue_reminder(session, assignee_id, outbox.TaskCardPayload(case.id, nudge=True), now, timing, urgent)
             result.nudged += 1
+    await _look_at_step(session, index, timing, case, now, result, urgent)
     if case.state in tasks.WORK_STATES and case.assignee_id is not None:
         due = sum(1 for moment in _reminder_points(case, limit, timing) if moment <= now)
         if due > case.reminders:
@@ -148,10 +167,42 @@ async def _look_at(session: AsyncSession, index: AreaIndex, timing: Timing, case
     elif case.state == "escalated" and case.assignee_id is not None:
         if now >= max(case.escalated_at or case.updated_at, case.deadline_at) + timing.escalate_after:
             await _escalate_overdue(session, index, case, now, result)
-    elif case.state == "resolved" and case.resolved_at is not None and now >= case.resolved_at + timing.auto_close_after:
+    elif (case.state == CaseState.VERIFYING and case.verifier_id is not None and case.reminders == 0
+          and now >= case.updated_at + timing.escalate_after):
+        # Nobody verified it in GRIDLINE_ESCALATE_AFTER_HOURS: the verifier gets the card again, once.
+        case.reminders = 1
+        await _queue_reminder(session, case.verifier_id, outbox.VerifyCardPayload(case.id), now, timing, urgent)
+        result.reminded += 1
+    elif case.state == "resolved" and case.resolved_at is not None and now >= _rating_since(case) + timing.auto_close_after:
         await cases.change_state(session, case.id, CaseState.CLOSED, None, now, note=cases.CLOSED_UNRATED)
         result.closed += 1
     case.alarm_at = next_alarm(case, limit, timing)
+
+
+async def _look_at_step(session: AsyncSession, index: AreaIndex, timing: Timing, case: Case, now: datetime,
+                        result: SweepResult, urgent: bool) -> None:
+    """The step's own limit (to accept, to arrive): at it, the holder and the grid's leader are
+    reminded; `escalate_after` later, the case goes one level up, as an overdue one does."""
+    step = tasks.late_step(case)
+    if step is None or case.assignee_id is None:
+        return
+    stage, due = step
+    remind_bit, escalate_bit = tasks.STEP_ALERT_BITS[stage]
+    if now >= due + timing.escalate_after and not case.step_alerts & escalate_bit:
+        case.step_alerts |= remind_bit | escalate_bit
+        what = "not accepted" if stage == tasks.LATE_TO_ACCEPT else "nobody on site"
+        hours = round((now - due).total_seconds() / 3600, 1)
+        try:
+            await tasks.escalate(session, index, case.id, None, f"{what} {hours} h after the step's limit", now)
+            result.escalated += 1
+        except TaskError:
+            case.escalated_at = now  # nobody above: the reminders have gone out
+    elif now >= due and not case.step_alerts & remind_bit:
+        case.step_alerts |= remind_bit
+        told = {case.assignee_id, *await _grid_leaders(session, index, case)}
+        for person_id in sorted(told):
+            await _queue_reminder(session, person_id, outbox.ReminderPayload(case.id, stage), now, timing, urgent)
+        result.reminded += 1
 
 
 async def _escalate_overdue(session: AsyncSession, index: AreaIndex, case: Case, now: datetime,
@@ -184,6 +235,10 @@ async def sweep(session: AsyncSession, index: AreaIndex, timing: Timing, now: da
     for case in due[:limit]:
         await _look_at(session, index, timing, case, now, result)
         result.looked_at += 1
+    # Joint cases (主协办): each co-holder's part has its own reminders and escalation.
+    parts = await joint.due_parts(session, now, timing.escalate_after)
+    result.reminded += parts.reminded
+    result.escalated += parts.escalated
     return result
 
 

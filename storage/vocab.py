@@ -23,13 +23,15 @@ class CaseState(StrEnum):
     ESCALATED = "escalated"
     REOPENED = "reopened"
     RESOLVED = "resolved"
+    VERIFYING = "verifying"  # resolved by its worker, waiting for the verifier (核查); see storage/verify.py
     CLOSED = "closed"
     REJECTED = "rejected"
 
 
 # Someone still has to act on a case in these states; a case in a final state never changes again.
 OPEN_STATES: tuple[CaseState, ...] = (CaseState.REPORTED, CaseState.ACCEPTED, CaseState.ASSIGNED,
-                                      CaseState.IN_PROGRESS, CaseState.ESCALATED, CaseState.REOPENED)
+                                      CaseState.IN_PROGRESS, CaseState.ESCALATED, CaseState.REOPENED,
+                                      CaseState.VERIFYING)
 FINAL_STATES: tuple[CaseState, ...] = (CaseState.CLOSED, CaseState.REJECTED)
 
 
@@ -45,6 +47,7 @@ class EventKind(StrEnum):
     HANDED_BACK = "handed_back"  # its holder gave it back ("not mine", "hand back"), with the reason
     UNREACHED = "unreached"  # it left a holder Telegram could not reach (they never opened the bot)
     CALLOUT = "callout"  # responders were called out around it (the note: the call-out's number and headline)
+    PART = "part"  # joint handling (主协办): a co-holder's part was given, done, declined or waived (the note says)
 
 
 class LocationSource(StrEnum):
@@ -72,6 +75,7 @@ class PhotoRole(StrEnum):
 
     REPORT = "report"  # the problem, sent with the report or by a later reporter
     AFTER = "after"  # the proof of the fix
+    CHECK = "check"  # the verifier's own photo, taken when confirming the fix
 
 
 class Channel(StrEnum):
@@ -88,6 +92,7 @@ class DraftStatus(StrEnum):
     SUBMITTED = "submitted"
     MERGED = "merged"  # its photos joined a case nearby instead
     CANCELLED = "cancelled"
+    STOPPED = "stopped"  # a stop answer ended it: the person was told whom to call instead
 
 
 class SyncState(StrEnum):
@@ -188,6 +193,8 @@ class OutboxKind(StrEnum):
     CALLOUT_UPDATE = "callout_update"
     CALLOUT_END = "callout_end"
     CAP_DRAFT = "cap_draft"
+    VERIFY_CARD = "verify_card"
+    PART_CARD = "part_card"
 
 
 class OutboxStatus(StrEnum):
@@ -226,3 +233,40 @@ class Question(StrEnum):
     ARRIVED_WHERE = "m_arrived"  # a live call-out: a responder's position on arrival (optional)
     PLAN_NAME = "p_name"  # a call-out draft: the name to save it as a plan under
     PLAN_RENAME = "p_rename"  # a call-out plan: its new name
+    SEND_BACK_REASON = "v_back"  # a case being verified: why the verifier sends it back to its worker
+    VERIFY_PHOTO = "v_photo"  # a case being verified: the verifier's own photo
+    PART_CANNOT = "j_cannot"  # a co-holder's part: why it cannot be done
+    RESOLVE_ANYWAY = "j_anyway"  # a task with open parts: why its main holder resolves it anyway
+
+
+class PartState(StrEnum):
+    """A co-holder's part of a case handled jointly (主协办, `CasePart.state`)."""
+
+    OPEN = "open"
+    DONE = "done"
+    CANNOT = "cannot"  # the co-holder said why it cannot be done
+    WAIVED = "waived"  # the main holder resolved the case without it, with a reason
+
+
+class UpdateState(StrEnum):
+    """A step of a case on its way to the city platform as an Open311 service request update."""
+
+    NEW = "new"
+    RETRY = "retry"
+    SENT = "sent"
+    FAILED = "failed"  # refused for good
+
+
+class VerifyMode(StrEnum):
+    """Which resolved cases go to a verifier (GRIDLINE_VERIFY)."""
+
+    NONE = "none"
+    ALL = "all"
+    CATALOG = "catalog"  # the categories whose catalog entry says verify = true
+
+
+class Verifier(StrEnum):
+    """Who verifies (GRIDLINE_VERIFIER): the case's grid leader, else a dispatcher over it; or a dispatcher."""
+
+    LEADER = "leader"
+    DISPATCHER = "dispatcher"

@@ -19,6 +19,11 @@ class FakeUpstream:
         self.next_answers: list[str] = []  # one per POST: ok, token, 500, garbage, hang_after_accept, refuse
         self.hang_seconds = 5.0
         self.tokens: dict[str, str] = {}
+        # Service request updates (POST servicerequestupdates): kept by update_id, so the same update
+        # sent again is the same one (the extension's idempotency key); every POST is counted.
+        self.updates: dict[str, dict[str, str]] = {}
+        self.update_posts = 0
+        self.update_answers: list[str] = []  # one per update POST: ok, 500, hang_after_accept
         self._ids = itertools.count(9001)
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -29,6 +34,7 @@ class FakeUpstream:
         app.router.add_post("/v2/requests.json", self._post)
         app.router.add_get("/v2/requests.json", self._list)
         app.router.add_get("/v2/tokens/{token}.json", self._token)
+        app.router.add_post("/v2/servicerequestupdates.json", self._post_update)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
@@ -65,6 +71,19 @@ class FakeUpstream:
             self.tokens[token] = created["service_request_id"]
             return web.json_response([{"token": token}])
         return web.json_response([{"service_request_id": created["service_request_id"]}])
+
+    async def _post_update(self, request: web.Request) -> web.Response:
+        self.update_posts += 1
+        fields = {k: str(v) for k, v in (await request.post()).items()}
+        answer = self.update_answers.pop(0) if self.update_answers else "ok"
+        if answer == "500":
+            return web.json_response([{"code": 500, "description": "database is down"}], status=500)
+        if not fields.get("update_id") or not fields.get("service_request_id"):
+            return web.json_response([{"code": 400, "description": "update_id is required"}], status=400)
+        self.updates.setdefault(fields["update_id"], fields)
+        if answer == "hang_after_accept":
+            await asyncio.sleep(self.hang_seconds)
+        return web.json_response([{"update_id": fields["update_id"]}])
 
     async def _list(self, request: web.Request) -> web.Response:
         ids = [i for i in request.query.get("service_request_id", "").split(",") if i]

@@ -81,6 +81,14 @@ def stats_table(report: Report, zone: ZoneInfo) -> str:
     lines += [row(code, f) for code, f in report.per_area.items()] or ["(none)"]
     lines += ["", "per worker"]
     lines += [row(name, f) for name, f in report.per_worker.items()] or ["(none)"]
+
+    def steps(label: str, f: Figures) -> str:
+        return (f"{label[:24]:24} {percent(f.accept_on_time_rate):>8} {percent(f.arrive_on_time_rate):>8} "
+                f"{percent(f.on_time_rate):>8} {percent(f.all_steps_on_time_rate):>10}")
+
+    lines += ["", "on time per step (steps without a limit in the catalog count nowhere)",
+              f"{'':24} {'accept':>8} {'on site':>8} {'resolve':>8} {'every step':>10}", steps("all", report.overall)]
+    lines += [steps(code, f) for code, f in report.per_area.items()]
     return "\n".join(lines)
 
 

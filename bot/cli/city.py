@@ -81,7 +81,9 @@ def command_categories_check(args: argparse.Namespace) -> None:
     except CatalogError as error:
         raise Problem(*(f"{path}: {p}" for p in error.problems)) from None
     subs = sum(len(t.children) for t in catalog.top)
-    print(f"{path}: OK, {len(catalog.top)} categories with {subs} sub-categories.")
+    asking = [c for c in catalog.all() if c.questions]
+    print(f"{path}: OK, {len(catalog.top)} categories with {subs} sub-categories; "
+          f"{len(asking)} ask questions ({sum(len(c.questions) for c in asking)} in all).")
 
 
 def add_map_commands(commands: Commands) -> None:
