@@ -48,7 +48,7 @@ async def test_a_leaders_board_shows_their_open_cases_and_a_new_one_without_relo
         await browser_page.wait_for_function(f"window.gridlineBoard.numbers().indexOf({json.dumps(fresh.number)}) >= 0",
                                              timeout=2000)
         assert await numbers_on_map(browser_page) == {cases["mine"].number, fresh.number}
-        assert await browser_page.text_content("#kpi-open b") == "2"
+        await browser_page.wait_for_function("document.querySelector('#kpi-open b').textContent === '2'", timeout=2000)
         await browser_page.check("#f-heat")  # the last 30 days' reports as heat
         await browser_page.wait_for_selector("canvas.leaflet-heatmap-layer", state="attached")
         assert await browser_page.is_visible("#tiles-note")  # no tiles: said so, boundaries drawn
