@@ -9,6 +9,7 @@ from datetime import time
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
@@ -124,6 +125,11 @@ class Settings(BaseSettings):
     def open_media(self) -> MediaStore:
         """The store GRIDLINE_MEDIA_STORE names (the data folder by default)."""
         return open_media_store(self.media_store, self.data_dir, self.s3_access())
+    # The command-centre board (issue 17): how old a Mini App's initData may be, the map's tiles (a
+    # URL template; empty: no tiles, a blank background) and the coordinates they are drawn in.
+    board_initdata_max_age: int = Field(default=86400, ge=10, le=7 * 86400)
+    map_tiles: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    map_coordinates: Literal["wgs84", "gcj02"] = "wgs84"
 
     @field_validator("cap_feeds", mode="before")
     @classmethod
@@ -196,6 +202,16 @@ class Settings(BaseSettings):
     @property
     def public_base_url(self) -> str:
         return (self.public_url or f"http://{self.http_host}:{self.http_port}").rstrip("/")
+
+    @property
+    def web_app_base_url(self) -> str | None:
+        """The https address Telegram Mini Apps (the board, the citizens' map picker) open at: the
+        public URL, else the webhook's origin; None when neither is https (Telegram needs https)."""
+        for url in (self.public_url, self.webhook_url):
+            if url and url.lower().startswith("https://"):
+                parts = urlparse(url)
+                return f"https://{parts.netloc}{parts.path if url == self.public_url else ''}".rstrip("/")
+        return None
 
     @cached_property
     def zone(self) -> ZoneInfo:

@@ -1,5 +1,5 @@
 """The bot's HTTP face, in the same process (aiohttp): /healthz for load balancers and monitors,
-/metrics for Prometheus."""
+/metrics for Prometheus, Open311, CAP, /media, and the command-centre board (/board/, issue 17)."""
 
 from __future__ import annotations
 
@@ -17,11 +17,13 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from telegram.ext import ExtBot
 
 from adapters import media_links as media
+from adapters.board import Board
 from adapters.cap_server import CapServer
 from adapters.open311_server import Open311
 from bot.polling import read_update
 from bot.settings import BotRuntime
 from handlers.flood_wait import describe_failure
+from handlers.i18n import translator
 from storage import metrics, photos, sync, updates
 
 log = logging.getLogger(__name__)
@@ -80,6 +82,8 @@ class HttpFace:
         self.app.router.add_get("/media/{token}", self.media)
         Open311(runtime).routes(self.app)
         CapServer(runtime).routes(self.app)
+        self.board = Board(runtime, translator)
+        self.board.routes(self.app)
         if webhook is not None:
             self.app.router.add_post(webhook.path, self.receive_update)
         self._runner: web.AppRunner | None = None

@@ -11,6 +11,7 @@ from telegram import (
     InlineKeyboardMarkup,
     KeyboardButton,
     ReplyKeyboardMarkup,
+    WebAppInfo,
 )
 
 from handlers import buttons
@@ -601,3 +602,24 @@ def forget_confirm(_: Translate) -> InlineKeyboardMarkup:
     """/forget's question: forget me, or keep me."""
     return InlineKeyboardMarkup([[_press(_("🗑 Yes, forget me"), buttons.ForgetMe()),
                                   _press(_("✖️ Cancel"), buttons.KeepMe())]])
+
+
+# --- the command-centre board and the citizens' map picker (issue 17) ------------------------------
+
+
+def report_location_request(_: Translate, picker_url: str | None) -> ReplyKeyboardMarkup:
+    """The report's location step: send my location, and (with a public https address) pick on a map."""
+    rows: list[list[KeyboardButton | str]] = [[KeyboardButton(_(SEND_LOCATION), request_location=True)]]
+    if picker_url:
+        rows.append([KeyboardButton(_(PICK_ON_MAP), web_app=WebAppInfo(picker_url))])
+    rows.append([_(MENU_HELP)])
+    return ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=True,
+                               input_field_placeholder=_("Or type the address"))
+
+
+PICK_ON_MAP = N_("🗺 Pick on a map")
+
+
+def picker_url(base: str | None, language: str) -> str | None:
+    """Where the citizens' map picker opens (a Mini App: only at a public https address)."""
+    return f"{base}/board/pick?lang={language}" if base else None

@@ -42,7 +42,8 @@ async def step_prompt(turn: Turn, draft: ReportDraft) -> list[Outgoing]:
             "📍 Where is it? Tap “Send my location” below, pick a place with 📎 › Location, "
             "or type the address."
         )
-        return [Outgoing(text + "\n" + photos_left_line(_, draft), keyboards.location_request(_))]
+        picker = keyboards.picker_url(turn.rt.settings.web_app_base_url, turn.person.language)
+        return [Outgoing(text + "\n" + photos_left_line(_, draft), keyboards.report_location_request(_, picker))]
     if step == DraftStep.CATEGORY:
         return [Outgoing(_("🏷 What kind of problem is it?"),
                          keyboards.top_categories(_, turn.person.language, draft.id, turn.rt.catalog.top))]

@@ -16,6 +16,7 @@ from telegram.ext import (
 
 from handlers import (
     away,
+    board,
     callout_answers,
     callout_command,
     callout_compose,
@@ -112,6 +113,8 @@ def register_handlers(application: App) -> None:
     application.add_handler(CommandHandler("plans", message_step(callout_plans.list_plans), filters=private))
     application.add_handler(CommandHandler("mobilizations", message_step(callout_command.show_recent), filters=private))
     application.add_handler(CommandHandler("away", message_step(away.away_command), filters=private))
+    application.add_handler(CommandHandler("board", board.on_board_command, filters=private))
+    application.add_handler(MessageHandler(new & filters.StatusUpdate.WEB_APP_DATA, message_step(board.on_web_app_data)))
     application.add_handler(CommandHandler("cohold", message_step(joint.cohold), filters=private))
     application.add_handler(CommandHandler("forget", message_step(forget.forget_command), filters=private))
     application.add_handler(MessageHandler(new & filters.COMMAND, message_step(citizen.unknown_command)))

@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
-from storage import sqlite_driver
-from storage.wakeup import announce_queued
+from storage import board_changes, sqlite_driver
+from storage.wakeup import announce_board_change, announce_queued
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # SQLite: a WAL checkpoint after this many transactions of this process (its automatic one came
@@ -101,6 +101,7 @@ class Store:
         self.engine = create_engine(url)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._outbox_listeners: list[Callable[[], None]] = []
+        self._board_listeners: list[Callable[[], None]] = []
         # One process writes to SQLite through one queue: waiting here costs nothing, while
         # waiting inside SQLite's busy handler sleeps in coarse steps.
         self._write_lock = asyncio.Lock() if is_sqlite(url) else None
@@ -111,6 +112,14 @@ class Store:
 
     def on_outbox_commit(self, listener: Callable[[], None]) -> None:
         self._outbox_listeners.append(listener)
+
+    def on_board_change(self, listener: Callable[[], None]) -> None:
+        """Call `listener` after a transaction that changed what a board shows commits (issue 17)."""
+        self._board_listeners.append(listener)
+
+    def forget_board_listener(self, listener: Callable[[], None]) -> None:
+        if listener in self._board_listeners:
+            self._board_listeners.remove(listener)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -125,7 +134,12 @@ class Store:
                     yield session
                     if self._announces_queued and session.info.get("outbox_queued"):
                         await announce_queued(session)
+                    if self._announces_queued:
+                        await session.flush()  # what is left to write shows now whether a board must hear of it
+                        if board_changes.changed(session):
+                            await announce_board_change(session)
                 queued = session.info.pop("outbox_queued", False)
+                board_changed = board_changes.changed(session, forget=True)
             finally:
                 if self._write_lock is not None:
                     self._write_lock.release()
@@ -135,6 +149,9 @@ class Store:
                 self._checkpointing = asyncio.get_running_loop().create_task(self.checkpoint())
         if queued:
             for listener in self._outbox_listeners:
+                listener()
+        if board_changed:
+            for listener in list(self._board_listeners):
                 listener()
 
     async def checkpoint(self) -> None:

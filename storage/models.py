@@ -227,6 +227,8 @@ class Case(Base):
         Index("ix_cases_area_state", "area_code", "state"),
         Index("ix_cases_created", "created_at"),
         Index("ix_cases_category_created", "category_code", "created_at"),
+        # The command-centre board (issue 17): the open cases in a box of the map, read from the index alone.
+        Index("ix_cases_board", "state", "lat", "lon", "deadline_at", "area_code", "assignee_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -681,3 +683,18 @@ class UpstreamUpdate(Base):
     next_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(300))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class BoardPass(Base):
+    """The command-centre board's way in (issue 17): a one-time link (`link`, opened once within
+    minutes) or the session it started (`session`, hours). Only the SHA-256 of the token is kept."""
+
+    __tablename__ = "board_passes"
+    __table_args__ = (Index("ix_board_passes_person", "person_id"),)
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(8))  # link | session
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.map_index import AreaIndex
@@ -177,3 +177,50 @@ def percent(value: float | None) -> str:
 
 def hours(value: timedelta | None) -> str:
     return "-" if value is None else f"{value.total_seconds() / 3600:.1f} h"
+
+
+@dataclass
+class _Counts:
+    total: int = 0
+    by_state: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    resolved: int = 0
+    on_time: int = 0
+    rated: int = 0
+    satisfied: int = 0
+
+    def add(self, state: str, total: int, resolved: int, on_time: int, rated: int, satisfied: int) -> None:
+        self.total += total
+        self.by_state[state] += total
+        self.resolved += resolved
+        self.on_time += on_time
+        self.rated += rated
+        self.satisfied += satisfied
+
+    def figures(self) -> Figures:
+        not_rejected = self.total - self.by_state.get(CaseState.REJECTED, 0)
+        return Figures(total=self.total, by_state=dict(sorted(self.by_state.items())),
+                       on_time_rate=_share(self.on_time, self.resolved),
+                       closure_rate=_share(self.by_state.get(CaseState.CLOSED, 0), not_rejected),
+                       satisfaction_rate=_share(self.satisfied, self.rated))
+
+
+async def rates(session: AsyncSession, index: AreaIndex, start: datetime, end: datetime,
+                areas: list[str] | None = None) -> tuple[Figures, dict[str, Figures]]:
+    """The rates of `gather` (overall and per grid; no medians), counted by the database instead of
+    read case by case: for a screen that asks often (the command-centre board, issue 17)."""
+    result = await session.execute(
+        select(Case.area_code, Case.state, func.count(),
+               func.count(Case.resolved_at), func.sum(case((Case.resolved_at <= Case.deadline_at, 1), else_=0)),
+               func.count(Case.rating), func.sum(case((Case.rating == 1, 1), else_=0)))
+        .where(Case.created_at >= start, Case.created_at < end).group_by(Case.area_code, Case.state)
+    )
+    scope = set(areas) if areas else None
+    overall = _Counts()
+    per_area: dict[str, _Counts] = defaultdict(_Counts)
+    for area_code, state, total, resolved, on_time, rated, satisfied in result.all():
+        if scope is not None and (area_code is None or not index.within(area_code, scope)):
+            continue
+        counts = (str(state), int(total), int(resolved), int(on_time or 0), int(rated), int(satisfied or 0))
+        overall.add(*counts)
+        per_area[index.grid_of(area_code) or area_code or "-"].add(*counts)
+    return overall.figures(), {code: found.figures() for code, found in sorted(per_area.items())}

@@ -19,12 +19,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 log = logging.getLogger(__name__)
 
 CHANNEL = "gridline_outbox"
+# The command-centre boards (issue 17): a transaction that changed what a board shows.
+BOARD_CHANNEL = "gridline_board"
 RECONNECT_SECONDS = 5.0
 
 
 async def announce_queued(session: AsyncSession) -> None:
     """Tell the listening workers, at commit, that this transaction queued messages."""
     await session.execute(text(f"NOTIFY {CHANNEL}"))
+
+
+async def announce_board_change(session: AsyncSession) -> None:
+    """Tell the listening boards, at commit, that this transaction changed what they show."""
+    await session.execute(text(f"NOTIFY {BOARD_CHANNEL}"))
 
 
 def _asyncpg_dsn(url: str) -> str:
@@ -35,9 +42,10 @@ class QueueListener:
     """Calls `wake` whenever any process commits queued messages; reconnects when the
     connection is lost (meanwhile the sender's own poll still finds everything)."""
 
-    def __init__(self, url: str, wake: Callable[[], None]) -> None:
+    def __init__(self, url: str, wake: Callable[[], None], channel: str = CHANNEL) -> None:
         self._dsn = _asyncpg_dsn(url)
         self._wake = wake
+        self._channel = channel
         self._task: asyncio.Task[None] | None = None
         self.listening = asyncio.Event()
 
@@ -63,7 +71,7 @@ class QueueListener:
                 continue
             try:
                 connection.add_termination_listener(lambda _connection, lost=lost: lost.set())
-                await connection.add_listener(CHANNEL, lambda *_: self._wake())
+                await connection.add_listener(self._channel, lambda *_: self._wake())
                 self.listening.set()
                 self._wake()  # anything queued while this connection was down
                 await lost.wait()

@@ -417,6 +417,9 @@ class FakeBotApi:
     async def _api_setMyCommands(self, params: dict[str, Any]) -> bool:
         return True
 
+    async def _api_setChatMenuButton(self, params: dict[str, Any]) -> bool:
+        return True
+
     async def _api_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(params.get("offset") or 0)
         timeout = float(params.get("timeout") or 0)

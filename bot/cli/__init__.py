@@ -16,6 +16,7 @@ One module per command group, each adding its commands to the parser (`add_comma
     personal    gridline retention run,               retention.py
       data      gridline people forget
     photos      gridline media move --to s3://...      media.py
+    the board   gridline board link | revoke          board.py
 
 A command says what is wrong by raising `common.Problem` (each line printed, exit code 2); the
 store being unreachable is exit code 1. Heavy imports (the Telegram Application, the map) happen
@@ -27,7 +28,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bot.cli import apikey, callouts, cases, city, db, media, people, plans, play, retention, run, sync
+from bot.cli import apikey, board, callouts, cases, city, db, media, people, plans, play, retention, run, sync
 from bot.cli.common import PlaygroundInstead, Problem
 from storage.db import StoreFromNewerCode
 from storage.urls import redacted_url
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     plans.add_commands(commands)
     retention.add_commands(commands)
     media.add_commands(commands)
+    board.add_commands(commands)
     city.add_catalog_commands(commands)
     return parser
 
