@@ -53,6 +53,11 @@ async def board_link(turn: Turn) -> Replies:
 async def on_board_command(update: Update, context: GridContext) -> None:
     """/board, then (staff, https) the chat's menu button opens the board too."""
     await reply(update, context, board_link)
+    await set_board_menu_button(update, context)
+
+
+async def set_board_menu_button(update: Update, context: GridContext) -> None:
+    """Staff's chat menu button opens the board (at a public https address); set at /start and /board."""
     app_url = board_app_url(context.rt.settings.web_app_base_url)
     chat = update.effective_chat
     if app_url is None or chat is None:

@@ -97,6 +97,8 @@ def register_handlers(application: App) -> None:
     private = filters.ChatType.PRIVATE
     new = filters.UpdateType.MESSAGE & private
     application.add_handler(CommandHandler("start", message_step(citizen.start), filters=private))
+    # After the greeting (a later group): staff's menu button opens the board.
+    application.add_handler(CommandHandler("start", board.set_board_menu_button, filters=private), group=1)
     application.add_handler(CommandHandler("help", message_step(citizen.show_help), filters=private))
     application.add_handler(CommandHandler("language", message_step(citizen.choose_language), filters=private))
     application.add_handler(CommandHandler("report", message_step(citizen_report.start_report), filters=private))

@@ -157,6 +157,19 @@ async def test_with_an_https_address_staff_get_the_mini_app_button_and_menu_butt
     assert menu and json.loads(menu[-1].params["menu_button"])["web_app"]["url"] == "https://grid.example.org/board/"
 
 
+async def test_with_an_https_address_staff_get_the_board_menu_button_at_start_and_citizens_do_not(world):
+    world.settings.__dict__["public_url"] = "https://grid.example.org"
+    leader_tg, _cases = await a_leader_and_cases(world)
+    citizen = world.person("Citizen", language_code="en")
+    await citizen.say("/start")
+    assert not world.api.methods("setChatMenuButton")
+    leader = Person(world, leader_tg, "Wang Leader", "en")
+    await leader.say("/start")
+    menu = world.api.methods("setChatMenuButton")
+    assert len(menu) == 1 and int(menu[0].params["chat_id"]) == leader_tg
+    assert json.loads(menu[0].params["menu_button"])["web_app"]["url"] == "https://grid.example.org/board/"
+
+
 async def test_the_picked_point_becomes_the_drafts_location(world):
     world.settings.__dict__["public_url"] = "https://grid.example.org"
     await demo_city(world)
