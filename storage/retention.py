@@ -48,7 +48,7 @@ class CaseRemoval:
     number: str
     identity: bool  # a reporter or a contact was on it
     point: bool
-    words: bool  # a description or address
+    words: bool  # a description, address or answers to the category's questions
     photos: int
 
 
@@ -132,7 +132,7 @@ async def remove_identity(session: AsyncSession, case: Case, now: datetime, mode
         select(CasePhoto).where(CasePhoto.case_id == case.id, CasePhoto.role == PhotoRole.REPORT)))
     lat, lon = await _coarse_point(session, case, mode)
     removal = CaseRemoval(case.number, identity=case.reporter_id is not None or bool(case.reporter_contact),
-                          point=(lat, lon) != (case.lat, case.lon), words=bool(case.description or case.address),
+                          point=(lat, lon) != (case.lat, case.lon), words=bool(case.description or case.address or case.answers),
                           photos=len(report_photos))
     if dry_run:
         return removal, []
@@ -158,6 +158,7 @@ async def remove_identity(session: AsyncSession, case: Case, now: datetime, mode
     case.reporter_contact = None
     case.description = None
     case.address = None
+    case.answers = None  # the report's answers: a short-text one is the reporter's own words
     case.lat, case.lon = lat, lon
     case.identity_removed_at = now
     await session.flush()

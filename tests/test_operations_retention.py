@@ -44,6 +44,8 @@ async def test_a_case_closed_a_year_ago_loses_its_reporter_words_photos_and_exac
     recent = await submit_manhole(world.person("Zhou", language_code="en"))
     await closed(world, case, datetime.now(UTC) - timedelta(days=400))
     await closed(world, recent, datetime.now(UTC) - timedelta(days=30))
+    async with world.store.transaction() as session:  # answers to the category's questions: typed words too
+        await session.execute(update(Case).where(Case.id == case.id).values(answers={"where": "flat 3, my door"}))
 
     dry = gridline("retention", "run", "--dry-run", env=world.command_env())
     assert dry.returncode == 0, dry.stderr
@@ -55,7 +57,7 @@ async def test_a_case_closed_a_year_ago_loses_its_reporter_words_photos_and_exac
     assert done.returncode == 0, done.stderr
     assert "1 case(s) lost their reporter's personal data (1 photo(s))" in done.stdout
     after = await case_now(world, case.id)
-    assert after.reporter_id is None and after.description is None and after.address is None
+    assert after.reporter_id is None and after.description is None and after.address is None and after.answers is None
     assert after.identity_removed_at is not None
     assert (after.lat, after.lon) != (case.lat, case.lon)
     assert abs(after.lat - case.lat) < 0.05 and abs(after.lon - case.lon) < 0.05  # the grid's centre, near it
