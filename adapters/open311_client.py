@@ -147,6 +147,9 @@ class Syncer:
             fields["address_string"] = case.address
         if photo_id is not None and settings.bot_token is not None:
             fields["media_url"] = media.photo_url(settings, photo_id, self.runtime.clock.now())
+        for code, value in (case.answers or {}).items():  # the category's questions, as GeoReport v2 attributes
+            if value is not None:
+                fields[f"attribute[{code}]"] = str(value)
         contact = case.reporter_contact or {}
         for name in ("email", "phone", "first_name", "last_name"):
             if contact.get(name):

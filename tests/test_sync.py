@@ -66,6 +66,22 @@ async def test_a_new_case_is_posted_once_with_its_place_and_photo(synced, upstre
     assert (item.state, item.upstream_id) == ("posted", posted["service_request_id"])
 
 
+async def test_the_answers_to_the_categorys_questions_go_as_attributes(synced, upstream):
+    from sqlalchemy import update
+
+    from storage.models import Case
+
+    citizen = synced.person(language_code="en")
+    case = await submit_manhole(citizen, lat=IN_GRID[0], lon=IN_GRID[1], description="Cover gone")
+    async with synced.store.transaction() as session:
+        await session.execute(update(Case).where(Case.id == case.id).values(answers={"flowing": "yes", "vehicles": 3,
+                                                                                     "note": None}))
+    assert (await synced.sync())["posted"] == 1
+    posted = upstream.requests[0]
+    assert posted["attribute[flowing]"] == "yes" and posted["attribute[vehicles]"] == "3"
+    assert "attribute[note]" not in posted  # skipped: not sent
+
+
 async def test_a_platform_that_is_down_gets_retries_and_the_case_goes_once_it_is_back(synced, upstream):
     citizen = synced.person(language_code="en")
     case = await submit_manhole(citizen, lat=IN_GRID[0], lon=IN_GRID[1])
