@@ -112,6 +112,7 @@ async def publish_commands(application: App) -> None:
             BotCommand("language", _("Language")),
             BotCommand("help", _("Help")),
             BotCommand("cancel", _("Stop what I am doing")),
+            BotCommand("forget", _("Delete my personal data")),
         ]
 
     for language in SUPPORTED_LANGUAGES:

@@ -5,7 +5,6 @@ Bot API misbehaves (a spell of 401s, an update it cannot read, a 429 on a reply)
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import socket
@@ -66,6 +65,8 @@ async def test_gridline_run_answers_and_stops_cleanly_on_sigterm(api, tmp_path):
     assert refused[0] == 503 and "401" in refused[1]["bot_api_problem"]
     assert api.token not in log and api.token.split(":")[1] not in log
     assert len(api.methods("setMyCommands")) == 3
+    menus = {call.params.get("language_code"): call.params["commands"] for call in api.methods("setMyCommands")}
+    assert {"command": "forget", "description": "删除我的个人信息"} in menus["zh"]  # a resident finds how to be forgotten
     assert health == (200, {"status": "ok", "store": True, "bot_api": True, "sync_lag_seconds": None})
     assert "gridline_updates_total 2" in metrics and 'gridline_outbox_messages{status="pending"} 0' in metrics
 
