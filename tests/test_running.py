@@ -5,6 +5,7 @@ Bot API misbehaves (a spell of 401s, an update it cannot read, a 429 on a reply)
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
