@@ -8,6 +8,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, bindparam, case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import insert_for
 from storage.models import Person
 from storage.vocab import Language, Question
 
@@ -32,7 +33,12 @@ async def touch_person(
     })
     person = refreshed.first()
     if person is None:
-        return await _new_person(session, tg_id, name, telegram_language, now)
+        person = await _new_person(session, tg_id, name, telegram_language, now)
+    if person is None:  # another process met them in the same instant; its row is there now
+        person = (await session.scalars(_TOUCH, {
+            "telegram_id": tg_id, "telegram_name": name[:MAX_NAME], "seen_at": now,
+            "telegram_language": Language(telegram_language),
+        })).one()
     return person
 
 
@@ -56,12 +62,21 @@ _TOUCH = (
 )
 
 
-async def _new_person(session: AsyncSession, tg_id: int, name: str, language: str, now: datetime) -> Person:
-    person = Person(tg_id=tg_id, name=name[:MAX_NAME], language=language, language_chosen=False, blocked=False,
-                    never_opened=False, hints={}, created_at=now, last_seen_at=now)
-    session.add(person)
-    await session.flush()
-    return person
+async def _new_person(session: AsyncSession, tg_id: int, name: str, language: str, now: datetime) -> Person | None:
+    """The person, written now; None when another transaction wrote them first.
+
+    A person's first two updates can reach two web processes at once, and a roster can name someone
+    who is writing to the bot. The second INSERT then waits for the first to commit and does nothing,
+    without an error to roll back, and the caller reads the row the first one wrote."""
+    insert = insert_for(session)
+    written = await session.scalars(
+        insert(Person)
+        .values(tg_id=tg_id, name=name[:MAX_NAME], language=Language(language), language_chosen=False, blocked=False,
+                never_opened=False, hints={}, created_at=now, last_seen_at=now)
+        .on_conflict_do_nothing(index_elements=["tg_id"])
+        .returning(Person)
+    )
+    return written.first()
 
 
 async def person_by_tg_id(session: AsyncSession, tg_id: int) -> Person | None:
@@ -72,7 +87,10 @@ async def person_by_tg_id(session: AsyncSession, tg_id: int) -> Person | None:
 async def ensure_person(session: AsyncSession, tg_id: int, name: str, language: str, now: datetime) -> Person:
     """The person with this Telegram id, created if the bot has not met them yet (rosters, the CLI).
     The caller has refused a name over MAX_NAME characters."""
-    return await person_by_tg_id(session, tg_id) or await _new_person(session, tg_id, name, language, now)
+    person = await person_by_tg_id(session, tg_id) or await _new_person(session, tg_id, name, language, now)
+    if person is None:  # another transaction wrote them in the same instant; its row is there now
+        person = (await session.scalars(select(Person).where(Person.tg_id == tg_id))).one()
+    return person
 
 
 async def person_by_id(session: AsyncSession, person_id: int) -> Person | None:

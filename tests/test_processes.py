@@ -266,6 +266,37 @@ async def test_an_update_telegram_resends_to_the_other_web_process_is_answered_o
     assert len(answers) == 3 and sum("How to report a problem" in answer for answer in answers) == 1, answers
 
 
+async def test_a_persons_first_updates_in_two_processes_at_once_make_one_person(pg_url):
+    # A new citizen's /start and their next message reach two web processes in the same instant: both
+    # are answered (before, the second failed on the duplicate Telegram id and the citizen got an apology).
+    first, second, watcher = Store(pg_url), Store(pg_url), Store(pg_url)
+    now = datetime.now(UTC)
+
+    async def someone_waits_for_a_lock() -> bool:
+        async with watcher.transaction() as session:
+            return bool((await session.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted"))).scalar_one())
+
+    async def meet_in_second_process() -> int:
+        async with second.transaction() as session:
+            return (await people.touch_person(session, 300_003, "Lin", "en", now)).id
+
+    try:
+        async with first.transaction() as session:
+            met_first = (await people.touch_person(session, 300_003, "Lin", "en", now)).id
+            met_second = asyncio.create_task(meet_in_second_process())
+            for _ in range(500):  # until the second process's insert waits on the first's row
+                if met_second.done() or await someone_waits_for_a_lock():
+                    break
+                await asyncio.sleep(0.01)
+            assert not met_second.done()
+        assert await asyncio.wait_for(met_second, timeout=30) == met_first
+        async with watcher.transaction() as session:
+            assert (await session.execute(text("SELECT count(*) FROM people WHERE tg_id = 300003"))).scalar_one() == 1
+    finally:
+        for store in (first, second, watcher):
+            await store.close()
+
+
 async def test_a_worker_hears_at_once_when_another_process_queues_a_message(pg_url):
     from storage.wakeup import QueueListener
 
