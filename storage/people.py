@@ -25,20 +25,17 @@ async def touch_person(
 ) -> Person:
     """The person behind an incoming update, created on first contact and refreshed after: read and
     written in one statement (UPDATE ... RETURNING), as every update does it."""
-    refreshed = await session.scalars(_TOUCH, {
+    values = {
         "telegram_id": tg_id,
         "telegram_name": name[:MAX_NAME],  # never cuts a name from Telegram (see MAX_NAME)
         "seen_at": now,
         "telegram_language": Language(telegram_language),
-    })
-    person = refreshed.first()
+    }
+    person = (await session.scalars(_TOUCH, values)).first()
     if person is None:
         person = await _new_person(session, tg_id, name, telegram_language, now)
     if person is None:  # another process met them in the same instant; its row is there now
-        person = (await session.scalars(_TOUCH, {
-            "telegram_id": tg_id, "telegram_name": name[:MAX_NAME], "seen_at": now,
-            "telegram_language": Language(telegram_language),
-        })).one()
+        person = (await session.scalars(_TOUCH, values)).one()
     return person
 
 
