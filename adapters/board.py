@@ -25,14 +25,12 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 from time import monotonic as time_monotonic
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from pydantic import SecretStr
 
 from adapters import media_links
 from adapters.board_auth import verified_user
-from adapters.runtime import AdapterRuntime
+from adapters.runtime import AdapterRuntime, AdapterSettings
 from storage import board, people
 from storage.db import is_sqlite
 from storage.vocab import N_, SUPPORTED_LANGUAGES, CallOutAnswer, CaseState
@@ -48,17 +46,7 @@ KEEPALIVE_SECONDS = 15.0
 MAX_BOX_DEGREES = 20.0
 
 
-class BoardSettings(Protocol):
-    @property
-    def zone(self) -> ZoneInfo: ...
-    @property
-    def bot_token(self) -> SecretStr | None: ...
-    @property
-    def media_secret(self) -> SecretStr | None: ...
-    @property
-    def public_base_url(self) -> str: ...
-    @property
-    def default_language(self) -> str: ...
+class BoardSettings(AdapterSettings, Protocol):
     @property
     def board_initdata_max_age(self) -> int: ...
     @property
@@ -69,7 +57,7 @@ class BoardSettings(Protocol):
 
 class BoardRuntime(AdapterRuntime, Protocol):
     @property
-    def settings(self) -> BoardSettings: ...  # type: ignore[override]  # the adapter settings plus the board's
+    def settings(self) -> BoardSettings: ...
 
 
 Translations = Callable[[str], Callable[[str], str]]
