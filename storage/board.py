@@ -47,6 +47,7 @@ HEAT_DAYS = 30
 LIST_LIMIT = 30
 LINK_LIFETIME = timedelta(minutes=10)
 SESSION_LIFETIME = timedelta(hours=12)
+LINK, SESSION = "link", "session"  # the kinds of BoardPass
 
 
 @dataclass(frozen=True)
@@ -304,35 +305,36 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def issue_link(session: AsyncSession, person_id: int, now: datetime) -> str:
-    """A one-time sign-in token for the person's board, good for LINK_LIFETIME."""
-    token = secrets.token_urlsafe(24)
-    session.add(BoardPass(token_hash=_hash(token), person_id=person_id, kind="link", created_at=now,
-                          expires_at=now + LINK_LIFETIME))
+async def _new_pass(session: AsyncSession, person_id: int, kind: str, now: datetime, lifetime: timedelta) -> str:
+    """A fresh token of this kind for the person, good for `lifetime` (only its hash is kept)."""
+    token = secrets.token_urlsafe(32 if kind == SESSION else 24)  # a link is shown in the chat: shorter
+    session.add(BoardPass(token_hash=_hash(token), person_id=person_id, kind=kind, created_at=now,
+                          expires_at=now + lifetime))
     await session.flush()
     return token
+
+
+async def issue_link(session: AsyncSession, person_id: int, now: datetime) -> str:
+    """A one-time sign-in token for the person's board, good for LINK_LIFETIME."""
+    return await _new_pass(session, person_id, LINK, now, LINK_LIFETIME)
 
 
 async def open_link(session: AsyncSession, token: str, now: datetime) -> str | None:
     """Use a link (once, before it expires) and start a session: its token, or None."""
     used = await changed_rows(session, update(BoardPass).where(
-        BoardPass.token_hash == _hash(token), BoardPass.kind == "link", BoardPass.used_at.is_(None),
+        BoardPass.token_hash == _hash(token), BoardPass.kind == LINK, BoardPass.used_at.is_(None),
         BoardPass.expires_at > now).values(used_at=now))
     if not used:
         return None
     person_id = await session.scalar(select(BoardPass.person_id).where(BoardPass.token_hash == _hash(token)))
     assert person_id is not None
-    started = secrets.token_urlsafe(32)
-    session.add(BoardPass(token_hash=_hash(started), person_id=person_id, kind="session", created_at=now,
-                          expires_at=now + SESSION_LIFETIME))
-    await session.flush()
-    return started
+    return await _new_pass(session, person_id, SESSION, now, SESSION_LIFETIME)
 
 
 async def session_person(session: AsyncSession, token: str, now: datetime) -> int | None:
     """Whose live session this token is, or None."""
     person_id: int | None = await session.scalar(select(BoardPass.person_id).where(
-        BoardPass.token_hash == _hash(token), BoardPass.kind == "session", BoardPass.expires_at > now))
+        BoardPass.token_hash == _hash(token), BoardPass.kind == SESSION, BoardPass.expires_at > now))
     return person_id
 
 
