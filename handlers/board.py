@@ -16,6 +16,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, MenuButtonWebAp
 from telegram.error import TelegramError
 
 from handlers import answers, citizen_report
+from handlers.citizen import NOT_A_PLACE
 from handlers.fit import escape
 from handlers.i18n import translator
 from handlers.questions import Place
@@ -27,7 +28,6 @@ from storage.vocab import N_, LocationSource
 log = logging.getLogger(__name__)
 
 BOARD_BUTTON = N_("🗺 Board")
-NOT_A_PICKED_PLACE = N_("📍 That location is not a real place on the map, so it was not taken. Please share your location again.")
 
 
 def board_app_url(base: str | None) -> str | None:
@@ -86,5 +86,5 @@ async def on_web_app_data(turn: Turn, message: Message) -> Replies:
         lat = lon = float("nan")
     if not is_valid_point(lat, lon):
         log.warning("update %s: a picked point was refused: %r", turn.update_id, data[:200])
-        return await citizen_report.refused(turn, turn._(NOT_A_PICKED_PLACE))
+        return await citizen_report.refused(turn, turn._(NOT_A_PLACE))
     return await answers.answer_place(turn, Place(lat, lon, LocationSource.SHARED, None, None, message.message_id))
