@@ -33,7 +33,7 @@ from adapters.board_auth import verified_user
 from adapters.runtime import AdapterRuntime, AdapterSettings
 from storage import board, people
 from storage.db import is_sqlite
-from storage.vocab import N_, SUPPORTED_LANGUAGES, CallOutAnswer, CaseState
+from storage.vocab import N_, SUPPORTED_LANGUAGES, CallOutAnswer, CaseState, EventKind
 from storage.wakeup import BOARD_CHANNEL, QueueListener
 
 log = logging.getLogger(__name__)
@@ -193,11 +193,14 @@ class Board:
         return asked if asked in SUPPORTED_LANGUAGES else self.runtime.settings.default_language
 
     async def login_page(self, request: web.Request) -> web.Response:
-        _ = self.translations(self._language(request))
+        language = self._language(request)
+        _ = self.translations(language)
         token = re.sub(r"[^A-Za-z0-9_-]", "", request.match_info["token"])
-        html = ("<!doctype html><html><head><meta charset=utf-8><meta name=viewport content='width=device-width'>"
+        html = (f"<!doctype html><html lang={language}><head><meta charset=utf-8>"
+                "<meta name=viewport content='width=device-width'>"
                 f"<title>{_('Command centre')}</title></head><body style='font:18px system-ui;margin:3em;text-align:center'>"
-                f"<form method=post action='/board/login/{token}'><button id=go style='font-size:1.3em;padding:.6em 1.4em'>"
+                f"<form method=post action='/board/login/{token}?lang={language}'>"
+                "<button id=go style='font-size:1.3em;padding:.6em 1.4em'>"
                 f"🗺 {_('Open the board')}</button></form></body></html>")
         return web.Response(text=html, content_type="text/html", headers={"Referrer-Policy": "no-referrer",
                                                                           "Cache-Control": "no-store"})
@@ -258,7 +261,9 @@ class Board:
         texts = {text: _(text) for text in PAGE_STRINGS}
         states = {state.value: _(label) for state, label in _STATE_LABELS.items()}
         answers = {answer: _(label) for answer, label in _ANSWER_LABELS.items()}
-        return web.json_response({"language": language, "texts": texts, "states": states, "answers": answers},
+        kinds = {kind.value: _(label) for kind, label in _KIND_LABELS.items()}
+        return web.json_response({"language": language, "texts": texts, "states": states, "answers": answers,
+                                  "kinds": kinds},
                                  headers={"Cache-Control": "public, max-age=300"})
 
     async def picker_setup(self, request: web.Request) -> web.Response:
@@ -278,7 +283,7 @@ class Board:
         return self._json({"name": viewer.name, "language": viewer.language, "roots": list(viewer.scope.roots),
                            "everything": viewer.scope.codes is None, "tiles": settings.map_tiles,
                            "coordinates": settings.map_coordinates, "categories": categories,
-                           "now": self.runtime.clock.now().isoformat()})
+                           "now": self.runtime.clock.now().isoformat(), "zone": settings.zone.key})
 
     async def areas(self, request: web.Request) -> web.Response:
         viewer = await self._viewer(request)
@@ -386,4 +391,11 @@ _STATE_LABELS: dict[CaseState, str] = {  # the bot's own words for them (handler
 _ANSWER_LABELS: dict[str, str] = {  # as the commander's board in the chat says them (handlers/callout_board.py)
     CallOutAnswer.COMING: N_("✅ Coming"), CallOutAnswer.ARRIVED: N_("📍 Arrived"), CallOutAnswer.CANNOT: N_("❌ Can't come"),
     "none": N_("⏳ Not answered"), "unreachable": N_("🚫 Unreachable"),
+}
+_KIND_LABELS: dict[EventKind, str] = {  # a history step that is not a change of state (the citizens' words where they have them)
+    EventKind.PHOTOS: N_("➕ Photos added by another resident"), EventKind.COMMENT: N_("💬 Comment"),
+    EventKind.ON_SITE: N_("📍 A grid worker was on site"), EventKind.UPSTREAM: N_("🏙 Update from the city platform"),
+    EventKind.ROUTED: N_("👤 Given to a holder"), EventKind.HANDED_BACK: N_("↩️ Given back by its holder"),
+    EventKind.UNREACHED: N_("📵 The holder could not be reached"), EventKind.CALLOUT: N_("🚨 People called out"),
+    EventKind.PART: N_("🤝 Joint handling"),
 }

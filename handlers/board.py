@@ -42,7 +42,7 @@ async def board_link(turn: Turn) -> Replies:
         return [Outgoing(_("The board is for grid leaders, dispatchers and administrators. /whoami shows your roles."))]
     token = await board.issue_link(turn.session, turn.person.id, turn.now)
     settings = turn.rt.settings
-    link = f"{settings.public_base_url}/board/login/{token}"
+    link = f"{settings.public_base_url}/board/login/{token}?lang={turn.person.language}"  # the sign-in page in their words
     text = _("🗺 <b>Your command-centre board</b>\n{link}\nThe link works once, within 10 minutes; the board then "
              "stays open for 12 hours on that screen.").format(link=escape(link))
     app_url = board_app_url(settings.web_app_base_url)

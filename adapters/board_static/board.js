@@ -6,7 +6,7 @@
   var STATE_COLOURS = {reported: "#f59e0b", accepted: "#eab308", assigned: "#3b82f6", in_progress: "#6366f1",
     escalated: "#a855f7", reopened: "#ec4899", resolved: "#10b981", closed: "#6b7280", rejected: "#9ca3af"};
   var OPEN = ["reported", "accepted", "assigned", "in_progress", "escalated", "reopened"];
-  var words = {texts: {}, states: {}, answers: {}}, me = null, coords = null, map = null;
+  var words = {texts: {}, states: {}, answers: {}, kinds: {}}, me = null, coords = null, map = null;
   var layers = {}, shown = {numbers: [], cells: 0}, areasByCode = {}, refreshing = null, again = false;
   var lastVersion = -1, tileFailures = 0, chart = null;
   var clockOffset = 0;  // the server's clock minus this screen's: ages are the server's
@@ -27,16 +27,18 @@
       return response.json();
     });
   }
+  // Dates and spans in the viewer's language and the city's time zone (as the bot says them), by the browser's own tables.
+  function locale() { return me && me.language === "zh" ? "zh-CN" : "en-GB"; }
   function when(iso) {
-    var d = new Date(iso);
-    return d.toLocaleString(me && me.language === "zh" ? "zh-CN" : "en-GB", {month: "short", day: "numeric", hour: "2-digit", minute: "2-digit"});
+    return new Date(iso).toLocaleString(locale(), {timeZone: me.zone, month: "short", day: "numeric", hour: "2-digit", minute: "2-digit"});
   }
+  function span(count, unit) { return new Intl.NumberFormat(locale(), {style: "unit", unit: unit, unitDisplay: "short"}).format(count); }
   function ago(iso) {
-    var minutes = Math.round((Date.now() + clockOffset - new Date(iso).getTime()) / 60000), zh = me && me.language === "zh";
-    if (Math.abs(minutes) < 60) return minutes + (zh ? " 分钟" : " min");
+    var minutes = Math.round((Date.now() + clockOffset - new Date(iso).getTime()) / 60000);
+    if (Math.abs(minutes) < 60) return span(minutes, "minute");
     var hours = Math.round(minutes / 60);
-    if (Math.abs(hours) < 48) return hours + (zh ? " 小时" : " h");
-    return Math.round(hours / 24) + (zh ? " 天" : " d");
+    if (Math.abs(hours) < 48) return span(hours, "hour");
+    return span(Math.round(hours / 24), "day");
   }
   function show(lat, lon) { return coords.show(lat, lon); }
 
@@ -288,7 +290,7 @@
         }).join("") + "</div>";
       }
       html += "<h4>" + esc(t("History")) + '</h4><ol class="history">' + c.history.map(function (e) {
-        var what = e.to ? stateName(e.to) : e.kind;
+        var what = e.to ? stateName(e.to) : (words.kinds[e.kind] || e.kind);
         return "<li><time>" + esc(when(e.at)) + "</time><b>" + esc(what) + "</b>" + (e.by ? " · " + esc(e.by) : "") +
           (e.note ? " — " + esc(e.note) : "") + "</li>";
       }).join("") + "</ol>";
@@ -311,7 +313,7 @@
       api("checkins").then(function (found) { drawCheckins(found.checkins); }),
       document.getElementById("f-heat").checked ? api("heat?bbox=" + bbox()).then(function (found) { drawHeat(found.heat); }) : Promise.resolve(drawHeat([]))
     ]).then(function () {
-      document.getElementById("updated").textContent = t("updated") + " " + new Date().toLocaleTimeString(me.language === "zh" ? "zh-CN" : "en-GB");
+      document.getElementById("updated").textContent = t("updated") + " " + new Date().toLocaleTimeString(locale(), {timeZone: me.zone});
       document.body.setAttribute("data-version", String(lastVersion));
     }).catch(function (e) { console.warn(e); }).then(function () {
       refreshing = null;

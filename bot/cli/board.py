@@ -26,11 +26,12 @@ def command_board(args: argparse.Namespace) -> None:
             return await board.revoke(session, person.id)
         if await board.board_scope(session, await AreaIndex.load(session), person.id) is None:
             raise Problem(f"{person.name} ({args.tg_id}) is not a grid leader, dispatcher or admin: no board")
-        return await board.issue_link(session, person.id, now)
+        token = await board.issue_link(session, person.id, now)
+        return f"{settings.public_base_url}/board/login/{token}?lang={person.language}"
 
     result = in_store(settings, work)
     if args.board_command == "link":
-        print(f"{settings.public_base_url}/board/login/{result}")
+        print(result)
         print("(works once, within 10 minutes; the board then stays open for 12 hours on that screen)")
     else:
         print(f"Ended {result} board session(s) and link(s) of {args.tg_id}.")
