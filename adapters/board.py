@@ -98,7 +98,6 @@ def _filters(query: Any) -> board.Filters:
 
 @dataclass
 class Viewer:
-    person_id: int
     name: str
     language: str
     scope: board.BoardScope
@@ -247,7 +246,7 @@ class Board:
             scope = None if person is None else await board.board_scope(session, await self.runtime.map.index(session), person.id)
         if person is None or scope is None:
             raise web.HTTPForbidden(text="the board is for grid leaders, dispatchers and administrators")
-        return Viewer(person.id, person.name, person.language.value, scope)
+        return Viewer(person.name, person.language.value, scope)
 
     @staticmethod
     def _json(body: object) -> web.Response:

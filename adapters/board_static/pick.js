@@ -3,7 +3,7 @@
 (function () {
   "use strict";
   var TG = window.GridlineTelegram, query = new URLSearchParams(location.search);
-  var language = query.get("lang") || TG.language || "zh", chosen = null, marker = null;
+  var language = query.get("lang") || TG.language || "", chosen = null, marker = null;  // none: the bot's default
   fetch("/board/api/picker?lang=" + encodeURIComponent(language)).then(function (r) { return r.json(); }).then(function (setup) {
     document.querySelectorAll("[data-t]").forEach(function (el) {
       el.textContent = setup.texts[el.getAttribute("data-t")] || el.textContent;
