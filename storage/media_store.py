@@ -37,6 +37,18 @@ class MediaStore(Protocol):
     async def close(self) -> None: ...
 
 
+def write_once(target: Path, content: bytes) -> None:
+    """Write the file atomically unless it is already there (blocking: run it in a thread). The same
+    picture may be written by two threads at once (two people send it): each writes its own
+    temporary file, and the second rename replaces the first with the same bytes."""
+    if target.exists():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_suffix(target.suffix + f".{os.getpid()}.{uuid.uuid4().hex}.tmp")
+    temporary.write_bytes(content)
+    temporary.replace(target)
+
+
 class FolderStore:
     """Files under the data folder."""
 
@@ -50,18 +62,8 @@ class FolderStore:
     def local_file(self, path: str) -> Path:
         return self.data_dir / path
 
-    def _write(self, path: str, content: bytes) -> None:
-        target = self.local_file(path)
-        if target.exists():
-            return
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # Two writers of the same picture each write their own temporary file; the renames agree.
-        temporary = target.with_suffix(target.suffix + f".{os.getpid()}.{uuid.uuid4().hex}.tmp")
-        temporary.write_bytes(content)
-        temporary.replace(target)
-
     async def write(self, path: str, content: bytes) -> None:
-        await asyncio.to_thread(self._write, path, content)
+        await asyncio.to_thread(write_once, self.local_file(path), content)
 
     async def read(self, path: str) -> bytes:
         return await asyncio.to_thread(self.local_file(path).read_bytes)
