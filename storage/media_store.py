@@ -208,11 +208,17 @@ async def delete_photos(media: MediaStore, paths: list[str]) -> int:
     return removed
 
 
+def media_store_spec(spec: str) -> str:
+    """GRIDLINE_MEDIA_STORE checked: empty (the data folder) or s3://bucket/prefix; ValueError otherwise."""
+    spec = spec.strip()
+    if spec and s3_location(spec) is None:
+        raise ValueError(f"the media store must be empty (the data folder) or s3://bucket/prefix, not {spec!r}")
+    return spec
+
+
 def open_media_store(spec: str, data_dir: Path, access: S3Access) -> MediaStore:
     """The store GRIDLINE_MEDIA_STORE names: empty (the data folder) or s3://bucket/prefix."""
-    if not spec.strip():
-        return FolderStore(data_dir)
-    location = s3_location(spec.strip())
+    location = s3_location(media_store_spec(spec))
     if location is None:
-        raise ValueError(f"the media store must be empty (the data folder) or s3://bucket/prefix, not {spec!r}")
+        return FolderStore(data_dir)
     return S3Store(location, access, fallback=FolderStore(data_dir))
