@@ -16,7 +16,7 @@ import logging
 import os
 import uuid
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
@@ -103,7 +103,7 @@ class S3Access:
     endpoint_url: str | None
     region: str
     access_key_id: str | None
-    secret_access_key: str | None
+    secret_access_key: str | None = field(repr=False)  # never in a log line or a traceback's locals
 
 
 class S3Store:
