@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from handlers.runtime import Runtime
 from storage.db import async_driver_url
 from storage.media_store import MediaStore, S3Access, media_store_spec, open_media_store
+from storage.retention import PointMode
 from storage.vocab import Verifier, VerifyMode
 
 
@@ -101,7 +102,7 @@ class Settings(BaseSettings):
     # Personal data: days after a case closed when its reporter's identity, exact point and photos
     # go (0: never), and how the point is kept: the grid's centre, or rounded to about 1 km.
     retention_days: int = Field(default=365, ge=0, le=36500)
-    retention_point: Literal["grid", "1km"] = "grid"
+    retention_point: PointMode = "grid"
     # Where photo files live: empty for the data folder, or s3://bucket/prefix in an S3-compatible
     # store reached at s3_endpoint_url (empty: AWS) with these keys (empty: the usual AWS chain).
     media_store: str = ""
