@@ -23,25 +23,21 @@ class RedactingFormatter(logging.Formatter):
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
         self.secrets = [s for s in secrets if s]
 
-    def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
-        for secret in self.secrets:
-            text = text.replace(secret, "<redacted>")
-        return redacted_url(text)
-
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object a line, secrets cut out as in the plain format."""
-
-    def __init__(self, secrets: list[str], role: str, instance: str) -> None:
-        super().__init__()
-        self.secrets = [s for s in secrets if s]
-        self.process_fields = {"role": role, "instance": instance}
-
     def _clean(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, "<redacted>")
         return redacted_url(text)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self._clean(super().format(record))
+
+
+class JsonFormatter(RedactingFormatter):
+    """One JSON object a line, secrets cut out as in the plain format."""
+
+    def __init__(self, secrets: list[str], role: str, instance: str) -> None:
+        super().__init__(secrets)
+        self.process_fields = {"role": role, "instance": instance}
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {

@@ -17,7 +17,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from handlers.runtime import Runtime
 from storage.db import async_driver_url
-from storage.media_store import MediaStore, S3Access, open_media_store, s3_location
+from storage.media_store import MediaStore, S3Access, media_store_spec, open_media_store
+from storage.retention import PointMode
 from storage.vocab import Verifier, VerifyMode
 
 
@@ -101,7 +102,7 @@ class Settings(BaseSettings):
     # Personal data: days after a case closed when its reporter's identity, exact point and photos
     # go (0: never), and how the point is kept: the grid's centre, or rounded to about 1 km.
     retention_days: int = Field(default=365, ge=0, le=36500)
-    retention_point: Literal["grid", "1km"] = "grid"
+    retention_point: PointMode = "grid"
     # Where photo files live: empty for the data folder, or s3://bucket/prefix in an S3-compatible
     # store reached at s3_endpoint_url (empty: AWS) with these keys (empty: the usual AWS chain).
     media_store: str = ""
@@ -109,22 +110,6 @@ class Settings(BaseSettings):
     s3_region: str = "us-east-1"
     s3_access_key_id: SecretStr | None = None
     s3_secret_access_key: SecretStr | None = None
-
-    @field_validator("media_store")
-    @classmethod
-    def _media_store(cls, value: str) -> str:
-        if value.strip() and s3_location(value.strip()) is None:
-            raise ValueError(f"the media store must be empty (the data folder) or s3://bucket/prefix, not {value!r}")
-        return value.strip()
-
-    def s3_access(self) -> S3Access:
-        return S3Access(self.s3_endpoint_url or None, self.s3_region,
-                        self.s3_access_key_id.get_secret_value() if self.s3_access_key_id else None,
-                        self.s3_secret_access_key.get_secret_value() if self.s3_secret_access_key else None)
-
-    def open_media(self) -> MediaStore:
-        """The store GRIDLINE_MEDIA_STORE names (the data folder by default)."""
-        return open_media_store(self.media_store, self.data_dir, self.s3_access())
     # The command-centre board (issue 17): how old a Mini App's initData may be, the map's tiles (a
     # URL template; empty: no tiles, a blank background) and the coordinates they are drawn in.
     board_initdata_max_age: int = Field(default=86400, ge=10, le=7 * 86400)
@@ -216,6 +201,20 @@ class Settings(BaseSettings):
     @cached_property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @field_validator("media_store")
+    @classmethod
+    def _media_store(cls, value: str) -> str:
+        return media_store_spec(value)
+
+    def s3_access(self) -> S3Access:
+        return S3Access(self.s3_endpoint_url or None, self.s3_region,
+                        self.s3_access_key_id.get_secret_value() if self.s3_access_key_id else None,
+                        self.s3_secret_access_key.get_secret_value() if self.s3_secret_access_key else None)
+
+    def open_media(self) -> MediaStore:
+        """The store GRIDLINE_MEDIA_STORE names (the data folder by default)."""
+        return open_media_store(self.media_store, self.data_dir, self.s3_access())
 
 
 # The runtime `bot/` builds and hands to both sides: the Telegram side's `Runtime`, carrying all of

@@ -37,7 +37,7 @@ async def forget_command(turn: Turn, message: Message) -> Replies:
         return [Outgoing(_staff(_))]
     closed, open_ = await retention.forget_preview(turn.session, turn.person.id)
     text = _("🗑 <b>Forget me</b>\n"
-             "This removes your name and your chat from the grid service:\n"
+             "This removes your name and the link to your Telegram account from the grid service:\n"
              "• your {closed} closed case(s) lose your name, your words, your photos and the exact place, at once;\n"
              "• your {open} open case(s) keep you only as a number until they close, then lose that too;\n"
              "• your unfinished report and the cases you follow go.\n"
@@ -46,29 +46,28 @@ async def forget_command(turn: Turn, message: Message) -> Replies:
     return [Outgoing(text, keyboards.forget_confirm(_))]
 
 
-def _removed(_: Translate, done: Forgotten, pseudonym: str) -> str:
-    none = _("none")
+def _removed(_: Translate, done: Forgotten) -> str:
     lines = [_("✅ You are forgotten. Removed:"),
-             _("• your name and your chat with the bot;"),
-             _("• from closed cases {numbers}: your identity, description, address, photos and exact place;").format(
-                 numbers=", ".join(done.closed) or none),
-             _("• {photos} photo(s), {drafts} unfinished report(s), {messages} message(s) not yet sent, "
-               "{follows} followed case(s).").format(photos=done.photos, drafts=done.drafts, messages=done.messages,
-                                                     follows=done.follows)]
+             _("• your name and the link to your Telegram account;")]
+    if done.closed:
+        lines.append(_("• from your closed cases {numbers}: your name, your words, your photos and the exact place;").format(
+            numbers=", ".join(done.closed)))
+    lines.append(_("• {photos} photo(s), {drafts} unfinished report(s), {messages} message(s) not yet sent, "
+                   "{follows} followed case(s).").format(photos=done.photos, drafts=done.drafts, messages=done.messages,
+                                                         follows=done.follows))
     if done.open:
-        lines.append(_("Open cases {numbers} keep you as {pseudonym} until they close; then that goes too.").format(
-            numbers=", ".join(done.open), pseudonym=pseudonym))
+        lines.append(_("Your open cases {numbers} keep you only as a number until they close; then that goes too.").format(
+            numbers=", ".join(done.open)))
     lines.append(_("If you write to the bot again, you start as someone new."))
     return "\n".join(lines)
 
 
 async def _forget(turn: Turn) -> tuple[ButtonOutcome, list[str]]:
-    _ = turn._
-    if await retention.has_roles(turn.session, turn.person.id):
-        return ButtonOutcome(notice=_staff(_), alert=True), []
-    pseudonym = f"#{turn.person.id}"
-    done = await retention.forget_person(turn.session, turn.person, turn.now, turn.rt.settings.retention_point)
-    return ButtonOutcome(edit_text=_removed(_, done, pseudonym), markup=None), done.photo_files
+    try:
+        done = await retention.forget_person(turn.session, turn.person, turn.now, turn.rt.settings.retention_point)
+    except retention.HasRoles:
+        return ButtonOutcome(notice=_staff(turn._), alert=True), []
+    return ButtonOutcome(edit_text=_removed(turn._, done), markup=None), done.photo_files
 
 
 async def forget_me(update: Update, context: GridContext, pressed: Button) -> None:

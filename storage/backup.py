@@ -19,12 +19,12 @@ import json
 import os
 import shutil
 import sqlite3
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import make_url
 
+from storage.copy import CopyRefused, CopyReport
 from storage.db import is_sqlite
 from storage.models import Base
 
@@ -32,32 +32,8 @@ COUNTS_SUFFIX = ".counts.json"
 DEBIAN_POSTGRESQL = "/usr/lib/postgresql"  # where Debian puts each version's pg_dump
 
 
-class BackupFailed(Exception):
-    """A backup or a restore could not be made (or did not check out); each line says why."""
-
-    def __init__(self, *lines: str) -> None:
-        super().__init__("\n".join(lines))
-        self.lines = lines
-
-
-@dataclass
-class BackupReport:
-    path: Path
-    counts: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def rows(self) -> int:
-        return sum(self.counts.values())
-
-
-@dataclass
-class RestoreReport:
-    expected: dict[str, int] = field(default_factory=dict)
-    found: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def mismatches(self) -> list[str]:
-        return [name for name, count in self.expected.items() if self.found.get(name) != count]
+class BackupFailed(CopyRefused):
+    """A backup or a restore could not be made; each line says why."""
 
 
 def _tables() -> list[str]:
@@ -103,7 +79,7 @@ def _sqlite_copy(source: Path, target: Path) -> dict[str, int]:
     return counts
 
 
-def _sqlite_backup(url: str, file: Path) -> BackupReport:
+def _sqlite_backup(url: str, file: Path) -> dict[str, int]:
     source = _sqlite_path(url)
     if not source.exists():
         raise BackupFailed(f"there is no store at {source}")
@@ -115,10 +91,10 @@ def _sqlite_backup(url: str, file: Path) -> BackupReport:
         partial.unlink(missing_ok=True)
         raise BackupFailed(f"the SQLite backup failed: {error}") from None
     partial.replace(file)
-    return BackupReport(file, counts)
+    return counts
 
 
-def _sqlite_restore(url: str, file: Path) -> RestoreReport:
+def _sqlite_restore(url: str, file: Path) -> CopyReport:
     target = _sqlite_path(url)
     try:
         backup = sqlite3.connect(f"file:{file}?mode=ro", uri=True)
@@ -145,7 +121,7 @@ def _sqlite_restore(url: str, file: Path) -> RestoreReport:
     for leftover in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
         leftover.unlink(missing_ok=True)
     partial.replace(target)
-    return RestoreReport(expected, found)
+    return CopyReport(expected, found)
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------------
@@ -195,7 +171,7 @@ async def _run(program: str, arguments: list[str], env: dict[str, str]) -> None:
         raise BackupFailed(f"{Path(program).name} failed (exit code {process.returncode})", *said)
 
 
-async def _postgres_backup(url: str, file: Path) -> BackupReport:
+async def _postgres_backup(url: str, file: Path) -> dict[str, int]:
     import asyncpg
 
     pg_dump = postgres_tool("pg_dump")
@@ -217,10 +193,10 @@ async def _postgres_backup(url: str, file: Path) -> BackupReport:
         await connection.close()
     counts_file(file).write_text(json.dumps(counts, indent=1) + "\n", encoding="utf-8")
     partial.replace(file)
-    return BackupReport(file, counts)
+    return counts
 
 
-async def _postgres_restore(url: str, file: Path) -> RestoreReport:
+async def _postgres_restore(url: str, file: Path) -> CopyReport:
     import asyncpg
 
     pg_restore = postgres_tool("pg_restore")
@@ -242,21 +218,22 @@ async def _postgres_restore(url: str, file: Path) -> RestoreReport:
         found = await _postgres_counts(connection)
     finally:
         await connection.close()
-    return RestoreReport(expected or dict(found), found)
+    return CopyReport(expected or dict(found), found)
 
 
 # --- both -----------------------------------------------------------------------------------------
 
 
-async def backup(url: str, file: Path) -> BackupReport:
-    """A consistent copy of the store in `file` (made while the bot runs), with its tables' counts."""
+async def backup(url: str, file: Path) -> dict[str, int]:
+    """A consistent copy of the store in `file` (made while the bot runs); the rows of each table in it."""
     if is_sqlite(url):
         return await asyncio.to_thread(_sqlite_backup, url, file)
     return await _postgres_backup(url, file)
 
 
-async def restore(url: str, file: Path) -> RestoreReport:
-    """Bring the backup in `file` into the empty store at `url`, then count what arrived."""
+async def restore(url: str, file: Path) -> CopyReport:
+    """Bring the backup in `file` into the empty store at `url`, then count what arrived (the
+    report's source is the backup, its target the store)."""
     if not await asyncio.to_thread(file.is_file):
         raise BackupFailed(f"there is no backup at {file}")
     if is_sqlite(url):

@@ -16,7 +16,7 @@ import logging
 import os
 import uuid
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
@@ -37,6 +37,18 @@ class MediaStore(Protocol):
     async def close(self) -> None: ...
 
 
+def write_once(target: Path, content: bytes) -> None:
+    """Write the file atomically unless it is already there (blocking: run it in a thread). The same
+    picture may be written by two threads at once (two people send it): each writes its own
+    temporary file, and the second rename replaces the first with the same bytes."""
+    if target.exists():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_suffix(target.suffix + f".{os.getpid()}.{uuid.uuid4().hex}.tmp")
+    temporary.write_bytes(content)
+    temporary.replace(target)
+
+
 class FolderStore:
     """Files under the data folder."""
 
@@ -50,18 +62,8 @@ class FolderStore:
     def local_file(self, path: str) -> Path:
         return self.data_dir / path
 
-    def _write(self, path: str, content: bytes) -> None:
-        target = self.local_file(path)
-        if target.exists():
-            return
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # Two writers of the same picture each write their own temporary file; the renames agree.
-        temporary = target.with_suffix(target.suffix + f".{os.getpid()}.{uuid.uuid4().hex}.tmp")
-        temporary.write_bytes(content)
-        temporary.replace(target)
-
     async def write(self, path: str, content: bytes) -> None:
-        await asyncio.to_thread(self._write, path, content)
+        await asyncio.to_thread(write_once, self.local_file(path), content)
 
     async def read(self, path: str) -> bytes:
         return await asyncio.to_thread(self.local_file(path).read_bytes)
@@ -101,7 +103,7 @@ class S3Access:
     endpoint_url: str | None
     region: str
     access_key_id: str | None
-    secret_access_key: str | None
+    secret_access_key: str | None = field(repr=False)  # never in a log line or a traceback's locals
 
 
 class S3Store:
@@ -206,11 +208,17 @@ async def delete_photos(media: MediaStore, paths: list[str]) -> int:
     return removed
 
 
+def media_store_spec(spec: str) -> str:
+    """GRIDLINE_MEDIA_STORE checked: empty (the data folder) or s3://bucket/prefix; ValueError otherwise."""
+    spec = spec.strip()
+    if spec and s3_location(spec) is None:
+        raise ValueError(f"the media store must be empty (the data folder) or s3://bucket/prefix, not {spec!r}")
+    return spec
+
+
 def open_media_store(spec: str, data_dir: Path, access: S3Access) -> MediaStore:
     """The store GRIDLINE_MEDIA_STORE names: empty (the data folder) or s3://bucket/prefix."""
-    if not spec.strip():
-        return FolderStore(data_dir)
-    location = s3_location(spec.strip())
+    location = s3_location(media_store_spec(spec))
     if location is None:
-        raise ValueError(f"the media store must be empty (the data folder) or s3://bucket/prefix, not {spec!r}")
+        return FolderStore(data_dir)
     return S3Store(location, access, fallback=FolderStore(data_dir))

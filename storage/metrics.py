@@ -4,7 +4,7 @@ and the cases whose timers are due. Each is one grouped query on an indexed colu
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -19,22 +19,20 @@ class Gauges:
     cases_by_state: dict[str, int]  # every state some case is in
     queued: int  # outbound messages waiting to be sent (pending)
     given_up: int  # outbound messages given up on (dead)
-    queued_by_priority: dict[int, int] = field(default_factory=dict)
-    oldest_due_seconds: float = 0.0  # how long the oldest pending message that is due has waited
-    callouts_active: int = 0
-    callout_answers: dict[str, int] = field(default_factory=dict)  # answer ("none": not yet) -> people
-    callout_delivered: int = 0
-    reminders_due: int = 0  # cases whose alarm has come
+    queued_by_priority: dict[int, int]
+    oldest_due_seconds: float  # how long the oldest pending message that is due has waited (0: none)
+    callouts_active: int
+    callout_answers: dict[str, int]  # answer ("none": not yet) -> people
+    callout_delivered: int
+    reminders_due: int  # cases whose alarm has come
 
 
-async def gauges(session: AsyncSession, now: datetime | None = None) -> Gauges:
+async def gauges(session: AsyncSession, now: datetime) -> Gauges:
     states = (await session.execute(select(Case.state, func.count()).group_by(Case.state))).tuples().all()
     queue = (await session.execute(
-        select(OutboundMessage.status, func.count()).where(OutboundMessage.status.in_(("pending", "dead")))
+        select(OutboundMessage.status, func.count()).where(OutboundMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.DEAD)))
         .group_by(OutboundMessage.status))).tuples().all()
     depth: dict[str, int] = dict(queue)
-    if now is None:
-        return Gauges(dict(states), depth.get("pending", 0), depth.get("dead", 0))
     pending = OutboundMessage.status == OutboxStatus.PENDING
     by_priority = (await session.execute(
         select(OutboundMessage.priority, func.count()).where(pending).group_by(OutboundMessage.priority))).tuples().all()
@@ -47,7 +45,7 @@ async def gauges(session: AsyncSession, now: datetime | None = None) -> Gauges:
         .group_by(Responder.answer))).tuples().all()
     due = await session.scalar(select(func.count()).select_from(Case).where(Case.alarm_at <= now)) or 0
     return Gauges(
-        dict(states), depth.get("pending", 0), depth.get("dead", 0),
+        dict(states), depth.get(OutboxStatus.PENDING, 0), depth.get(OutboxStatus.DEAD, 0),
         queued_by_priority=dict(by_priority),
         oldest_due_seconds=max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0,
         callouts_active=callouts,

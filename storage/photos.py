@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
-import os
-import uuid
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,6 +21,7 @@ from PIL import Image, ImageOps
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.media_store import write_once
 from storage.models import Photo
 from storage.points import is_valid_point
 
@@ -163,16 +162,8 @@ def photo_path(facts: ImageFacts) -> Path:
 
 
 def write_photo_file(data_dir: Path, content: bytes, facts: ImageFacts) -> None:
-    """Write the file atomically unless it is already there (blocking: run it in a thread). The same
-    picture may be written by two threads at once (two people send it): each writes its own
-    temporary file, and the second rename replaces the first with the same bytes."""
-    path = data_dir / photo_path(facts)
-    if path.exists():
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(path.suffix + f".{os.getpid()}.{uuid.uuid4().hex}.tmp")
-    temporary.write_bytes(content)
-    temporary.replace(path)
+    """The photo's file under the data folder, written once (blocking: run it in a thread)."""
+    write_once(data_dir / photo_path(facts), content)
 
 
 async def record_photo(
@@ -239,7 +230,6 @@ def clean_copy(image: Image.Image, kind: Literal["JPEG", "PNG"], keeps: Collecti
 
 async def photo_by_id(session: AsyncSession, photo_id: int) -> Photo | None:
     return await session.get(Photo, photo_id)
-
 
 
 async def photos_after(session: AsyncSession, after_id: int, limit: int) -> list[tuple[int, str, str]]:

@@ -224,11 +224,6 @@ async def forget_person(session: AsyncSession, person: Person, now: datetime, mo
     return done
 
 
-async def person_to_forget(session: AsyncSession, tg_id: int) -> Person | None:
-    found: Person | None = await session.scalar(select(Person).where(Person.tg_id == tg_id))
-    return found
-
-
 async def forget_preview(session: AsyncSession, person_id: int) -> tuple[int, int]:
     """How many of the person's cases are closed (cleared at once) and open (kept as a pseudonym)."""
     states = list(await session.scalars(select(Case.state).where(Case.reporter_id == person_id)))

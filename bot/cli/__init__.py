@@ -4,7 +4,8 @@ One module per command group, each adding its commands to the parser (`add_comma
 
     run         gridline run                          run.py
     playground  gridline play                         play.py
-    the store   gridline db upgrade | copy            db.py
+    the store   gridline db upgrade | copy,           db.py
+                gridline db backup | restore
     the city    gridline grids import, demo,          city.py
                 gridline categories check
     people      gridline people ..., invite           people.py
@@ -15,7 +16,7 @@ One module per command group, each adding its commands to the parser (`add_comma
     plans       gridline plans import | export        plans.py
     personal    gridline retention run,               retention.py
       data      gridline people forget
-    photos      gridline media move --to s3://...      media.py
+    photos      gridline media move --to s3://...     media.py
     the board   gridline board link | revoke          board.py
 
 A command says what is wrong by raising `common.Problem` (each line printed, exit code 2); the

@@ -6,15 +6,26 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.cli.common import Commands, Problem, load_settings
 from storage.db import is_sqlite, upgrade_schema
+
+if TYPE_CHECKING:
+    from storage.copy import CopyReport
 
 
 def command_db_upgrade(args: argparse.Namespace) -> None:
     settings = load_settings()
     upgrade_schema(settings.database_url)
     print("The store is up to date.")
+
+
+def show_counts(report: CopyReport) -> None:
+    """Each table's rows in the source and, after `=`, in the target."""
+    width = max(map(len, report.source_counts), default=0)
+    for name, count in report.source_counts.items():
+        print(f"{name:<{width}}  {count:>10}  = {report.target_counts.get(name, 0)}")
 
 
 def command_db_copy(args: argparse.Namespace) -> None:
@@ -38,9 +49,7 @@ def command_db_copy(args: argparse.Namespace) -> None:
         print(file=sys.stderr)
         raise Problem(*refused.lines) from None
     print("\r", end="", file=sys.stderr)
-    width = max(map(len, report.source_counts))
-    for name, count in report.source_counts.items():
-        print(f"{name:<{width}}  {count:>10}  = {report.target_counts[name]}")
+    show_counts(report)
     print(f"Copied {report.rows} rows in {clock.monotonic() - started:.1f} s; every table's count matches. "
           "Point GRIDLINE_DB_URL at the new store and start the bot.")
 
@@ -53,11 +62,11 @@ def command_db_backup(args: argparse.Namespace) -> None:
     if file.exists() and not args.overwrite:
         raise Problem(f"{file} exists already: give a new name, or --overwrite")
     try:
-        report = asyncio.run(backup(settings.database_url, file))
+        counts = asyncio.run(backup(settings.database_url, file))
     except BackupFailed as failed:
         raise Problem(*failed.lines) from None
     beside = "" if is_sqlite(settings.database_url) else f" (counts in {counts_file(file)}, which restore checks)"
-    print(f"Backed up {report.rows} rows in {len(report.counts)} tables to {file}{beside}.")
+    print(f"Backed up {sum(counts.values())} rows in {len(counts)} tables to {file}{beside}.")
 
 
 def command_db_restore(args: argparse.Namespace) -> None:
@@ -68,13 +77,11 @@ def command_db_restore(args: argparse.Namespace) -> None:
         report = asyncio.run(restore(settings.database_url, Path(args.file)))
     except BackupFailed as failed:
         raise Problem(*failed.lines) from None
-    width = max(map(len, report.expected), default=0)
-    for name, count in report.expected.items():
-        print(f"{name:<{width}}  {count:>10}  = {report.found.get(name, 0)}")
+    show_counts(report)
     if report.mismatches:
-        raise Problem(*(f"table {name}: the backup holds {report.expected[name]} rows, the store {report.found.get(name, 0)}"
-                        for name in report.mismatches))
-    print(f"Restored {sum(report.found.values())} rows; every table's count matches. `gridline run` brings the schema "
+        raise Problem(*(f"table {name}: the backup holds {report.source_counts[name]} rows, "
+                        f"the store {report.target_counts.get(name, 0)}" for name in report.mismatches))
+    print(f"Restored {sum(report.target_counts.values())} rows; every table's count matches. `gridline run` brings the schema "
           "up to date if the backup came from an older Gridline.")
 
 

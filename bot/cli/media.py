@@ -17,7 +17,8 @@ def media_move(settings: Settings, args: argparse.Namespace) -> None:
     location = s3_location(args.to)
     if location is None:
         raise Problem(f"--to must be s3://bucket/prefix, not {args.to!r}")
-    if settings.media_store and s3_location(settings.media_store) is not None and s3_location(settings.media_store) != location:
+    current = s3_location(settings.media_store)  # None: the data folder
+    if current is not None and current != location:
         raise Problem("GRIDLINE_MEDIA_STORE names another bucket: moving between buckets is not supported; "
                       "copy the objects with the object store's own tools")
     upgrade_schema(settings.database_url)
@@ -40,7 +41,7 @@ def media_move(settings: Settings, args: argparse.Namespace) -> None:
           f"({report.passes} pass(es)).")
     if report.problems:
         raise Problem(*report.problems, f"{len(report.problems)} photo(s) could not be moved; the rest are in {location}")
-    if settings.media_store != str(location) and settings.media_store != args.to:
+    if current != location:
         print(f"Now set GRIDLINE_MEDIA_STORE={args.to} (and the S3 settings) for every process and restart them. "
               "Photos arriving until then are still read from the data folder; run this again afterwards to copy them.")
 

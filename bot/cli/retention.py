@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.cli.common import Commands, Problem, in_store, with_settings
 from bot.retention import remove_due
 from bot.settings import Settings
-from storage import retention
+from storage import people, retention
 from storage.clock import SystemClock
 from storage.db import Store, upgrade_schema
 from storage.media_store import delete_photos
@@ -54,7 +54,7 @@ def people_forget(settings: Settings, args: argparse.Namespace) -> None:
     now = SystemClock().now()
 
     async def work(session: AsyncSession) -> Forgotten:
-        person = await retention.person_to_forget(session, args.tg_id)
+        person = await people.person_by_tg_id(session, args.tg_id)
         if person is None:
             raise Problem(f"nobody with Telegram id {args.tg_id} (already forgotten, or never wrote to the bot)")
         try:
