@@ -306,7 +306,7 @@ async def test_a_store_from_before_the_questions_migrates_with_nothing_lost(tmp_
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url)
     config.attributes["configure_logger"] = False
-    await asyncio.to_thread(command.downgrade, config, "0019")  # as a store was before this issue
+    await asyncio.to_thread(command.downgrade, config, "0022")  # as a store of the last release was
     await upgrade_schema_async(url)
     store = Store(url)
     async with store.transaction() as session:

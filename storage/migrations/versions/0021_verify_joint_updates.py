@@ -74,13 +74,9 @@ def upgrade() -> None:
     with op.batch_alter_table('upstream_updates', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_upstream_updates_case_id'), ['case_id'], unique=False)
         batch_op.create_index('ix_upstream_updates_state_next', ['state', 'next_at'], unique=False)
-    with op.batch_alter_table('case_events', schema=None) as batch_op:
-        batch_op.create_index('ix_case_events_at', ['at'], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('case_events', schema=None) as batch_op:
-        batch_op.drop_index('ix_case_events_at')
     with op.batch_alter_table('upstream_updates', schema=None) as batch_op:
         batch_op.drop_index('ix_upstream_updates_state_next')
         batch_op.drop_index(batch_op.f('ix_upstream_updates_case_id'))

@@ -1,14 +1,14 @@
 """Photos in object storage, personal-data retention (issue 20).
 
+Released empty: it was a placeholder when a release went out, so a store may have passed it with
+nothing done. What it was meant to hold is migration 0026 (0026_operations.py); a released migration never changes.
+
 Revision ID: 0022
 Revises: 0021
 Create Date: 2026-12-02
 
 """
 from collections.abc import Sequence
-
-import sqlalchemy as sa
-from alembic import op
 
 revision: str = '0022'
 down_revision: str | Sequence[str] | None = '0021'
@@ -17,14 +17,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('people', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('forgotten_at', sa.DateTime(timezone=True), nullable=True))
-    with op.batch_alter_table('cases', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('identity_removed_at', sa.DateTime(timezone=True), nullable=True))
+    pass
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('cases', schema=None) as batch_op:
-        batch_op.drop_column('identity_removed_at')
-    with op.batch_alter_table('people', schema=None) as batch_op:
-        batch_op.drop_column('forgotten_at')
+    pass
