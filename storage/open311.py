@@ -20,7 +20,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import cases, characters
 from storage.catalog import Catalog, CategoryDef
-from storage.category_questions import NO, YES, YES_NO_NAMES, Answer, BadAnswer, QuestionDef, QuestionKind, check_value
+from storage.category_questions import (
+    NO,
+    YES,
+    YES_NO_NAMES,
+    Answer,
+    BadAnswer,
+    QuestionDef,
+    QuestionKind,
+    check_value,
+    plain_number,
+)
 from storage.db import insert_for
 from storage.map_index import AreaIndex
 from storage.models import ApiKey, Case, CaseEvent, CasePhoto, JobRun
@@ -177,8 +187,8 @@ def attributes(category: CategoryDef, language: str) -> list[dict[str, Any]]:
 
 def _datatype_description(question: QuestionDef) -> str | None:
     if question.kind == QuestionKind.NUMBER:
-        low = "" if question.minimum is None else f"at least {question.minimum:g}"
-        high = "" if question.maximum is None else f"at most {question.maximum:g}"
+        low = "" if question.minimum is None else f"at least {plain_number(question.minimum)}"
+        high = "" if question.maximum is None else f"at most {plain_number(question.maximum)}"
         return "a number " + " and ".join(part for part in (low, high) if part) if low or high else "a number"
     if question.kind == QuestionKind.TEXT:
         return f"at most {question.max_length} characters"
