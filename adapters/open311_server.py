@@ -355,12 +355,12 @@ class Open311:
             problems = open311.request_problems(new, rt.catalog, index)
             if problems:
                 raise Problem(404 if all(code == 404 for code, _ in problems) else 400, problems)
-            case = await open311.create_request(session, new, channel, rt.clock.now(), rt.settings.zone)
+            case = await open311.create_request(session, new, rt.catalog, channel, rt.clock.now(), rt.settings.zone)
             await routing.route_case(session, case, index, rt.clock.now())
             number = case.number
         log.info("open311: request %s created through key %s", number, channel)
         found = open311.find_service(rt.catalog, case.category_code)
-        notice = open311.stop_notice(found[0], new.answers, self._language(request)) if found else None
+        notice = open311.stop_notice(found[0], case.answers or {}, self._language(request)) if found else None
         body = [{"service_request_id": number, "service_notice": notice, "account_id": None}]
         return _reply(fmt, "service_requests", "request", body, 201)
 

@@ -146,20 +146,22 @@ def duplicate_choice(_: Translate, draft_id: int, case_id: int, case_number: str
     )
 
 
-def change_choice(_: Translate, draft_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
+def change_choice(_: Translate, draft_id: int, answers: bool) -> InlineKeyboardMarkup:
+    """What of the report to change; "❓ Answers" too when its category asks questions."""
+    rows = [
         [
-            [
-                InlineKeyboardButton(_("📷 Photos"), callback_data=RedoPart(draft_id, DraftStep.PHOTOS).pack()),
-                InlineKeyboardButton(_("📍 Location"), callback_data=RedoPart(draft_id, DraftStep.LOCATION).pack()),
-            ],
-            [
-                InlineKeyboardButton(_("🏷 Category"), callback_data=RedoPart(draft_id, DraftStep.CATEGORY).pack()),
-                InlineKeyboardButton(_("📝 Description"), callback_data=RedoPart(draft_id, DraftStep.DESCRIPTION).pack()),
-            ],
-            [InlineKeyboardButton(_("« Back"), callback_data=BackToSummary(draft_id).pack())],
-        ]
-    )
+            InlineKeyboardButton(_("📷 Photos"), callback_data=RedoPart(draft_id, DraftStep.PHOTOS).pack()),
+            InlineKeyboardButton(_("📍 Location"), callback_data=RedoPart(draft_id, DraftStep.LOCATION).pack()),
+        ],
+        [
+            InlineKeyboardButton(_("🏷 Category"), callback_data=RedoPart(draft_id, DraftStep.CATEGORY).pack()),
+            InlineKeyboardButton(_("📝 Description"), callback_data=RedoPart(draft_id, DraftStep.DESCRIPTION).pack()),
+        ],
+    ]
+    if answers:
+        rows.append([InlineKeyboardButton(_("❓ Answers"), callback_data=RedoPart(draft_id, DraftStep.QUESTIONS).pack())])
+    rows.append([InlineKeyboardButton(_("« Back"), callback_data=BackToSummary(draft_id).pack())])
+    return InlineKeyboardMarkup(rows)
 
 
 def rating(_: Translate, case_id: int) -> InlineKeyboardMarkup:
@@ -564,14 +566,6 @@ def question_buttons(_: Translate, language: str, draft_id: int, question: Quest
     if not question.required:
         rows.append([InlineKeyboardButton(_("Skip ➡️"), callback_data=SkipQuestion(draft_id, question.code).pack())])
     return InlineKeyboardMarkup(rows) if rows else None
-
-
-def with_answers_change(_: Translate, markup: InlineKeyboardMarkup, draft_id: int) -> InlineKeyboardMarkup:
-    """The summary's Change choices with "❓ Answers" (for a category that asks questions) above « Back."""
-    rows = [list(row) for row in markup.inline_keyboard]
-    rows.insert(len(rows) - 1, [InlineKeyboardButton(_("❓ Answers"),
-                                                     callback_data=RedoPart(draft_id, DraftStep.QUESTIONS).pack())])
-    return InlineKeyboardMarkup(rows)
 
 
 # --- verification and joint handling ------------------------------------------------------------

@@ -9,7 +9,7 @@ from typing import Any
 from handlers.fit import escape, user
 from handlers.i18n import Translate
 from handlers.runtime import Runtime
-from storage.category_questions import QuestionDef, QuestionKind, shown
+from storage.category_questions import Answer, QuestionDef, QuestionKind, plain_number, shown
 
 
 def questions_of(rt: Runtime, category_code: str | None) -> dict[str, QuestionDef]:
@@ -21,16 +21,28 @@ def question_text(_: Translate, language: str, question: QuestionDef, position: 
     """The question, with how to answer it when that is by typing."""
     lines = [_("❓ ({n}/{count}) {question}").format(n=position, count=count, question=escape(question.label(language)))]
     if question.kind == QuestionKind.NUMBER:
-        if question.minimum is not None and question.maximum is not None:
-            lines.append(_("Type a number from {low} to {high}.").format(
-                low=shown(question, question.minimum, language, ""), high=shown(question, question.maximum, language, "")))
-        else:
-            lines.append(_("Type a number."))
+        lines.append(number_hint(_, question, again=False))
     elif question.kind == QuestionKind.TEXT:
         lines.append(_("Type a short answer (up to {limit} characters).").format(limit=question.max_length))
     if not question.required:
         lines.append(_("(optional)"))
     return "\n".join(lines)
+
+
+def number_hint(_: Translate, question: QuestionDef, again: bool) -> str:
+    """How to answer a number question, with its bounds: under the question, or `again` after an
+    answer that did not fit ("Please type ...")."""
+    low = None if question.minimum is None else plain_number(question.minimum)
+    high = None if question.maximum is None else plain_number(question.maximum)
+    if low is not None and high is not None:
+        text = _("Please type a number from {low} to {high}.") if again else _("Type a number from {low} to {high}.")
+    elif low is not None:
+        text = _("Please type a number of at least {low}.") if again else _("Type a number of at least {low}.")
+    elif high is not None:
+        text = _("Please type a number of at most {high}.") if again else _("Type a number of at most {high}.")
+    else:
+        text = _("Please type a number.") if again else _("Type a number.")
+    return text.format(low=low, high=high)
 
 
 def answer_lines(_: Translate, rt: Runtime, language: str, category_code: str | None,
@@ -43,9 +55,16 @@ def answer_lines(_: Translate, rt: Runtime, language: str, category_code: str | 
     ordered = [code for code in questions if code in answers] + [code for code in answers if code not in questions]
     lines = []
     for code in ordered:
-        question = questions.get(code)
-        value = answers[code]
-        label = question.label(language) if question else code
-        said = shown(question, value, language, _("skipped")) if question else ("—" if value is None else str(value))
-        lines.append(_("❓ {question}: {answer}").format(question=escape(label), answer=user(said)))
+        question, value = questions.get(code), answers[code]
+        if question is None:
+            lines.append(_("❓ {question}: {answer}").format(question=escape(code),
+                                                           answer=user("—" if value is None else str(value))))
+        else:
+            lines.append(answer_line(_, language, question, value))
     return lines
+
+
+def answer_line(_: Translate, language: str, question: QuestionDef, value: Answer) -> str:
+    """The line "❓ Question: answer" (a skipped one says so)."""
+    return _("❓ {question}: {answer}").format(question=escape(question.label(language)),
+                                              answer=user(shown(question, value, language, _("skipped"))))

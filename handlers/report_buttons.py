@@ -113,10 +113,10 @@ async def unsure_of_category(turn: Turn, draft: ReportDraft, _pressed: UnsureOfC
 
 async def _categorised(turn: Turn, draft: ReportDraft, code: str) -> ButtonOutcome:
     _ = turn._
-    if turn.rt.catalog.get(code) is None:
-        return ButtonOutcome(notice=_("This button is out of date."))
     category = turn.rt.catalog.get(code)
-    drafts.set_category(draft, code, turn.now, tuple(q.code for q in category.questions) if category else ())
+    if category is None:
+        return ButtonOutcome(notice=_("This button is out of date."))
+    drafts.set_category(draft, code, turn.now, tuple(q.code for q in category.questions))
     drafts.advance(draft, turn.now)
     return ButtonOutcome(
         edit_text=_("🏷 Category: {category}").format(category=escape(category_label(turn.rt, code, turn.person.language))),
@@ -133,10 +133,7 @@ async def skip_description(turn: Turn, draft: ReportDraft, _pressed: SkipDescrip
 
 
 async def show_changes(turn: Turn, draft: ReportDraft, _pressed: ShowChanges) -> ButtonOutcome:
-    markup = keyboards.change_choice(turn._, draft.id)
-    if draft.questions:
-        markup = keyboards.with_answers_change(turn._, markup, draft.id)
-    return ButtonOutcome(markup=markup)
+    return ButtonOutcome(markup=keyboards.change_choice(turn._, draft.id, answers=bool(draft.questions)))
 
 
 async def back_to_summary(turn: Turn, draft: ReportDraft, _pressed: BackToSummary) -> ButtonOutcome:

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 from handlers.buttons import AnswerQuestion, SkipQuestion
 from handlers.fit import escape
-from handlers.question_texts import questions_of
+from handlers.question_texts import answer_line, number_hint, questions_of
 from handlers.report_prompts import step_prompt
 from handlers.turn import ButtonOutcome, Outgoing, Replies, Turn
 from storage import drafts
-from storage.category_questions import SKIP_WORDS, Answer, BadAnswer, QuestionDef, QuestionKind, answer_from_text, shown
+from storage.category_questions import SKIP_WORDS, Answer, BadAnswer, QuestionDef, QuestionKind, answer_from_text
 from storage.models import ReportDraft
 
 
@@ -48,19 +48,14 @@ async def _answered(turn: Turn, draft: ReportDraft, question: QuestionDef, value
     return await step_prompt(turn, draft)
 
 
-def _said(turn: Turn, question: QuestionDef, value: Answer) -> str:
-    _ = turn._
-    return _("❓ {question}: {answer}").format(question=escape(question.label(turn.person.language)),
-                                              answer=escape(shown(question, value, turn.person.language, _("skipped"))))
-
-
 async def answer_button(turn: Turn, draft: ReportDraft, pressed: AnswerQuestion) -> ButtonOutcome:
     _ = turn._
     question = _pending(turn, draft)
     if question is None or question.code != pressed.question or pressed.value not in question.choices():
         return ButtonOutcome(notice=_("This button is out of date."))
     messages = await _answered(turn, draft, question, pressed.value)
-    return ButtonOutcome(edit_text=_said(turn, question, pressed.value), markup=None, messages=messages)
+    said = answer_line(turn._, turn.person.language, question, pressed.value)
+    return ButtonOutcome(edit_text=said, markup=None, messages=messages)
 
 
 async def skip_button(turn: Turn, draft: ReportDraft, pressed: SkipQuestion) -> ButtonOutcome:
@@ -69,7 +64,7 @@ async def skip_button(turn: Turn, draft: ReportDraft, pressed: SkipQuestion) -> 
     if question is None or question.code != pressed.question or question.required:
         return ButtonOutcome(notice=_("This button is out of date."))
     messages = await _answered(turn, draft, question, None)
-    return ButtonOutcome(edit_text=_said(turn, question, None), markup=None, messages=messages)
+    return ButtonOutcome(edit_text=answer_line(turn._, turn.person.language, question, None), markup=None, messages=messages)
 
 
 async def take_typed_answer(turn: Turn, draft: ReportDraft, text: str) -> Replies:
@@ -84,7 +79,7 @@ async def take_typed_answer(turn: Turn, draft: ReportDraft, text: str) -> Replie
         value = answer_from_text(question, text)
     except BadAnswer:
         return [Outgoing(_refusal(turn, question)), *await step_prompt(turn, draft)]
-    return [Outgoing(_said(turn, question, value)), *await _answered(turn, draft, question, value)]
+    return [Outgoing(answer_line(turn._, turn.person.language, question, value)), *await _answered(turn, draft, question, value)]
 
 
 def _refusal(turn: Turn, question: QuestionDef) -> str:
@@ -94,9 +89,5 @@ def _refusal(turn: Turn, question: QuestionDef) -> str:
     if question.kind == QuestionKind.CHOICE:
         return _("Please tap one of the answers.")
     if question.kind == QuestionKind.NUMBER:
-        language = turn.person.language
-        if question.minimum is not None and question.maximum is not None:
-            return _("Please type a number from {low} to {high}.").format(
-                low=shown(question, question.minimum, language, ""), high=shown(question, question.maximum, language, ""))
-        return _("Please type a number.")
+        return number_hint(_, question, again=True)
     return _("Please type a short answer (up to {limit} characters).").format(limit=question.max_length)

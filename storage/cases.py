@@ -113,11 +113,6 @@ async def next_case_number(session: AsyncSession, now: datetime, timezone: ZoneI
     return f"{day}-{sequence:04d}"
 
 
-async def time_limit_hours(session: AsyncSession, category_code: str) -> int:
-    category = await session.get(Category, category_code)
-    return category.time_limit_hours if category else 72
-
-
 def note_for_citizens(event: CaseEvent) -> str | None:
     """What of an event's note its citizens may read: not why staff passed the case up, not
     where the worker stood, not the timer's own marker."""

@@ -25,6 +25,8 @@ MAX_LABEL = 200
 MAX_OPTIONS = 8
 PHONE = re.compile(r"^[0-9+\-]{3,20}$")
 YES, NO = "yes", "no"
+# How yes and no read where no translation catalog is at hand (the summary's answers, Open311's lists).
+YES_NO_NAMES = {"zh": {YES: "是", NO: "否"}, "en": {YES: "Yes", NO: "No"}}
 # Typed words that answer a yes/no question, in the languages we speak.
 YES_WORDS = {"yes", "y", "yeah", "是", "是的", "有", "对", "嗯", "👍"}
 NO_WORDS = {"no", "n", "nope", "否", "不", "不是", "没有", "无", "没"}
@@ -122,13 +124,14 @@ def _number(question: QuestionDef, given: str) -> int | float:
     if value != value or value in (float("inf"), float("-inf")):
         raise BadAnswer("must be a number")
     if question.minimum is not None and value < question.minimum:
-        raise BadAnswer(f"must be at least {_plain(question.minimum)}")
+        raise BadAnswer(f"must be at least {plain_number(question.minimum)}")
     if question.maximum is not None and value > question.maximum:
-        raise BadAnswer(f"must be at most {_plain(question.maximum)}")
+        raise BadAnswer(f"must be at most {plain_number(question.maximum)}")
     return int(value) if value.is_integer() else value
 
 
-def _plain(value: float) -> str:
+def plain_number(value: float) -> str:
+    """1.0 as "1", 2.5 as "2.5"."""
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
@@ -156,11 +159,11 @@ def shown(question: QuestionDef, value: Answer, language: str, skipped: str) -> 
     if value is None:
         return skipped
     if question.kind == QuestionKind.YES_NO:
-        return {YES: {"zh": "是", "en": "Yes"}, NO: {"zh": "否", "en": "No"}}.get(str(value), {}).get(language, str(value))
+        return YES_NO_NAMES.get(language, YES_NO_NAMES["en"]).get(str(value), str(value))
     if question.kind == QuestionKind.CHOICE:
         option = question.option(str(value))
         return option.label(language) if option else str(value)
-    return _plain(value) if isinstance(value, int | float) else str(value)
+    return plain_number(value) if isinstance(value, int | float) else str(value)
 
 
 # --- reading them from the catalog ---------------------------------------------------------------

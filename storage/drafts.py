@@ -159,7 +159,7 @@ def set_typed_address(draft: ReportDraft, address: str, now: datetime) -> None:
     draft.updated_at = now
 
 
-def set_category(draft: ReportDraft, code: str, now: datetime, questions: tuple[str, ...] = ()) -> None:
+def set_category(draft: ReportDraft, code: str, now: datetime, questions: tuple[str, ...]) -> None:
     """The category, and the codes of the questions it asks (answers to an earlier one are dropped)."""
     draft.category_code = code
     draft.questions = list(questions) or None

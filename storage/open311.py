@@ -20,7 +20,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import cases, characters
 from storage.catalog import Catalog, CategoryDef
-from storage.category_questions import NO, YES, Answer, BadAnswer, QuestionDef, QuestionKind, check_value
+from storage.category_questions import (
+    NO,
+    YES,
+    YES_NO_NAMES,
+    Answer,
+    BadAnswer,
+    QuestionDef,
+    QuestionKind,
+    check_value,
+    plain_number,
+)
 from storage.db import insert_for
 from storage.map_index import AreaIndex
 from storage.models import ApiKey, Case, CaseEvent, CasePhoto, JobRun
@@ -151,7 +161,6 @@ async def catalog_changed_at(session: AsyncSession, catalog: Catalog, now: datet
 # How each kind of question is told to an Open311 client (GeoReport v2 has no yes/no datatype).
 DATATYPES = {QuestionKind.YES_NO: "singlevaluelist", QuestionKind.CHOICE: "singlevaluelist",
              QuestionKind.NUMBER: "number", QuestionKind.TEXT: "string"}
-YES_NO_NAMES = {"zh": {YES: "是", NO: "否"}, "en": {YES: "Yes", NO: "No"}}
 
 
 def attributes(category: CategoryDef, language: str) -> list[dict[str, Any]]:
@@ -178,8 +187,8 @@ def attributes(category: CategoryDef, language: str) -> list[dict[str, Any]]:
 
 def _datatype_description(question: QuestionDef) -> str | None:
     if question.kind == QuestionKind.NUMBER:
-        low = "" if question.minimum is None else f"at least {question.minimum:g}"
-        high = "" if question.maximum is None else f"at most {question.maximum:g}"
+        low = "" if question.minimum is None else f"at least {plain_number(question.minimum)}"
+        high = "" if question.maximum is None else f"at most {plain_number(question.maximum)}"
         return "a number " + " and ".join(part for part in (low, high) if part) if low or high else "a number"
     if question.kind == QuestionKind.TEXT:
         return f"at most {question.max_length} characters"
@@ -364,7 +373,6 @@ class NewRequest:
     contact: dict[str, str]
     address_id: str | None = None
     attributes: dict[str, str] = dataclass_field(default_factory=dict)  # attribute[code] as posted
-    answers: dict[str, Answer] = dataclass_field(default_factory=dict)  # the same, checked (request_problems)
 
 
 def request_problems(new: NewRequest, catalog: Catalog, index: AreaIndex) -> list[tuple[int, str]]:
@@ -376,8 +384,7 @@ def request_problems(new: NewRequest, catalog: Catalog, index: AreaIndex) -> lis
     elif found is None:
         problems.append((404, f"service_code {new.service_code} is not a known service"))
     else:
-        new.answers, wrong = answers_from(found[0], new.attributes)
-        problems += wrong
+        problems += answers_from(found[0], new.attributes)[1]
     if (new.lat is None) != (new.lon is None):
         problems.append((400, "lat and long must be given together"))
     if new.lat is None and not new.address and not new.address_id:
@@ -410,9 +417,11 @@ def request_problems(new: NewRequest, catalog: Catalog, index: AreaIndex) -> lis
     return problems
 
 
-async def create_request(session: AsyncSession, new: NewRequest, channel_key: str, now: datetime,
+async def create_request(session: AsyncSession, new: NewRequest, catalog: Catalog, channel_key: str, now: datetime,
                          zone: ZoneInfo) -> Case:
-    """A checked request becomes a case like any other (the caller routes it)."""
+    """A checked request (`request_problems` found nothing) becomes a case like any other (the caller routes it)."""
+    found = find_service(catalog, new.service_code or "")
+    answers = answers_from(found[0], new.attributes)[0] if found else {}
     contact = {k: v for k, v in new.contact.items() if v}
     contact["api_key"] = channel_key
     # The client's own address reference is kept as a typed address and routed like one.
@@ -421,5 +430,5 @@ async def create_request(session: AsyncSession, new: NewRequest, channel_key: st
         reporter_id=None, category_code=new.service_code or "", description=new.description or None,
         lat=new.lat, lon=new.lon, address=address,
         location_source=LocationSource.OPEN311 if new.lat is not None else LocationSource.TYPED, photo_ids=(),
-        channel=Channel.OPEN311, reporter_contact=contact, answers=new.answers or None,
+        channel=Channel.OPEN311, reporter_contact=contact, answers=answers or None,
     ), now, zone)

@@ -29,6 +29,11 @@ ESCALATED_STAGE = 4
 LATE_TO_ACCEPT = 11
 LATE_ON_SITE = 12
 STEP_ALERT_BITS = {LATE_TO_ACCEPT: (1, 2), LATE_ON_SITE: (4, 8)}
+MAX_AFTER_PHOTOS = 5
+# What a worker types, in characters: a longer text is refused (the caller asks again), never cut,
+# since the citizen or the next holder reads it and a cut one could say the wrong thing.
+MAX_NOTE = 1000  # the note that resolves a task
+MAX_REASON = 500  # why a task goes up a level or back
 
 
 def late_step(case: Case) -> tuple[int, datetime] | None:
@@ -42,11 +47,6 @@ def late_step(case: Case) -> tuple[int, datetime] | None:
     if case.arrive_due_at is not None and case.state == CaseState.IN_PROGRESS and case.arrived_at is None:
         return LATE_ON_SITE, case.arrive_due_at
     return None
-MAX_AFTER_PHOTOS = 5
-# What a worker types, in characters: a longer text is refused (the caller asks again), never cut,
-# since the citizen or the next holder reads it and a cut one could say the wrong thing.
-MAX_NOTE = 1000  # the note that resolves a task
-MAX_REASON = 500  # why a task goes up a level or back
 
 
 def _within(text: str, limit: int) -> str:
@@ -120,7 +120,7 @@ async def on_site(session: AsyncSession, index: AreaIndex, case_id: int, person_
     note = f"{where[0]:.6f},{where[1]:.6f}" if where else None
     if case.arrived_at is None:  # the first arrival is the one the step's time limit counts
         case.arrived_at = now
-        case.alarm_at = now
+        case.alarm_at = now  # the sweep looks again: no late-on-site reminder is due any more
     return await cases.record_step(session, case, EventKind.ON_SITE, person_id, now, note)
 
 

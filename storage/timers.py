@@ -194,9 +194,9 @@ async def _look_at_step(session: AsyncSession, index: AreaIndex, timing: Timing,
         hours = round((now - due).total_seconds() / 3600, 1)
         try:
             await tasks.escalate(session, index, case.id, None, f"{what} {hours} h after the step's limit", now)
-            result.escalated += 1
-        except TaskError:
-            case.escalated_at = now  # nobody above: the reminders have gone out
+        except TaskError:  # nobody above: the reminders at the step's limit were all there was to do
+            return
+        result.escalated += 1
     elif now >= due and not case.step_alerts & remind_bit:
         case.step_alerts |= remind_bit
         told = {case.assignee_id, *await _grid_leaders(session, index, case)}

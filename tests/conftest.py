@@ -8,6 +8,7 @@ from storage.clock import ManualClock
 from tests import templates
 from tests.browser import browser_page  # noqa: F401 - the fixture, for every test file
 from tests.fake_telegram import FakeBotApi
+from tests.fake_upstream import FakeUpstream
 from tests.harness import Harness, settings_for
 from tests.pg import PG_URL
 
@@ -24,6 +25,15 @@ def migrated_templates(tmp_path_factory):
 @pytest.fixture
 async def api():
     server = FakeBotApi()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def upstream():
+    """The city's platform (Open311), as tests/fake_upstream.py stands in for it."""
+    server = FakeUpstream()
     await server.start()
     yield server
     await server.stop()

@@ -14,20 +14,11 @@ from sqlalchemy import select
 from adapters.open311_client import Syncer
 from storage import dispatch
 from storage.models import UpstreamUpdate
-from tests.fake_upstream import FakeUpstream
 from tests.harness import Harness, settings_for
 from tests.stories import demo_city, open311_client, staff_in_chat, submit_manhole
 from tests.test_routing import IN_GRID
 
 GRID = "HS-01-01-G1"
-
-
-@pytest.fixture
-async def upstream():
-    server = FakeUpstream()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 @pytest.fixture

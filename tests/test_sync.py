@@ -6,23 +6,14 @@ import random
 
 import aiohttp
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from adapters.open311_client import Syncer
 from storage import sync
-from storage.models import UpstreamSync
-from tests.fake_upstream import FakeUpstream
+from storage.models import Case, UpstreamSync
 from tests.harness import Harness, settings_for
 from tests.stories import demo_city, staff_in_chat, submit_manhole
 from tests.test_routing import IN_GRID
-
-
-@pytest.fixture
-async def upstream():
-    server = FakeUpstream()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 @pytest.fixture
@@ -67,10 +58,6 @@ async def test_a_new_case_is_posted_once_with_its_place_and_photo(synced, upstre
 
 
 async def test_the_answers_to_the_categorys_questions_go_as_attributes(synced, upstream):
-    from sqlalchemy import update
-
-    from storage.models import Case
-
     citizen = synced.person(language_code="en")
     case = await submit_manhole(citizen, lat=IN_GRID[0], lon=IN_GRID[1], description="Cover gone")
     async with synced.store.transaction() as session:

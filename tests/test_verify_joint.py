@@ -86,6 +86,14 @@ async def resolve(world: Harness, grid: Grid, note: str) -> None:
     await world.deliver()
 
 
+async def a_resolved_task(world: Harness) -> Grid:
+    """A task in English, accepted by its worker and resolved ("Done", with a photo)."""
+    grid = await a_task(world, "en")
+    await grid.wang.tap("Accept")
+    await resolve(world, grid, "Done")
+    return grid
+
+
 @pytest.mark.parametrize("language", ["en", "zh"])
 async def test_a_resolved_case_is_verified_with_photos_before_the_citizen_rates_it(verifying, language):
     world = verifying
@@ -172,9 +180,7 @@ async def test_only_the_verifier_may_verify_and_only_once(verifying):
 
 async def test_the_verifier_may_verify_with_a_photo_of_their_own(verifying):
     world = verifying
-    grid = await a_task(world, "en")
-    await grid.wang.tap("Accept")
-    await resolve(world, grid, "Done")
+    grid = await a_resolved_task(world)
     await grid.li.tap("📷 Verified, with my photo")
     await grid.li.send_photo()
     assert "is verified" in grid.li.last().plain
@@ -182,9 +188,7 @@ async def test_the_verifier_may_verify_with_a_photo_of_their_own(verifying):
 
 
 async def test_without_the_setting_a_resolved_case_goes_straight_to_the_citizen(world):
-    grid = await a_task(world, "en")
-    await grid.wang.tap("Accept")
-    await resolve(world, grid, "Done")
+    grid = await a_resolved_task(world)
     assert (await case_now(world, grid.case.id)).state == "resolved"
     assert not any("Verify case" in text for text in grid.li.texts())
 
@@ -286,9 +290,7 @@ def test_the_catalog_says_which_categories_are_verified_and_checks_the_field():
 
 async def test_a_case_verified_late_still_gives_its_citizen_the_days_to_rate_it(verifying):
     world = verifying
-    grid = await a_task(world, "en")
-    await grid.wang.tap("Accept")
-    await resolve(world, grid, "Done")
+    grid = await a_resolved_task(world)
     world.clock.advance(days=4)  # longer than GRIDLINE_AUTO_CLOSE_DAYS (3) in verification
     await world.tick()
     assert (await case_now(world, grid.case.id)).state == "verifying"
@@ -303,9 +305,7 @@ async def test_a_case_verified_late_still_gives_its_citizen_the_days_to_rate_it(
 
 async def test_a_verified_case_the_citizen_is_not_satisfied_with_goes_back_to_its_worker(verifying):
     world = verifying
-    grid = await a_task(world, "en")
-    await grid.wang.tap("Accept")
-    await resolve(world, grid, "Done")
+    grid = await a_resolved_task(world)
     await grid.li.tap("✅ Verified")
     await world.deliver()
     await grid.citizen.tap("👎 Not satisfied")
@@ -332,9 +332,7 @@ async def test_with_gridline_verifier_dispatcher_the_dispatcher_verifies(api, cl
 
 async def test_a_verifier_who_does_not_act_gets_the_card_again_once(verifying):
     world = verifying
-    grid = await a_task(world, "en")
-    await grid.wang.tap("Accept")
-    await resolve(world, grid, "Done")
+    grid = await a_resolved_task(world)
     cards = sum("Verify case" in text for text in grid.li.texts())
     world.clock.advance(hours=4, minutes=1)  # GRIDLINE_ESCALATE_AFTER_HOURS
     await world.tick()
