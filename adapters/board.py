@@ -33,7 +33,7 @@ from adapters.board_auth import verified_user
 from adapters.runtime import AdapterRuntime, AdapterSettings
 from storage import board, people
 from storage.db import is_sqlite
-from storage.vocab import N_, SUPPORTED_LANGUAGES, CallOutAnswer, CaseState, EventKind
+from storage.vocab import N_, STATE_NAMES, SUPPORTED_LANGUAGES, CallOutAnswer, EventKind
 from storage.wakeup import BOARD_CHANNEL, QueueListener
 
 log = logging.getLogger(__name__)
@@ -195,12 +195,13 @@ class Board:
         language = self._language(request)
         _ = self.translations(language)
         token = re.sub(r"[^A-Za-z0-9_-]", "", request.match_info["token"])
+        title, label = _("Command centre"), _("Open the board")  # not inside the f-string: extraction misses those
         html = (f"<!doctype html><html lang={language}><head><meta charset=utf-8>"
                 "<meta name=viewport content='width=device-width'>"
-                f"<title>{_('Command centre')}</title></head><body style='font:18px system-ui;margin:3em;text-align:center'>"
+                f"<title>{title}</title></head><body style='font:18px system-ui;margin:3em;text-align:center'>"
                 f"<form method=post action='/board/login/{token}?lang={language}'>"
                 "<button id=go style='font-size:1.3em;padding:.6em 1.4em'>"
-                f"🗺 {_('Open the board')}</button></form></body></html>")
+                f"🗺 {label}</button></form></body></html>")
         return web.Response(text=html, content_type="text/html", headers={"Referrer-Policy": "no-referrer",
                                                                           "Cache-Control": "no-store"})
 
@@ -209,10 +210,13 @@ class Board:
         async with self.runtime.store.transaction() as session:
             started = await board.open_link(session, request.match_info["token"], now)
         if started is None:
-            _ = self.translations(self._language(request))
+            language = self._language(request)
+            _ = self.translations(language)
+            why = _("This link was used already or has expired. Send /board to the bot for a new one.")
             return web.Response(status=401, content_type="text/html", text=(
-                "<!doctype html><html><head><meta charset=utf-8></head><body style='font:18px system-ui;margin:3em'>"
-                f"<p>{_('This link was used already or has expired. Send /board to the bot for a new one.')}</p></body></html>"))
+                f"<!doctype html><html lang={language}><head><meta charset=utf-8>"
+                "<meta name=viewport content='width=device-width'></head><body style='font:18px system-ui;margin:3em'>"
+                f"<p>{why}</p></body></html>"))
         response = web.HTTPSeeOther("/board/")
         response.set_cookie(COOKIE, started, max_age=int(board.SESSION_LIFETIME.total_seconds()), path="/board",
                             httponly=True, samesite="Strict",
@@ -258,7 +262,7 @@ class Board:
         language = self._language(request)
         _ = self.translations(language)
         texts = {text: _(text) for text in PAGE_STRINGS}
-        states = {state.value: _(label) for state, label in _STATE_LABELS.items()}
+        states = {state: _(label) for state, label in STATE_NAMES.items()}
         answers = {answer: _(label) for answer, label in _ANSWER_LABELS.items()}
         kinds = {kind.value: _(label) for kind, label in _KIND_LABELS.items()}
         return web.json_response({"language": language, "texts": texts, "states": states, "answers": answers,
@@ -381,12 +385,6 @@ class Board:
         return response
 
 
-_STATE_LABELS: dict[CaseState, str] = {  # the bot's own words for them (handlers/texts.py)
-    CaseState.REPORTED: N_("Reported"), CaseState.ACCEPTED: N_("Accepted"), CaseState.ASSIGNED: N_("Assigned to a grid worker"),
-    CaseState.IN_PROGRESS: N_("Being handled"), CaseState.ESCALATED: N_("Passed to a higher level"),
-    CaseState.REOPENED: N_("Reopened"), CaseState.RESOLVED: N_("Resolved"), CaseState.CLOSED: N_("Closed"),
-    CaseState.REJECTED: N_("Not accepted"),
-}
 _ANSWER_LABELS: dict[str, str] = {  # as the commander's board in the chat says them (handlers/callout_board.py)
     CallOutAnswer.COMING: N_("✅ Coming"), CallOutAnswer.ARRIVED: N_("📍 Arrived"), CallOutAnswer.CANNOT: N_("❌ Can't come"),
     "none": N_("⏳ Not answered"), "unreachable": N_("🚫 Unreachable"),

@@ -67,10 +67,10 @@ def reminder_header(_: Translate, stage: int | None, nudge: bool) -> str | None:
         return _("🔔 <b>Reminder: this task is waiting for you to accept it.</b>")
     headers = {
         1: _("🔔 <b>Half of the time for this task has passed.</b>"),
-        2: _("🔔 <b>80% of the time for this task has passed.</b>"),
+        2: _("🔔 <b>80 percent of the time for this task has passed.</b>"),
         3: _("🚨 <b>This task has reached its deadline.</b>"),
-        tasks.LATE_TO_ACCEPT: _("⏰ <b>This task is past its time to be accepted.</b>"),
-        tasks.LATE_ON_SITE: _("⏰ <b>This task is past its time to be on site.</b> Tap 📍 On site when you are there."),
+        tasks.LATE_TO_ACCEPT: _("⏰ <b>The time to accept this task is up.</b>"),
+        tasks.LATE_ON_SITE: _("⏰ <b>The time to be on site for this task is up.</b> Tap 📍 On site when you are there."),
     }
     return headers.get(stage or 0)
 

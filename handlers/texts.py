@@ -13,23 +13,12 @@ from storage import areas
 from storage.catalog import CategoryDef
 from storage.map_index import AreaIndex
 from storage.models import Case
-from storage.vocab import PartState
+from storage.vocab import STATE_NAMES, PartState
 
 
 def state_name(_: Translate, state: str) -> str:
-    names = {
-        "reported": _("Reported"),
-        "accepted": _("Accepted"),
-        "assigned": _("Assigned to a grid worker"),
-        "in_progress": _("Being handled"),
-        "resolved": _("Resolved"),
-        "closed": _("Closed"),
-        "rejected": _("Not accepted"),
-        "reopened": _("Reopened"),
-        "escalated": _("Passed to a higher level"),
-        "verifying": _("Resolved, being verified"),
-    }
-    return names.get(state, state)
+    name = STATE_NAMES.get(state)
+    return _(name) if name else state
 
 
 def part_label(_: Translate, state: PartState) -> str:

@@ -211,6 +211,22 @@ def N_(message: str) -> str:
     return message
 
 
+# What a case's state is called, to a person: marked here, translated where it is shown (the chat's
+# cards, the board).
+STATE_NAMES: dict[str, str] = {  # by CaseState (a StrEnum: a stored state string finds it too)
+    CaseState.REPORTED: N_("Reported"),
+    CaseState.ACCEPTED: N_("Accepted"),
+    CaseState.ASSIGNED: N_("Assigned to a grid worker"),
+    CaseState.IN_PROGRESS: N_("Being handled"),
+    CaseState.RESOLVED: N_("Resolved"),
+    CaseState.CLOSED: N_("Closed"),
+    CaseState.REJECTED: N_("Not accepted"),
+    CaseState.REOPENED: N_("Reopened"),
+    CaseState.ESCALATED: N_("Passed to a higher level"),
+    CaseState.VERIFYING: N_("Resolved, being verified"),
+}
+
+
 class Question(StrEnum):
     """What a person's next typed message (or shared place, or photo) answers: `Person.awaiting`.
     `Person.awaiting_ref` is the object the question is about, named in each member's comment.

@@ -245,7 +245,7 @@ async def test_a_late_step_reminds_the_worker_and_leader_then_goes_up_and_stats_
     await world.tick()
     await world.tick()  # nothing twice
     await world.deliver()
-    accept_late = plain(language, "⏰ <b>This task is past its time to be accepted.</b>")
+    accept_late = plain(language, "⏰ <b>The time to accept this task is up.</b>")
     assert [t for t in wang.since(mark_wang) if t.startswith(accept_late)] != []
     assert [t.splitlines()[0] for t in li.since(mark_li)] == [accept_late]
     when = "23 Nov 2026, 12:00" if language == "en" else "2026年11月23日 12:00"
@@ -256,7 +256,7 @@ async def test_a_late_step_reminds_the_worker_and_leader_then_goes_up_and_stats_
     mark_wang, mark_li = wang.mark(), li.mark()
     await world.tick()
     await world.deliver()
-    on_site_late = plain(language, "⏰ <b>This task is past its time to be on site.</b> Tap 📍 On site when you are there.")
+    on_site_late = plain(language, "⏰ <b>The time to be on site for this task is up.</b> Tap 📍 On site when you are there.")
     assert [t.splitlines()[0] for t in wang.since(mark_wang)] == [on_site_late]
     assert [t.splitlines()[0] for t in li.since(mark_li)] == [on_site_late]
     world.clock.advance(hours=4)  # escalate_after later: one level up, to the grid's leader

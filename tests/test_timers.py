@@ -47,7 +47,7 @@ async def test_reminders_at_half_and_80_percent_and_the_deadline_then_escalation
     assert [t.splitlines()[0] for t in since(grid.wang, mark_wang)] == ["🔔 Half of the time for this task has passed."]
     world.clock.advance(hours=1, minutes=12)
     await world.tick()
-    assert since(grid.wang, mark_wang)[-1].startswith("🔔 80% of the time for this task has passed.")
+    assert since(grid.wang, mark_wang)[-1].startswith("🔔 80 percent of the time for this task has passed.")
     world.clock.advance(minutes=48)
     await world.tick()
     assert since(grid.wang, mark_wang)[-1].startswith("🚨 This task has reached its deadline.")
