@@ -92,7 +92,6 @@ class ChatMessage:
     media_group_id: str | None = None
     reply_markup: dict[str, Any] | None = None  # inline keyboards only (a reply keyboard belongs to the chat)
     edits: int = 0
-    version: int = 0
 
     def as_page(self) -> dict[str, Any]:
         """The message as the playground page draws it."""
@@ -253,7 +252,7 @@ class BotApiStandIn:
         return stored
 
     def _person_message(self, person: Person, **content: Any) -> tuple[ChatMessage, dict[str, Any]]:
-        message = ChatMessage(next(self._message_ids), person.tg_id, False, int(time.time()), version=self.version + 1)
+        message = ChatMessage(next(self._message_ids), person.tg_id, False, int(time.time()))
         body = {"message_id": message.message_id, "date": message.date,
                 "chat": {"id": person.tg_id, "type": "private", "first_name": person.first_name},
                 "from": person.user(), **content}
@@ -411,7 +410,7 @@ class BotApiStandIn:
         elif markup and markup.get("remove_keyboard"):
             chat.reply_keyboard = None
         sent = ChatMessage(next(self._message_ids), chat_id, True, int(time.time()), text=text, reply_markup=inline,
-                           version=self.version + 1, **extra)
+                           **extra)
         chat.messages.append(sent)
         return sent
 
@@ -531,15 +530,14 @@ class BotApiStandIn:
     async def _api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
         sent = self._find(params)
         text = self._text(params, "text")
-        markup = params.get("reply_markup")
+        markup = params.get("reply_markup") or None
         self._check_markup(markup)
         if sent.photo is not None or sent.document is not None or sent.location is not None:
             raise ApiError(400, "Bad Request: there is no text in the message to edit")
-        if text == sent.text and (markup or None) == sent.reply_markup:
+        if text == sent.text and markup == sent.reply_markup:
             raise ApiError(400, NOT_MODIFIED)
-        sent.text, sent.reply_markup = text, markup or None
+        sent.text, sent.reply_markup = text, markup
         sent.edits += 1
-        sent.version = self.version + 1
         return self._message_json(sent)
 
     async def _api_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -550,7 +548,6 @@ class BotApiStandIn:
             raise ApiError(400, NOT_MODIFIED)
         sent.reply_markup = markup
         sent.edits += 1
-        sent.version = self.version + 1
         return self._message_json(sent)
 
     async def _api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:

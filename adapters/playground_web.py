@@ -200,7 +200,7 @@ class PlaygroundWeb:
         if since >= self.standin.version:
             await self.standin.wait_past(since, LONG_POLL_SECONDS)
         chat = self.standin.chat(tg_id)
-        notices = [{"id": n.notice_id, "text": n.text, "alert": n.alert, "version": n.version}
+        notices = [{"id": n.notice_id, "text": n.text, "alert": n.alert}
                    for n in self.standin.notices if n.chat_id == tg_id and n.version > since]
         keyboard = chat.reply_keyboard
         rows = [[b if isinstance(b, dict) else {"text": b} for b in row] for row in (keyboard or {}).get("keyboard", [])]

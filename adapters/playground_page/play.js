@@ -193,6 +193,7 @@ function drawPeople() {
 
 function choose(person) {
   state.person = person;
+  $("#composer").querySelectorAll("input, button").forEach((el) => { el.disabled = false; });
   state.version = -1;
   state.messages = [];
   state.keyboard = [];
