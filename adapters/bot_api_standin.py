@@ -32,9 +32,8 @@ from adapters.telegram_rules import (
     CALLBACK_ANSWER_LIMIT,
     CAPTION_LIMIT,
     DOWNLOAD_LIMIT,
-    TEXT_LIMIT,
     ApiError,
-    check_html,
+    message_text,
     photo_size,
     plain,
     utf16_length,
@@ -45,8 +44,28 @@ log = logging.getLogger(__name__)
 TOKEN = "1000000:PLAYGROUND-not-a-Telegram-token"
 BOT_USER = {"id": 1000000, "is_bot": True, "first_name": "Gridline", "username": "gridline_playground_bot",
             "can_join_groups": False, "can_read_all_group_messages": False, "supports_inline_queries": False}
+NOT_MODIFIED = ("Bad Request: message is not modified: specified new message content and reply markup are exactly "
+                "the same as a current content and reply markup of the message")
 JSON_FIELDS = {"reply_markup", "media", "commands", "allowed_updates", "link_preview_options", "reply_parameters",
                "menu_button"}
+
+
+async def read_params(request: web.Request) -> dict[str, Any]:
+    """A Bot API call's parameters, as a client sends them: a JSON body, or a form (a URL-encoded or a
+    multipart one, with uploads as bytes) whose structured fields are JSON strings."""
+    if request.content_type == "application/json":
+        loaded = await request.json()
+        return loaded if isinstance(loaded, dict) else {}
+    form = await request.post()
+    params: dict[str, Any] = {}
+    for key, value in form.items():
+        if isinstance(value, web.FileField):
+            params[key] = value.file.read()
+        elif key in JSON_FIELDS and isinstance(value, str):
+            params[key] = json.loads(value)
+        else:
+            params[key] = value
+    return params
 
 
 @dataclass
@@ -73,7 +92,6 @@ class ChatMessage:
     media_group_id: str | None = None
     reply_markup: dict[str, Any] | None = None  # inline keyboards only (a reply keyboard belongs to the chat)
     edits: int = 0
-    version: int = 0
 
     def as_page(self) -> dict[str, Any]:
         """The message as the playground page draws it."""
@@ -144,17 +162,15 @@ class BotApiStandIn:
 
     # --- life -----------------------------------------------------------------------------------
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    async def start(self) -> None:
         self._closing = False
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._method)
         app.router.add_get("/file/bot{token}/{path:.+}", self._file)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        bound = self._runner.addresses[0][1]
-        self.url = f"http://{host}:{bound}"
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
 
     async def stop(self) -> None:
         self._closing = True
@@ -236,7 +252,7 @@ class BotApiStandIn:
         return stored
 
     def _person_message(self, person: Person, **content: Any) -> tuple[ChatMessage, dict[str, Any]]:
-        message = ChatMessage(next(self._message_ids), person.tg_id, False, int(time.time()), version=self.version + 1)
+        message = ChatMessage(next(self._message_ids), person.tg_id, False, int(time.time()))
         body = {"message_id": message.message_id, "date": message.date,
                 "chat": {"id": person.tg_id, "type": "private", "first_name": person.first_name},
                 "from": person.user(), **content}
@@ -299,27 +315,12 @@ class BotApiStandIn:
 
     # --- the Bot API ----------------------------------------------------------------------------
 
-    async def _params(self, request: web.Request) -> dict[str, Any]:
-        if request.content_type == "application/json":
-            loaded = await request.json()
-            return loaded if isinstance(loaded, dict) else {}
-        form = await request.post()
-        params: dict[str, Any] = {}
-        for key, value in form.items():
-            if isinstance(value, web.FileField):
-                params[key] = value.file.read()
-            elif key in JSON_FIELDS and isinstance(value, str):
-                params[key] = json.loads(value)
-            else:
-                params[key] = value
-        return params
-
     async def _method(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
-            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
+            return web.json_response(ApiError(401, "Unauthorized").answer(), status=401)
         method = request.match_info["method"]
         try:
-            params = await self._params(request)
+            params = await read_params(request)
             handler = getattr(self, f"_api_{method}", None)
             if handler is None:
                 raise ApiError(404, "Not Found: method not found")
@@ -327,10 +328,7 @@ class BotApiStandIn:
         except ApiError as error:
             if method != "getUpdates":
                 log.info("stand-in: %s refused: %s", method, error.description)
-            body: dict[str, Any] = {"ok": False, "error_code": error.code, "description": error.description}
-            if error.retry_after is not None:
-                body["parameters"] = {"retry_after": error.retry_after}
-            return web.json_response(body, status=error.code)
+            return web.json_response(error.answer(), status=error.code)
         except (KeyError, ValueError, TypeError) as error:
             return web.json_response({"ok": False, "error_code": 400, "description": f"Bad Request: {error}"}, status=400)
         if method not in ("getUpdates", "getMe", "getFile"):
@@ -374,19 +372,11 @@ class BotApiStandIn:
                 if not str(button.get("text", "") if isinstance(button, dict) else button).strip():
                     raise ApiError(400, "Bad Request: keyboard button text is empty")
 
-    def _text(self, params: dict[str, Any], key: str, limit: int) -> str:
-        """The text or caption, refused as Telegram refuses it: its length counted after the entities
-        are parsed, in UTF-16 code units."""
-        text = str(params.get(key) or "")
-        if key == "text" and not text.strip():
-            raise ApiError(400, "Bad Request: message text is empty")
-        html_mode = params.get("parse_mode") == "HTML"
-        if html_mode:
-            check_html(text)
-        if utf16_length(plain(text) if html_mode else text) > limit:
-            raise ApiError(400, "Bad Request: message is too long" if key == "text"
-                           else "Bad Request: message caption is too long")
-        return text if html_mode else html.escape(text, quote=False)
+    @staticmethod
+    def _text(params: dict[str, Any], key: str) -> str:
+        """The text or caption as the chat keeps it (HTML), refused as Telegram refuses it."""
+        text = message_text(params, key)
+        return text if params.get("parse_mode") == "HTML" else html.escape(text, quote=False)
 
     def _message_json(self, sent: ChatMessage) -> dict[str, Any]:
         message: dict[str, Any] = {"message_id": sent.message_id, "date": sent.date,
@@ -405,7 +395,7 @@ class BotApiStandIn:
         elif sent.location is not None:
             message["location"] = {"latitude": sent.location[0], "longitude": sent.location[1]}
         else:
-            message["text"] = plain(sent.text) if sent.from_bot else sent.text
+            message["text"] = plain(sent.text)
         if sent.reply_markup:
             message["reply_markup"] = sent.reply_markup
         if sent.media_group_id:
@@ -420,7 +410,7 @@ class BotApiStandIn:
         elif markup and markup.get("remove_keyboard"):
             chat.reply_keyboard = None
         sent = ChatMessage(next(self._message_ids), chat_id, True, int(time.time()), text=text, reply_markup=inline,
-                           version=self.version + 1, **extra)
+                           **extra)
         chat.messages.append(sent)
         return sent
 
@@ -472,14 +462,14 @@ class BotApiStandIn:
 
     async def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = self._chat_id(params)
-        text = self._text(params, "text", TEXT_LIMIT)
+        text = self._text(params, "text")
         markup = params.get("reply_markup")
         self._check_markup(markup)
         return self._message_json(self._record(chat_id, text, markup))
 
     async def _api_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = self._chat_id(params)
-        caption = self._text(params, "caption", CAPTION_LIMIT)
+        caption = self._text(params, "caption")
         markup = params.get("reply_markup")
         self._check_markup(markup)
         file_id = self._upload(params["photo"])
@@ -487,7 +477,7 @@ class BotApiStandIn:
 
     async def _api_sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = self._chat_id(params)
-        caption = self._text(params, "caption", CAPTION_LIMIT)
+        caption = self._text(params, "caption")
         markup = params.get("reply_markup")
         self._check_markup(markup)
         document = params["document"]
@@ -504,7 +494,7 @@ class BotApiStandIn:
         prepared = []  # the whole album is checked before any of it is sent, as Telegram does
         for item in media:
             ref = str(item["media"])
-            caption = self._text(item, "caption", CAPTION_LIMIT)
+            caption = self._text(item, "caption")
             upload = params.get(ref.removeprefix("attach://")) if ref.startswith("attach://") else ref
             if upload is None:
                 raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
@@ -539,31 +529,15 @@ class BotApiStandIn:
 
     async def _api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
         sent = self._find(params)
-        text = self._text(params, "text", TEXT_LIMIT)
-        markup = params.get("reply_markup")
+        text = self._text(params, "text")
+        markup = params.get("reply_markup") or None
         self._check_markup(markup)
-        if sent.photo is not None or sent.location is not None:
+        if sent.photo is not None or sent.document is not None or sent.location is not None:
             raise ApiError(400, "Bad Request: there is no text in the message to edit")
-        if text == sent.text and (markup or None) == sent.reply_markup:
-            raise ApiError(400, "Bad Request: message is not modified: specified new message content and reply markup "
-                                "are exactly the same as a current content and reply markup of the message")
-        sent.text, sent.reply_markup = text, markup or None
+        if text == sent.text and markup == sent.reply_markup:
+            raise ApiError(400, NOT_MODIFIED)
+        sent.text, sent.reply_markup = text, markup
         sent.edits += 1
-        sent.version = self.version + 1
-        return self._message_json(sent)
-
-    async def _api_editMessageCaption(self, params: dict[str, Any]) -> dict[str, Any]:
-        sent = self._find(params)
-        caption = self._text(params, "caption", CAPTION_LIMIT)
-        markup = params.get("reply_markup")
-        self._check_markup(markup)
-        if sent.photo is None:
-            raise ApiError(400, "Bad Request: there is no caption in the message to edit")
-        if caption == sent.text and (markup or None) == sent.reply_markup:
-            raise ApiError(400, "Bad Request: message is not modified")
-        sent.text, sent.reply_markup = caption, markup or None
-        sent.edits += 1
-        sent.version = self.version + 1
         return self._message_json(sent)
 
     async def _api_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -571,23 +545,9 @@ class BotApiStandIn:
         markup = params.get("reply_markup") or None
         self._check_markup(markup)
         if markup == sent.reply_markup:
-            raise ApiError(400, "Bad Request: message is not modified: specified new message content and reply markup "
-                                "are exactly the same as a current content and reply markup of the message")
+            raise ApiError(400, NOT_MODIFIED)
         sent.reply_markup = markup
         sent.edits += 1
-        sent.version = self.version + 1
-        return self._message_json(sent)
-
-    async def _api_editMessageLiveLocation(self, params: dict[str, Any]) -> dict[str, Any]:
-        sent = self._find(params)
-        if sent.location is None:
-            raise ApiError(400, "Bad Request: message can't be edited")
-        location = (float(params["latitude"]), float(params["longitude"]))
-        if location == sent.location:
-            raise ApiError(400, "Bad Request: message is not modified")
-        sent.location = location
-        sent.edits += 1
-        sent.version = self.version + 1
         return self._message_json(sent)
 
     async def _api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:

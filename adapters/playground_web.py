@@ -32,7 +32,7 @@ from typing import Any
 from aiohttp import web
 
 from adapters.bot_api_standin import BotApiStandIn
-from adapters.telegram_rules import ApiError
+from adapters.telegram_rules import TEXT_LIMIT, ApiError
 from storage.map_import import DEMO_CITY
 
 PAGE = Path(__file__).parent / "playground_page"
@@ -55,8 +55,10 @@ class PlayPerson:
     language: str
 
     def as_page(self) -> dict[str, Any]:
-        return {"tg_id": self.tg_id, "name": self.name, "role": self.role, "area": self.area, "tags": list(self.tags),
-                "language": self.language}
+        """The person as the page lists them: their area by its name and level, not its code."""
+        name, level = demo_areas().get(self.area or "", (None, None))
+        return {"tg_id": self.tg_id, "name": self.name, "role": self.role, "area": self.area, "area_name": name,
+                "area_level": level, "tags": list(self.tags), "language": self.language}
 
 
 CITIZEN = PlayPerson(2001, "小陈 Chen", "citizen", None, (), "zh")
@@ -74,11 +76,23 @@ def play_people() -> list[PlayPerson]:
 
 
 @functools.cache
+def demo_city() -> list[dict[str, Any]]:
+    """The demo city's areas, as GeoJSON features."""
+    features: list[dict[str, Any]] = json.loads(DEMO_CITY.read_text(encoding="utf-8"))["features"]
+    return features
+
+
+@functools.cache
+def demo_areas() -> dict[str, tuple[str, str]]:
+    """Each area's code -> its name and level."""
+    return {f["properties"]["code"]: (f["properties"]["name"], f["properties"]["level"]) for f in demo_city()}
+
+
+@functools.cache
 def map_features() -> str:
     """The grids (and the communities around them) of the demo street, as compact JSON rings."""
-    city = json.loads(DEMO_CITY.read_text(encoding="utf-8"))
     features = []
-    for feature in city["features"]:
+    for feature in demo_city():
         props = feature["properties"]
         code = props["code"]
         if props["level"] not in ("community", "grid") or not code.startswith(MAP_AREA):
@@ -186,7 +200,7 @@ class PlaygroundWeb:
         if since >= self.standin.version:
             await self.standin.wait_past(since, LONG_POLL_SECONDS)
         chat = self.standin.chat(tg_id)
-        notices = [{"id": n.notice_id, "text": n.text, "alert": n.alert, "version": n.version}
+        notices = [{"id": n.notice_id, "text": n.text, "alert": n.alert}
                    for n in self.standin.notices if n.chat_id == tg_id and n.version > since]
         keyboard = chat.reply_keyboard
         rows = [[b if isinstance(b, dict) else {"text": b} for b in row] for row in (keyboard or {}).get("keyboard", [])]
@@ -207,7 +221,7 @@ class PlaygroundWeb:
         text = str((await self._json(request)).get("text") or "")
         if not text.strip():
             return _error(400, "empty message")
-        if len(text) > 4096:
+        if len(text) > TEXT_LIMIT:
             return _error(400, "message is too long")
         await self.standin.person_says(tg_id, text)
         return web.json_response({"ok": True})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import io
 import re
+from typing import Any
 
 ALLOWED_TAGS = "b|strong|i|em|u|ins|s|strike|del|a|code|pre|tg-spoiler|span|blockquote|tg-emoji"
 TAG = re.compile(rf"</?({ALLOWED_TAGS})(\s[^<>]*)?>")
@@ -23,6 +24,13 @@ class ApiError(Exception):
         self.code = code
         self.description = description
         self.retry_after = retry_after
+
+    def answer(self) -> dict[str, Any]:
+        """The JSON body Telegram answers with (its HTTP status is `code`)."""
+        body: dict[str, Any] = {"ok": False, "error_code": self.code, "description": self.description}
+        if self.retry_after is not None:
+            body["parameters"] = {"retry_after": self.retry_after}
+        return body
 
 
 def check_html(text: str) -> None:
@@ -61,6 +69,21 @@ def utf16_length(text: str) -> int:
 def plain(text: str) -> str:
     """The text a person sees: tags dropped, entities decoded."""
     return html.unescape(TAG.sub("", text))
+
+
+def message_text(params: dict[str, Any], key: str) -> str:
+    """A call's `text` or `caption`, refused as Telegram refuses it: an empty text, HTML it cannot parse
+    (with parse_mode HTML), or over its limit, counted after the entities are parsed."""
+    text = str(params.get(key) or "")
+    if key == "text" and not text.strip():
+        raise ApiError(400, "Bad Request: message text is empty")
+    html_mode = params.get("parse_mode") == "HTML"
+    if html_mode:
+        check_html(text)
+    if utf16_length(plain(text) if html_mode else text) > (TEXT_LIMIT if key == "text" else CAPTION_LIMIT):
+        raise ApiError(400, "Bad Request: message is too long" if key == "text"
+                       else "Bad Request: message caption is too long")
+    return text
 
 
 def photo_size(content: bytes) -> tuple[int, int]:

@@ -11,16 +11,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.areas import area_by_code
 from storage.cases import next_case_number
 from storage.models import Case, CaseEvent, Category
 from storage.vocab import CaseState, Channel, EventKind, LocationSource, Placement
 
-# The demo city's grids of 青石社区 (storage/demo/demo_city.geojson): south-west corner and size.
-DEMO_GRIDS: dict[str, tuple[float, float]] = {
-    "HS-01-01-G1": (29.85, 121.5), "HS-01-01-G2": (29.85, 121.506667),
-    "HS-01-01-G3": (29.858333, 121.5), "HS-01-01-G4": (29.858333, 121.506667),
-}
-GRID_SPAN = (0.008, 0.0066)  # degrees of latitude, longitude
 DESCRIPTIONS = ("垃圾桶满了 The bin is overflowing", "路灯不亮 A street light is out", "井盖松动 A loose manhole cover",
                 "乱停车 Cars parked on the pavement", "绿化带被踩坏 Trampled flower beds",
                 "楼道堆物 Things piled in the stairwell", "噪音扰民 Noise late at night", "路面坑洼 A pothole in the lane")
@@ -43,7 +38,8 @@ async def add_past_cases(session: AsyncSession, reporter_id: int, workers: dict[
     made = 0
     for number in range(count):
         grid = list(workers)[number % len(workers)]
-        south, west = DEMO_GRIDS.get(grid, DEMO_GRIDS["HS-01-01-G1"])
+        area = await area_by_code(session, grid)
+        assert area is not None, grid
         category = await session.get(Category, rng.choice(leaves))
         assert category is not None
         # Worked backwards from when it was solved, so every case is over before the playground starts
@@ -55,7 +51,8 @@ async def add_past_cases(session: AsyncSession, reporter_id: int, workers: dict[
         worker = workers[grid]
         case = Case(number=await next_case_number(session, created, zone), reporter_id=reporter_id, channel=Channel.TELEGRAM,
                     state=CaseState.REPORTED, category_code=category.code, description=rng.choice(DESCRIPTIONS),
-                    lat=south + rng.uniform(0.1, 0.9) * GRID_SPAN[0], lon=west + rng.uniform(0.1, 0.9) * GRID_SPAN[1],
+                    lat=area.min_lat + rng.uniform(0.1, 0.9) * (area.max_lat - area.min_lat),
+                    lon=area.min_lon + rng.uniform(0.1, 0.9) * (area.max_lon - area.min_lon),
                     address=None, location_verified=True, location_source=LocationSource.SHARED, created_at=created,
                     deadline_at=created + timedelta(hours=category.time_limit_hours), updated_at=created,
                     placement=Placement.INSIDE, area_code=grid, assignee_id=worker)

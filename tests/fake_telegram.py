@@ -5,93 +5,37 @@ own request layer. It checks what Telegram checks (HTML entities, text and capti
 callback_data size, edits that change nothing, sendPhoto's size and shape rules) and can play a
 person who blocked the bot or never opened it, a flood-control answer, a token it refuses for a
 while (401), and a send that hangs until let go. Its sense of time (`now`) can be the test's clock,
-so rate limits do not depend on machine speed.
+so rate limits do not depend on machine speed. Telegram's rules themselves (HTML, lengths, photos)
+are adapters/telegram_rules.py's, which the playground's stand-in checks too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-import io
 import itertools
-import json
 import random
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
+from adapters.bot_api_standin import read_params
+from adapters.telegram_rules import (
+    CALLBACK_ANSWER_LIMIT,
+    DOWNLOAD_LIMIT,
+    ApiError,
+    check_html,
+    message_text,
+    photo_size,
+    plain,
+    utf16_length,
+)
+
+__all__ = ["ApiError", "Call", "FakeBotApi", "FakeFile", "Sent", "check_html", "plain", "utf16_length"]
+
 BOT_USER = {"id": 1000, "is_bot": True, "first_name": "Gridline", "username": "gridline_test_bot"}
-ALLOWED_TAGS = "b|strong|i|em|u|ins|s|strike|del|a|code|pre|tg-spoiler|span|blockquote|tg-emoji"
-TAG = re.compile(rf"</?({ALLOWED_TAGS})(\s[^<>]*)?>")
-ENTITY = re.compile(r"&(lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);")
-JSON_FIELDS = {"reply_markup", "media", "commands", "allowed_updates", "link_preview_options", "reply_parameters"}
-
-
-class ApiError(Exception):
-    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
-        super().__init__(description)
-        self.code = code
-        self.description = description
-        self.retry_after = retry_after
-
-
-def check_html(text: str) -> None:
-    """Raise like Telegram does when HTML text has a stray '<' or '&' or unbalanced tags."""
-    stack: list[str] = []
-    position = 0
-    while position < len(text):
-        char = text[position]
-        if char == "<":
-            match = TAG.match(text, position)
-            if match is None:
-                raise ApiError(400, f"Bad Request: can't parse entities: unsupported start tag at byte offset {position}")
-            name = match.group(1)
-            if match.group(0).startswith("</"):
-                if not stack or stack.pop() != name:
-                    raise ApiError(400, f"Bad Request: can't parse entities: unmatched end tag at byte offset {position}")
-            else:
-                stack.append(name)
-            position = match.end()
-        elif char == "&":
-            match = ENTITY.match(text, position)
-            if match is None:
-                raise ApiError(400, f"Bad Request: can't parse entities: unsupported entity at byte offset {position}")
-            position = match.end()
-        else:
-            position += 1
-    if stack:
-        raise ApiError(400, "Bad Request: can't parse entities: can't find end tag corresponding to start tag")
-
-
-def utf16_length(text: str) -> int:
-    """Telegram counts a text's length in UTF-16 code units: an emoji or a rare CJK character counts two."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def check_photo(content: bytes) -> None:
-    """Refuse an uploaded photo as Telegram does: over 10 MB, width + height over 10,000, or one
-    side more than 20 times the other."""
-    from PIL import Image
-
-    if len(content) > 10 * 1024 * 1024:
-        raise ApiError(400, "Bad Request: PHOTO_SAVE_FILE_INVALID")
-    try:
-        with Image.open(io.BytesIO(content)) as image:
-            width, height = image.size
-    except Exception:  # noqa: BLE001 - whatever Pillow cannot open, Telegram cannot either
-        raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED") from None
-    if width + height > 10_000 or max(width, height) > 20 * min(width, height):
-        raise ApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
-
-
-def plain(text: str) -> str:
-    """The text a person sees: tags dropped, entities decoded."""
-    import html
-
-    return html.unescape(TAG.sub("", text))
 
 
 @dataclass
@@ -257,21 +201,6 @@ class FakeBotApi:
 
     # --- the API ------------------------------------------------------------------------------
 
-    async def _params(self, request: web.Request) -> dict[str, Any]:
-        if request.content_type == "application/json":
-            return await request.json()
-        form = await request.post()
-        params: dict[str, Any] = {}
-        for key, value in form.items():
-            if hasattr(value, "file"):
-                params[key] = value.file.read()
-                continue
-            if key in JSON_FIELDS:
-                params[key] = json.loads(value)
-            else:
-                params[key] = value
-        return params
-
     async def _method(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         if method == "getUpdates":
@@ -280,8 +209,8 @@ class FakeBotApi:
             self.refused += 1
             async with self._changed:
                 self._changed.notify_all()
-            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
-        params = await self._params(request)
+            return web.json_response(ApiError(401, "Unauthorized").answer(), status=401)
+        params = await read_params(request)
         back = 0.0
         if self.jitter and method != "getUpdates":
             delay = self._random.uniform(0, self.jitter)
@@ -304,10 +233,7 @@ class FakeBotApi:
                 self._keep_limits(int(params.get("chat_id", 0)))
             result = await handler(params)
         except ApiError as error:
-            body: dict[str, Any] = {"ok": False, "error_code": error.code, "description": error.description}
-            if error.retry_after is not None:
-                body["parameters"] = {"retry_after": error.retry_after}
-            response = web.json_response(body, status=error.code)
+            response = web.json_response(error.answer(), status=error.code)
         else:
             response = web.json_response({"ok": True, "result": result})
         async with self._changed:
@@ -390,19 +316,6 @@ class FakeBotApi:
         self.chats.setdefault(chat_id, []).append(sent)
         return sent
 
-    def _text(self, params: dict[str, Any], key: str, limit: int) -> str:
-        """The text or caption, refused as Telegram refuses it: its length is counted after the
-        entities are parsed (tags count nothing, `&amp;` one) and in UTF-16 code units."""
-        text = params.get(key) or ""
-        if key == "text" and not text.strip():
-            raise ApiError(400, "Bad Request: message text is empty")
-        html_mode = params.get("parse_mode") == "HTML"
-        if html_mode:
-            check_html(text)
-        if utf16_length(plain(text) if html_mode else text) > limit:
-            raise ApiError(400, "Bad Request: message is too long" if key == "text" else "Bad Request: message caption is too long")
-        return text
-
     async def _api_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
         return BOT_USER
 
@@ -438,25 +351,25 @@ class FakeBotApi:
 
     async def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = self._chat(params)
-        text = self._text(params, "text", 4096)
+        text = message_text(params, "text")
         markup = params.get("reply_markup")
         self._check_markup(markup)
         return self._message_json(self._record(chat_id, "sendMessage", text, markup))
 
     async def _api_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = self._chat(params)
-        caption = self._text(params, "caption", 1024)
+        caption = message_text(params, "caption")
         markup = params.get("reply_markup")
         self._check_markup(markup)
         photo = params["photo"]
         if not isinstance(photo, str):
-            check_photo(photo)
+            photo_size(photo)
         file_id = photo if isinstance(photo, str) else self.add_file(photo).file_id
         return self._message_json(self._record(chat_id, "sendPhoto", caption, markup, photo=file_id))
 
     async def _api_sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = self._chat(params)
-        caption = self._text(params, "caption", 1024)
+        caption = message_text(params, "caption")
         markup = params.get("reply_markup")
         self._check_markup(markup)
         document = params["document"]
@@ -475,8 +388,8 @@ class FakeBotApi:
             ref = item["media"]
             upload = params[ref.removeprefix("attach://")] if ref.startswith("attach://") else None
             if upload is not None and item.get("type", "photo") == "photo":
-                check_photo(upload)
-            self._text(item, "caption", 1024)
+                photo_size(upload)
+            message_text(item, "caption")
             files.append(ref if upload is None else upload)
         sent = []
         for item, file in zip(media, files, strict=True):
@@ -504,7 +417,7 @@ class FakeBotApi:
     async def _api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
         self._chat(params)
         sent = self._find(params)
-        text = self._text(params, "text", 4096)
+        text = message_text(params, "text")
         markup = params.get("reply_markup")
         self._check_markup(markup)
         if sent.photo is not None:
@@ -528,7 +441,7 @@ class FakeBotApi:
 
     async def _api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
         # Plain text (no parse_mode), counted in UTF-16 code units like a message.
-        if utf16_length(params.get("text") or "") > 200:
+        if utf16_length(params.get("text") or "") > CALLBACK_ANSWER_LIMIT:
             raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
         return True
 
@@ -536,6 +449,6 @@ class FakeBotApi:
         fake = self.files.get(params["file_id"])
         if fake is None:
             raise ApiError(400, "Bad Request: invalid file_id")
-        if fake.file_size > 20 * 1024 * 1024:
+        if fake.file_size > DOWNLOAD_LIMIT:
             raise ApiError(400, "Bad Request: file is too big")
         return {"file_id": fake.file_id, "file_unique_id": fake.file_id, "file_size": fake.file_size, "file_path": fake.path}

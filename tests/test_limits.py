@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from telegram import InputMediaPhoto
 from telegram.error import BadRequest
 
+from adapters.telegram_rules import message_text
 from handlers import notices
 from handlers.fit import fit, parts, units, user
 from storage import outbox, people
@@ -49,11 +50,11 @@ def full_text_of(person, mark: int, joint: str = "") -> str:  # type: ignore[no-
 def test_the_fake_bot_api_counts_after_html_parsing_in_utf16_units():
     assert utf16_length(plain("<b>&amp;</b>" + EMOJI + RARE_CJK + "网")) == 1 + 2 + 2 + 1
     api_text = {"text": "<b>" + "&amp;" * 4096 + "</b>", "parse_mode": "HTML"}
-    assert FakeBotApi()._text(api_text, "text", 4096)  # 20,000 characters of HTML, 4,096 as Telegram counts
+    assert message_text(api_text, "text")  # 20,000 characters of HTML, 4,096 as Telegram counts
     with pytest.raises(ApiError, match="message is too long"):
-        FakeBotApi()._text({"text": EMOJI * 2049}, "text", 4096)
+        message_text({"text": EMOJI * 2049}, "text")
     with pytest.raises(ApiError, match="caption is too long"):
-        FakeBotApi()._text({"caption": RARE_CJK * 513, "parse_mode": "HTML"}, "caption", 1024)
+        message_text({"caption": RARE_CJK * 513, "parse_mode": "HTML"}, "caption")
 
 
 def test_only_a_persons_words_are_shortened_longest_first_and_the_html_stays_whole():

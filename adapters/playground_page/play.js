@@ -3,23 +3,33 @@
 // own HTML tags; anything else becomes plain text, so no message can run a script here.
 "use strict";
 
+// Every word of the page in both languages, side by side: [zh, en].
 const WORDS = {
-  zh: {
-    banner_title: "试玩场", banner_text: "未连接 Telegram：这里的一切都只在本机运行，你可以扮演示范城区的任何人。",
-    be_who: "扮演谁", send: "发送", ok: "好", type: "输入消息…", send_photo: "发送照片", send_location: "发送位置",
-    pick_photo: "选一张示例照片，或上传自己的", upload: "上传照片", pick_place: "点击地图发送位置",
-    edited: "已编辑", location: "位置", empty: "还没有消息。发送 /start 开始。", refused: "Telegram 会拒绝：",
-    citizen: "居民", worker: "网格员", leader: "网格长", dispatcher: "调度员", responder: "应急队员",
-    commander: "指挥员（区级调度）",
-  },
-  en: {
-    banner_title: "Playground", banner_text: "Not connected to Telegram: everything here runs on this machine only; be anyone in the demo city.",
-    be_who: "Be someone", send: "Send", ok: "OK", type: "Message…", send_photo: "Send a photo", send_location: "Send a location",
-    pick_photo: "Pick a sample photo, or upload your own", upload: "Upload a photo", pick_place: "Click the map to send a location",
-    edited: "edited", location: "Location", empty: "No messages yet. Send /start to begin.", refused: "Telegram would refuse: ",
-    citizen: "citizen", worker: "grid worker", leader: "grid leader", dispatcher: "dispatcher", responder: "responder",
-    commander: "commander (district dispatcher)",
-  },
+  title: ["Gridline 试玩场", "Gridline playground"],
+  banner_title: ["试玩场", "Playground"],
+  banner_text: ["未连接 Telegram：这里的一切都只在本机运行，你可以扮演示范城区的任何人。",
+    "Not connected to Telegram: everything here runs on this machine only; be anyone in the demo city."],
+  be_who: ["扮演谁", "Be someone"],
+  send: ["发送", "Send"],
+  ok: ["好", "OK"],
+  close: ["关闭", "Close"],
+  type: ["输入消息…", "Message…"],
+  send_photo: ["发送照片", "Send a photo"],
+  send_location: ["发送位置", "Send a location"],
+  pick_photo: ["选一张示例照片，或上传自己的", "Pick a sample photo, or upload your own"],
+  upload: ["上传照片", "Upload a photo"],
+  pick_place: ["点击地图发送位置", "Click the map to send a location"],
+  photo: ["照片", "Photo"],
+  edited: ["已编辑", "edited"],
+  location: ["位置", "Location"],
+  empty: ["还没有消息。发送 /start 开始。", "No messages yet. Send /start to begin."],
+  refused: ["Telegram 会拒绝：", "Telegram would refuse: "],
+  citizen: ["居民", "citizen"],
+  worker: ["网格员", "grid worker"],
+  leader: ["网格长", "grid leader"],
+  dispatcher: ["调度员", "dispatcher"],
+  responder: ["应急队员", "responder"],
+  commander: ["指挥员（区级调度）", "commander (district dispatcher)"],
 };
 
 const saved = localStorage.getItem("play-lang");
@@ -29,12 +39,15 @@ const state = {
 };
 
 const $ = (selector) => document.querySelector(selector);
-const t = (key) => WORDS[state.lang][key] || key;
+const t = (key) => (WORDS[key] ? WORDS[key][state.lang === "en" ? 1 : 0] : key);
 // A district's dispatcher is the demo's commander (the one who calls people out city-wide).
-const roleLabel = (person) => (person.role === "dispatcher" && person.area && !person.area.includes("-") ? t("commander") : t(person.role));
+const roleLabel = (person) => (person.role === "dispatcher" && person.area_level === "district" ? t("commander") : t(person.role));
+// Who someone is, in a line: their role and their area's name.
+const whoLabel = (person) => [roleLabel(person), person.area_name || ""].join(" ").trim();
 
 function applyWords() {
   document.documentElement.lang = state.lang;
+  document.title = t("title");
   document.querySelectorAll("[data-t]").forEach((el) => { el.textContent = t(el.dataset.t); });
   document.querySelectorAll("[data-title]").forEach((el) => { el.title = t(el.dataset.title); el.setAttribute("aria-label", t(el.dataset.title)); });
   document.querySelectorAll("[data-placeholder]").forEach((el) => { el.placeholder = t(el.dataset.placeholder); });
@@ -170,7 +183,7 @@ function drawPeople() {
     const name = document.createElement("b");
     name.textContent = person.name;
     const role = document.createElement("small");
-    role.textContent = [roleLabel(person), person.area || ""].join(" ").trim();
+    role.textContent = whoLabel(person);
     button.append(name, role);
     button.addEventListener("click", () => choose(person));
     item.appendChild(button);
@@ -180,6 +193,7 @@ function drawPeople() {
 
 function choose(person) {
   state.person = person;
+  $("#composer").querySelectorAll("input, button").forEach((el) => { el.disabled = false; });
   state.version = -1;
   state.messages = [];
   state.keyboard = [];
@@ -221,7 +235,7 @@ async function follow(person) {
 function drawChat() {
   const person = state.person;
   $("#chat-name").textContent = person ? person.name : "";
-  $("#chat-role").textContent = person ? `${roleLabel(person)} ${person.area || ""}` : "";
+  $("#chat-role").textContent = person ? whoLabel(person) : "";
   const box = $("#messages");
   const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
   box.replaceChildren();
@@ -250,7 +264,7 @@ function drawChat() {
 function photo(message) {
   const image = document.createElement("img");
   image.src = `/play/api/file/${encodeURIComponent(message.photo)}`;
-  image.alt = "photo";
+  image.alt = t("photo");
   image.addEventListener("load", () => {
     // A picture that arrives late keeps the newest message in view, as long as the reader was near it.
     const box = $("#messages");

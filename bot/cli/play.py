@@ -17,7 +17,6 @@ import os
 import shutil
 import sys
 import webbrowser
-from pathlib import Path
 
 from pydantic import SecretStr
 
@@ -112,7 +111,7 @@ def command_play(args: argparse.Namespace) -> None:
     if args.reset and settings.data_dir.exists():
         shutil.rmtree(settings.data_dir)
         print(f"playground: started over ({settings.data_dir} removed)", flush=True)
-    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade_schema(settings.database_url)
     try:
         asyncio.run(_play(settings, args))
