@@ -39,7 +39,7 @@ PAGE = Path(__file__).parent / "playground_page"
 ROSTER = DEMO_CITY.parent / "playground_roster.csv"
 STATIC = {"play.js": "text/javascript", "play.css": "text/css"}
 LONG_POLL_SECONDS = 25.0
-UPLOAD_LIMIT = 12 * 1024 * 1024
+UPLOAD_LIMIT = 12 * 1024 * 1024  # bytes; play.js says so before uploading, in the page's language
 MAP_AREA = "HS-01"  # the street the demo's people work in: the small maps show it
 
 

@@ -338,3 +338,24 @@ def test_gridline_play_has_help():
     result = subprocess.run([sys.executable, "-m", "bot.cli", "play", "--help"], capture_output=True, text=True,
                             env=os.environ | {"PYTHONPATH": str(Path.cwd())}, timeout=60)
     assert result.returncode == 0 and "--reset" in result.stdout and "/play" in result.stdout
+
+
+async def test_a_photo_over_the_pages_limit_is_refused_in_the_pages_language(browser_page, tmp_path):
+    from playwright.async_api import expect
+
+    page = browser_page
+    process, port, log = await start_playground(tmp_path, "play", "--reset", "--no-browser")
+    try:
+        await page.goto(f"http://127.0.0.1:{port}/play")
+        await page.click("[data-lang='zh']")
+        await be(page, 2001)
+        await say(page, "/start")
+        await expect(chat(page)).to_contain_text("小陈", timeout=30_000)
+        shown = await chat(page).inner_text()
+        await page.click("#photo-button")
+        await page.locator(".upload input").set_input_files(
+            {"name": "big.jpg", "mimeType": "image/jpeg", "buffer": b"\xff\xd8" + b"\0" * (12 * 1024 * 1024)})
+        await expect(page.locator("#toasts")).to_contain_text("超过 12 MB")
+        assert await chat(page).inner_text() == shown  # nothing was sent
+    finally:
+        await stop_playground(process, log)

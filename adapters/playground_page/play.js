@@ -3,6 +3,8 @@
 // own HTML tags; anything else becomes plain text, so no message can run a script here.
 "use strict";
 
+const UPLOAD_LIMIT = 12 * 1024 * 1024;  // bytes; the server refuses more (adapters/playground_web.py)
+
 // Every word of the page in both languages, side by side: [zh, en].
 const WORDS = {
   title: ["Gridline 试玩场", "Gridline playground"],
@@ -24,6 +26,7 @@ const WORDS = {
   location: ["位置", "Location"],
   empty: ["还没有消息。发送 /start 开始。", "No messages yet. Send /start to begin."],
   refused: ["Telegram 会拒绝：", "Telegram would refuse: "],
+  too_big: ["这张照片超过 12 MB，请换一张小一点的。", "This photo is over 12 MB. Please choose a smaller one."],
   citizen: ["居民", "citizen"],
   worker: ["网格员", "grid worker"],
   leader: ["网格长", "grid leader"],
@@ -429,6 +432,10 @@ async function openPhotos() {
     const file = input.files[0];
     if (!file) return;
     closePicker();
+    if (file.size > UPLOAD_LIMIT) {  // the page's own limit (playground_web.UPLOAD_LIMIT), said in the page's language
+      showNotice({ text: t("too_big"), alert: false });
+      return;
+    }
     state.scrollDown = true;
     await api(`/chat/${state.person.tg_id}/photo`, { method: "POST", body: file }).catch(failed);
   });
