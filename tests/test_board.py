@@ -154,7 +154,7 @@ async def test_with_an_https_address_staff_get_the_mini_app_button_and_menu_butt
     assert buttons[0]["web_app"]["url"] == "https://grid.example.org/board/"
     assert "https://grid.example.org/board/login/" in leader.last().plain
     menu = world.api.methods("setChatMenuButton")
-    assert menu and json.loads(menu[-1].params["menu_button"])["web_app"]["url"] == "https://grid.example.org/board/"
+    assert menu and menu[-1].params["menu_button"]["web_app"]["url"] == "https://grid.example.org/board/"
 
 
 async def test_with_an_https_address_staff_get_the_board_menu_button_at_start_and_citizens_do_not(world):
@@ -167,7 +167,7 @@ async def test_with_an_https_address_staff_get_the_board_menu_button_at_start_an
     await leader.say("/start")
     menu = world.api.methods("setChatMenuButton")
     assert len(menu) == 1 and int(menu[0].params["chat_id"]) == leader_tg
-    assert json.loads(menu[0].params["menu_button"])["web_app"]["url"] == "https://grid.example.org/board/"
+    assert menu[0].params["menu_button"]["web_app"]["url"] == "https://grid.example.org/board/"
 
 
 async def test_the_picked_point_becomes_the_drafts_location(world):
