@@ -23,6 +23,7 @@ from sqlalchemy import text
 
 from storage.db import Store
 from storage.meters import Meters
+from storage.metrics import Gauges
 
 
 async def query_time(url: str, queries: int, hooked: bool) -> float:
@@ -91,8 +92,9 @@ def main() -> None:
     per_query = max(0.0, hooked - plain)
     hooks = hook_time(url, 20000)
     started = time.perf_counter()
+    gauges = Gauges({"reported": 40, "closed": 900}, 0, {0: 12, 1: 300}, 4.0, 1, {"coming": 20, "none": 40}, 60, 3)
     for _ in range(200):
-        meters.text()
+        meters.text(gauges, 0.0)
     scrape = (time.perf_counter() - started) / 200
     total = in_process + hooks * args.queries_per_update
     print(f"counters and histograms per update (count, by kind, time, {args.calls_per_update} Bot API calls): "

@@ -208,24 +208,7 @@ class HttpFace:
 
     async def metrics(self, request: web.Request) -> web.Response:
         """Prometheus text: this process's counters and histograms, and the store's gauges read now."""
-        meters = self.runtime.counters
         async with self.runtime.store.transaction() as session:
             gauges = await metrics.gauges(session, self.runtime.clock.now())
-        meters.cases.clear()
-        for state, count in gauges.cases_by_state.items():
-            meters.cases.labels(state).set(count)
-        meters.outbox.labels("pending").set(gauges.queued)
-        meters.outbox.labels("dead").set(gauges.given_up)
-        meters.queued.clear()
-        for priority, count in gauges.queued_by_priority.items():
-            meters.queued.labels(str(priority)).set(count)
-        meters.oldest_age.set(gauges.oldest_due_seconds)
-        meters.callouts_active.set(gauges.callouts_active)
-        meters.callout_responders.clear()
-        for answer, count in gauges.callout_answers.items():
-            meters.callout_responders.labels(answer).set(count)
-        meters.callout_delivered.set(gauges.callout_delivered)
-        meters.reminders_due.set(gauges.reminders_due)
-        meters.sync_lag.set(await self._sync_lag() or 0)
-        return web.Response(body=meters.text(), headers={"Content-Type": CONTENT_TYPE_LATEST,
-                                                         "X-Content-Type-Options": "nosniff"})
+        body = self.runtime.counters.text(gauges, await self._sync_lag() or 0)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST, "X-Content-Type-Options": "nosniff"})

@@ -18,6 +18,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage.metrics import Gauges
+
 # `*_created` series double the output and no alert uses them.
 disable_created_metrics()  # type: ignore[no-untyped-call]  # prometheus_client leaves it unannotated
 
@@ -119,8 +121,24 @@ class Meters:
                 flooded = self._api_429[method] = self.bot_api_429.labels(method)
             flooded.inc()
 
-    def text(self) -> bytes:
-        """The Prometheus text exposition of every meter."""
+    def text(self, gauges: Gauges, sync_lag: float) -> bytes:
+        """The Prometheus text exposition of every meter, with the store's gauges as just read."""
+        self.cases.clear()
+        for state, count in gauges.cases_by_state.items():
+            self.cases.labels(state).set(count)
+        self.outbox.labels("pending").set(gauges.queued)
+        self.outbox.labels("dead").set(gauges.given_up)
+        self.queued.clear()
+        for priority, count in gauges.queued_by_priority.items():
+            self.queued.labels(str(priority)).set(count)
+        self.oldest_age.set(gauges.oldest_due_seconds)
+        self.callouts_active.set(gauges.callouts_active)
+        self.callout_responders.clear()
+        for answer, count in gauges.callout_answers.items():
+            self.callout_responders.labels(answer).set(count)
+        self.callout_delivered.set(gauges.callout_delivered)
+        self.reminders_due.set(gauges.reminders_due)
+        self.sync_lag.set(sync_lag)
         return generate_latest(self.registry)
 
     def time_queries(self, engine: AsyncEngine) -> None:

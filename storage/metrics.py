@@ -17,22 +17,23 @@ from storage.vocab import CallOutState, OutboxStatus
 @dataclass(frozen=True)
 class Gauges:
     cases_by_state: dict[str, int]  # every state some case is in
-    queued: int  # outbound messages waiting to be sent (pending)
     given_up: int  # outbound messages given up on (dead)
-    queued_by_priority: dict[int, int]
+    queued_by_priority: dict[int, int]  # outbound messages waiting to be sent (pending), by priority
     oldest_due_seconds: float  # how long the oldest pending message that is due has waited (0: none)
     callouts_active: int
     callout_answers: dict[str, int]  # answer ("none": not yet) -> people
     callout_delivered: int
     reminders_due: int  # cases whose alarm has come
 
+    @property
+    def queued(self) -> int:
+        return sum(self.queued_by_priority.values())
+
 
 async def gauges(session: AsyncSession, now: datetime) -> Gauges:
     states = (await session.execute(select(Case.state, func.count()).group_by(Case.state))).tuples().all()
-    queue = (await session.execute(
-        select(OutboundMessage.status, func.count()).where(OutboundMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.DEAD)))
-        .group_by(OutboundMessage.status))).tuples().all()
-    depth: dict[str, int] = dict(queue)
+    given_up = await session.scalar(
+        select(func.count()).select_from(OutboundMessage).where(OutboundMessage.status == OutboxStatus.DEAD)) or 0
     pending = OutboundMessage.status == OutboxStatus.PENDING
     by_priority = (await session.execute(
         select(OutboundMessage.priority, func.count()).where(pending).group_by(OutboundMessage.priority))).tuples().all()
@@ -45,7 +46,7 @@ async def gauges(session: AsyncSession, now: datetime) -> Gauges:
         .group_by(Responder.answer))).tuples().all()
     due = await session.scalar(select(func.count()).select_from(Case).where(Case.alarm_at <= now)) or 0
     return Gauges(
-        dict(states), depth.get(OutboxStatus.PENDING, 0), depth.get(OutboxStatus.DEAD, 0),
+        dict(states), given_up,
         queued_by_priority=dict(by_priority),
         oldest_due_seconds=max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0,
         callouts_active=callouts,
