@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.i18n import Translate, duration, local_time, relative
 from handlers.runtime import Runtime
-from storage import areas
+from storage import areas, cases
 from storage.catalog import CategoryDef
 from storage.map_index import AreaIndex
 from storage.models import Case
@@ -49,7 +49,7 @@ def category_label(rt: Runtime, code: str, language: str) -> str:
 
 def time_limit(rt: Runtime, code: str, language: str) -> str:
     category: CategoryDef | None = rt.catalog.get(code)
-    hours = category.time_limit_hours if category else 72
+    hours = category.time_limit_hours if category else cases.UNKNOWN_CATEGORY_HOURS
     return duration(timedelta(hours=hours), language)
 
 

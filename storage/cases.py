@@ -190,10 +190,14 @@ async def _attach_photos(
     return added
 
 
+# The time limit of a case whose category the catalog no longer has (its card says the same).
+UNKNOWN_CATEGORY_HOURS = 72
+
+
 async def submit_case(session: AsyncSession, new: NewCase, now: datetime, timezone: ZoneInfo) -> Case:
     """Create a case from a finished report; the reporter follows it from now on."""
     category = await session.get(Category, new.category_code)
-    hours = category.time_limit_hours if category else 72
+    hours = category.time_limit_hours if category else UNKNOWN_CATEGORY_HOURS
     accept, arrive = (category.accept_hours, category.arrive_hours) if category else (None, None)
     case = Case(
         number=await next_case_number(session, now, timezone),
